@@ -1,0 +1,137 @@
+#include "pgdr/log.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+
+namespace pgdr {
+namespace {
+
+// Set once by InitLogging() before any thread starts; read-only afterwards.
+std::atomic<LogFormat> g_format{LogFormat::kLogfmt};
+
+bool NeedsQuoting(std::string_view v) {
+  if (v.empty()) return true;
+  for (char c : v) {
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void AppendQuoted(std::string& out, std::string_view v, bool json) {
+  out += '"';
+  for (char c : v) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          snprintf(buf, sizeof buf, json ? "\\u%04x" : "\\x%02x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+spdlog::level::level_enum ToSpdlog(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return spdlog::level::debug;
+    case LogLevel::kInfo:
+      return spdlog::level::info;
+    case LogLevel::kWarn:
+      return spdlog::level::warn;
+    case LogLevel::kError:
+      return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+}  // namespace
+
+Result<LogLevel> ParseLogLevel(std::string_view text) {
+  if (text == "debug") return LogLevel::kDebug;
+  if (text == "info") return LogLevel::kInfo;
+  if (text == "warn") return LogLevel::kWarn;
+  if (text == "error") return LogLevel::kError;
+  return Status::InvalidArgument("unknown log level \"" + std::string(text) +
+                                 "\" (want debug, info, warn or error)");
+}
+
+Result<LogFormat> ParseLogFormat(std::string_view text) {
+  if (text == "logfmt") return LogFormat::kLogfmt;
+  if (text == "json") return LogFormat::kJson;
+  return Status::InvalidArgument("unknown log format \"" + std::string(text) +
+                                 "\" (want logfmt or json)");
+}
+
+void InitLogging(LogLevel level, LogFormat format) {
+  g_format.store(format);
+  auto logger = spdlog::stderr_logger_mt("pgdr");
+  if (format == LogFormat::kJson) {
+    logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+  } else {
+    logger->set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
+  }
+  logger->set_level(ToSpdlog(level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+std::string RenderLogLine(LogFormat format, std::string_view msg,
+                          std::initializer_list<LogField> fields) {
+  std::string out;
+  out.reserve(64 + msg.size());
+  if (format == LogFormat::kJson) {
+    out += "\"msg\":";
+    AppendQuoted(out, msg, true);
+    for (const auto& [k, v] : fields) {
+      out += ',';
+      AppendQuoted(out, k, true);
+      out += ':';
+      AppendQuoted(out, v, true);
+    }
+    // The logger's pattern opens and closes the JSON object around this.
+    return out;
+  }
+  out += "msg=";
+  AppendQuoted(out, msg, false);
+  for (const auto& [k, v] : fields) {
+    out += ' ';
+    out += k;
+    out += '=';
+    if (NeedsQuoting(v)) {
+      AppendQuoted(out, v, false);
+    } else {
+      out += v;
+    }
+  }
+  return out;
+}
+
+void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
+  const LogFormat format = g_format.load(std::memory_order_relaxed);
+  spdlog::log(ToSpdlog(level), "{}", RenderLogLine(format, msg, fields));
+}
+
+}  // namespace pgdr

@@ -1,0 +1,85 @@
+#include "pgdr/metric_set.h"
+
+namespace pgdr {
+
+prometheus::MetricFamily* MetricSet::Family(std::string_view name, std::string_view help,
+                                            prometheus::MetricType type) {
+  auto it = families_.find(name);
+  if (it == families_.end()) {
+    prometheus::MetricFamily family;
+    family.name = std::string(name);
+    family.help = std::string(help);
+    family.type = type;
+    it = families_.emplace(family.name, std::move(family)).first;
+  } else if (it->second.type != type) {
+    return nullptr;
+  }
+  return &it->second;
+}
+
+bool MetricSet::Add(std::string_view name, std::string_view help, prometheus::MetricType type,
+                    Labels labels, double value) {
+  prometheus::MetricFamily* family = Family(name, help, type);
+  if (family == nullptr) return false;
+  prometheus::ClientMetric metric;
+  metric.label = std::move(labels);
+  switch (type) {
+    case prometheus::MetricType::Counter:
+      metric.counter.value = value;
+      break;
+    case prometheus::MetricType::Gauge:
+      metric.gauge.value = value;
+      break;
+    default:
+      metric.untyped.value = value;
+      break;
+  }
+  family->metric.push_back(std::move(metric));
+  return true;
+}
+
+bool MetricSet::Histogram(std::string_view name, std::string_view help, Labels labels,
+                          prometheus::ClientMetric::Histogram histogram) {
+  prometheus::MetricFamily* family = Family(name, help, prometheus::MetricType::Histogram);
+  if (family == nullptr) return false;
+  prometheus::ClientMetric metric;
+  metric.label = std::move(labels);
+  metric.histogram = std::move(histogram);
+  family->metric.push_back(std::move(metric));
+  return true;
+}
+
+void MetricSet::Merge(const std::vector<prometheus::MetricFamily>& other) {
+  for (const auto& f : other) {
+    prometheus::MetricFamily* family = Family(f.name, f.help, f.type);
+    if (family == nullptr) continue;
+    family->metric.insert(family->metric.end(), f.metric.begin(), f.metric.end());
+  }
+}
+
+size_t MetricSet::series() const {
+  size_t n = 0;
+  for (const auto& [name, family] : families_) n += family.metric.size();
+  return n;
+}
+
+std::vector<prometheus::MetricFamily> MetricSet::Take() {
+  std::vector<prometheus::MetricFamily> out;
+  out.reserve(families_.size());
+  for (auto& [name, family] : families_) out.push_back(std::move(family));
+  families_.clear();
+  return out;
+}
+
+double SampleValue(const prometheus::MetricFamily& family, const prometheus::ClientMetric& metric) {
+  switch (family.type) {
+    case prometheus::MetricType::Counter:
+      return metric.counter.value;
+    case prometheus::MetricType::Gauge:
+      return metric.gauge.value;
+    default:
+      return metric.untyped.value;
+  }
+}
+
+}  // namespace pgdr
