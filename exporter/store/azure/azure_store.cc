@@ -1,0 +1,218 @@
+// Azure Blob Storage: List Blobs (with marker) and Get Blob, authorised by
+// SharedKey or a SAS token.
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+#include "pgdr/store/http_client.h"
+#include "pgdr/store/listing_xml.h"
+#include "pgdr/store/object_store.h"
+#include "pgdr/store/signing.h"
+
+namespace pgdr::store {
+namespace {
+
+constexpr std::string_view kApiVersion = "2021-08-06";
+
+std::string HttpDate() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+std::string ResultOf(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kOk:
+      return "ok";
+    case Status::Code::kTimeout:
+      return "timeout";
+    case Status::Code::kNotFound:
+      return "not_found";
+    case Status::Code::kUnavailable:
+      return "denied";
+    default:
+      return "error";
+  }
+}
+
+class AzureStore final : public ObjectStore {
+ public:
+  AzureStore(StoreOptions options, std::string endpoint, std::string account, std::string container,
+             std::string root, std::string description)
+      : options_(std::move(options)),
+        endpoint_(std::move(endpoint)),
+        account_(std::move(account)),
+        container_(std::move(container)),
+        root_(std::move(root)),
+        description_(std::move(description)),
+        http_(HttpOptions{options_.timeout, options_.ca_file, options_.insecure_skip_verify}) {}
+
+  Status List(const ListOptions& options, const ListVisitor& visit) override {
+    std::string marker;
+    uint64_t seen = 0;
+    do {
+      HeaderList query = {{"restype", "container"},
+                          {"comp", "list"},
+                          {"prefix", root_ + options.prefix},
+                          {"maxresults", "5000"}};
+      if (options.delimited) query.emplace_back("delimiter", "/");
+      if (!marker.empty()) query.emplace_back("marker", marker);
+      Result<HttpResponse> response = Send("list", "", query, 32 << 20);
+      if (!response.ok()) return response.status();
+      Result<ListPage> page = ParseAzureListBlobs(response->body);
+      if (!page.ok()) return Status::Corruption(description_ + ": " + page.status().message());
+      std::sort(page->entries.begin(), page->entries.end(),
+                [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+      for (ObjectInfo& info : page->entries) {
+        if (!info.key.starts_with(root_)) continue;
+        info.key.erase(0, root_.size());
+        // No server-side start-after: skip here (ListAfter prunes directories).
+        if (!options.start_after.empty() && info.key <= options.start_after) continue;
+        if (++seen > options_.max_objects) {
+          return Status::Unavailable(description_ + ": " + std::string(kErrTooManyKeys) + " (" +
+                                     std::to_string(options_.max_objects) + ")");
+        }
+        ++stats_.objects_listed;
+        if (Status s = visit(info); !s.ok()) return s;
+      }
+      if (!page->next_token.empty() && page->next_token == marker) {
+        return Status::Corruption(description_ + ": " + std::string(kErrMalformedListing) +
+                                  ": marker did not advance");
+      }
+      marker = page->next_token;
+    } while (!marker.empty());
+    return Status::OK();
+  }
+
+  Result<std::string> Read(std::string_view key, size_t max_bytes) override {
+    Result<HttpResponse> response = Send("read", root_ + std::string(key), {}, max_bytes);
+    if (!response.ok()) return response.status();
+    return std::move(response->body);
+  }
+
+  Capabilities capabilities() const override { return {false}; }
+  const std::string& description() const override { return description_; }
+
+ private:
+  Result<HttpResponse> Send(std::string_view operation, const std::string& key,
+                            const HeaderList& query, size_t max_body) {
+    auto started = std::chrono::steady_clock::now();
+    Result<HttpResponse> response = SendOnce(key, query, max_body);
+    Status status = response.ok() ? Check(*response, key, max_body) : response.status();
+    stats_.Record(
+        operation, ResultOf(status),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (!status.ok()) return status;
+    return response;
+  }
+
+  Status Check(const HttpResponse& response, const std::string& key, size_t max_body) {
+    std::string what = key.empty() ? "list " + container_ : key;
+    if (response.truncated) {
+      return Status::Corruption(description_ + ": " + std::string(kErrTooLarge) + " (" +
+                                std::to_string(max_body) + " bytes): " + what);
+    }
+    if (response.status >= 200 && response.status < 300) return Status::OK();
+    std::string detail = ParseErrorBody(response.body);
+    std::string suffix = ": " + what + (detail.empty() ? "" : " (" + detail + ")");
+    if (response.status == 404) {
+      return Status::NotFound(description_ + ": " + std::string(kErrNotFound) + suffix);
+    }
+    if (response.status == 401 || response.status == 403) {
+      return Status::Unavailable(description_ + ": " + std::string(kErrAccessDenied) + suffix);
+    }
+    return Status::IOError(description_ + ": " + std::string(kErrHttpStatus) + " " +
+                           std::to_string(response.status) + suffix);
+  }
+
+  Result<HttpResponse> SendOnce(const std::string& key, const HeaderList& query, size_t max_body) {
+    std::string path = PathOf(endpoint_) + "/" + container_;
+    if (!key.empty()) path += "/" + UriEncode(key, false);
+    std::string url = HostOf(endpoint_) + path;
+    std::vector<std::string> headers = {"x-ms-date: " + HttpDate(),
+                                        "x-ms-version: " + std::string(kApiVersion)};
+    std::string canonical_query = CanonicalQuery(query);
+    Result<std::string> key_secret = ReadSecret(options_.account_key, "AZURE_STORAGE_KEY");
+    if (key_secret.ok() && options_.sas_token.env.empty() && options_.sas_token.file.empty()) {
+      AzureSharedKeyRequest request;
+      request.path = path;
+      request.query = query;
+      request.headers = {{"x-ms-date", headers[0].substr(10)},
+                         {"x-ms-version", std::string(kApiVersion)}};
+      headers.push_back("Authorization: " +
+                        AzureSharedKeyAuthorization(request, account_, *key_secret));
+    } else {
+      Result<std::string> sas = ReadSecret(options_.sas_token, "AZURE_STORAGE_SAS_TOKEN");
+      if (!sas.ok()) {
+        return Status::Unavailable(description_ + ": " + std::string(kErrCredentials) +
+                                   ": neither an account key nor a SAS token");
+      }
+      std::string token = *sas;
+      if (!token.empty() && token.front() == '?') token.erase(0, 1);
+      if (!token.empty()) canonical_query += (canonical_query.empty() ? "" : "&") + token;
+    }
+    if (!canonical_query.empty()) url += "?" + canonical_query;
+    Result<HttpResponse> response = http_.Get(url, headers, max_body);
+    if (!response.ok()) {
+      bool timeout = response.status().code() == Status::Code::kTimeout;
+      std::string msg =
+          description_ + ": " + std::string(timeout ? kErrTimeout : kErrRequestFailed) + ": " +
+          (key.empty() ? "list " + container_ : key) + ": " + response.status().message();
+      if (timeout) return Status::Timeout(msg);
+      return Status::IOError(msg);
+    }
+    return response;
+  }
+
+  // endpoint_ is scheme://host[:port][/path]
+  static std::string HostOf(const std::string& endpoint) {
+    size_t start = endpoint.find("://") + 3;
+    return endpoint.substr(0, endpoint.find('/', start));
+  }
+  static std::string PathOf(const std::string& endpoint) {
+    size_t start = endpoint.find("://") + 3;
+    size_t slash = endpoint.find('/', start);
+    return slash == std::string::npos ? "" : endpoint.substr(slash);
+  }
+
+  StoreOptions options_;
+  std::string endpoint_, account_, container_, root_, description_;
+  HttpClient http_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectStore>> MakeAzureStore(const StoreOptions& options) {
+  std::string rest = options.url.substr(std::string_view("azure://").size());
+  size_t slash = rest.find('/');
+  std::string container = rest.substr(0, slash);
+  std::string root = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  while (!root.empty() && root.back() == '/') root.pop_back();
+  if (!root.empty()) root += '/';
+  if (container.empty())
+    return Status::InvalidArgument("url \"" + options.url + "\": no container");
+  std::string account = options.account_name;
+  if (account.empty()) {
+    Result<std::string> env = ReadSecret(SecretSource{}, "AZURE_STORAGE_ACCOUNT");
+    if (!env.ok()) {
+      return Status::InvalidArgument("url \"" + options.url +
+                                     "\": account_name is required (or $AZURE_STORAGE_ACCOUNT)");
+    }
+    account = *env;
+  }
+  std::string endpoint = options.endpoint;
+  if (endpoint.empty()) endpoint = "https://" + account + ".blob.core.windows.net";
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  if (!endpoint.starts_with("http://") && !endpoint.starts_with("https://")) {
+    return Status::InvalidArgument("endpoint \"" + endpoint + "\": scheme must be http or https");
+  }
+  std::string description = "azure://" + container + (root.empty() ? "" : "/" + root);
+  if (description.back() == '/') description.pop_back();
+  return std::unique_ptr<ObjectStore>(
+      std::make_unique<AzureStore>(options, endpoint, account, container, root, description));
+}
+
+}  // namespace pgdr::store

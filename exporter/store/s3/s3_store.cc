@@ -1,0 +1,241 @@
+#include "s3/s3_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+#include "pgdr/store/http_client.h"
+#include "pgdr/store/listing_xml.h"
+#include "pgdr/store/signing.h"
+
+namespace pgdr::store {
+namespace {
+
+constexpr std::string_view kEmptySha256 =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+struct Endpoint {
+  std::string scheme;  // "https://"
+  std::string host;    // host[:port]
+  std::string path;    // "" or "/base"
+};
+
+Result<Endpoint> ParseEndpoint(const std::string& url) {
+  Endpoint e;
+  size_t sep = url.find("://");
+  if (sep == std::string::npos) {
+    return Status::InvalidArgument("endpoint \"" + url + "\": expected scheme://host[:port]");
+  }
+  e.scheme = url.substr(0, sep + 3);
+  if (e.scheme != "http://" && e.scheme != "https://") {
+    return Status::InvalidArgument("endpoint \"" + url + "\": scheme must be http or https");
+  }
+  std::string rest = url.substr(sep + 3);
+  size_t slash = rest.find('/');
+  e.host = rest.substr(0, slash);
+  if (slash != std::string::npos) e.path = rest.substr(slash);
+  while (!e.path.empty() && e.path.back() == '/') e.path.pop_back();
+  if (e.host.empty()) return Status::InvalidArgument("endpoint \"" + url + "\": no host");
+  return e;
+}
+
+std::string AmzDate() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+std::string ResultOf(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kOk:
+      return "ok";
+    case Status::Code::kTimeout:
+      return "timeout";
+    case Status::Code::kNotFound:
+      return "not_found";
+    case Status::Code::kUnavailable:
+      return "denied";
+    default:
+      return "error";
+  }
+}
+
+class S3Store final : public ObjectStore {
+ public:
+  S3Store(StoreOptions options, Endpoint endpoint, std::string bucket, std::string root,
+          std::string region, std::string description)
+      : options_(std::move(options)),
+        endpoint_(std::move(endpoint)),
+        bucket_(std::move(bucket)),
+        root_(std::move(root)),
+        region_(std::move(region)),
+        description_(std::move(description)),
+        http_(HttpOptions{options_.timeout, options_.ca_file, options_.insecure_skip_verify}) {
+    path_style_ = options_.path_style.value_or(!options_.endpoint.empty());
+  }
+
+  Status List(const ListOptions& options, const ListVisitor& visit) override {
+    std::string token;
+    uint64_t seen = 0;
+    do {
+      HeaderList query = {{"list-type", "2"}, {"prefix", root_ + options.prefix}};
+      if (!options.start_after.empty())
+        query.emplace_back("start-after", root_ + options.start_after);
+      if (options.delimited) query.emplace_back("delimiter", "/");
+      if (!token.empty()) query.emplace_back("continuation-token", token);
+      Result<HttpResponse> response = Send("list", "", query, 16 << 20);
+      if (!response.ok()) return response.status();
+      Result<ListPage> page = ParseS3ListObjectsV2(response->body);
+      if (!page.ok()) {
+        return Status::Corruption(description_ + ": " + page.status().message());
+      }
+      std::sort(page->entries.begin(), page->entries.end(),
+                [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+      for (ObjectInfo& info : page->entries) {
+        if (!info.key.starts_with(root_)) continue;
+        info.key.erase(0, root_.size());
+        if (++seen > options_.max_objects) {
+          return Status::Unavailable(description_ + ": " + std::string(kErrTooManyKeys) + " (" +
+                                     std::to_string(options_.max_objects) + ")");
+        }
+        ++stats_.objects_listed;
+        if (Status s = visit(info); !s.ok()) return s;
+      }
+      if (!page->next_token.empty() && page->next_token == token) {
+        return Status::Corruption(description_ + ": " + std::string(kErrMalformedListing) +
+                                  ": continuation token did not advance");
+      }
+      token = page->next_token;
+    } while (!token.empty());
+    return Status::OK();
+  }
+
+  Result<std::string> Read(std::string_view key, size_t max_bytes) override {
+    Result<HttpResponse> response = Send("read", root_ + std::string(key), {}, max_bytes);
+    if (!response.ok()) return response.status();
+    return std::move(response->body);
+  }
+
+  Capabilities capabilities() const override { return {true}; }
+  const std::string& description() const override { return description_; }
+
+ private:
+  Result<HttpResponse> Send(std::string_view operation, const std::string& key,
+                            const HeaderList& query, size_t max_body) {
+    auto started = std::chrono::steady_clock::now();
+    Result<HttpResponse> response = SendOnce(key, query, max_body);
+    Status status = response.ok() ? Status::OK() : response.status();
+    if (response.ok()) status = Check(*response, key, max_body);
+    stats_.Record(
+        operation, ResultOf(status),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (!status.ok()) return status;
+    return response;
+  }
+
+  Status Check(const HttpResponse& response, const std::string& key, size_t max_body) {
+    std::string what = key.empty() ? "list " + bucket_ : key;
+    if (response.truncated) {
+      return Status::Corruption(description_ + ": " + std::string(kErrTooLarge) + " (" +
+                                std::to_string(max_body) + " bytes): " + what);
+    }
+    if (response.status >= 200 && response.status < 300) return Status::OK();
+    std::string detail = ParseErrorBody(response.body);
+    std::string suffix = ": " + what + (detail.empty() ? "" : " (" + detail + ")");
+    if (response.status == 404)
+      return Status::NotFound(description_ + ": " + std::string(kErrNotFound) + suffix);
+    if (response.status == 401 || response.status == 403) {
+      return Status::Unavailable(description_ + ": " + std::string(kErrAccessDenied) + suffix);
+    }
+    return Status::IOError(description_ + ": " + std::string(kErrHttpStatus) + " " +
+                           std::to_string(response.status) + suffix);
+  }
+
+  Result<HttpResponse> SendOnce(const std::string& key, const HeaderList& query, size_t max_body) {
+    Result<std::string> access = ReadSecret(options_.access_key_id, "AWS_ACCESS_KEY_ID");
+    Result<std::string> secret = ReadSecret(options_.secret_access_key, "AWS_SECRET_ACCESS_KEY");
+    if (!access.ok()) return Status::Unavailable(description_ + ": " + access.status().message());
+    if (!secret.ok()) return Status::Unavailable(description_ + ": " + secret.status().message());
+    Result<std::string> token = ReadSecret(options_.session_token, "AWS_SESSION_TOKEN");
+    AwsCredentials credentials{*access, *secret, token.ok() ? *token : ""};
+
+    std::string host = endpoint_.host;
+    std::string path = endpoint_.path;
+    if (path_style_) {
+      path += "/" + bucket_;
+    } else {
+      host = bucket_ + "." + host;
+    }
+    path += key.empty() ? (path_style_ ? "" : "/") : "/" + UriEncode(key, false);
+    std::string date = AmzDate();
+    SigV4Request request;
+    request.canonical_uri = path;
+    request.query = query;
+    request.payload_sha256 = std::string(kEmptySha256);
+    request.headers = {
+        {"host", host}, {"x-amz-date", date}, {"x-amz-content-sha256", request.payload_sha256}};
+    if (!credentials.session_token.empty()) {
+      request.headers.emplace_back("x-amz-security-token", credentials.session_token);
+    }
+    std::vector<std::string> headers;
+    for (const auto& [name, value] : request.headers) {
+      if (name != "host") headers.push_back(name + ": " + value);
+    }
+    headers.push_back("Authorization: " +
+                      SigV4Authorization(request, credentials, region_, "s3", date));
+    std::string url = endpoint_.scheme + host + path;
+    std::string canonical_query = CanonicalQuery(query);
+    if (!canonical_query.empty()) url += "?" + canonical_query;
+    Result<HttpResponse> response = http_.Get(url, headers, max_body);
+    if (!response.ok()) {
+      std::string_view kind =
+          response.status().code() == Status::Code::kTimeout ? kErrTimeout : kErrRequestFailed;
+      std::string what = key.empty() ? "list " + bucket_ : key;
+      std::string msg = description_ + ": " + std::string(kind) + ": " + what + ": " +
+                        response.status().message();
+      if (response.status().code() == Status::Code::kTimeout) return Status::Timeout(msg);
+      return Status::IOError(msg);
+    }
+    return response;
+  }
+
+  StoreOptions options_;
+  Endpoint endpoint_;
+  std::string bucket_, root_, region_, description_;
+  bool path_style_ = false;
+  HttpClient http_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectStore>> MakeS3CompatibleStore(const StoreOptions& options,
+                                                           const S3Flavor& flavor) {
+  std::string rest = options.url.substr(flavor.scheme.size() + 3);
+  size_t slash = rest.find('/');
+  std::string bucket = rest.substr(0, slash);
+  std::string root = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  while (!root.empty() && root.back() == '/') root.pop_back();
+  if (!root.empty()) root += '/';
+  if (bucket.empty()) return Status::InvalidArgument("url \"" + options.url + "\": no bucket");
+  std::string region = flavor.region.empty() ? options.region : flavor.region;
+  std::string endpoint_url = options.endpoint;
+  if (endpoint_url.empty()) {
+    endpoint_url = flavor.default_endpoint.empty() ? "https://s3." + region + ".amazonaws.com"
+                                                   : flavor.default_endpoint;
+  }
+  Result<Endpoint> endpoint = ParseEndpoint(endpoint_url);
+  if (!endpoint.ok()) return endpoint.status();
+  std::string description = flavor.scheme + "://" + bucket + (root.empty() ? "" : "/" + root);
+  if (!description.empty() && description.back() == '/') description.pop_back();
+  return std::unique_ptr<ObjectStore>(
+      std::make_unique<S3Store>(options, *endpoint, bucket, root, region, description));
+}
+
+Result<std::unique_ptr<ObjectStore>> MakeS3Store(const StoreOptions& options) {
+  return MakeS3CompatibleStore(options, S3Flavor{"s3", "", ""});
+}
+
+}  // namespace pgdr::store

@@ -1,0 +1,65 @@
+// BackupMonitor: backup and WAL-archive freshness of one configured store,
+// read straight from the object store — the contract with the exporter.
+//
+// Why: in a disaster the questions are "is there a recent restorable backup,
+// is the WAL chain since it complete, how much would we lose now?". The
+// monitor answers from what the backup tools wrote (barman-cloud, WAL-G,
+// pgBackRest, pg_dump), not from what PostgreSQL believes it archived.
+//
+// Cost: after the first poll only new WAL keys are listed (start-after on the
+// WAL prefix) and catalog files are re-read only when new or changed, so a
+// store with 50,000 segments polls about as fast as a small one. A full
+// listing every `full_list_interval` (default 1h) notices deleted objects.
+//
+// Thread-safety: a monitor is polled by one thread at a time (the
+// exporter's collection loop); the accessors are immutable after creation.
+// Ownership: MakeBackupMonitor hands the monitor over as a unique_ptr.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "pgdr/metric_set.h"
+#include "pgdr/status.h"
+#include "pgdr/yaml_reader.h"
+
+namespace pgdr::store {
+
+class ObjectStore;
+
+// What the exporter's RPO computation needs from one store.
+struct ArchiveFacts {
+  std::string cluster, store;
+  bool up = false;
+  std::optional<double> newest_archived_lsn_bytes;  // end LSN of the newest archived WAL segment
+  std::optional<double>
+      newest_segment_timestamp_seconds;  // when that segment was written (object mtime)
+};
+
+class BackupMonitor {
+ public:
+  virtual ~BackupMonitor() = default;
+  virtual const std::string& cluster() const = 0;
+  virtual const std::string& name() const = 0;  // the store's configured name (label `store`)
+  virtual std::chrono::milliseconds interval() const = 0;
+  // Polls once: blocking, bounded by the store's request timeouts/deadline, never throws.
+  // Adds pgdr_backup_*, pgdr_wal_archive_*, pgdr_logical_backup_*, pgdr_backup_store_up and
+  // request count/duration metrics (labels cluster, store) to `out`.
+  virtual ArchiveFacts Poll(MetricSet& out) = 0;
+};
+
+// Parses and validates one entry of the exporter config's `backup_stores:` list
+// (keys documented in docs/backups.md). Errors name file:line:col.
+Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const YamlReader& reader,
+                                                         const YAML::Node& entry);
+
+// For tests and benchmarks: a monitor over a store built by the caller.
+// `settings` is a `backup_stores:` entry; its url only names the store.
+Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitorForStore(
+    const YamlReader& reader, const YAML::Node& settings, std::unique_ptr<ObjectStore> store);
+
+}  // namespace pgdr::store

@@ -1,0 +1,82 @@
+// WAL segment names, LSN arithmetic, timeline history files and the
+// continuity ("gap") of an archived WAL chain.
+//
+// Why here: every layout stores WAL under PostgreSQL's segment names
+// (TTTTTTTTXXXXXXXXYYYYYYYY: timeline, then the segment number split in a
+// high and low part) and restoring to a point needs every segment from a base
+// backup's start to that point, on the right timeline after each switch.
+//
+// Thread-safety: value types and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pgdr/status.h"
+
+namespace pgdr::store {
+
+inline constexpr uint64_t kDefaultWalSegmentSize = 16ull << 20;
+
+struct SegmentId {
+  uint32_t timeline = 0;
+  uint64_t segno = 0;  // LSN / segment size
+  auto operator<=>(const SegmentId&) const = default;
+};
+
+// What a file name in a WAL archive is; compression suffixes (.gz, .bz2, .xz,
+// .snappy, .zst, .lz4, .br) and, for pgBackRest, "-<40 hex sha1>" are ignored.
+struct WalFile {
+  enum class Kind { kSegment, kPartial, kHistory, kBackupLabel, kOther };
+  Kind kind = Kind::kOther;
+  SegmentId segment;  // kSegment, kPartial, kBackupLabel; timeline only for kHistory
+};
+
+// Classifies the last path component of a key.
+WalFile ClassifyWalFile(std::string_view key, uint64_t segment_size = kDefaultWalSegmentSize);
+
+// "000000010000000000000002" <-> {1, 2} for the given segment size.
+std::optional<SegmentId> ParseSegmentName(std::string_view name, uint64_t segment_size);
+std::string SegmentName(const SegmentId& id, uint64_t segment_size);
+
+// "0/3000028" <-> bytes.
+std::optional<uint64_t> ParseLsn(std::string_view text);
+std::string FormatLsn(uint64_t lsn);
+
+// One line of a timeline history file: timeline `parent` ended at `switchpoint`.
+struct HistoryEntry {
+  uint32_t parent = 0;
+  uint64_t switchpoint = 0;
+};
+
+// Parses "<parent tli>\t<switch LSN>\t<reason>" lines; comments and blank
+// lines are skipped. Corruption names the line number.
+Result<std::vector<HistoryEntry>> ParseHistoryFile(std::string_view text);
+
+// The archive as the gap computation sees it.
+struct WalChain {
+  std::map<uint32_t, std::set<uint64_t>> segments;          // complete segments per timeline
+  std::map<uint32_t, std::vector<HistoryEntry>> histories;  // parsed <tli>.history files
+};
+
+struct GapReport {
+  uint64_t missing = 0;  // segments needed but absent
+  std::optional<SegmentId> first_missing;
+  uint32_t timeline = 0;         // the timeline the chain was followed to
+  bool history_missing = false;  // the target timeline's history file is absent
+};
+
+// Counts the segments missing from `start` (a base backup's first segment) to
+// the newest segment of the newest timeline, following the timeline switches
+// recorded in that timeline's history file: a segment number is read from
+// the newest timeline of the path that had begun by then (as PostgreSQL's
+// recovery does). Without the history file, any timeline on or below the
+// target counts as present (and history_missing is set).
+GapReport ComputeGap(const WalChain& chain, SegmentId start, uint64_t segment_size);
+
+}  // namespace pgdr::store
