@@ -1,14 +1,100 @@
 #include "pgdr/cli.h"
 
+#include <CLI/CLI.hpp>
+#include <signal.h>
+
 #include <iostream>
 
+#include "pgdr/config.h"
+#include "pgdr/exporter.h"
+#include "pgdr/log.h"
+
+#ifndef PGDR_VERSION
+#define PGDR_VERSION "dev"
+#endif
+
 namespace pgdr {
+namespace {
+
+int CheckConfig(const std::vector<std::string>& files) {
+  int rc = 0;
+  for (const auto& file : files) {
+    auto config = LoadConfig(file);
+    if (!config.ok()) {
+      std::cerr << "FAILED: " << config.status().message() << "\n";
+      rc = 1;
+      continue;
+    }
+    std::cout << "SUCCESS: " << file << " is valid: " << config->targets.size() << " targets, "
+              << config->queries.size() << " queries, " << config->backup_stores.size()
+              << " backup stores, " << config->rule_files.size() << " rule files\n";
+  }
+  return rc;
+}
+
+// Blocks the signals every thread would otherwise receive, then waits for
+// them on the main thread: SIGHUP reloads, SIGINT/SIGTERM stop.
+int Serve(const ExporterOptions& options) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Exporter exporter(options);
+  if (Status s = exporter.Start(); !s.ok()) {
+    Log(LogLevel::kError, "cannot start", {{"err", s.message()}});
+    return 1;
+  }
+  while (true) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      (void)exporter.Reload();  // logged inside; the old config keeps running
+      continue;
+    }
+    Log(LogLevel::kInfo, "stopping", {{"signal", std::to_string(sig)}});
+    exporter.Stop();
+    return 0;
+  }
+}
+
+}  // namespace
 
 int RunCli(int argc, char** argv) {
-  (void)argc;
-  (void)argv;
-  std::cerr << "pgdr_exporter: under construction\n";
-  return 1;
+  CLI::App app{"pgdr_exporter: PostgreSQL HA and disaster-recovery exporter and rules engine"};
+  ExporterOptions options;
+  options.config_file = "pgdr.yml";
+  options.version = PGDR_VERSION;
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+  app.add_option("--config.file", options.config_file, "Configuration file")->capture_default_str();
+  app.add_option("--web.listen-address", options.listen_address, "Address to listen on")
+      ->capture_default_str();
+  app.add_option("--web.telemetry-path", options.telemetry_path, "Path of the metrics")
+      ->capture_default_str();
+  app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
+  app.set_version_flag("--version", std::string("pgdr_exporter ") + PGDR_VERSION);
+
+  std::vector<std::string> check_files;
+  auto* check = app.add_subcommand("check-config", "Validate config files and exit");
+  check->add_option("files", check_files, "Config files")->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  auto level = ParseLogLevel(log_level);
+  auto format = ParseLogFormat(log_format);
+  if (!level.ok() || !format.ok()) {
+    std::cerr << (level.ok() ? format.status() : level.status()).message() << "\n";
+    return 2;
+  }
+  InitLogging(*level, *format);
+
+  if (check->parsed()) return CheckConfig(check_files);
+  return Serve(options);
 }
 
 }  // namespace pgdr

@@ -1,8 +1,8 @@
 #include "pgdr/yaml_reader.h"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
+
+#include "pgdr/files.h"
 
 namespace pgdr {
 namespace {
@@ -234,11 +234,9 @@ Result<YAML::Node> LoadYamlString(const std::string& text, const std::string& na
 }
 
 Result<YAML::Node> LoadYamlFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError(path + ": cannot open file");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return LoadYamlString(buf.str(), path);
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  return LoadYamlString(*text, path);
 }
 
 }  // namespace pgdr

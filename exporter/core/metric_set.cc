@@ -1,5 +1,8 @@
 #include "pgdr/metric_set.h"
 
+#include <algorithm>
+#include <set>
+
 namespace pgdr {
 
 prometheus::MetricFamily* MetricSet::Family(std::string_view name, std::string_view help,
@@ -80,6 +83,27 @@ double SampleValue(const prometheus::MetricFamily& family, const prometheus::Cli
     default:
       return metric.untyped.value;
   }
+}
+
+}  // namespace pgdr
+
+namespace pgdr {
+
+size_t DropDuplicateSeries(std::vector<prometheus::MetricFamily>& families) {
+  size_t dropped = 0;
+  std::set<std::vector<Label>> seen;
+  for (auto& family : families) {
+    seen.clear();
+    auto& metrics = family.metric;
+    const auto end = std::remove_if(metrics.begin(), metrics.end(), [&](const auto& m) {
+      std::vector<Label> key = m.label;
+      std::sort(key.begin(), key.end());
+      return !seen.insert(std::move(key)).second;
+    });
+    dropped += static_cast<size_t>(metrics.end() - end);
+    metrics.erase(end, metrics.end());
+  }
+  return dropped;
 }
 
 }  // namespace pgdr

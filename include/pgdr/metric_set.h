@@ -57,3 +57,11 @@ class MetricSet {
 double SampleValue(const prometheus::MetricFamily& family, const prometheus::ClientMetric& metric);
 
 }  // namespace pgdr
+
+namespace pgdr {
+
+// Drops, within each family, every series whose label set repeats an earlier
+// one (user queries can produce them). Returns how many were dropped.
+size_t DropDuplicateSeries(std::vector<prometheus::MetricFamily>& families);
+
+}  // namespace pgdr

@@ -1,0 +1,239 @@
+#include "pgdr/exporter.h"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "pgdr/collection_loop.h"
+#include "pgdr/config.h"
+#include "pgdr/files.h"
+#include "pgdr/http_server.h"
+#include "pgdr/log.h"
+#include "pgdr/snapshot.h"
+#include "pgdr/status_views.h"
+
+namespace pgdr {
+namespace {
+
+using SystemClock = std::chrono::system_clock;
+using SteadyClock = std::chrono::steady_clock;
+
+double UnixSeconds(SystemClock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+// CPU seconds and resident bytes of this process, from /proc/self.
+void AppendProcessMetrics(MetricSet& out) {
+  auto stat = ReadFile("/proc/self/stat");
+  if (stat.ok()) {
+    const size_t close = stat->rfind(')');
+    std::istringstream in(stat->substr(close + 2));
+    std::vector<std::string> f;
+    std::string word;
+    while (in >> word) f.push_back(word);
+    // Fields after the command: state(0) ... utime(11) stime(12) ... rss(21).
+    if (f.size() > 21) {
+      const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+      out.Counter("process_cpu_seconds_total", "User and system CPU time of the exporter.", {},
+                  (std::stod(f[11]) + std::stod(f[12])) / ticks);
+      out.Gauge("process_resident_memory_bytes", "Resident memory of the exporter.", {},
+                std::stod(f[21]) * static_cast<double>(sysconf(_SC_PAGESIZE)));
+    }
+  }
+}
+
+}  // namespace
+
+class Exporter::Impl {
+ public:
+  explicit Impl(ExporterOptions options) : options_(std::move(options)) {}
+
+  Status Start() {
+    auto config = LoadConfig(options_.config_file);
+    if (!config.ok()) return config.status();
+    RouteHttp();
+    if (Status s = http_.Start(options_.listen_address); !s.ok()) return s;
+    composer_ = std::thread([this] { ComposeLoop(); });
+    Apply(std::move(*config));
+    Log(LogLevel::kInfo, "pgdr_exporter started",
+        {{"listen", options_.listen_address}, {"config", options_.config_file},
+         {"version", options_.version}});
+    return Status::OK();
+  }
+
+  Status Reload() {
+    std::lock_guard reload_lock(reload_mu_);
+    auto config = LoadConfig(options_.config_file);
+    if (!config.ok()) {
+      reload_failures_ += 1;
+      Log(LogLevel::kError, "reload failed; keeping the running config",
+          {{"err", config.status().message()}});
+      return config.status();
+    }
+    StopCollection();
+    Apply(std::move(*config));
+    Log(LogLevel::kInfo, "config reloaded", {{"config", options_.config_file}});
+    return Status::OK();
+  }
+
+  void Stop() {
+    http_.Stop();
+    StopCollection();
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (composer_.joinable()) composer_.join();
+  }
+
+ private:
+  void Apply(Config config) {
+    {
+      std::lock_guard lock(mu_);
+      std::map<std::string, std::shared_ptr<const TargetResult>> kept;
+      for (const auto& t : config.targets) {
+        if (auto it = results_.find(t.Key()); it != results_.end()) kept.insert(*it);
+      }
+      results_ = std::move(kept);
+      target_count_ = config.targets.size();
+      last_reload_ = SystemClock::now();
+      dirty_ = true;
+    }
+    config_ = std::move(config);
+    loop_ = std::make_unique<CollectionLoop>(config_, [this](std::shared_ptr<const TargetResult> r) {
+      OnTargetResult(std::move(r));
+    });
+    collector_ = std::thread([this] { loop_->Run(); });
+    cv_.notify_all();
+  }
+
+  void StopCollection() {
+    if (loop_) loop_->Stop();
+    if (collector_.joinable()) collector_.join();
+    loop_.reset();
+  }
+
+  void OnTargetResult(std::shared_ptr<const TargetResult> r) {
+    if (!r->error.empty() && !r->facts.up) {
+      Log(LogLevel::kDebug, "member down", {{"target", r->key}, {"err", r->error}});
+    }
+    {
+      std::lock_guard lock(mu_);
+      results_[r->key] = std::move(r);
+      dirty_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  // Composes at most every kMinGap so that a fleet finishing cycles one by
+  // one costs a few compositions a second, not one per member.
+  void ComposeLoop() {
+    constexpr auto kMinGap = std::chrono::milliseconds(200);
+    auto last = SteadyClock::now() - kMinGap;
+    while (true) {
+      SnapshotInputs inputs;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, std::chrono::seconds(5), [&] { return dirty_ || stopping_; });
+        if (stopping_) return;
+        const auto wait_until = last + kMinGap;
+        if (SteadyClock::now() < wait_until) {
+          cv_.wait_until(lock, wait_until, [&] { return stopping_; });
+          if (stopping_) return;
+        }
+        dirty_ = false;
+        inputs.targets = results_;
+      }
+      inputs.now = SystemClock::now();
+      inputs.other = SelfMetrics();
+      snapshots_.Publish(ComposeSnapshot(inputs));
+      last = SteadyClock::now();
+    }
+  }
+
+  std::vector<prometheus::MetricFamily> SelfMetrics() {
+    MetricSet m;
+    m.Gauge("pgdr_build_info", "pgdr build: version.", {{"version", options_.version}}, 1);
+    size_t targets = 0;
+    SystemClock::time_point reload;
+    {
+      std::lock_guard lock(mu_);
+      targets = target_count_;
+      reload = last_reload_;
+    }
+    m.Gauge("pgdr_exporter_targets", "Members configured for collection.", {},
+            static_cast<double>(targets));
+    m.Gauge("pgdr_config_last_reload_success_timestamp_seconds",
+            "When the running config was loaded.", {}, UnixSeconds(reload));
+    m.Counter("pgdr_config_reload_failures_total", "Reloads refused because the new config was invalid.",
+              {}, reload_failures_.load());
+    AppendProcessMetrics(m);
+    return m.Take();
+  }
+
+  void RouteHttp() {
+    http_.Route(options_.telemetry_path, [this](const HttpRequest&) {
+      auto s = snapshots_.Latest();
+      if (!s) return HttpResponse{503, "text/plain; charset=utf-8", "no collection finished yet\n"};
+      return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", s->text};
+    });
+    http_.Route("/-/healthy", [](const HttpRequest&) {
+      return HttpResponse{200, "text/plain; charset=utf-8", "Healthy.\n"};
+    });
+    http_.Route("/-/ready", [this](const HttpRequest&) {
+      return snapshots_.Latest() ? HttpResponse{200, "text/plain; charset=utf-8", "Ready.\n"}
+                                 : HttpResponse{503, "text/plain; charset=utf-8", "Not ready.\n"};
+    });
+    http_.Route("/-/reload", [this](const HttpRequest& req) {
+      if (req.method != "POST" && req.method != "PUT") {
+        return HttpResponse{405, "text/plain; charset=utf-8", "Only POST or PUT requests allowed.\n"};
+      }
+      Status s = Reload();
+      if (!s.ok()) {
+        return HttpResponse{500, "text/plain; charset=utf-8",
+                            "failed to reload config: " + s.message() + "\n"};
+      }
+      return HttpResponse{200, "text/plain; charset=utf-8", ""};
+    });
+    http_.Route("/api/v1/targets", [this](const HttpRequest&) {
+      auto s = snapshots_.Latest();
+      return HttpResponse{200, "application/json", TargetsJson(s ? *s : Snapshot{})};
+    });
+    http_.Route("/", [this](const HttpRequest&) {
+      auto s = snapshots_.Latest();
+      return HttpResponse{200, "text/html; charset=utf-8",
+                          StatusPageHtml(s ? *s : Snapshot{}, options_.version, "")};
+    });
+  }
+
+  const ExporterOptions options_;
+  HttpServer http_;
+  SnapshotStore snapshots_;
+  std::mutex reload_mu_;
+  Config config_;
+  std::unique_ptr<CollectionLoop> loop_;
+  std::thread collector_;
+  std::thread composer_;
+  std::atomic<double> reload_failures_{0};
+
+  std::mutex mu_;  // guards everything below
+  std::condition_variable cv_;
+  std::map<std::string, std::shared_ptr<const TargetResult>> results_;
+  size_t target_count_ = 0;
+  SystemClock::time_point last_reload_;
+  bool dirty_ = false;
+  bool stopping_ = false;
+};
+
+Exporter::Exporter(ExporterOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Exporter::~Exporter() { impl_->Stop(); }
+Status Exporter::Start() { return impl_->Start(); }
+Status Exporter::Reload() { return impl_->Reload(); }
+void Exporter::Stop() { impl_->Stop(); }
+
+}  // namespace pgdr

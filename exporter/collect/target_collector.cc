@@ -1,0 +1,462 @@
+#include "pgdr/target_collector.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "pgdr/files.h"
+#include "pgdr/log.h"
+#include "pgdr/memory_reader.h"
+#include "pgdr/sql_metrics.h"
+
+namespace pgdr {
+namespace {
+
+constexpr const char* kProbeSql =
+    "SELECT pg_is_in_recovery(),"
+    " (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
+    "  ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::float8,"
+    " (pg_last_wal_receive_lsn() - '0/0'::pg_lsn)::float8,"
+    " extract(epoch from pg_last_xact_replay_timestamp())::float8,"
+    " extract(epoch from clock_timestamp())::float8,"
+    " (SELECT status = 'streaming' FROM pg_stat_wal_receiver),"
+    " (SELECT sender_host || ':' || sender_port FROM pg_stat_wal_receiver),"
+    " pg_backend_pid()";
+
+constexpr double kProbeBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                   0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+
+double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::optional<std::string> Cell(const PGresult* r, int row, int col) {
+  if (row >= PQntuples(r) || col >= PQnfields(r) || PQgetisnull(r, row, col)) return std::nullopt;
+  return std::string(PQgetvalue(r, row, col), static_cast<size_t>(PQgetlength(r, row, col)));
+}
+
+std::optional<double> NumberCell(const PGresult* r, int row, int col) {
+  auto cell = Cell(r, row, col);
+  double v = 0;
+  if (!cell || !ParsePgNumber(*cell, &v)) return std::nullopt;
+  return v;
+}
+
+std::string ResultError(const PGresult* r) {
+  std::string msg = r != nullptr ? PQresultErrorMessage(r) : "no result";
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  return msg.empty() ? std::string(PQresStatus(PQresultStatus(r))) : msg;
+}
+
+TextTable ToTable(const PGresult* r) {
+  TextTable t;
+  const int cols = PQnfields(r);
+  const int rows = PQntuples(r);
+  t.columns.reserve(static_cast<size_t>(cols));
+  for (int c = 0; c < cols; ++c) t.columns.emplace_back(PQfname(r, c));
+  t.rows.resize(static_cast<size_t>(rows));
+  for (int i = 0; i < rows; ++i) {
+    auto& row = t.rows[static_cast<size_t>(i)];
+    row.reserve(static_cast<size_t>(cols));
+    for (int c = 0; c < cols; ++c) row.push_back(Cell(r, i, c));
+  }
+  return t;
+}
+
+std::string Trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+TargetCollector::TargetCollector(TargetConfig target,
+                                 std::shared_ptr<const std::vector<QuerySpec>> queries,
+                                 CollectionConfig options, SteadyClock::time_point first_start)
+    : target_(std::move(target)),
+      queries_(std::move(queries)),
+      options_(options),
+      next_start_(first_start),
+      probe_buckets_(std::size(kProbeBounds), 0) {
+  base_labels_.push_back({"cluster", target_.cluster});
+  base_labels_.push_back({"member", target_.member});
+  if (!target_.region.empty()) base_labels_.push_back({"region", target_.region});
+  for (const auto& [k, v] : target_.labels) base_labels_.push_back({k, v});
+}
+
+int TargetCollector::socket() const {
+  if (!conn_ || state_ == State::kIdle) return -1;
+  return PQsocket(conn_.get());
+}
+
+SteadyClock::time_point TargetCollector::wake_at() const {
+  return state_ == State::kIdle ? next_start_ : deadline_;
+}
+
+std::string TargetCollector::ConnectionError() const {
+  return conn_ ? Trimmed(PQerrorMessage(conn_.get())) : std::string("not connected");
+}
+
+std::shared_ptr<const TargetResult> TargetCollector::Step(SteadyClock::time_point now,
+                                                          short revents) {
+  finished_.reset();
+  if (state_ == State::kIdle) {
+    if (now < next_start_) return nullptr;
+    StartCycle(now);
+  } else if (state_ == State::kConnecting && revents != 0) {
+    // libpq requires the socket to be ready before each PQconnectPoll().
+    PollConnect(now);
+  }
+  if (state_ == State::kRunning) {
+    Flush();
+    if (state_ == State::kRunning) ReadResults(now);
+  }
+  if (state_ != State::kIdle && now >= deadline_) {
+    if (state_ == State::kRunning && probe_ok_) {
+      for (size_t i = next_item_; i < pending_.size(); ++i) {
+        if (pending_[i].kind == ItemKind::kQuery) {
+          RecordError((*queries_)[pending_[i].query].name, "target deadline exceeded");
+        }
+      }
+      cycle_error_ = "target deadline exceeded; connection reset";
+      conn_.reset();
+      Finish(now);
+    } else {
+      FailConnection("target deadline exceeded", now);
+    }
+  }
+  return std::move(finished_);
+}
+
+void TargetCollector::StartCycle(SteadyClock::time_point now) {
+  cycle_start_ = now;
+  deadline_ = now + options_.target_deadline;
+  // Fixed rate; a cycle that overran starts the next one on the next tick.
+  while (next_start_ <= now) next_start_ += options_.interval;
+  pending_.clear();
+  next_item_ = 0;
+  round_ = 0;
+  probe_ok_ = false;
+  predicate_false_.assign(queries_->size(), false);
+  cycle_metrics_ = MetricSet();
+  facts_ = MemberFacts();
+  backend_pid_.reset();
+  cycle_error_.clear();
+  if (!conn_) {
+    if (now < backoff_until_) {
+      cycle_error_ = "waiting to reconnect: " + last_error_;
+      Finish(now);
+      return;
+    }
+    StartConnect(now);
+    return;
+  }
+  state_ = State::kRunning;
+  SendRound(now);
+}
+
+void TargetCollector::StartConnect(SteadyClock::time_point now) {
+  std::string password;
+  if (target_.password_env) {
+    const char* env = std::getenv(target_.password_env->c_str());
+    password = env != nullptr ? env : "";
+  } else if (target_.password_file) {
+    auto text = ReadFile(*target_.password_file);
+    if (text.ok()) password = Trimmed(*text);
+  }
+  const std::string options =
+      "-c statement_timeout=" + std::to_string(options_.statement_timeout.count()) +
+      " -c lock_timeout=" + std::to_string(options_.statement_timeout.count()) +
+      " -c idle_in_transaction_session_timeout=" +
+      std::to_string(options_.statement_timeout.count() * 2);
+  std::vector<const char*> keys = {"dbname", "application_name", "options"};
+  std::vector<const char*> values = {target_.dsn.c_str(), "pgdr_exporter", options.c_str()};
+  if (!password.empty()) {
+    keys.push_back("password");
+    values.push_back(password.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  conn_.reset(PQconnectStartParams(keys.data(), values.data(), 1));
+  ++connects_total_;
+  state_ = State::kConnecting;
+  deadline_ = std::min(deadline_, now + options_.connect_timeout);
+  if (!conn_ || PQstatus(conn_.get()) == CONNECTION_BAD) {
+    FailConnection(ConnectionError(), now);
+    return;
+  }
+  want_events_ = POLLOUT;  // libpq: the first wait after PQconnectStart is for writing
+}
+
+void TargetCollector::PollConnect(SteadyClock::time_point now) {
+  switch (PQconnectPoll(conn_.get())) {
+    case PGRES_POLLING_READING:
+      want_events_ = POLLIN;
+      return;
+    case PGRES_POLLING_WRITING:
+      want_events_ = POLLOUT;
+      return;
+    case PGRES_POLLING_OK:
+      break;
+    default:
+      FailConnection(ConnectionError(), now);
+      return;
+  }
+  if (PQsetnonblocking(conn_.get(), 1) != 0 || PQenterPipelineMode(conn_.get()) != 1) {
+    FailConnection(ConnectionError(), now);
+    return;
+  }
+  server_version_ = PQserverVersion(conn_.get());
+  backoff_ = SteadyClock::duration::zero();
+  state_ = State::kRunning;
+  SendRound(now);
+}
+
+bool TargetCollector::Send(ItemKind kind, size_t index, const std::string& sql) {
+  if (PQsendQueryParams(conn_.get(), sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1 ||
+      PQpipelineSync(conn_.get()) != 1) {
+    return false;
+  }
+  pending_.push_back({kind, index, nullptr, false});
+  return true;
+}
+
+void TargetCollector::SendRound(SteadyClock::time_point now) {
+  pending_.clear();
+  next_item_ = 0;
+  round_sent_ = now;
+  last_result_at_ = now;
+  ++round_;
+  bool sent = true;
+  if (round_ == 1) {
+    sent = Send(ItemKind::kProbe, 0, kProbeSql);
+    for (size_t i = 0; sent && i < queries_->size(); ++i) {
+      const QuerySpec& q = (*queries_)[i];
+      if (q.predicate_sql) sent = Send(ItemKind::kPredicate, i, *q.predicate_sql);
+    }
+  } else {
+    const bool replica = facts_.in_recovery.value_or(false);
+    for (size_t i = 0; i < queries_->size(); ++i) {
+      const QuerySpec& q = (*queries_)[i];
+      if (predicate_false_[i] || !q.versions.Contains(server_version_)) continue;
+      if ((q.role == ServerRole::kPrimary && replica) ||
+          (q.role == ServerRole::kReplica && !replica)) {
+        continue;
+      }
+      if (auto it = cache_.find(i); it != cache_.end() && now - it->second.fetched < q.cache_ttl) {
+        cycle_metrics_.Merge(MetricSet(it->second.metrics).Take());
+        continue;
+      }
+      if (!Send(ItemKind::kQuery, i, q.sql)) {
+        sent = false;
+        break;
+      }
+    }
+    if (sent && pending_.empty()) {
+      Finish(now);
+      return;
+    }
+  }
+  if (!sent) {
+    FailConnection(ConnectionError(), now);
+    return;
+  }
+  Flush();
+}
+
+void TargetCollector::Flush() {
+  const int rc = PQflush(conn_.get());
+  want_events_ = rc == 1 ? (POLLIN | POLLOUT) : POLLIN;
+}
+
+void TargetCollector::ReadResults(SteadyClock::time_point now) {
+  if (PQconsumeInput(conn_.get()) != 1) {
+    FailConnection(ConnectionError(), now);
+    return;
+  }
+  while (next_item_ < pending_.size() && !PQisBusy(conn_.get())) {
+    PgResultPtr r(PQgetResult(conn_.get()));
+    Item& item = pending_[next_item_];
+    if (!r) {
+      if (item.saw_null) break;  // nothing more until the sync arrives
+      item.saw_null = true;
+      continue;
+    }
+    if (PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) {
+      CompleteItem(item, now);
+      ++next_item_;
+      if (state_ != State::kRunning) return;
+      continue;
+    }
+    if (!item.result) item.result = std::move(r);
+  }
+  if (PQstatus(conn_.get()) == CONNECTION_BAD) {
+    FailConnection(ConnectionError(), now);
+    return;
+  }
+  if (next_item_ < pending_.size()) return;
+  if (round_ == 1 && probe_ok_) {
+    SendRound(now);
+  } else {
+    Finish(now);
+  }
+}
+
+void TargetCollector::CompleteItem(Item& item, SteadyClock::time_point now) {
+  const PGresult* r = item.result.get();
+  const bool ok = r != nullptr && PQresultStatus(r) == PGRES_TUPLES_OK;
+  switch (item.kind) {
+    case ItemKind::kProbe:
+      if (!ok) {
+        cycle_error_ = "probe failed: " + ResultError(r);
+        RecordError("probe", cycle_error_);
+        return;
+      }
+      OnProbe(r, now);
+      break;
+    case ItemKind::kPredicate: {
+      auto v = ok ? Cell(r, 0, 0) : std::nullopt;
+      predicate_false_[item.query] = !(v && (*v == "t" || *v == "true" || *v == "1"));
+      if (!ok) RecordError((*queries_)[item.query].name, "predicate_query: " + ResultError(r));
+      break;
+    }
+    case ItemKind::kQuery:
+      OnQuery(item.query, r, now);
+      break;
+  }
+}
+
+void TargetCollector::OnProbe(const PGresult* r, SteadyClock::time_point now) {
+  const double latency = Seconds(now - round_sent_);
+  probe_count_ += 1;
+  probe_sum_ += latency;
+  for (size_t i = 0; i < std::size(kProbeBounds); ++i) {
+    if (latency <= kProbeBounds[i]) probe_buckets_[i] += 1;
+  }
+  last_result_at_ = now;
+  auto in_recovery = Cell(r, 0, 0);
+  if (in_recovery) facts_.in_recovery = *in_recovery == "t";
+  facts_.lsn_bytes = NumberCell(r, 0, 1);
+  facts_.receive_lsn_bytes = NumberCell(r, 0, 2);
+  facts_.last_replay_timestamp_seconds = NumberCell(r, 0, 3);
+  facts_.server_time_seconds = NumberCell(r, 0, 4);
+  if (auto s = Cell(r, 0, 5)) facts_.wal_receiver_streaming = *s == "t";
+  facts_.wal_receiver_sender = Cell(r, 0, 6);
+  if (auto pid = NumberCell(r, 0, 7)) backend_pid_ = static_cast<int>(*pid);
+  facts_.server_version_num = server_version_;
+  probe_ok_ = true;
+}
+
+void TargetCollector::OnQuery(size_t index, const PGresult* r, SteadyClock::time_point now) {
+  const QuerySpec& q = (*queries_)[index];
+  CollectorStats& stats = collector_stats_[q.name];
+  stats.ran = true;
+  stats.last_duration = Seconds(now - last_result_at_);
+  last_result_at_ = now;
+  if (r == nullptr || PQresultStatus(r) != PGRES_TUPLES_OK) {
+    RecordError(q.name, ResultError(r));
+    return;
+  }
+  MetricSet metrics;
+  const SqlMetricsStats s =
+      AppendQueryMetrics(q, ToTable(r), base_labels_, options_.max_series_per_query, metrics);
+  dropped_duplicates_ += static_cast<double>(s.duplicates);
+  dropped_over_limit_ += static_cast<double>(s.over_limit);
+  if (s.unparsable > 0) {
+    RecordError(q.name, std::to_string(s.unparsable) + " values are not numbers");
+  }
+  if (q.cache_ttl.count() > 0) cache_[index] = {now, metrics};
+  cycle_metrics_.Merge(metrics.Take());
+}
+
+void TargetCollector::RecordError(const std::string& collector, const std::string& why) {
+  collector_stats_[collector].errors_total += 1;
+  Log(LogLevel::kWarn, "collector failed",
+      {{"target", target_.Key()}, {"collector", collector}, {"err", why}});
+}
+
+void TargetCollector::FailConnection(const std::string& why, SteadyClock::time_point now) {
+  if (state_ == State::kRunning && probe_ok_) {
+    // The member answered the probe this cycle: report what was collected.
+    cycle_error_ = why;
+    conn_.reset();
+    Finish(now);
+    return;
+  }
+  conn_.reset();
+  last_error_ = why;
+  cycle_error_ = why;
+  backoff_ = backoff_ == SteadyClock::duration::zero()
+                 ? std::chrono::duration_cast<SteadyClock::duration>(std::chrono::seconds(1))
+                 : std::min<SteadyClock::duration>(backoff_ * 2, options_.max_backoff);
+  backoff_until_ = now + backoff_;
+  RecordError("connect", why);
+  Finish(now);
+}
+
+void TargetCollector::Finish(SteadyClock::time_point now) {
+  const bool up = probe_ok_;
+  if (!up) facts_ = MemberFacts();
+  facts_.up = up;
+  MetricSet& m = cycle_metrics_;
+  m.Gauge("pgdr_up", "Whether the member answered the probe query in the last collection (1) or not (0).",
+          base_labels_, up ? 1 : 0);
+  m.Gauge("pgdr_collect_timestamp_seconds", "When the member was last collected (Unix time).",
+          base_labels_,
+          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  m.Gauge("pgdr_collect_cycle_duration_seconds", "Wall time of the member's last collection cycle.",
+          base_labels_, Seconds(now - cycle_start_));
+  m.Counter("pgdr_connections_opened_total",
+            "Connections the exporter opened to the member (persistent: grows only on reconnects).",
+            base_labels_, connects_total_);
+  prometheus::ClientMetric::Histogram h;
+  h.sample_count = static_cast<std::uint64_t>(probe_count_);
+  h.sample_sum = probe_sum_;
+  for (size_t i = 0; i < std::size(kProbeBounds); ++i) {
+    h.bucket.push_back({static_cast<std::uint64_t>(probe_buckets_[i]), kProbeBounds[i]});
+  }
+  h.bucket.push_back({static_cast<std::uint64_t>(probe_count_), std::numeric_limits<double>::infinity()});
+  m.Histogram("pgdr_probe_latency_seconds", "Round trip of the probe query (a trivial SELECT).",
+              base_labels_, std::move(h));
+  for (const auto& [name, stats] : collector_stats_) {
+    Labels l = base_labels_;
+    l.push_back({"collector", name});
+    if (stats.ran) {
+      m.Gauge("pgdr_collect_duration_seconds", "Time the collector's query took in the last cycle.",
+              l, stats.last_duration);
+    }
+    m.Counter("pgdr_collect_errors_total", "Errors of the collector since the exporter started.", l,
+              stats.errors_total);
+  }
+  for (const auto& [reason, value] :
+       {std::pair<const char*, double>{"duplicate", dropped_duplicates_},
+        {"limit", dropped_over_limit_}}) {
+    Labels l = base_labels_;
+    l.push_back({"reason", reason});
+    m.Counter("pgdr_series_dropped_total",
+              "Series from SQL collectors dropped: duplicate label sets or over the per-query limit.",
+              l, value);
+  }
+  if (up && target_.local_memory && backend_pid_) {
+    AppendLocalMemory(*backend_pid_, base_labels_, m);
+  }
+  if (!target_.cgroup_path.empty()) AppendCgroupMemory(target_.cgroup_path, base_labels_, m);
+
+  auto result = std::make_shared<TargetResult>();
+  result->key = target_.Key();
+  result->cluster = target_.cluster;
+  result->member = target_.member;
+  result->region = target_.region;
+  result->labels = base_labels_;
+  result->facts = facts_;
+  result->families = m.Take();
+  dropped_duplicates_ += static_cast<double>(DropDuplicateSeries(result->families));
+  result->error = cycle_error_;
+  result->collected_at = std::chrono::system_clock::now();
+  result->duration_seconds = Seconds(now - cycle_start_);
+  finished_ = std::move(result);
+  state_ = State::kIdle;
+  want_events_ = 0;
+  pending_.clear();
+}
+
+}  // namespace pgdr

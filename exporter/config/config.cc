@@ -1,0 +1,187 @@
+#include "pgdr/config.h"
+
+#include <glob.h>
+#include <libpq-fe.h>
+
+#include <memory>
+#include <set>
+
+#include "pgdr/files.h"
+#include "pgdr/yaml_reader.h"
+
+namespace pgdr {
+namespace {
+
+struct ConninfoDeleter {
+  void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
+};
+using ConninfoPtr = std::unique_ptr<PQconninfoOption, ConninfoDeleter>;
+
+ConninfoPtr ParseConninfo(const std::string& dsn, std::string* error) {
+  char* err = nullptr;
+  ConninfoPtr opts(PQconninfoParse(dsn.c_str(), &err));
+  if (err != nullptr) {
+    if (error != nullptr) *error = err;
+    PQfreemem(err);
+  }
+  return opts;
+}
+
+bool IsValidLabelName(const std::string& name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  for (char c : name) {
+    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
+      return false;
+    }
+  }
+  return name.rfind("__", 0) != 0;
+}
+
+CollectionConfig ParseCollection(const YamlReader& r, const YAML::Node& n) {
+  CollectionConfig c;
+  if (!n) return c;
+  r.CheckKeys(n,
+              {"interval", "statement_timeout", "connect_timeout", "target_deadline", "max_backoff",
+               "max_series_per_query"},
+              "collection");
+  c.interval = r.DurationOr(n, "interval", c.interval);
+  if (c.interval.count() < 100) r.Fail(n["interval"], "interval must be at least 100ms");
+  c.statement_timeout = r.DurationOr(n, "statement_timeout", std::min(c.statement_timeout, c.interval));
+  c.connect_timeout = r.DurationOr(n, "connect_timeout", std::min(c.connect_timeout, c.interval));
+  c.target_deadline = r.DurationOr(n, "target_deadline", std::min(c.target_deadline, c.interval));
+  if (c.target_deadline > c.interval) {
+    r.Fail(n["target_deadline"], "target_deadline must not exceed interval");
+  }
+  c.max_backoff = r.DurationOr(n, "max_backoff", c.max_backoff);
+  const long long max_series = r.IntOr(n, "max_series_per_query", 10000);
+  if (max_series <= 0) r.Fail(n["max_series_per_query"], "max_series_per_query must be positive");
+  c.max_series_per_query = static_cast<size_t>(max_series);
+  return c;
+}
+
+TargetConfig ParseTarget(const YamlReader& r, const YAML::Node& n) {
+  r.CheckKeys(n,
+              {"cluster", "member", "region", "dsn", "password_env", "password_file", "labels",
+               "memory"},
+              "target");
+  TargetConfig t;
+  t.where = r.Where(n);
+  t.cluster = r.String(n, "cluster");
+  t.member = r.String(n, "member");
+  t.region = r.StringOr(n, "region", "");
+  t.dsn = r.String(n, "dsn");
+  std::string error;
+  if (!ParseConninfo(t.dsn, &error)) r.Fail(n["dsn"], "invalid dsn: " + error);
+  t.password_env = r.OptString(n, "password_env");
+  t.password_file = r.OptString(n, "password_file");
+  if (t.password_env && t.password_file) {
+    r.Fail(n, "set at most one of password_env and password_file");
+  }
+  t.labels = r.StringMap(n, "labels");
+  for (const auto& [name, value] : t.labels) {
+    if (!IsValidLabelName(name)) r.Fail(n["labels"], "invalid label name \"" + name + "\"");
+    if (name == "cluster" || name == "member" || name == "region" || name == "instance" ||
+        name == "job") {
+      r.Fail(n["labels"], "label \"" + name + "\" is reserved");
+    }
+  }
+  if (const YAML::Node m = n["memory"]; m) {
+    r.CheckKeys(m, {"local", "cgroup_path"}, "memory");
+    t.local_memory = r.BoolOr(m, "local", false);
+    t.cgroup_path = r.StringOr(m, "cgroup_path", "");
+  }
+  return t;
+}
+
+Status ExpandGlob(const std::string& pattern, std::vector<std::string>* out) {
+  glob_t g{};
+  const int rc = glob(pattern.c_str(), GLOB_ERR, nullptr, &g);
+  if (rc == 0) {
+    for (size_t i = 0; i < g.gl_pathc; ++i) out->emplace_back(g.gl_pathv[i]);
+  }
+  globfree(&g);
+  if (rc == GLOB_NOMATCH) return Status::NotFound(pattern + ": no file matches");
+  if (rc != 0) return Status::IOError(pattern + ": cannot read");
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string RedactedDsn(const std::string& dsn) {
+  ConninfoPtr opts = ParseConninfo(dsn, nullptr);
+  if (!opts) return "<invalid dsn>";
+  std::string out;
+  for (PQconninfoOption* o = opts.get(); o->keyword != nullptr; ++o) {
+    if (o->val == nullptr || o->val[0] == '\0') continue;
+    if (!out.empty()) out += ' ';
+    out += o->keyword;
+    out += '=';
+    out += std::string(o->keyword) == "password" ? "xxxxx" : o->val;
+  }
+  return out;
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  auto root = LoadYamlFile(path);
+  if (!root.ok()) return root.status();
+  Config c;
+  c.file = path;
+  const std::string base = DirName(path);
+  const YamlReader r(path);
+  Status s = GuardYaml(path, [&] {
+    r.CheckKeys(*root,
+                {"collection", "query_files", "targets", "backup_stores", "rule_files",
+                 "evaluation_interval", "external_labels"},
+                "config");
+    c.collection = ParseCollection(r, (*root)["collection"]);
+    if (const YAML::Node qf = (*root)["query_files"]; qf) {
+      r.ExpectSequence(qf, "query_files");
+      for (const auto& item : qf) {
+        QueryFileConfig f;
+        if (item.IsScalar()) {
+          f.path = item.Scalar();
+        } else {
+          r.CheckKeys(item, {"path", "metric_prefix"}, "query_files entry");
+          f.path = r.String(item, "path");
+          f.metric_prefix = r.StringOr(item, "metric_prefix", f.metric_prefix);
+        }
+        std::vector<std::string> files;
+        if (Status g = ExpandGlob(ResolvePath(base, f.path), &files); !g.ok()) {
+          r.Fail(item, g.message());
+        }
+        for (const auto& file : files) {
+          auto queries = LoadQueryFile(file, f.metric_prefix);
+          if (!queries.ok()) throw YamlError(queries.status().message());
+          for (auto& q : *queries) c.queries.push_back(std::move(q));
+        }
+        c.query_files.push_back(std::move(f));
+      }
+    }
+    const YAML::Node targets = (*root)["targets"];
+    if (!targets) r.Fail(*root, "missing required key \"targets\"");
+    r.ExpectSequence(targets, "targets");
+    std::set<std::string> seen;
+    for (const auto& item : targets) {
+      TargetConfig t = ParseTarget(r, item);
+      if (!seen.insert(t.Key()).second) r.Fail(item, "duplicate target " + t.Key());
+      c.targets.push_back(std::move(t));
+    }
+    if (const YAML::Node stores = (*root)["backup_stores"]; stores) {
+      r.ExpectSequence(stores, "backup_stores");
+      for (const auto& item : stores) c.backup_stores.push_back(item);
+    }
+    for (const auto& rf : r.StringList(*root, "rule_files")) {
+      std::vector<std::string> files;
+      if (Status g = ExpandGlob(ResolvePath(base, rf), &files); !g.ok()) {
+        r.Fail((*root)["rule_files"], g.message());
+      }
+      c.rule_files.insert(c.rule_files.end(), files.begin(), files.end());
+    }
+    c.evaluation_interval = r.DurationOr(*root, "evaluation_interval", c.evaluation_interval);
+    c.external_labels = r.StringMap(*root, "external_labels");
+  });
+  if (!s.ok()) return s;
+  return c;
+}
+
+}  // namespace pgdr

@@ -1,0 +1,137 @@
+// Label sets, matchers and the staleness marker.
+#include <algorithm>
+#include <bit>
+#include <cstdio>
+
+#include "pgdr/tsdb.h"
+
+namespace pgdr::tsdb {
+namespace {
+
+constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
+
+// Go's strconv.Quote for the printable-ASCII-and-UTF-8 cases Prometheus meets.
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
+Labels MakeLabels(std::vector<Label> labels) {
+  std::erase_if(labels, [](const Label& l) { return l.value.empty(); });
+  std::sort(labels.begin(), labels.end());
+  return labels;
+}
+
+std::string_view GetLabel(const Labels& labels, std::string_view name) {
+  for (const Label& l : labels) {
+    if (l.name == name) return l.value;
+  }
+  return {};
+}
+
+void SetLabel(Labels& labels, std::string_view name, std::string_view value) {
+  auto it = std::lower_bound(labels.begin(), labels.end(), name,
+                             [](const Label& l, std::string_view n) { return l.name < n; });
+  if (it != labels.end() && it->name == name) {
+    if (value.empty()) {
+      labels.erase(it);
+    } else {
+      it->value = std::string(value);
+    }
+  } else if (!value.empty()) {
+    labels.insert(it, Label{std::string(name), std::string(value)});
+  }
+}
+
+std::string LabelsToString(const Labels& labels) {
+  std::string out(GetLabel(labels, kMetricName));
+  bool first = true;
+  std::string inner;
+  for (const Label& l : labels) {
+    if (l.name == kMetricName) continue;
+    if (!first) inner += ", ";
+    first = false;
+    inner += l.name + "=" + Quote(l.value);
+  }
+  if (!inner.empty() || out.empty()) out += "{" + inner + "}";
+  return out;
+}
+
+std::string LabelsKey(const Labels& labels) {
+  std::string key;
+  for (const Label& l : labels) {
+    key += l.name;
+    key += '\xff';
+    key += l.value;
+    key += '\xff';
+  }
+  return key;
+}
+
+double StaleNaN() { return std::bit_cast<double>(kStaleNaNBits); }
+bool IsStaleNaN(double v) { return std::bit_cast<uint64_t>(v) == kStaleNaNBits; }
+
+Result<Matcher> Matcher::Make(MatchType type, std::string name, std::string value) {
+  Matcher m(type, std::move(name), std::move(value));
+  if (type == MatchType::kRegexMatch || type == MatchType::kRegexNoMatch) {
+    RE2::Options opts;
+    opts.set_log_errors(false);
+    auto re = std::make_shared<const RE2>("^(?:" + m.value_ + ")$", opts);
+    if (!re->ok()) {
+      return Status::InvalidArgument("error parsing regexp: " + re->error());
+    }
+    m.re_ = std::move(re);
+  }
+  return m;
+}
+
+bool Matcher::Matches(std::string_view value) const {
+  switch (type_) {
+    case MatchType::kEqual:
+      return value == value_;
+    case MatchType::kNotEqual:
+      return value != value_;
+    case MatchType::kRegexMatch:
+      return RE2::FullMatch(value, *re_);
+    case MatchType::kRegexNoMatch:
+      return !RE2::FullMatch(value, *re_);
+  }
+  return false;
+}
+
+std::string Matcher::ToString() const {
+  static constexpr std::string_view kOps[] = {"=", "!=", "=~", "!~"};
+  return name_ + std::string(kOps[static_cast<int>(type_)]) + Quote(value_);
+}
+
+}  // namespace pgdr::tsdb

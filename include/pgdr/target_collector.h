@@ -1,0 +1,129 @@
+// TargetCollector: collects one member over one persistent libpq connection,
+// without ever blocking, so that one thread drives every target.
+//
+// A cycle runs in two pipelined round trips (libpq pipeline mode, a sync
+// point after every statement so one failing query never aborts the others):
+//   1. the probe (recovery state, LSNs, backend pid; its round trip is
+//      pgdr_probe_latency_seconds) plus the predicate queries;
+//   2. every SQL collector that applies to this server's version and role,
+//      whose cache has expired and whose predicate held.
+// Cycles start on a fixed-rate schedule. A cycle past `target_deadline` is
+// cut: while connecting or probing the member is down (pgdr_up 0) and the
+// connection dropped; later, the unfinished collectors count an error and the
+// connection is reset (its pipeline is out of step). Reconnects back off
+// exponentially up to `max_backoff`. Every query also runs under the server's
+// statement_timeout.
+//
+// Thread-safety: none; a TargetCollector belongs to the collection thread.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pgdr/config.h"
+#include "pgdr/pg_handle.h"
+#include "pgdr/target_result.h"
+
+namespace pgdr {
+
+using SteadyClock = std::chrono::steady_clock;
+
+class TargetCollector {
+ public:
+  TargetCollector(TargetConfig target, std::shared_ptr<const std::vector<QuerySpec>> queries,
+                  CollectionConfig options, SteadyClock::time_point first_start);
+  TargetCollector(const TargetCollector&) = delete;
+  TargetCollector& operator=(const TargetCollector&) = delete;
+
+  const TargetConfig& target() const { return target_; }
+
+  // The socket to poll and the events wanted, or -1 when waiting on a timer only.
+  int socket() const;
+  short poll_events() const { return want_events_; }
+  // When Step() must be called at the latest.
+  SteadyClock::time_point wake_at() const;
+
+  // Makes all the progress possible now; `revents` are the poll() events seen
+  // on socket() (0 when woken by the timer). Returns the result when a cycle ends.
+  std::shared_ptr<const TargetResult> Step(SteadyClock::time_point now, short revents);
+
+ private:
+  enum class State { kIdle, kConnecting, kRunning };
+  enum class ItemKind { kProbe, kPredicate, kQuery };
+  struct Item {
+    ItemKind kind;
+    size_t query;  // index into queries_ (kPredicate, kQuery)
+    PgResultPtr result;
+    bool saw_null = false;
+  };
+  struct CachedQuery {
+    SteadyClock::time_point fetched;
+    MetricSet metrics;
+  };
+  struct CollectorStats {
+    double errors_total = 0;
+    double last_duration = 0;
+    bool ran = false;
+  };
+
+  void StartCycle(SteadyClock::time_point now);
+  void StartConnect(SteadyClock::time_point now);
+  void PollConnect(SteadyClock::time_point now);
+  void SendRound(SteadyClock::time_point now);
+  void ReadResults(SteadyClock::time_point now);
+  void CompleteItem(Item& item, SteadyClock::time_point now);
+  void OnProbe(const PGresult* r, SteadyClock::time_point now);
+  void OnQuery(size_t index, const PGresult* r, SteadyClock::time_point now);
+  bool Send(ItemKind kind, size_t index, const std::string& sql);
+  void Flush();
+  void FailConnection(const std::string& why, SteadyClock::time_point now);
+  void Finish(SteadyClock::time_point now);
+  void RecordError(const std::string& collector, const std::string& why);
+  std::string ConnectionError() const;
+
+  const TargetConfig target_;
+  const std::shared_ptr<const std::vector<QuerySpec>> queries_;
+  const CollectionConfig options_;
+  Labels base_labels_;
+
+  PgConnPtr conn_;
+  State state_ = State::kIdle;
+  short want_events_ = 0;
+  SteadyClock::time_point next_start_;
+  SteadyClock::time_point deadline_;
+  SteadyClock::time_point backoff_until_;
+  SteadyClock::duration backoff_{};
+  int server_version_ = 0;
+
+  // The cycle in progress.
+  SteadyClock::time_point cycle_start_;
+  SteadyClock::time_point round_sent_;
+  SteadyClock::time_point last_result_at_;
+  std::vector<Item> pending_;  // in the order sent
+  size_t next_item_ = 0;       // first item whose results are not complete
+  int round_ = 0;
+  bool probe_ok_ = false;
+  std::vector<bool> predicate_false_;
+  MetricSet cycle_metrics_;
+  MemberFacts facts_;
+  std::optional<int> backend_pid_;
+  std::string cycle_error_;
+  std::string last_error_;  // why the last connection attempt failed
+  std::shared_ptr<const TargetResult> finished_;
+
+  // Across cycles.
+  std::map<size_t, CachedQuery> cache_;
+  std::map<std::string, CollectorStats> collector_stats_;
+  std::vector<double> probe_buckets_;  // cumulative counts per bucket bound
+  double probe_count_ = 0;
+  double probe_sum_ = 0;
+  double dropped_duplicates_ = 0;
+  double dropped_over_limit_ = 0;
+  double connects_total_ = 0;
+};
+
+}  // namespace pgdr

@@ -1,0 +1,46 @@
+// TargetResult: the immutable outcome of one collection cycle of one member.
+//
+// It carries the member's metric families (ready to serialise and to append
+// to the local TSDB) and the few facts that cross-member computations need
+// (lag against the cluster's primary, RPO, failover guards). Results are
+// shared read-only between the collection thread, the snapshot composer and
+// the HTTP handlers through std::shared_ptr<const TargetResult>.
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pgdr/metric_set.h"
+
+namespace pgdr {
+
+struct MemberFacts {
+  bool up = false;
+  std::optional<bool> in_recovery;
+  std::optional<double> lsn_bytes;          // current LSN (primary) or replay LSN (replica)
+  std::optional<double> receive_lsn_bytes;  // replica: last WAL received
+  std::optional<double> last_replay_timestamp_seconds;
+  std::optional<double> server_time_seconds;  // now() on the server at the probe
+  std::optional<bool> wal_receiver_streaming;
+  std::optional<std::string> wal_receiver_sender;  // "host:port" the replica streams from
+  int server_version_num = 0;
+};
+
+struct TargetResult {
+  std::string key;      // "cluster/member"
+  std::string cluster;
+  std::string member;
+  std::string region;
+  Labels labels;        // cluster, member, region (if set), static labels
+  MemberFacts facts;
+  std::vector<prometheus::MetricFamily> families;
+  std::string error;    // the last error of this cycle, secrets removed; empty when healthy
+  std::chrono::system_clock::time_point collected_at;
+  double duration_seconds = 0;
+};
+
+}  // namespace pgdr

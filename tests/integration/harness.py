@@ -1,0 +1,400 @@
+"""Integration-test harness: real servers on loopback, on free ports, torn down.
+
+Python 3 standard library only. Every wait is bounded.
+
+    import harness
+    from harness import PgCluster, Exporter, Prometheus, TempDir, wait_until
+
+    with TempDir() as tmp:
+        cluster = PgCluster(tmp, "demo", replicas=2, archive_dir=True)
+        cluster.start()                       # primary + replicas (pg_basebackup -R)
+        cluster.primary.sql("SELECT 1")       # psql -Atc as superuser "postgres" -> str
+        cluster.replicas[0].sql("SELECT pg_wal_replay_pause()")
+        exp = Exporter(tmp, cluster.exporter_config(interval="1s"))  # or any dict/str config
+        exp.start()                           # $PGDR_EXPORTER on a free port, waits for /-/ready
+        exp.value("pgdr_up", member="demo-1") # float or None (first matching series)
+        exp.samples("pgdr_up")                # [(labels_dict, value), ...]
+        exp.get("/api/v1/targets")            # (status, body)
+        prom = Prometheus(tmp, [exp.address]) # real Prometheus scraping the exporter
+        prom.start(); prom.query("pgdr_up")   # -> result list of the HTTP API
+        ... cluster.primary.stop("immediate") ...
+    # leaving the `with` stops every process started through the harness
+
+Environment: PGDR_EXPORTER (the binary), PGDR_SOURCE_DIR (repo root),
+PGDR_SHARED_DIR (../shared). PostgreSQL refuses to run as root: when euid is
+0 the servers run as the system user "postgres" (runuser).
+"""
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
+SOURCE_DIR = os.environ.get(
+    "PGDR_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+SHARED_DIR = os.environ.get("PGDR_SHARED_DIR", os.path.join(SOURCE_DIR, "..", "shared"))
+EXPORTER = os.environ.get("PGDR_EXPORTER", os.path.join(SOURCE_DIR, "build", "exporter", "pgdr_exporter"))
+AS_ROOT = os.geteuid() == 0
+PG_USER = "postgres"
+
+_processes = []  # every Popen started here, stopped by TempDir.__exit__
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=30.0, interval=0.2, what="condition"):
+    """Polls predicate() until it returns a truthy value; raises after timeout."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as e:  # noqa: BLE001 - retried until the deadline
+            last_error = e
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}" +
+                       (f" (last error: {last_error})" if last_error else ""))
+
+
+def as_pg_user(cmd):
+    return (["runuser", "-u", PG_USER, "--"] + cmd) if AS_ROOT else cmd
+
+
+def run(cmd, check=True, timeout=120, env=None, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, **kw)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
+    return r
+
+
+def spawn(cmd, log_path, env=None, cwd=None):
+    log = open(log_path, "ab")
+    p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                         start_new_session=True)
+    _processes.append(p)
+    return p
+
+
+def stop_process(p, timeout=10):
+    if p.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(p.pid, signal.SIGTERM)
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait(timeout=timeout)
+
+
+class TempDir:
+    """A scratch directory readable by the postgres user; cleans up every
+    process and PostgreSQL node started inside it."""
+
+    def __enter__(self):
+        self.path = tempfile.mkdtemp(prefix="pgdr-test-")
+        os.chmod(self.path, 0o755)
+        self.nodes = []
+        return self
+
+    def __exit__(self, *exc):
+        for node in list(PgNode.all_nodes):
+            if node.datadir.startswith(self.path):
+                node.stop("immediate", check=False)
+                PgNode.all_nodes.remove(node)
+        while _processes:
+            stop_process(_processes.pop())
+        if os.environ.get("PGDR_KEEP_TMP") != "1":
+            shutil.rmtree(self.path, ignore_errors=True)
+        return False
+
+    def __str__(self):
+        return self.path
+
+    def sub(self, name, for_postgres=False):
+        path = os.path.join(self.path, name)
+        os.makedirs(path, exist_ok=True)
+        if for_postgres and AS_ROOT:
+            shutil.chown(path, PG_USER, PG_USER)
+        return path
+
+
+class PgNode:
+    all_nodes = []
+
+    def __init__(self, tmp, name, port=None):
+        self.tmp = tmp
+        self.name = name
+        self.port = port or free_port()
+        self.datadir = os.path.join(tmp.path, name)
+        self.sockdir = tmp.sub("sockets", for_postgres=True)
+        self.logfile = os.path.join(tmp.path, f"{name}.log")
+        PgNode.all_nodes.append(self)
+
+    @property
+    def dsn(self):
+        return f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres sslmode=disable"
+
+    def _pg_ctl(self, *args, check=True, timeout=120):
+        cmd = as_pg_user([f"{PG_BIN}/pg_ctl", "-D", self.datadir, "-l", self.logfile] + list(args))
+        return run(cmd, check=check, timeout=timeout)
+
+    def initdb(self, extra_conf=""):
+        os.makedirs(self.datadir, exist_ok=True)
+        if AS_ROOT:
+            shutil.chown(self.datadir, PG_USER, PG_USER)
+        run(as_pg_user([f"{PG_BIN}/initdb", "-D", self.datadir, "-U", "postgres", "--auth=trust",
+                        "--no-sync", "-E", "UTF8", "--locale=C"]))
+        self.append_conf(extra_conf)
+
+    def append_conf(self, text):
+        with open(os.path.join(self.datadir, "postgresql.conf"), "a") as f:
+            f.write("\n" + text + "\n")
+
+    def append_auto_conf(self, text):
+        """postgresql.auto.conf wins over postgresql.conf (pg_basebackup -R writes there)."""
+        with open(os.path.join(self.datadir, "postgresql.auto.conf"), "a") as f:
+            f.write("\n" + text + "\n")
+
+    def start(self, timeout=60):
+        with open(self.logfile, "a"):
+            pass
+        if AS_ROOT:
+            shutil.chown(self.logfile, PG_USER, PG_USER)
+        self._pg_ctl("-w", "-t", str(timeout), "-o",
+                     f"-p {self.port} -k {self.sockdir} -c listen_addresses=127.0.0.1", "start",
+                     timeout=timeout + 10)
+
+    def stop(self, mode="fast", check=True):
+        if not os.path.exists(os.path.join(self.datadir, "postmaster.pid")):
+            return
+        self._pg_ctl("-m", mode, "-w", "stop", check=check)
+
+    def promote(self):
+        self._pg_ctl("-w", "promote")
+
+    def pid(self):
+        try:
+            with open(os.path.join(self.datadir, "postmaster.pid")) as f:
+                return int(f.readline())
+        except (OSError, ValueError):
+            return None
+
+    def sql(self, query, db="postgres", timeout=60):
+        r = run(["psql", "-X", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", db,
+                 "-v", "ON_ERROR_STOP=1", "-Atc", query], timeout=timeout)
+        return r.stdout.strip()
+
+    def lsn_bytes(self):
+        return int(self.sql(
+            "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+            "ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::bigint"))
+
+
+class PgCluster:
+    """A primary and streaming replicas made with initdb and pg_basebackup -R."""
+
+    def __init__(self, tmp, name="demo", replicas=2, archive_dir=False, region=None,
+                 extra_conf=""):
+        self.tmp = tmp
+        self.name = name
+        self.region = region
+        self.primary = PgNode(tmp, f"{name}-1")
+        self.replicas = [PgNode(tmp, f"{name}-{i + 2}") for i in range(replicas)]
+        self.archive_dir = tmp.sub(f"{name}-archive", for_postgres=True) if archive_dir else None
+        self.extra_conf = extra_conf
+
+    @property
+    def members(self):
+        return [self.primary] + self.replicas
+
+    def start(self):
+        conf = [
+            "wal_level = replica", "max_wal_senders = 10", "max_replication_slots = 10",
+            "hot_standby = on", "wal_keep_size = '256MB'", "fsync = off",
+            "synchronous_commit = on", "shared_buffers = '32MB'", "log_min_messages = warning",
+            self.extra_conf,
+        ]
+        if self.archive_dir:
+            conf += ["archive_mode = on", f"archive_command = 'cp %p {self.archive_dir}/%f'",
+                     "archive_timeout = 0"]
+        self.primary.initdb("\n".join(conf))
+        self.primary.start()
+        for r in self.replicas:
+            os.makedirs(r.datadir, exist_ok=True)
+            if AS_ROOT:
+                shutil.chown(r.datadir, PG_USER, PG_USER)
+            os.chmod(r.datadir, 0o700)
+            run(as_pg_user([f"{PG_BIN}/pg_basebackup", "-h", "127.0.0.1", "-p", str(self.primary.port),
+                            "-U", "postgres", "-D", r.datadir, "-R", "-X", "stream",
+                            "--no-sync", "-c", "fast"]), timeout=300)
+            r.append_auto_conf(f"primary_conninfo = 'host=127.0.0.1 port={self.primary.port} "
+                          f"user=postgres application_name={r.name}'\narchive_mode = off")
+            r.start()
+        wait_until(lambda: int(self.primary.sql(
+            "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")) == len(self.replicas),
+            timeout=60, what="replicas streaming")
+
+    def targets(self, **extra):
+        out = []
+        for node in self.members:
+            t = {"cluster": self.name, "member": node.name, "dsn": node.dsn}
+            if self.region:
+                t["region"] = self.region
+            t.update(extra)
+            out.append(t)
+        return out
+
+    def exporter_config(self, interval="1s", **extra):
+        cfg = {
+            "collection": {"interval": interval},
+            "query_files": [os.path.join(SOURCE_DIR, "queries", "*.yml")],
+            "targets": self.targets(),
+        }
+        cfg.update(extra)
+        return cfg
+
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\d+)?$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Parses the Prometheus text format into [(name, labels, value)]."""
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line)
+        if not m:
+            raise ValueError(f"unparsable exposition line: {line!r}")
+        labels = {k: bytes(v, "utf-8").decode("unicode_escape") for k, v in _LABEL.findall(m.group(3) or "")}
+        out.append((m.group(1), labels, float(m.group(4))))
+    return out
+
+
+def http_get(url, timeout=10, method="GET", data=None, headers=None):
+    req = urllib.request.Request(url, method=method, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+class Exporter:
+    def __init__(self, tmp, config, port=None, args=(), env=None):
+        self.tmp = tmp
+        self.port = port or free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.config_path = os.path.join(tmp.path, f"pgdr-{self.port}.yml")
+        self.log_path = os.path.join(tmp.path, f"pgdr-{self.port}.log")
+        self.args = list(args)
+        self.env = env
+        self.proc = None
+        self.write_config(config)
+
+    def write_config(self, config):
+        text = config if isinstance(config, str) else json.dumps(config, indent=2)
+        with open(self.config_path, "w") as f:
+            f.write(text)
+
+    def start(self, wait_ready=True, timeout=30):
+        env = dict(os.environ)
+        env.update(self.env or {})
+        self.proc = spawn([EXPORTER, f"--config.file={self.config_path}",
+                           f"--web.listen-address={self.address}", "--log.level=debug"] + self.args,
+                          self.log_path, env=env)
+        if wait_ready:
+            wait_until(lambda: self.get("/-/ready")[0] == 200, timeout=timeout, what="exporter ready")
+        return self
+
+    def stop(self):
+        if self.proc:
+            stop_process(self.proc)
+
+    def log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def get(self, path, timeout=10):
+        return http_get(f"http://{self.address}{path}", timeout=timeout)
+
+    def post(self, path, body=b"", timeout=30):
+        return http_get(f"http://{self.address}{path}", timeout=timeout, method="POST", data=body)
+
+    def scrape(self):
+        status, body = self.get("/metrics")
+        if status != 200:
+            raise RuntimeError(f"/metrics answered {status}")
+        return parse_metrics(body)
+
+    def samples(self, name, **labels):
+        return [(l, v) for n, l, v in self.scrape()
+                if n == name and all(l.get(k) == str(val) for k, val in labels.items())]
+
+    def value(self, name, **labels):
+        s = self.samples(name, **labels)
+        return s[0][1] if s else None
+
+
+class Prometheus:
+    """A real Prometheus (Debian `prometheus`) scraping the given targets."""
+
+    def __init__(self, tmp, targets, scrape_interval="1s", rule_files=(), alertmanagers=(),
+                 evaluation_interval="1s"):
+        self.tmp = tmp
+        self.port = free_port()
+        self.dir = tmp.sub(f"prometheus-{self.port}")
+        cfg = {
+            "global": {"scrape_interval": scrape_interval, "evaluation_interval": evaluation_interval},
+            "scrape_configs": [{"job_name": "pgdr", "static_configs": [{"targets": list(targets)}]}],
+            "rule_files": list(rule_files),
+        }
+        if alertmanagers:
+            cfg["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}]}
+        self.config_path = os.path.join(self.dir, "prometheus.yml")
+        with open(self.config_path, "w") as f:
+            json.dump(cfg, f)
+        self.proc = None
+
+    def start(self, timeout=60):
+        self.proc = spawn(["prometheus", f"--config.file={self.config_path}",
+                           f"--storage.tsdb.path={self.dir}/data",
+                           f"--web.listen-address=127.0.0.1:{self.port}"],
+                          os.path.join(self.dir, "prometheus.log"))
+        wait_until(lambda: http_get(f"http://127.0.0.1:{self.port}/-/ready")[0] == 200,
+                   timeout=timeout, what="prometheus ready")
+        return self
+
+    def api(self, path, **params):
+        url = f"http://127.0.0.1:{self.port}{path}"
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        status, body = http_get(url)
+        data = json.loads(body)
+        if status != 200 or data.get("status") != "success":
+            raise RuntimeError(f"prometheus {path} {params}: {status} {body[:300]}")
+        return data["data"]
+
+    def query(self, expr):
+        return self.api("/api/v1/query", query=expr)["result"]
+
+
+import urllib.parse  # noqa: E402  (used by Prometheus.api)
