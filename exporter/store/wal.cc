@@ -57,7 +57,7 @@ WalFile ClassifyWalFile(std::string_view key, uint64_t segment_size) {
   if (name.size() == 24 + 1 + 40 && name[24] == '-' && IsHex(name.substr(25))) {
     name = name.substr(0, 24);
   }
-  if (name.size() == 16 + 8 && name.ends_with(".history") && IsHex(name.substr(0, 8))) {
+  if (name.size() == 8 + 8 && name.ends_with(".history") && IsHex(name.substr(0, 8))) {
     file.kind = WalFile::Kind::kHistory;
     file.segment.timeline = static_cast<uint32_t>(Hex(name.substr(0, 8)));
     return file;

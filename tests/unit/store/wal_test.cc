@@ -1,0 +1,136 @@
+#include "pgdr/store/wal.h"
+
+#include <gtest/gtest.h>
+
+namespace pgdr::store {
+namespace {
+
+constexpr uint64_t k16M = kDefaultWalSegmentSize;
+
+TEST(WalNameTest, SegmentNameAndLsnMath) {
+  auto id = ParseSegmentName("000000010000000000000002", k16M);
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(id->timeline, 1u);
+  EXPECT_EQ(id->segno, 2u);
+  // Log 1, segment 0 is segment number 256 with 16MB segments (0x100000000 / 16MB).
+  id = ParseSegmentName("00000003000000010000000A", k16M);
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(id->timeline, 3u);
+  EXPECT_EQ(id->segno, 256u + 10u);
+  EXPECT_EQ(SegmentName(*id, k16M), "00000003000000010000000A");
+  // The LSN 1/0A000028 lies in that segment.
+  EXPECT_EQ(*ParseLsn("1/0A000028") / k16M, id->segno);
+  EXPECT_EQ(FormatLsn((id->segno + 1) * k16M), "1/B000000");
+  EXPECT_FALSE(ParseSegmentName("000000010000000000000100", k16M).has_value());  // seg >= 256
+  EXPECT_FALSE(ParseSegmentName("00000001000000000000000", k16M).has_value());
+  EXPECT_FALSE(ParseSegmentName("0000000100000000000000ZZ", k16M).has_value());
+  // 64MB segments: 64 per log.
+  EXPECT_EQ(ParseSegmentName("000000010000000100000003", 64ull << 20)->segno, 64u + 3u);
+}
+
+TEST(WalNameTest, ParseLsn) {
+  EXPECT_EQ(ParseLsn("0/3000028"), 0x3000028u);
+  EXPECT_EQ(ParseLsn("16/B374D848"), 0x16B374D848ull);
+  EXPECT_FALSE(ParseLsn("3000028").has_value());
+  EXPECT_FALSE(ParseLsn("0/").has_value());
+}
+
+TEST(WalNameTest, Classify) {
+  using K = WalFile::Kind;
+  EXPECT_EQ(ClassifyWalFile("srv/wals/0000000100000000/000000010000000000000002").kind,
+            K::kSegment);
+  EXPECT_EQ(ClassifyWalFile("x/000000010000000000000002.gz").kind, K::kSegment);
+  EXPECT_EQ(ClassifyWalFile("x/000000010000000000000002.zst").kind, K::kSegment);
+  EXPECT_EQ(ClassifyWalFile("archive/main/15-1/0000000100000000/"
+                            "000000010000000000000002-0123456789abcdef0123456789abcdef01234567.gz")
+                .kind,
+            K::kSegment);
+  EXPECT_EQ(ClassifyWalFile("x/000000010000000000000005.partial").kind, K::kPartial);
+  EXPECT_EQ(ClassifyWalFile("x/000000010000000000000005.partial.gz").kind, K::kPartial);
+  EXPECT_EQ(ClassifyWalFile("x/000000010000000000000003.00000028.backup").kind, K::kBackupLabel);
+  WalFile history = ClassifyWalFile("x/00000002.history");
+  EXPECT_EQ(history.kind, K::kHistory);
+  EXPECT_EQ(history.segment.timeline, 2u);
+  EXPECT_EQ(ClassifyWalFile("wal_005/00000002.history.lz4").kind, K::kHistory);
+  EXPECT_EQ(ClassifyWalFile("x/archive.info").kind, K::kOther);
+  EXPECT_EQ(ClassifyWalFile("x/garbage").kind, K::kOther);
+}
+
+TEST(HistoryTest, Parse) {
+  auto entries = ParseHistoryFile(
+      "1\t0/3000060\tno recovery target specified\n\n"
+      "2\t0/5000000\tat restore point \"x\"\n");
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[1].parent, 2u);
+  EXPECT_EQ((*entries)[1].switchpoint, 0x5000000u);
+  auto bad = ParseHistoryFile("1\t0/3000060\treason\nnot a line\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("line 2"), std::string::npos);
+  EXPECT_FALSE(ParseHistoryFile("2\t0/5000000\tx\n1\t0/3000000\ty\n").ok());
+}
+
+WalChain Chain(std::map<uint32_t, std::set<uint64_t>> segments) {
+  WalChain chain;
+  chain.segments = std::move(segments);
+  return chain;
+}
+
+TEST(GapTest, CompleteAndMissingOnOneTimeline) {
+  EXPECT_EQ(ComputeGap(Chain({{1, {2, 3, 4, 5}}}), {1, 2}, k16M).missing, 0u);
+  GapReport gap = ComputeGap(Chain({{1, {2, 3, 5, 6}}}), {1, 2}, k16M);
+  EXPECT_EQ(gap.missing, 1u);
+  ASSERT_TRUE(gap.first_missing.has_value());
+  EXPECT_EQ(gap.first_missing->segno, 4u);
+  // Segments before the backup's start do not matter.
+  EXPECT_EQ(ComputeGap(Chain({{1, {1, 5, 6, 7}}}), {1, 5}, k16M).missing, 0u);
+  // A start after everything archived: nothing to check.
+  EXPECT_EQ(ComputeGap(Chain({{1, {1, 2}}}), {1, 9}, k16M).missing, 0u);
+}
+
+TEST(GapTest, FollowsTimelineSwitchFromHistory) {
+  // Timeline 1 up to 0/5000060 (segment 5 holds the switch point); timeline 2
+  // from segment 5 on. Timeline 1's segment 5 exists only as a .partial.
+  WalChain chain = Chain({{1, {2, 3, 4}}, {2, {5, 6, 7}}});
+  chain.histories[2] = {{1, 0x5000060}};
+  GapReport gap = ComputeGap(chain, {1, 2}, k16M);
+  EXPECT_EQ(gap.missing, 0u);
+  EXPECT_EQ(gap.timeline, 2u);
+  EXPECT_FALSE(gap.history_missing);
+  // Timeline 1's segment 6 (written by the old primary after the switch) does
+  // not fill timeline 2's hole.
+  chain = Chain({{1, {2, 3, 4, 5, 6}}, {2, {5, 7}}});
+  chain.histories[2] = {{1, 0x5000060}};
+  gap = ComputeGap(chain, {1, 2}, k16M);
+  EXPECT_EQ(gap.missing, 1u);
+  EXPECT_EQ(gap.first_missing->timeline, 2u);
+  EXPECT_EQ(gap.first_missing->segno, 6u);
+  // Missing before the switch, on timeline 1.
+  chain = Chain({{1, {2, 4}}, {2, {5, 6}}});
+  chain.histories[2] = {{1, 0x5000060}};
+  gap = ComputeGap(chain, {1, 2}, k16M);
+  EXPECT_EQ(gap.missing, 1u);
+  EXPECT_EQ(gap.first_missing->timeline, 1u);
+  EXPECT_EQ(gap.first_missing->segno, 3u);
+}
+
+TEST(GapTest, TwoSwitches) {
+  WalChain chain = Chain({{1, {1, 2}}, {2, {3, 4}}, {3, {5, 6}}});
+  chain.histories[3] = {{1, 0x3000000}, {2, 0x5000000}};
+  EXPECT_EQ(ComputeGap(chain, {1, 1}, k16M).missing, 0u);
+  chain.segments[2].erase(4);
+  EXPECT_EQ(ComputeGap(chain, {1, 1}, k16M).missing, 1u);
+}
+
+TEST(GapTest, WithoutHistoryAnyTimelineCounts) {
+  GapReport gap = ComputeGap(Chain({{1, {2, 3, 4}}, {2, {5, 6}}}), {1, 2}, k16M);
+  EXPECT_EQ(gap.missing, 0u);
+  EXPECT_TRUE(gap.history_missing);
+  gap = ComputeGap(Chain({{1, {2, 3}}, {2, {5, 6}}}), {1, 2}, k16M);
+  EXPECT_EQ(gap.missing, 1u);
+}
+
+TEST(GapTest, EmptyArchive) { EXPECT_EQ(ComputeGap(WalChain{}, {1, 2}, k16M).missing, 0u); }
+
+}  // namespace
+}  // namespace pgdr::store
