@@ -138,9 +138,8 @@ Vector EvalAggregate(Evaluator& ev, const AggregateExpr& agg, int64_t ts) {
       case AggOp::kTopk:
       case AggOp::kBottomk: {
         if (std::isnan(param) || param < 1) break;
-        size_t k = param >= static_cast<double>(g.members.size())
-                       ? g.members.size()
-                       : static_cast<size_t>(param);
+        size_t k = param >= static_cast<double>(g.members.size()) ? g.members.size()
+                                                                  : static_cast<size_t>(param);
         const bool top = agg.op == AggOp::kTopk;
         std::stable_sort(g.members.begin(), g.members.end(), [&](const Sample& a, const Sample& b) {
           return Before(a.value, b.value, top);

@@ -27,9 +27,13 @@ std::string FormatDurationMs(int64_t ms) {
     out = "-";
     ms = -ms;
   }
-  static const std::pair<int64_t, const char*> kUnits[] = {
-      {365LL * 86'400'000, "y"}, {7LL * 86'400'000, "w"}, {86'400'000, "d"}, {3'600'000, "h"},
-      {60'000, "m"},             {1'000, "s"},            {1, "ms"}};
+  static const std::pair<int64_t, const char*> kUnits[] = {{365LL * 86'400'000, "y"},
+                                                           {7LL * 86'400'000, "w"},
+                                                           {86'400'000, "d"},
+                                                           {3'600'000, "h"},
+                                                           {60'000, "m"},
+                                                           {1'000, "s"},
+                                                           {1, "ms"}};
   for (const auto& [size, name] : kUnits) {
     if (ms >= size) {
       out += std::to_string(ms / size) + name;
@@ -94,18 +98,23 @@ std::string SelectorBase(const VectorSelector& vs) {
 
 const char* ValueTypeName(ValueType t) {
   switch (t) {
-    case ValueType::kNone: return "none";
-    case ValueType::kScalar: return "scalar";
-    case ValueType::kVector: return "instant vector";
-    case ValueType::kMatrix: return "range vector";
-    case ValueType::kString: return "string";
+    case ValueType::kNone:
+      return "none";
+    case ValueType::kScalar:
+      return "scalar";
+    case ValueType::kVector:
+      return "instant vector";
+    case ValueType::kMatrix:
+      return "range vector";
+    case ValueType::kString:
+      return "string";
   }
   return "none";
 }
 
 const char* BinOpName(BinOp op) {
-  static const char* kNames[] = {"+",  "-", "*",  "/",  "%",  "^",  "atan2", "==", "!=",
-                                 ">",  "<", ">=", "<=", "and", "or", "unless"};
+  static const char* kNames[] = {"+",  "-", "*", "/",  "%",  "^",   "atan2", "==",
+                                 "!=", ">", "<", ">=", "<=", "and", "or",    "unless"};
   return kNames[static_cast<int>(op)];
 }
 
@@ -186,10 +195,10 @@ std::string ToString(const Expr& expr) {
                    Join(b.matching->labels, ", ") + ")";
         if (b.matching->card == VectorMatching::Card::kManyToOne ||
             b.matching->card == VectorMatching::Card::kOneToMany) {
-          matching += std::string(b.matching->card == VectorMatching::Card::kManyToOne
-                                      ? " group_left"
-                                      : " group_right") +
-                      " (" + Join(b.matching->include, ", ") + ")";
+          matching +=
+              std::string(b.matching->card == VectorMatching::Card::kManyToOne ? " group_left"
+                                                                               : " group_right") +
+              " (" + Join(b.matching->include, ", ") + ")";
         }
       }
       return ToString(*b.lhs) + " " + BinOpName(b.op) + (b.return_bool ? " bool" : "") + matching +

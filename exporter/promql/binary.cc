@@ -13,20 +13,34 @@ namespace {
 // Returns the result value and whether a comparison holds.
 std::pair<double, bool> Apply(BinOp op, double l, double r) {
   switch (op) {
-    case BinOp::kAdd: return {l + r, true};
-    case BinOp::kSub: return {l - r, true};
-    case BinOp::kMul: return {l * r, true};
-    case BinOp::kDiv: return {l / r, true};
-    case BinOp::kPow: return {std::pow(l, r), true};
-    case BinOp::kMod: return {std::fmod(l, r), true};
-    case BinOp::kAtan2: return {std::atan2(l, r), true};
-    case BinOp::kEq: return {l, l == r};
-    case BinOp::kNe: return {l, l != r};
-    case BinOp::kGt: return {l, l > r};
-    case BinOp::kLt: return {l, l < r};
-    case BinOp::kGe: return {l, l >= r};
-    case BinOp::kLe: return {l, l <= r};
-    default: ThrowEval("invalid operator for scalar operands");
+    case BinOp::kAdd:
+      return {l + r, true};
+    case BinOp::kSub:
+      return {l - r, true};
+    case BinOp::kMul:
+      return {l * r, true};
+    case BinOp::kDiv:
+      return {l / r, true};
+    case BinOp::kPow:
+      return {std::pow(l, r), true};
+    case BinOp::kMod:
+      return {std::fmod(l, r), true};
+    case BinOp::kAtan2:
+      return {std::atan2(l, r), true};
+    case BinOp::kEq:
+      return {l, l == r};
+    case BinOp::kNe:
+      return {l, l != r};
+    case BinOp::kGt:
+      return {l, l > r};
+    case BinOp::kLt:
+      return {l, l < r};
+    case BinOp::kGe:
+      return {l, l >= r};
+    case BinOp::kLe:
+      return {l, l <= r};
+    default:
+      ThrowEval("invalid operator for scalar operands");
   }
 }
 
@@ -118,10 +132,9 @@ Vector VectorVector(BinOp op, Vector lhs, Vector rhs, const VectorMatching& m, b
   for (const Sample& s : rhs) {
     auto [it, inserted] = right.emplace(Signature(s.metric, m), &s);
     if (!inserted) {
-      ThrowEval("found duplicate series for the match group " +
-                tsdb::LabelsToString(s.metric) + " on the " + (swapped ? "left" : "right") +
-                " hand-side of the operation: [" + tsdb::LabelsToString(it->second->metric) +
-                ", " + tsdb::LabelsToString(s.metric) +
+      ThrowEval("found duplicate series for the match group " + tsdb::LabelsToString(s.metric) +
+                " on the " + (swapped ? "left" : "right") + " hand-side of the operation: [" +
+                tsdb::LabelsToString(it->second->metric) + ", " + tsdb::LabelsToString(s.metric) +
                 "];many-to-many matching not allowed: matching labels must be unique on one side");
     }
   }

@@ -50,7 +50,7 @@ void Evaluator::CountSamples(size_t n) {
 }
 
 std::vector<std::pair<Sample, int64_t>> Evaluator::SelectInstant(const VectorSelector& vs,
-                                                                  int64_t ts) {
+                                                                 int64_t ts) {
   const int64_t ref = RefTime(vs.at, vs.offset_ms, ts);
   std::vector<tsdb::Series> series =
       storage_.Select(vs.matchers, ref - options_.lookback_delta_ms, ref);
@@ -167,7 +167,8 @@ Value Evaluator::Eval(const Expr& e, int64_t ts) {
       return EvalBinary(*this, static_cast<const BinaryExpr&>(e), ts);
     case NodeKind::kCall: {
       const auto& call = static_cast<const Call&>(e);
-      if (call.func->return_type == ValueType::kScalar) return Scalar{EvalScalarCall(*this, call, ts)};
+      if (call.func->return_type == ValueType::kScalar)
+        return Scalar{EvalScalarCall(*this, call, ts)};
       return EvalCall(*this, call, ts);
     }
     case NodeKind::kAggregate:

@@ -93,12 +93,24 @@ Result<int64_t> ParseDurationMs(std::string_view text) {
       i += 2;
     } else {
       switch (text[i]) {
-        case 's': unit = 1000; break;
-        case 'm': unit = 60'000; break;
-        case 'h': unit = 3'600'000; break;
-        case 'd': unit = 86'400'000; break;
-        case 'w': unit = 7 * 86'400'000LL; break;
-        case 'y': unit = 365 * 86'400'000LL; break;
+        case 's':
+          unit = 1000;
+          break;
+        case 'm':
+          unit = 60'000;
+          break;
+        case 'h':
+          unit = 3'600'000;
+          break;
+        case 'd':
+          unit = 86'400'000;
+          break;
+        case 'w':
+          unit = 7 * 86'400'000LL;
+          break;
+        case 'y':
+          unit = 365 * 86'400'000LL;
+          break;
       }
       ++i;
     }
@@ -135,14 +147,30 @@ Result<std::string> Unquote(std::string_view q) {
       return v;
     };
     switch (c) {
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
+      case 'a':
+        out += '\a';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case '\\':
+        out += '\\';
+        break;
       case '\'':
       case '"':
         if (c != quote) return Status::InvalidArgument("invalid syntax");
@@ -243,10 +271,18 @@ Result<std::vector<Token>> Lex(std::string_view in) {
       std::string text(in.substr(start, i - start));
       std::string lower = Lower(text);
       if (lower == "inf" || lower == "nan") {
-        emit(Tok::kNumber, start, i)->number =
-            lower == "inf" ? std::numeric_limits<double>::infinity()
-                           : std::numeric_limits<double>::quiet_NaN();
+        emit(Tok::kNumber, start, i)->number = lower == "inf"
+                                                   ? std::numeric_limits<double>::infinity()
+                                                   : std::numeric_limits<double>::quiet_NaN();
         continue;
+      }
+      static const std::string_view kKeywords[] = {
+          "and",      "or",         "unless",      "atan2",        "by",      "without", "on",
+          "ignoring", "group_left", "group_right", "bool",         "offset",  "start",   "end",
+          "sum",      "avg",        "min",         "max",          "count",   "group",   "stddev",
+          "stdvar",   "topk",       "bottomk",     "count_values", "quantile"};
+      for (std::string_view k : kKeywords) {
+        if (lower == k) text = lower;  // keywords are case-insensitive
       }
       emit(Tok::kIdentifier, start, i)->text = std::move(text);
       continue;
@@ -282,23 +318,57 @@ Result<std::vector<Token>> Lex(std::string_view in) {
       t = Tok::kNeqRegex, len = 2;
     } else {
       switch (c) {
-        case '(': t = Tok::kLParen; break;
-        case ')': t = Tok::kRParen; break;
-        case '{': t = Tok::kLBrace; break;
-        case '}': t = Tok::kRBrace; break;
-        case '[': t = Tok::kLBracket, ++bracket_depth; break;
-        case ']': t = Tok::kRBracket, --bracket_depth; break;
-        case ',': t = Tok::kComma; break;
-        case '=': t = Tok::kAssign; break;
-        case '@': t = Tok::kAt; break;
-        case '+': t = Tok::kAdd; break;
-        case '-': t = Tok::kSub; break;
-        case '*': t = Tok::kMul; break;
-        case '/': t = Tok::kDiv; break;
-        case '%': t = Tok::kMod; break;
-        case '^': t = Tok::kPow; break;
-        case '<': t = Tok::kLss; break;
-        case '>': t = Tok::kGtr; break;
+        case '(':
+          t = Tok::kLParen;
+          break;
+        case ')':
+          t = Tok::kRParen;
+          break;
+        case '{':
+          t = Tok::kLBrace;
+          break;
+        case '}':
+          t = Tok::kRBrace;
+          break;
+        case '[':
+          t = Tok::kLBracket, ++bracket_depth;
+          break;
+        case ']':
+          t = Tok::kRBracket, --bracket_depth;
+          break;
+        case ',':
+          t = Tok::kComma;
+          break;
+        case '=':
+          t = Tok::kAssign;
+          break;
+        case '@':
+          t = Tok::kAt;
+          break;
+        case '+':
+          t = Tok::kAdd;
+          break;
+        case '-':
+          t = Tok::kSub;
+          break;
+        case '*':
+          t = Tok::kMul;
+          break;
+        case '/':
+          t = Tok::kDiv;
+          break;
+        case '%':
+          t = Tok::kMod;
+          break;
+        case '^':
+          t = Tok::kPow;
+          break;
+        case '<':
+          t = Tok::kLss;
+          break;
+        case '>':
+          t = Tok::kGtr;
+          break;
         default:
           return error(start, std::string("unexpected character: '") + c + "'");
       }

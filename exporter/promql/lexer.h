@@ -16,18 +16,38 @@ enum class Tok {
   kNumber,
   kDuration,
   kString,
-  kLParen, kRParen, kLBrace, kRBrace, kLBracket, kRBracket,
-  kComma, kAssign, kColon, kAt,
-  kAdd, kSub, kMul, kDiv, kMod, kPow,
-  kEqlc, kNeq, kLte, kLss, kGte, kGtr, kEqlRegex, kNeqRegex,
+  kLParen,
+  kRParen,
+  kLBrace,
+  kRBrace,
+  kLBracket,
+  kRBracket,
+  kComma,
+  kAssign,
+  kColon,
+  kAt,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kPow,
+  kEqlc,
+  kNeq,
+  kLte,
+  kLss,
+  kGte,
+  kGtr,
+  kEqlRegex,
+  kNeqRegex,
 };
 
 struct Token {
   Tok tok;
-  int pos;                // byte offset of the first character
-  int end;                // byte offset after the last character
-  std::string text;       // identifier text, unquoted string value
-  double number = 0;      // kNumber
+  int pos;                  // byte offset of the first character
+  int end;                  // byte offset after the last character
+  std::string text;         // identifier text, unquoted string value
+  double number = 0;        // kNumber
   int64_t duration_ms = 0;  // kDuration
 };
 

@@ -45,19 +45,32 @@ int Precedence(Tok t, const std::string& text) {
 
 BinOp ToBinOp(Tok t, const std::string& text) {
   switch (t) {
-    case Tok::kEqlc: return BinOp::kEq;
-    case Tok::kNeq: return BinOp::kNe;
-    case Tok::kLte: return BinOp::kLe;
-    case Tok::kLss: return BinOp::kLt;
-    case Tok::kGte: return BinOp::kGe;
-    case Tok::kGtr: return BinOp::kGt;
-    case Tok::kAdd: return BinOp::kAdd;
-    case Tok::kSub: return BinOp::kSub;
-    case Tok::kMul: return BinOp::kMul;
-    case Tok::kDiv: return BinOp::kDiv;
-    case Tok::kMod: return BinOp::kMod;
-    case Tok::kPow: return BinOp::kPow;
-    default: break;
+    case Tok::kEqlc:
+      return BinOp::kEq;
+    case Tok::kNeq:
+      return BinOp::kNe;
+    case Tok::kLte:
+      return BinOp::kLe;
+    case Tok::kLss:
+      return BinOp::kLt;
+    case Tok::kGte:
+      return BinOp::kGe;
+    case Tok::kGtr:
+      return BinOp::kGt;
+    case Tok::kAdd:
+      return BinOp::kAdd;
+    case Tok::kSub:
+      return BinOp::kSub;
+    case Tok::kMul:
+      return BinOp::kMul;
+    case Tok::kDiv:
+      return BinOp::kDiv;
+    case Tok::kMod:
+      return BinOp::kMod;
+    case Tok::kPow:
+      return BinOp::kPow;
+    default:
+      break;
   }
   if (text == "or") return BinOp::kOr;
   if (text == "and") return BinOp::kAnd;
@@ -67,12 +80,18 @@ BinOp ToBinOp(Tok t, const std::string& text) {
 
 std::optional<AggOp> ToAggOp(const std::string& s) {
   static const std::pair<std::string_view, AggOp> kOps[] = {
-      {"sum", AggOp::kSum},       {"avg", AggOp::kAvg},
-      {"min", AggOp::kMin},       {"max", AggOp::kMax},
-      {"count", AggOp::kCount},   {"group", AggOp::kGroup},
-      {"stddev", AggOp::kStddev}, {"stdvar", AggOp::kStdvar},
-      {"topk", AggOp::kTopk},     {"bottomk", AggOp::kBottomk},
-      {"count_values", AggOp::kCountValues}, {"quantile", AggOp::kQuantile},
+      {"sum", AggOp::kSum},
+      {"avg", AggOp::kAvg},
+      {"min", AggOp::kMin},
+      {"max", AggOp::kMax},
+      {"count", AggOp::kCount},
+      {"group", AggOp::kGroup},
+      {"stddev", AggOp::kStddev},
+      {"stdvar", AggOp::kStdvar},
+      {"topk", AggOp::kTopk},
+      {"bottomk", AggOp::kBottomk},
+      {"count_values", AggOp::kCountValues},
+      {"quantile", AggOp::kQuantile},
   };
   for (const auto& [name, op] : kOps) {
     if (s == name) return op;
@@ -242,7 +261,7 @@ class Parser {
       any = true;
       if (PeekIdent("group_left") || PeekIdent("group_right")) {
         m.card = Next().text == "group_left" ? VectorMatching::Card::kManyToOne
-                                              : VectorMatching::Card::kOneToMany;
+                                             : VectorMatching::Card::kOneToMany;
         if (Peek().tok == Tok::kLParen) m.include = ParseLabelList();
       }
     }
@@ -287,14 +306,15 @@ class Parser {
         for (const auto& inc : m.include) {
           for (const auto& l : m.labels) {
             if (inc == l) {
-              Fail(bin.pos.start, "label \"" + inc + "\" must not occur in ON and GROUP clause at once");
+              Fail(bin.pos.start,
+                   "label \"" + inc + "\" must not occur in ON and GROUP clause at once");
             }
           }
         }
       }
     }
     bin.type = (lt == ValueType::kScalar && rt == ValueType::kScalar) ? ValueType::kScalar
-                                                                       : ValueType::kVector;
+                                                                      : ValueType::kVector;
   }
 
   ExprPtr ParseUnary() {
@@ -303,8 +323,10 @@ class Parser {
       Next();
       ExprPtr operand = ParseBinary(6);
       if (operand->type != ValueType::kScalar && operand->type != ValueType::kVector) {
-        Fail(t.pos, "unary expression only allowed on expressions of type scalar or instant vector, got \"" +
-                        std::string(ValueTypeName(operand->type)) + "\"");
+        Fail(t.pos,
+             "unary expression only allowed on expressions of type scalar or instant vector, got "
+             "\"" +
+                 std::string(ValueTypeName(operand->type)) + "\"");
       }
       if (operand->kind == NodeKind::kNumber) {
         auto& n = static_cast<NumberLiteral&>(*operand);
@@ -470,8 +492,8 @@ class Parser {
       case Tok::kIdentifier:
         return ParseIdentifier();
       case Tok::kDuration:
-        Fail(t.pos, "unexpected duration \"" + std::string(input_.substr(t.pos, t.end - t.pos)) +
-                        "\"");
+        Fail(t.pos,
+             "unexpected duration \"" + std::string(input_.substr(t.pos, t.end - t.pos)) + "\"");
       default:
         Unexpected("");
     }
@@ -479,8 +501,8 @@ class Parser {
 
   ExprPtr ParseIdentifier() {
     const Token& t = Next();
-    if (auto agg = ToAggOp(t.text); agg && (Peek().tok == Tok::kLParen || PeekIdent("by") ||
-                                             PeekIdent("without"))) {
+    if (auto agg = ToAggOp(t.text);
+        agg && (Peek().tok == Tok::kLParen || PeekIdent("by") || PeekIdent("without"))) {
       return ParseAggregate(*agg, t);
     }
     if (Peek().tok == Tok::kLParen) {
@@ -488,9 +510,9 @@ class Parser {
       if (spec == nullptr) Fail(t.pos, "unknown function with name \"" + t.text + "\"");
       return ParseCall(*spec, t);
     }
-    static const std::string_view kKeywords[] = {"and", "or", "unless", "atan2", "by", "without",
-                                                 "on", "ignoring", "group_left", "group_right",
-                                                 "bool", "offset"};
+    static const std::string_view kKeywords[] = {"and",        "or",          "unless", "atan2",
+                                                 "by",         "without",     "on",     "ignoring",
+                                                 "group_left", "group_right", "bool",   "offset"};
     for (std::string_view k : kKeywords) {
       if (t.text == k) {
         --pos_;
@@ -515,15 +537,25 @@ class Parser {
       Next();
       while (Peek().tok != Tok::kRBrace) {
         const Token& l = Peek();
-        if (l.tok != Tok::kIdentifier || !IsLabelName(l.text)) Unexpected("in label matching, expected label");
+        if (l.tok != Tok::kIdentifier || !IsLabelName(l.text))
+          Unexpected("in label matching, expected label");
         Next();
         tsdb::MatchType type;
         switch (Peek().tok) {
-          case Tok::kAssign: type = tsdb::MatchType::kEqual; break;
-          case Tok::kNeq: type = tsdb::MatchType::kNotEqual; break;
-          case Tok::kEqlRegex: type = tsdb::MatchType::kRegexMatch; break;
-          case Tok::kNeqRegex: type = tsdb::MatchType::kRegexNoMatch; break;
-          default: Unexpected("in label matching, expected label matching operator");
+          case Tok::kAssign:
+            type = tsdb::MatchType::kEqual;
+            break;
+          case Tok::kNeq:
+            type = tsdb::MatchType::kNotEqual;
+            break;
+          case Tok::kEqlRegex:
+            type = tsdb::MatchType::kRegexMatch;
+            break;
+          case Tok::kNeqRegex:
+            type = tsdb::MatchType::kRegexNoMatch;
+            break;
+          default:
+            Unexpected("in label matching, expected label matching operator");
         }
         Next();
         const Token& v = Peek();
@@ -558,9 +590,11 @@ class Parser {
       call->args.push_back(ParseBinary(1));
       if (Peek().tok == Tok::kComma) {
         Next();
-        if (Peek().tok == Tok::kRParen) Unexpected("in call to function \"" + std::string(spec.name) + "\"");
+        if (Peek().tok == Tok::kRParen)
+          Unexpected("in call to function \"" + std::string(spec.name) + "\"");
       } else if (Peek().tok != Tok::kRParen) {
-        Unexpected("in call to function \"" + std::string(spec.name) + "\", expected \",\" or \")\"");
+        Unexpected("in call to function \"" + std::string(spec.name) +
+                   "\", expected \",\" or \")\"");
       }
     }
     call->pos = {name.pos, Next().end};
@@ -587,9 +621,9 @@ class Parser {
     for (int i = 0; i < nargs; ++i) {
       ValueType want = spec.arg_types[std::min(i, ntypes - 1)];
       if (call->args[i]->type != want) {
-        Fail(call->args[i]->pos.start,
-             "expected type " + std::string(ValueTypeName(want)) + " in call to function \"" +
-                 std::string(spec.name) + "\", got " + ValueTypeName(call->args[i]->type));
+        Fail(call->args[i]->pos.start, "expected type " + std::string(ValueTypeName(want)) +
+                                           " in call to function \"" + std::string(spec.name) +
+                                           "\", got " + ValueTypeName(call->args[i]->type));
       }
       depth = std::max(depth, call->args[i]->depth);
     }
@@ -649,8 +683,8 @@ class Parser {
       const auto& label = static_cast<const Expr&>(*agg->param);
       if (label.kind == NodeKind::kString &&
           !IsLabelName(static_cast<const StringLiteral&>(label).value)) {
-        Fail(label.pos.start, "invalid label name \"" +
-                                  static_cast<const StringLiteral&>(label).value + "\"");
+        Fail(label.pos.start,
+             "invalid label name \"" + static_cast<const StringLiteral&>(label).value + "\"");
       }
     }
     Finish(agg.get(), {agg->expr.get(), agg->param.get()});
@@ -773,8 +807,7 @@ Result<SeriesDescription> ParseSeriesDescription(std::string_view input) {
     if (op == std::string_view::npos) {
       if (!parse_number(expr, &start)) return bad(item);
     } else {
-      if (!parse_number(expr.substr(0, op), &start) ||
-          !parse_number(expr.substr(op + 1), &delta)) {
+      if (!parse_number(expr.substr(0, op), &start) || !parse_number(expr.substr(op + 1), &delta)) {
         return bad(item);
       }
       if (expr[op] == '-') delta = -delta;

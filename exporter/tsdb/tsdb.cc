@@ -1,11 +1,11 @@
 // The in-memory series store: a fixed-size ring of samples per series.
+#include "pgdr/tsdb.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
-
-#include "pgdr/tsdb.h"
 
 namespace pgdr::tsdb {
 namespace {
@@ -52,8 +52,8 @@ void Flatten(const prometheus::MetricFamily& family, std::vector<Flat>& out) {
           out.push_back({WithName(m, family.name + "_bucket", "le", FormatLe(b.upper_bound)),
                          static_cast<double>(b.cumulative_count)});
         }
-        bool has_inf = !m.histogram.bucket.empty() &&
-                       std::isinf(m.histogram.bucket.back().upper_bound);
+        bool has_inf =
+            !m.histogram.bucket.empty() && std::isinf(m.histogram.bucket.back().upper_bound);
         if (!has_inf) {
           out.push_back({WithName(m, family.name + "_bucket", "le", "+Inf"),
                          static_cast<double>(m.histogram.sample_count)});
@@ -65,8 +65,7 @@ void Flatten(const prometheus::MetricFamily& family, std::vector<Flat>& out) {
       }
       case prometheus::MetricType::Summary:
         for (const auto& q : m.summary.quantile) {
-          out.push_back(
-              {WithName(m, family.name, "quantile", FormatLe(q.quantile)), q.value});
+          out.push_back({WithName(m, family.name, "quantile", FormatLe(q.quantile)), q.value});
         }
         out.push_back({WithName(m, family.name + "_sum"), m.summary.sample_sum});
         out.push_back(

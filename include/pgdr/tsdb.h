@@ -153,12 +153,12 @@ class Tsdb final : public Storage {
 
   const Options options_;
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, Buffer> series_;                       // GUARDED_BY(mu_)
+  std::unordered_map<std::string, Buffer> series_;                               // GUARDED_BY(mu_)
   std::map<std::string, std::unordered_set<std::string>, std::less<>> by_name_;  // GUARDED_BY(mu_)
   std::map<std::string, std::unordered_set<std::string>, std::less<>> sources_;  // GUARDED_BY(mu_)
-  size_t samples_ = 0;                                                   // GUARDED_BY(mu_)
-  uint64_t dropped_series_ = 0;                                          // GUARDED_BY(mu_)
-  uint64_t out_of_order_ = 0;                                            // GUARDED_BY(mu_)
+  size_t samples_ = 0;                                                           // GUARDED_BY(mu_)
+  uint64_t dropped_series_ = 0;                                                  // GUARDED_BY(mu_)
+  uint64_t out_of_order_ = 0;                                                    // GUARDED_BY(mu_)
 };
 
 }  // namespace pgdr::tsdb

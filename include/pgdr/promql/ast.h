@@ -36,16 +36,41 @@ enum class NodeKind {
 };
 
 enum class BinOp {
-  kAdd, kSub, kMul, kDiv, kMod, kPow, kAtan2,
-  kEq, kNe, kGt, kLt, kGe, kLe,
-  kAnd, kOr, kUnless,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kPow,
+  kAtan2,
+  kEq,
+  kNe,
+  kGt,
+  kLt,
+  kGe,
+  kLe,
+  kAnd,
+  kOr,
+  kUnless,
 };
 const char* BinOpName(BinOp op);
 bool IsComparison(BinOp op);
 bool IsSetOp(BinOp op);
 
-enum class AggOp { kSum, kAvg, kMin, kMax, kCount, kGroup, kStddev, kStdvar, kTopk, kBottomk,
-                   kCountValues, kQuantile };
+enum class AggOp {
+  kSum,
+  kAvg,
+  kMin,
+  kMax,
+  kCount,
+  kGroup,
+  kStddev,
+  kStdvar,
+  kTopk,
+  kBottomk,
+  kCountValues,
+  kQuantile
+};
 const char* AggOpName(AggOp op);
 
 // The @ modifier: a timestamp, or start()/end() (both the evaluation time of
@@ -77,7 +102,7 @@ struct StringLiteral final : Expr {
 
 struct VectorSelector final : Expr {
   VectorSelector() : Expr(NodeKind::kVectorSelector) { type = ValueType::kVector; }
-  std::string name;  // may be empty when only matchers are given
+  std::string name;                     // may be empty when only matchers are given
   std::vector<tsdb::Matcher> matchers;  // includes __name__="name" when name is set
   int64_t offset_ms = 0;
   AtModifier at;
@@ -111,7 +136,7 @@ struct UnaryExpr final : Expr {
 
 struct VectorMatching {
   enum class Card { kOneToOne, kManyToOne, kOneToMany, kManyToMany } card = Card::kOneToOne;
-  bool on = false;       // on(...) rather than ignoring(...)
+  bool on = false;               // on(...) rather than ignoring(...)
   bool explicit_labels = false;  // on/ignoring was written
   std::vector<std::string> labels;
   std::vector<std::string> include;  // group_left/group_right labels
