@@ -62,6 +62,16 @@ TextTable ToTable(const PGresult* r) {
   return t;
 }
 
+// Queries with `target_databases` run here when the list names this
+// connection's database or "*"; other databases are not connected to.
+bool RunsInThisDatabase(const QuerySpec& q, const char* db) {
+  if (q.target_databases.empty()) return true;
+  for (const auto& name : q.target_databases) {
+    if (name == "*" || (db != nullptr && name == db)) return true;
+  }
+  return false;
+}
+
 std::string Trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
@@ -238,6 +248,7 @@ void TargetCollector::SendRound(SteadyClock::time_point now) {
     for (size_t i = 0; i < queries_->size(); ++i) {
       const QuerySpec& q = (*queries_)[i];
       if (predicate_false_[i] || !q.versions.Contains(server_version_)) continue;
+      if (!RunsInThisDatabase(q, PQdb(conn_.get()))) continue;
       if ((q.role == ServerRole::kPrimary && replica) ||
           (q.role == ServerRole::kReplica && !replica)) {
         continue;

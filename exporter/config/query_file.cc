@@ -63,10 +63,12 @@ QuerySpec ParseQuery(const YamlReader& r, const std::string& name, const YAML::N
                      const std::string& prefix) {
   r.CheckKeys(body,
               {"query", "metrics", "primary", "master", "role", "runonserver", "predicate_query",
-               "cache_seconds", "target_databases"},
+               "cache_seconds", "target_databases", "name"},
               "query \"" + name + "\"");
   QuerySpec q;
   q.name = name;
+  // CNPG: `name` replaces the query's key in metric names (two variants of one query).
+  const std::string metric_stem = r.StringOr(body, "name", name);
   q.source = r.Where(body);
   q.sql = r.String(body, "query");
   if (r.BoolOr(body, "primary", false) || r.BoolOr(body, "master", false)) {
@@ -94,7 +96,7 @@ QuerySpec ParseQuery(const YamlReader& r, const std::string& name, const YAML::N
   for (const auto& item : metrics) {
     r.ExpectMap(item, "metrics entry");
     for (const auto& kv : item) {
-      q.columns.push_back(ParseColumn(r, name, prefix, kv.first.Scalar(), kv.second));
+      q.columns.push_back(ParseColumn(r, metric_stem, prefix, kv.first.Scalar(), kv.second));
     }
   }
   return q;
@@ -167,6 +169,19 @@ Result<std::vector<QuerySpec>> ParseQueryFile(const std::string& text, const std
   Status s = GuardYaml(name, [&] {
     if (root->IsNull()) return;
     r.ExpectMap(*root, "queries file");
+    if (root->IsMap() && (*root)["kind"] && (*root)["kind"].Scalar() == "ConfigMap") {
+      // A Kubernetes ConfigMap as CNPG users keep it: every data value is a queries document.
+      const YAML::Node data = (*root)["data"];
+      if (!data) r.Fail(*root, "ConfigMap without data");
+      r.ExpectMap(data, "data");
+      for (const auto& kv : data) {
+        auto inner = ParseQueryFile(r.AsString(kv.second, "data value"),
+                                    name + " data." + kv.first.Scalar(), metric_prefix);
+        if (!inner.ok()) throw YamlError(inner.status().message());
+        for (auto& q : *inner) out.push_back(std::move(q));
+      }
+      return;
+    }
     for (const auto& kv : *root) {
       r.ExpectMap(kv.second, "query \"" + kv.first.Scalar() + "\"");
       out.push_back(ParseQuery(r, kv.first.Scalar(), kv.second, metric_prefix));

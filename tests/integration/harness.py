@@ -83,9 +83,9 @@ def run(cmd, check=True, timeout=120, env=None, **kw):
 
 
 def spawn(cmd, log_path, env=None, cwd=None):
-    log = open(log_path, "ab")
-    p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                         start_new_session=True)
+    with open(log_path, "ab") as log:
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                             start_new_session=True)
     _processes.append(p)
     return p
 
@@ -345,12 +345,16 @@ class Exporter:
             raise RuntimeError(f"/metrics answered {status}")
         return parse_metrics(body)
 
-    def samples(self, name, **labels):
+    def samples(self, metric, **labels):
+        """Series of `metric` whose labels include `labels` (use label_name= for a label
+        called "name")."""
+        if "label_name" in labels:
+            labels["name"] = labels.pop("label_name")
         return [(l, v) for n, l, v in self.scrape()
-                if n == name and all(l.get(k) == str(val) for k, val in labels.items())]
+                if n == metric and all(l.get(k) == str(val) for k, val in labels.items())]
 
-    def value(self, name, **labels):
-        s = self.samples(name, **labels)
+    def value(self, metric, **labels):
+        s = self.samples(metric, **labels)
         return s[0][1] if s else None
 
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds, checks formatting,
+# runs the sanitizer build of the unit tests, the rule checks, then every
+# unit and integration test (real PostgreSQL, Prometheus, ... on loopback).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+scripts/setup.sh
+
+echo "== format"
+mapfile -t sources < <(git ls-files 'exporter/*.cc' 'include/*.h' 'tests/unit/*.cc' 'tests/bench/*.cc')
+if ((${#sources[@]})); then
+  clang-format --dry-run --Werror "${sources[@]}"
+fi
+
+echo "== build"
+scripts/build.sh
+
+echo "== unit tests under ASan + UBSan"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPGDR_SANITIZE=ON -DPGDR_UNIT_ONLY=ON >/dev/null
+ninja -C build-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan -L unit -j"$jobs" --output-on-failure --timeout 300 | tail -n 3
+
+if [[ -x scripts/check_rules.sh ]]; then
+  echo "== promtool check/test rules"
+  scripts/check_rules.sh
+fi
+
+echo "== all tests (unit + integration)"
+ctest --test-dir build -j"$jobs" --output-on-failure --timeout 900
