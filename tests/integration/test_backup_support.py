@@ -1,0 +1,233 @@
+"""Shared helpers of the test_backup_* integration tests (this file has no tests).
+
+- S3rver / Azurite: the npm emulators on free loopback ports, installed on
+  demand into <repo>/.npm-tools (npm install --no-save); tests skip when npm
+  cannot provide them.
+- StoreProbe: drives the backup monitors. Until `pgdr_exporter` accepts
+  `backup_stores:`, it runs the test-only `pgdr_store_probe` (built next to the
+  exporter, in exporter/store/), which keeps its state between polls exactly
+  as the exporter's collection loop does, so incremental listing is exercised.
+- AzureBlob: a minimal stdlib Azure Blob client (SharedKey) used to put and
+  delete blobs in azurite.
+
+Python 3 standard library only; every wait is bounded.
+"""
+
+import base64
+import datetime
+import email.utils
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import urllib.parse
+import urllib.request
+
+import harness
+
+NPM_TOOLS = os.path.join(harness.SOURCE_DIR, ".npm-tools")
+PROBE = os.environ.get("PGDR_STORE_PROBE", os.path.join(
+    os.path.dirname(harness.EXPORTER), "store", "pgdr_store_probe"))
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
+               "K1SZFPTOtr/KBHBeksoGMGw==")
+S3_KEY = "S3RVER"
+
+
+def npm_tool(name):
+    """Path of an npm tool's binary, installing it on demand; None if impossible."""
+    path = os.path.join(NPM_TOOLS, "node_modules", ".bin", name)
+    if os.path.exists(path):
+        return path
+    if shutil.which("npm") is None:
+        return None
+    package = "azurite" if name.startswith("azurite") else name
+    try:
+        subprocess.run(["npm", "install", "--no-save", "--prefix", NPM_TOOLS, package],
+                       capture_output=True, timeout=300, check=False)
+    except subprocess.TimeoutExpired:
+        return None
+    return path if os.path.exists(path) else None
+
+
+def require_probe(test):
+    if not os.path.exists(PROBE):
+        test.skipTest(f"{PROBE} not built")
+
+
+def wait_port(port, timeout=30):
+    def up():
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            return s.connect_ex(("127.0.0.1", port)) == 0
+    harness.wait_until(up, timeout=timeout, what=f"port {port}")
+
+
+class S3rver:
+    """npx s3rver -d DIR -p PORT --configure-bucket BUCKET, on loopback."""
+
+    def __init__(self, tmp, bucket="backups"):
+        self.binary = npm_tool("s3rver")
+        self.port = harness.free_port()
+        self.dir = tmp.sub(f"s3rver-{self.port}")
+        self.bucket = bucket
+        self.log = os.path.join(tmp.path, f"s3rver-{self.port}.log")
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        harness.spawn([self.binary, "-d", self.dir, "-a", "127.0.0.1", "-p", str(self.port),
+                       "--configure-bucket", self.bucket], self.log)
+        wait_port(self.port)
+        return self
+
+    def object_path(self, key):
+        """s3rver keeps each object as files on disk: <dir>/<bucket>/<key>._S3rver_object."""
+        return os.path.join(self.dir, self.bucket, key) + "._S3rver_object"
+
+    def keys(self, prefix=""):
+        root = os.path.join(self.dir, self.bucket)
+        out = []
+        for base, _, files in os.walk(root):
+            for f in files:
+                if f.endswith("._S3rver_object"):
+                    key = os.path.relpath(os.path.join(base, f), root)[:-len("._S3rver_object")]
+                    if key.startswith(prefix):
+                        out.append(key)
+        return sorted(out)
+
+    def read(self, key):
+        with open(self.object_path(key), "rb") as f:
+            return f.read()
+
+    def delete(self, key):
+        for suffix in ("._S3rver_object", "._S3rver_object.md5", "._S3rver_metadata.json"):
+            path = os.path.join(self.dir, self.bucket, key) + suffix
+            if os.path.exists(path):
+                os.remove(path)
+
+
+class Azurite:
+    def __init__(self, tmp):
+        self.binary = npm_tool("azurite-blob")
+        self.port = harness.free_port()
+        self.dir = tmp.sub(f"azurite-{self.port}")
+        self.log = os.path.join(tmp.path, f"azurite-{self.port}.log")
+        self.endpoint = f"http://127.0.0.1:{self.port}/{AZURITE_ACCOUNT}"
+
+    def start(self):
+        harness.spawn([self.binary, "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
+                       "-l", self.dir, "--skipApiVersionCheck", "--disableTelemetry"], self.log)
+        wait_port(self.port)
+        return self
+
+
+class AzureBlob:
+    """Put/delete blobs in azurite with SharedKey (stdlib only)."""
+
+    def __init__(self, endpoint, account=AZURITE_ACCOUNT, key=AZURITE_KEY):
+        self.endpoint = endpoint
+        self.account = account
+        self.key = base64.b64decode(key)
+
+    def _request(self, method, path, query=None, body=b"", headers=None):
+        query = query or {}
+        headers = dict(headers or {})
+        headers["x-ms-date"] = email.utils.formatdate(usegmt=True)
+        headers["x-ms-version"] = "2021-08-06"
+        if method == "PUT":
+            headers["Content-Type"] = "application/octet-stream"  # urllib would add its own
+        url_path = urllib.parse.urlparse(self.endpoint).path + path
+        length = str(len(body)) if body else ""
+        canon_headers = "".join(f"{k}:{v}\n" for k, v in sorted(headers.items())
+                                if k.startswith("x-ms-"))
+        canon_resource = f"/{self.account}{url_path}" + "".join(
+            f"\n{k}:{v}" for k, v in sorted(query.items()))
+        to_sign = "\n".join([method, "", "", length, "", headers.get("Content-Type", ""), "", "",
+                             "", "", "", ""]) + "\n" + canon_headers + canon_resource
+        sig = base64.b64encode(hmac.new(self.key, to_sign.encode(), hashlib.sha256).digest())
+        headers["Authorization"] = f"SharedKey {self.account}:{sig.decode()}"
+        url = self.endpoint + urllib.parse.quote(path)
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        req = urllib.request.Request(url, data=body if method == "PUT" else None, method=method,
+                                     headers=headers)
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status
+
+    def create_container(self, container):
+        return self._request("PUT", f"/{container}", {"restype": "container"})
+
+    def put(self, container, key, data):
+        return self._request("PUT", f"/{container}/{key}", body=data,
+                             headers={"x-ms-blob-type": "BlockBlob"})
+
+    def delete(self, container, key):
+        return self._request("DELETE", f"/{container}/{key}")
+
+
+class StoreProbe:
+    """Polls backup stores through pgdr_store_probe (one "poll" per call)."""
+
+    def __init__(self, tmp, stores, env=None):
+        self.config = os.path.join(tmp.path, f"stores-{harness.free_port()}.yml")
+        with open(self.config, "w") as f:
+            json.dump({"backup_stores": stores}, f)  # JSON is YAML
+        self.log_path = self.config + ".log"
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([PROBE, self.config], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.log, env=full_env,
+                                     start_new_session=True, text=True)
+        harness._processes.append(self.proc)
+
+    def poll(self, timeout=60):
+        """Returns [(name, labels, value)] of one poll of every store."""
+        self.proc.stdin.write("poll\n")
+        self.proc.stdin.flush()
+        lines = []
+        result = {}
+
+        def read():
+            for line in self.proc.stdout:
+                if line.startswith("# END"):
+                    result["ok"] = True
+                    return
+                lines.append(line)
+        t = threading.Thread(target=read, daemon=True)
+        t.start()
+        t.join(timeout)
+        if not result.get("ok"):
+            raise TimeoutError(f"probe poll did not finish in {timeout}s")
+        return harness.parse_metrics("".join(lines))
+
+    def logs(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    @staticmethod
+    def value(samples, name, **labels):
+        for n, l, v in samples:
+            if n == name and all(l.get(k) == str(val) for k, val in labels.items()):
+                return v
+        return None
+
+
+def barman_time(text):
+    """backup.info times: '2026-11-23 19:00:00.123456+00:00'."""
+    return datetime.datetime.fromisoformat(text).timestamp()
+
+
+def parse_backup_info(data):
+    out = {}
+    for line in data.decode().splitlines():
+        if "=" in line:
+            k, v = line.split("=", 1)
+            out[k.strip()] = v.strip()
+    return out
+
