@@ -72,6 +72,11 @@ class Exporter::Impl {
       reload_failures_ += 1;
       Log(LogLevel::kError, "reload failed; keeping the running config",
           {{"err", config.status().message()}});
+      {
+        std::lock_guard lock(mu_);
+        dirty_ = true;
+      }
+      cv_.notify_all();
       return config.status();
     }
     StopCollection();
