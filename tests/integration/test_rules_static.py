@@ -1,0 +1,341 @@
+"""Static checks of the shipped rules, runbooks, dashboards and deployment files.
+
+No server is started. Needs promtool (Debian `prometheus`) and PyYAML (Debian
+`python3-yaml`, listed in scripts/packages-extra.txt); renders the kustomize
+tree with `kubectl kustomize` or `kustomize build` when one is installed, and
+otherwise checks the tree's consistency itself.
+
+Environment: PGDR_SOURCE_DIR (repo root), optionally PGDR_EXPORTER (for
+`check-config` of the example configuration) and PGDR_SHARED_DIR (DESIGN.md).
+"""
+
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - reported by the tests below
+    yaml = None
+
+SOURCE_DIR = os.environ.get(
+    "PGDR_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+SHARED_DIR = os.environ.get("PGDR_SHARED_DIR", os.path.join(SOURCE_DIR, "..", "shared"))
+RULES_DIR = os.path.join(SOURCE_DIR, "rules")
+RULE_TESTS_DIR = os.path.join(RULES_DIR, "tests")
+RUNBOOKS_DIR = os.path.join(SOURCE_DIR, "docs", "runbooks")
+DASHBOARDS_DIR = os.path.join(SOURCE_DIR, "dashboards")
+KUSTOMIZE_DIR = os.path.join(SOURCE_DIR, "deploy", "kubernetes")
+RUNBOOK_URL = "https://github.com/pgdr/pgdr/blob/main/docs/runbooks/{}.md"
+SEVERITIES = {"critical", "warning", "info"}
+DASHBOARDS = ["pgdr-fleet-overview.json", "pgdr-cluster.json", "pgdr-backups-dr.json"]
+
+
+def need_yaml(test):
+    if yaml is None:
+        test.fail("PyYAML is missing: install python3-yaml (scripts/packages-extra.txt)")
+
+
+def rule_files():
+    return sorted(glob.glob(os.path.join(RULES_DIR, "*.yml")))
+
+
+def load_groups():
+    groups = []
+    for f in rule_files():
+        with open(f) as fh:
+            groups += yaml.safe_load(fh)["groups"]
+    return groups
+
+
+def load_alerts():
+    """{alertname: (file, rule)} over rules/*.yml."""
+    alerts = {}
+    for f in rule_files():
+        with open(f) as fh:
+            for g in yaml.safe_load(fh)["groups"]:
+                for r in g["rules"]:
+                    if "alert" in r:
+                        if r["alert"] in alerts:
+                            raise AssertionError(f"alert {r['alert']} defined twice")
+                        alerts[r["alert"]] = (os.path.basename(f), r)
+    return alerts
+
+
+def promtool():
+    return shutil.which("promtool")
+
+
+class RulesTest(unittest.TestCase):
+    def setUp(self):
+        need_yaml(self)
+
+    def test_promtool_check_rules(self):
+        self.assertIsNotNone(promtool(), "promtool not found (Debian package prometheus)")
+        r = subprocess.run([promtool(), "check", "rules"] + rule_files(),
+                           capture_output=True, text=True, timeout=120)
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 0, out)
+        found = sum(int(n) for n in re.findall(r"SUCCESS: (\d+) rules found", out))
+        print(f"promtool check rules: {len(rule_files())} files, {found} rules")
+        self.assertGreater(found, 0)
+
+    def test_promtool_test_rules(self):
+        self.assertIsNotNone(promtool(), "promtool not found (Debian package prometheus)")
+        files = sorted(os.path.basename(f) for f in glob.glob(os.path.join(RULE_TESTS_DIR, "*.yml")))
+        self.assertTrue(files, "no promtool test files in rules/tests")
+        r = subprocess.run([promtool(), "test", "rules"] + files, cwd=RULE_TESTS_DIR,
+                           capture_output=True, text=True, timeout=300)
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 0, out)
+        print(f"promtool test rules: {out.count('SUCCESS')} of {len(files)} files passed")
+        self.assertEqual(out.count("SUCCESS"), len(files), out)
+
+    def test_alerts_have_severity_annotations_and_runbook_url(self):
+        alerts = load_alerts()
+        self.assertGreaterEqual(len(alerts), 30)
+        for name, (f, r) in alerts.items():
+            with self.subTest(alert=name):
+                self.assertRegex(name, r"^(Postgres|Pgdr)[A-Z][A-Za-z0-9]*$", "CamelCase, prefix Postgres/Pgdr")
+                self.assertIn(r.get("labels", {}).get("severity"), SEVERITIES, f"{f}: severity")
+                ann = r.get("annotations", {})
+                for key in ("summary", "description", "runbook_url"):
+                    self.assertTrue(ann.get(key), f"{f}: {name} lacks annotation {key}")
+                self.assertEqual(ann["runbook_url"], RUNBOOK_URL.format(name))
+                self.assertIn("{{", ann["description"], f"{name}: description shows no value or label")
+
+    def test_every_alert_has_a_runbook_with_the_four_sections(self):
+        for name in load_alerts():
+            with self.subTest(alert=name):
+                path = os.path.join(RUNBOOKS_DIR, name + ".md")
+                self.assertTrue(os.path.isfile(path), f"missing runbook docs/runbooks/{name}.md")
+                with open(path) as fh:
+                    text = fh.read()
+                self.assertTrue(text.startswith("# " + name + "\n"), f"{path}: title")
+                for section in ("Meaning", "Impact", "Diagnosis", "Mitigation"):
+                    self.assertRegex(text, rf"(?m)^## {section}$", f"{path}: section {section}")
+                for tool in ("kubectl cnpg", "patronictl", "psql"):
+                    self.assertIn(tool, text, f"{path}: no {tool} command")
+
+    def test_every_runbook_names_an_existing_alert(self):
+        alerts = load_alerts()
+        for path in sorted(glob.glob(os.path.join(RUNBOOKS_DIR, "*.md"))):
+            stem = os.path.splitext(os.path.basename(path))[0]
+            with self.subTest(runbook=stem):
+                self.assertIn(stem, alerts, f"docs/runbooks/{stem}.md names no existing alert")
+                with open(path) as fh:
+                    for link in re.findall(r"\]\(([A-Za-z]+)\.md\)", fh.read()):
+                        self.assertIn(link, alerts, f"{stem}.md links to unknown alert {link}")
+
+    def test_every_alert_has_firing_and_silent_unit_tests(self):
+        fires, silent = set(), set()
+        for f in glob.glob(os.path.join(RULE_TESTS_DIR, "*.yml")):
+            with open(f) as fh:
+                doc = yaml.safe_load(fh)
+            for t in doc.get("tests", []):
+                for a in t.get("alert_rule_test", []) or []:
+                    (fires if a.get("exp_alerts") else silent).add(a["alertname"])
+        for name in load_alerts():
+            with self.subTest(alert=name):
+                self.assertIn(name, fires, f"no unit test in rules/tests where {name} fires")
+                self.assertIn(name, silent, f"no unit test in rules/tests where {name} stays silent")
+
+    def test_metric_names_are_in_the_design_contract(self):
+        design = os.path.join(SHARED_DIR, "DESIGN.md")
+        if not os.path.isfile(design):
+            self.skipTest("DESIGN.md not found in PGDR_SHARED_DIR")
+        with open(design) as fh:
+            contract = set(re.findall(r"pgdr_[a-z0-9_]+", fh.read()))
+        used = set()
+        for f in rule_files():
+            with open(f) as fh:
+                used |= set(re.findall(r"(?<![:\w])pgdr_[a-z0-9_]+", fh.read()))
+        for f in DASHBOARDS:
+            with open(os.path.join(DASHBOARDS_DIR, f)) as fh:
+                used |= set(re.findall(r"(?<![:\w])pgdr_[a-z0-9_]+", fh.read()))
+        used = {re.sub(r"_(bucket|count|sum)$", "", m) for m in used}
+        used = {m for m in used if not m.startswith(("pgdr_fleet", "pgdr_cluster", "pgdr_backups"))}
+        self.assertEqual(sorted(used - contract), [], "metric names outside DESIGN.md §3")
+
+
+class DashboardsStaticTest(unittest.TestCase):
+    def test_dashboards(self):
+        uids = set()
+        for name in DASHBOARDS:
+            with self.subTest(dashboard=name):
+                with open(os.path.join(DASHBOARDS_DIR, name)) as fh:
+                    d = json.load(fh)
+                self.assertEqual(d["schemaVersion"], 39)
+                self.assertNotIn(d["uid"], uids)
+                uids.add(d["uid"])
+                variables = {v["name"]: v for v in d["templating"]["list"]}
+                self.assertEqual(variables["datasource"]["type"], "datasource")
+                self.assertEqual(variables["datasource"]["query"], "prometheus")
+                for var in ("cluster", "member", "region"):
+                    self.assertEqual(variables[var]["type"], "query")
+                    self.assertIn(f"label_values(", variables[var]["definition"])
+                    self.assertIn(f", {var})", variables[var]["definition"])
+                ids = set()
+                links = 0
+                for p in d["panels"]:
+                    self.assertNotIn(p["id"], ids)
+                    ids.add(p["id"])
+                    if p["type"] == "row":
+                        continue
+                    self.assertEqual(p["datasource"]["uid"], "${datasource}", p["title"])
+                    self.assertTrue(p["targets"], p["title"])
+                    for t in p["targets"]:
+                        self.assertTrue(t["expr"].strip(), p["title"])
+                        self.assertEqual(t["expr"].count("("), t["expr"].count(")"), p["title"])
+                    for link in p.get("links", []):
+                        m = re.fullmatch(re.escape(RUNBOOK_URL).replace(r"\{\}", "([A-Za-z]+)"), link["url"])
+                        self.assertIsNotNone(m, link["url"])
+                        self.assertTrue(os.path.isfile(os.path.join(RUNBOOKS_DIR, m.group(1) + ".md")), link["url"])
+                        links += 1
+                self.assertGreater(links, 0, f"{name}: no runbook links")
+
+
+class DeployTest(unittest.TestCase):
+    def setUp(self):
+        need_yaml(self)
+
+    def test_prometheusrule_is_generated_from_rules(self):
+        r = subprocess.run(["bash", os.path.join(SOURCE_DIR, "scripts", "gen_prometheusrule.sh"), "--check"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(os.path.join(KUSTOMIZE_DIR, "prometheusrule.yaml")) as fh:
+            pr = yaml.safe_load(fh)
+        self.assertEqual(pr["kind"], "PrometheusRule")
+        self.assertEqual(pr["spec"]["groups"], load_groups())
+
+    def render(self):
+        """The kustomize tree's objects: rendered by kustomize when installed,
+        else assembled here from kustomization.yaml (resources and
+        configMapGenerator), which checks that every listed file exists and parses."""
+        kubectl, kustomize = shutil.which("kubectl"), shutil.which("kustomize")
+        cmd = None
+        if kubectl:
+            probe = subprocess.run([kubectl, "kustomize", "--help"], capture_output=True, text=True, timeout=60)
+            if probe.returncode == 0:
+                cmd = [kubectl, "kustomize", KUSTOMIZE_DIR]
+        if cmd is None and kustomize:
+            cmd = [kustomize, "build", KUSTOMIZE_DIR]
+        if cmd:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            print(f"kustomize tree rendered with: {' '.join(cmd[:2])}")
+            return [d for d in yaml.safe_load_all(r.stdout) if d]
+        print("kustomize not installed: checking the tree's consistency in Python")
+        with open(os.path.join(KUSTOMIZE_DIR, "kustomization.yaml")) as fh:
+            k = yaml.safe_load(fh)
+        docs = []
+        for res in k["resources"]:
+            path = os.path.join(KUSTOMIZE_DIR, res)
+            self.assertTrue(os.path.isfile(path), f"resource {res} listed but missing")
+            with open(path) as fh:
+                docs += [d for d in yaml.safe_load_all(fh) if d]
+        for gen in k.get("configMapGenerator", []):
+            data = {}
+            for spec in gen["files"]:
+                key, _, rel = spec.partition("=") if "=" in spec else (os.path.basename(spec), "", spec)
+                path = os.path.join(KUSTOMIZE_DIR, rel)
+                self.assertTrue(os.path.isfile(path), f"configMapGenerator file {rel} missing")
+                with open(path) as fh:
+                    data[key] = fh.read()
+            labels = dict(gen.get("options", {}).get("labels", {}))
+            docs.append({"apiVersion": "v1", "kind": "ConfigMap",
+                         "metadata": {"name": gen["name"], "namespace": gen.get("namespace"), "labels": labels},
+                         "data": data})
+        return docs
+
+    def test_kustomize_tree(self):
+        docs = self.render()
+        by_kind = {}
+        for d in docs:
+            by_kind.setdefault(d["kind"], []).append(d)
+        for kind in ("Deployment", "Service", "ServiceMonitor", "PrometheusRule", "ServiceAccount",
+                     "Role", "RoleBinding", "ConfigMap"):
+            self.assertIn(kind, by_kind, f"no {kind} in deploy/kubernetes")
+
+        dep = by_kind["Deployment"][0]
+        c = dep["spec"]["template"]["spec"]["containers"][0]
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        self.assertEqual(ports.get("http-metrics"), 9688)
+        for probe, path in (("livenessProbe", "/-/healthy"), ("readinessProbe", "/-/ready")):
+            self.assertEqual(c[probe]["httpGet"]["path"], path)
+            self.assertIn(c[probe]["httpGet"]["port"], ("http-metrics", 9688))
+        self.assertIn("memory", c["resources"]["limits"])
+        self.assertIn("cpu", c["resources"]["limits"])
+        self.assertEqual(dep["spec"]["template"]["spec"]["serviceAccountName"], "pgdr-exporter")
+
+        svc = by_kind["Service"][0]
+        self.assertEqual(svc["spec"]["ports"][0]["port"], 9688)
+        sm = by_kind["ServiceMonitor"][0]
+        self.assertEqual(sm["spec"]["endpoints"][0]["port"], "http-metrics")
+
+        pr = by_kind["PrometheusRule"][0]
+        self.assertEqual(pr["spec"]["groups"], load_groups(), "rendered PrometheusRule differs from rules/")
+
+        verbs = {}
+        for role in by_kind["Role"]:
+            for rule in role["rules"]:
+                for res in rule["resources"]:
+                    verbs.setdefault(res, set()).update(rule["verbs"])
+        self.assertTrue({"get", "create", "update"} <= verbs.get("leases", set()), "Lease access")
+        self.assertTrue({"get", "patch"} <= verbs.get("clusters", set()), "CNPG clusters get/patch")
+        bound = {rb["roleRef"]["name"] for rb in by_kind["RoleBinding"]}
+        self.assertEqual(bound, {r["metadata"]["name"] for r in by_kind["Role"]})
+
+        dash_cm = [cm for cm in by_kind["ConfigMap"]
+                   if cm["metadata"].get("labels", {}).get("grafana_dashboard") == "1"]
+        self.assertEqual(len(dash_cm), 1, "one dashboards ConfigMap with grafana_dashboard: \"1\"")
+        for name in DASHBOARDS:
+            with open(os.path.join(DASHBOARDS_DIR, name)) as fh:
+                self.assertEqual(json.loads(dash_cm[0]["data"][name]), json.load(fh), name)
+        cfg = [cm for cm in by_kind["ConfigMap"] if "pgdr.yml" in cm.get("data", {})]
+        self.assertEqual(len(cfg), 1, "a ConfigMap with the example pgdr.yml")
+        example = yaml.safe_load(cfg[0]["data"]["pgdr.yml"])
+        self.assertTrue(any(s.get("layout") == "barman-cloud" for s in example["backup_stores"]))
+
+    def test_example_config_passes_check_config(self):
+        exporter = os.environ.get("PGDR_EXPORTER")
+        if not exporter or not os.access(exporter, os.X_OK):
+            self.skipTest("PGDR_EXPORTER not built")
+        with open(os.path.join(KUSTOMIZE_DIR, "config", "pgdr.yml")) as fh:
+            text = fh.read()
+        text = text.replace("/usr/share/pgdr/queries", os.path.join(SOURCE_DIR, "queries"))
+        text = text.replace("/usr/share/pgdr/rules", RULES_DIR)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "pgdr.yml")
+            with open(path, "w") as fh:
+                fh.write(text)
+            r = subprocess.run([exporter, "check-config", path], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_systemd_unit_and_dockerfile(self):
+        with open(os.path.join(SOURCE_DIR, "deploy", "systemd", "pgdr-exporter.service")) as fh:
+            unit = fh.read()
+        for line in ("[Unit]", "[Service]", "[Install]", "NoNewPrivileges=yes", "ProtectSystem=strict",
+                     "CapabilityBoundingSet=", "User=pgdr"):
+            self.assertIn(line, unit)
+        self.assertRegex(unit, r"(?m)^ExecStart=/usr/bin/pgdr_exporter --config.file=")
+        with open(os.path.join(SOURCE_DIR, "deploy", "docker", "Dockerfile")) as fh:
+            docker = fh.read()
+        self.assertRegex(docker, r"(?m)^FROM debian:12")
+        self.assertIn("cmake", docker)
+        # The image installs the libraries scripts/setup.sh installs.
+        setup_path = os.path.join(SOURCE_DIR, "scripts", "setup.sh")
+        if os.path.isfile(setup_path):
+            with open(setup_path) as fh:
+                setup = fh.read()
+            for pkg in re.findall(r"\b(lib[a-z0-9+.-]+-dev|prometheus-cpp-dev|nlohmann-json3-dev)\b", setup):
+                self.assertIn(pkg, docker, f"Dockerfile lacks {pkg} from scripts/setup.sh")
+
+
+if __name__ == "__main__":
+    unittest.main()
