@@ -90,6 +90,7 @@ Result<std::vector<BackupRecord>> ParsePgBackRestInfo(std::string_view text,
   std::vector<BackupRecord> records;
   std::string section;
   bool seen_backrest = false;
+  bool seen_db_history = false;  // the last section: absent when the file was cut short
   int line_no = 0;
   while (!text.empty()) {
     size_t nl = text.find('\n');
@@ -102,6 +103,7 @@ Result<std::vector<BackupRecord>> ParsePgBackRestInfo(std::string_view text,
       if (line.back() != ']') return Status::Corruption(where + ": unterminated section");
       section = std::string(line.substr(1, line.size() - 2));
       if (section == "backrest") seen_backrest = true;
+      if (section == "db:history") seen_db_history = true;
       continue;
     }
     size_t eq = line.find('=');

@@ -74,6 +74,9 @@ backrest-version="2.45"
 db-id=1
 db-system-id=7300000000000000000
 db-version="15"
+
+[db:history]
+1={"db-catalog-version":202209061,"db-control-version":1300,"db-system-id":7300000000000000000,"db-version":"15"}
 )";
 
 TEST(PgBackRestInfoTest, Parses) {
@@ -95,6 +98,10 @@ TEST(PgBackRestInfoTest, BadInput) {
   EXPECT_NE(r.status().message().find("line 3"), std::string::npos) << r.status().message();
   EXPECT_FALSE(ParsePgBackRestInfo("", k16M).ok());  // no [backrest]: truncated
   EXPECT_FALSE(ParsePgBackRestInfo("[backrest\n", k16M).ok());
+  std::string_view cut = kPgBackRestInfo.substr(0, kPgBackRestInfo.find("[db]"));
+  auto truncated = ParsePgBackRestInfo(cut, k16M);
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_NE(truncated.status().message().find("truncated"), std::string::npos);
   EXPECT_FALSE(
       ParsePgBackRestInfo("[backrest]\n[backup:current]\nx={\"backup-type\":\"full\"}\n", k16M)
           .ok());
