@@ -149,8 +149,8 @@ Result<std::vector<BackupRecord>> ParsePgBackRestInfo(std::string_view text,
     }
     records.push_back(std::move(record));
   }
-  if (!seen_backrest)
-    return Status::Corruption("no [backrest] section (truncated or not backup.info)");
+  if (!seen_backrest) return Status::Corruption("no [backrest] section (not a backup.info?)");
+  if (!seen_db_history) return Status::Corruption("no [db:history] section (truncated?)");
   return records;
 }
 
