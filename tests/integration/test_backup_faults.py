@@ -1,0 +1,144 @@
+"""Bad answers from an object store: a scripted local S3 server (fault mock).
+
+403, 404, 500, malformed XML, a server that accepts and never answers, a
+listing of 100,000 keys and a backup.info full of garbage. Each store gives
+pgdr_backup_store_up 0 or a counted parse error with a log line naming the
+store and key; the other stores of the same poll are unaffected, and the poll
+is bounded by the configured timeout.
+"""
+
+import http.server
+import socket
+import threading
+import time
+import unittest
+import urllib.parse
+
+import harness
+from test_backup_support import StoreProbe, require_probe
+
+BIG = 100_000
+
+
+def segment_name(segno):
+    return "%08X%08X%08X" % (1, segno // 256, segno % 256)
+
+
+def list_xml(keys, prefixes=(), next_token=None):
+    parts = ['<?xml version="1.0" encoding="UTF-8"?><ListBucketResult>']
+    for k in keys:
+        parts.append(f"<Contents><Key>{k}</Key><LastModified>2026-11-23T19:00:00.000Z"
+                     f"</LastModified><Size>16777216</Size></Contents>")
+    for p in prefixes:
+        parts.append(f"<CommonPrefixes><Prefix>{p}</Prefix></CommonPrefixes>")
+    if next_token:
+        parts.append(f"<IsTruncated>true</IsTruncated><NextContinuationToken>{next_token}"
+                     "</NextContinuationToken>")
+    else:
+        parts.append("<IsTruncated>false</IsTruncated>")
+    parts.append("</ListBucketResult>")
+    return "".join(parts).encode()
+
+
+class FaultyS3(http.server.BaseHTTPRequestHandler):
+    big_keys = [f"demo/wals/{segment_name(s)[:16]}/{segment_name(s)}" for s in range(1, BIG + 1)]
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body=b""):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        url = urllib.parse.urlparse(self.path)
+        bucket, _, key = url.path.lstrip("/").partition("/")
+        q = dict(urllib.parse.parse_qsl(url.query))
+        if bucket == "forbidden":
+            return self.reply(403, b"<Error><Code>AccessDenied</Code><Message>Access Denied"
+                                   b"</Message></Error>")
+        if bucket == "missing":
+            return self.reply(404, b"<Error><Code>NoSuchBucket</Code></Error>")
+        if bucket == "broken":
+            return self.reply(500, b"<Error><Code>InternalError</Code></Error>")
+        if bucket == "malformed":
+            return self.reply(200, b"<ListBucketResult><Contents><Key>demo/wals/0000")
+        if bucket == "garbage":
+            if key:
+                return self.reply(200, b"\x00\xff\xfe\x01 not a backup.info \x02")
+            if q.get("prefix") == "demo/base/":
+                return self.reply(200, list_xml([], ["demo/base/20261123T000000/"]))
+            return self.reply(200, list_xml([]))
+        if bucket == "big":
+            if q.get("prefix") != "demo/wals/":
+                return self.reply(200, list_xml([]))
+            start = int(q.get("continuation-token", "0"))
+            if "continuation-token" not in q and q.get("start-after"):
+                start = len([k for k in self.big_keys if k <= q["start-after"]])
+            page = self.big_keys[start:start + 1000]
+            nxt = str(start + 1000) if start + 1000 < len(self.big_keys) else None
+            return self.reply(200, list_xml(page, next_token=nxt))
+        return self.reply(400)
+
+
+class FaultsTest(unittest.TestCase):
+    def setUp(self):
+        require_probe(self)
+        self.tmp = harness.TempDir().__enter__()
+        self.addCleanup(self.tmp.__exit__, None, None, None)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FaultyS3)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.addCleanup(self.server.server_close)
+        self.addCleanup(self.server.shutdown)
+        # A server that accepts connections and never answers.
+        self.hung = socket.socket()
+        self.hung.bind(("127.0.0.1", 0))
+        self.hung.listen(16)
+        self.addCleanup(self.hung.close)
+
+    def store(self, name, bucket, port=None):
+        return {"name": name, "cluster": "demo", "layout": "barman-cloud", "server_name": "demo",
+                "url": f"s3://{bucket}/", "endpoint": f"http://127.0.0.1:{port or self.server.server_port}",
+                "access_key_id_env": "PGDR_FAULT_KEY", "secret_access_key_env": "PGDR_FAULT_KEY",
+                "timeout": "1s"}
+
+    def test_bad_answers(self):
+        stores = [self.store(n, n) for n in ("forbidden", "missing", "broken", "malformed",
+                                             "garbage", "big")]
+        stores.append(self.store("hung", "hung", port=self.hung.getsockname()[1]))
+        probe = StoreProbe(self.tmp, stores, env={"PGDR_FAULT_KEY": "k"})
+        started = time.monotonic()
+        m = probe.poll(timeout=120)
+        elapsed = time.monotonic() - started
+        up = {s["name"]: probe.value(m, "pgdr_backup_store_up", store=s["name"]) for s in stores}
+        self.assertEqual(up, {"forbidden": 0.0, "missing": 0.0, "broken": 0.0, "malformed": 0.0,
+                              "garbage": 1.0, "big": 1.0, "hung": 0.0})
+        logs = probe.logs()
+        self.assertIn("store=forbidden", logs)
+        self.assertIn("access denied", logs)
+        self.assertIn("NoSuchBucket", logs)
+        self.assertIn("unexpected HTTP status 500", logs)
+        self.assertIn("malformed listing", logs)
+        self.assertIn("store=hung", logs)
+        self.assertIn("timed out", logs)
+        # Garbage: a counted parse error naming the key; the store stays up.
+        self.assertEqual(probe.value(m, "pgdr_backup_store_parse_errors_total", store="garbage"), 1.0)
+        self.assertIn("key=demo/base/20261123T000000/backup.info", logs)
+        self.assertEqual(probe.value(m, "pgdr_backups", store="garbage", status="invalid"), 1.0)
+        # 100,000 keys over 100 pages; the next poll lists nothing old again.
+        self.assertEqual(probe.value(m, "pgdr_wal_archive_segments", store="big"), float(BIG))
+        self.assertEqual(probe.value(m, "pgdr_wal_archive_gap_segments", store="big"), 0.0)
+        listed = probe.value(m, "pgdr_backup_store_objects_listed_total", store="big")
+        self.assertLess(elapsed, 60)
+        m = probe.poll()
+        self.assertEqual(probe.value(m, "pgdr_backup_store_objects_listed_total", store="big"),
+                         listed)
+        # Secrets never appear in logs.
+        self.assertNotIn("Signature=", logs)
+        self.assertNotIn("PGDR_FAULT_KEY=k", logs)
+
+
+if __name__ == "__main__":
+    unittest.main()
