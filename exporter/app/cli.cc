@@ -1,8 +1,8 @@
 #include "pgdr/cli.h"
 
-#include <CLI/CLI.hpp>
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "pgdr/config.h"

@@ -60,7 +60,8 @@ class Exporter::Impl {
     composer_ = std::thread([this] { ComposeLoop(); });
     Apply(std::move(*config));
     Log(LogLevel::kInfo, "pgdr_exporter started",
-        {{"listen", options_.listen_address}, {"config", options_.config_file},
+        {{"listen", options_.listen_address},
+         {"config", options_.config_file},
          {"version", options_.version}});
     return Status::OK();
   }
@@ -110,9 +111,8 @@ class Exporter::Impl {
       dirty_ = true;
     }
     config_ = std::move(config);
-    loop_ = std::make_unique<CollectionLoop>(config_, [this](std::shared_ptr<const TargetResult> r) {
-      OnTargetResult(std::move(r));
-    });
+    loop_ = std::make_unique<CollectionLoop>(
+        config_, [this](std::shared_ptr<const TargetResult> r) { OnTargetResult(std::move(r)); });
     collector_ = std::thread([this] { loop_->Run(); });
     cv_.notify_all();
   }
@@ -175,8 +175,8 @@ class Exporter::Impl {
             static_cast<double>(targets));
     m.Gauge("pgdr_config_last_reload_success_timestamp_seconds",
             "When the running config was loaded.", {}, UnixSeconds(reload));
-    m.Counter("pgdr_config_reload_failures_total", "Reloads refused because the new config was invalid.",
-              {}, reload_failures_.load());
+    m.Counter("pgdr_config_reload_failures_total",
+              "Reloads refused because the new config was invalid.", {}, reload_failures_.load());
     AppendProcessMetrics(m);
     return m.Take();
   }
@@ -196,7 +196,8 @@ class Exporter::Impl {
     });
     http_.Route("/-/reload", [this](const HttpRequest& req) {
       if (req.method != "POST" && req.method != "PUT") {
-        return HttpResponse{405, "text/plain; charset=utf-8", "Only POST or PUT requests allowed.\n"};
+        return HttpResponse{405, "text/plain; charset=utf-8",
+                            "Only POST or PUT requests allowed.\n"};
       }
       Status s = Reload();
       if (!s.ok()) {

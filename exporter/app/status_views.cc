@@ -1,9 +1,8 @@
 #include "pgdr/status_views.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace pgdr {
@@ -54,11 +53,20 @@ std::string HtmlEscape(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -81,8 +89,9 @@ std::string TargetsJson(const Snapshot& snapshot) {
     if (t->facts.lsn_bytes) item["lsnBytes"] = *t->facts.lsn_bytes;
     targets.push_back(std::move(item));
   }
-  nlohmann::json body = {{"status", "success"},
-                         {"data", {{"activeTargets", targets}, {"droppedTargets", nlohmann::json::array()}}}};
+  nlohmann::json body = {
+      {"status", "success"},
+      {"data", {{"activeTargets", targets}, {"droppedTargets", nlohmann::json::array()}}}};
   return body.dump();
 }
 
@@ -91,7 +100,8 @@ std::string StatusPageHtml(const Snapshot& snapshot, const std::string& version,
   std::ostringstream out;
   out << "<!doctype html><html><head><meta charset=\"utf-8\"><title>pgdr</title>"
          "<meta http-equiv=\"refresh\" content=\"10\"><style>"
-         "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}"
+         "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1."
+         "5em}"
          "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
          ".down{background:#fdd}.primary{font-weight:bold}</style></head><body>"
       << "<h1>pgdr " << HtmlEscape(version) << "</h1>"
@@ -111,7 +121,9 @@ std::string StatusPageHtml(const Snapshot& snapshot, const std::string& version,
   }
   out << "</table><h2>Recovery point objective</h2><table><tr><th>cluster</th><th>scope</th>"
          "<th>bytes</th><th>seconds</th></tr>";
-  std::map<std::pair<std::string, std::string>, std::pair<std::optional<double>, std::optional<double>>> rpo;
+  std::map<std::pair<std::string, std::string>,
+           std::pair<std::optional<double>, std::optional<double>>>
+      rpo;
   for (const auto& f : snapshot.computed) {
     if (f.name != "pgdr_rpo_bytes" && f.name != "pgdr_rpo_seconds") continue;
     for (const auto& m : f.metric) {
@@ -126,8 +138,9 @@ std::string StatusPageHtml(const Snapshot& snapshot, const std::string& version,
     }
   }
   for (const auto& [key, v] : rpo) {
-    out << "<tr><td>" << HtmlEscape(key.first) << "</td><td>" << HtmlEscape(key.second) << "</td><td>"
-        << Format(v.first, " B") << "</td><td>" << Format(v.second, " s") << "</td></tr>";
+    out << "<tr><td>" << HtmlEscape(key.first) << "</td><td>" << HtmlEscape(key.second)
+        << "</td><td>" << Format(v.first, " B") << "</td><td>" << Format(v.second, " s")
+        << "</td></tr>";
   }
   out << "</table>" << extra_html << "</body></html>";
   return out.str();

@@ -60,31 +60,36 @@ void AppendClusterMetrics(const SnapshotInputs& in, MetricSet& out) {
       if (v.primary != nullptr && f.lsn_bytes) {
         lag_bytes = std::max(0.0, *v.primary->facts.lsn_bytes - *f.lsn_bytes);
         out.Gauge("pgdr_replication_lag_bytes",
-                  "WAL bytes the replica has not replayed: the primary's current LSN minus its replay LSN.",
+                  "WAL bytes the replica has not replayed: the primary's current LSN minus its "
+                  "replay LSN.",
                   r->labels, *lag_bytes);
       }
       const auto lag_seconds = LagSeconds(f, lag_bytes);
       if (lag_seconds) {
         out.Gauge("pgdr_replication_lag_seconds",
-                  "Age of the last replayed transaction when WAL is waiting to be replayed; 0 when caught up.",
+                  "Age of the last replayed transaction when WAL is waiting to be replayed; 0 when "
+                  "caught up.",
                   r->labels, *lag_seconds);
       }
       if (!f.wal_receiver_streaming.value_or(false)) continue;
       ++streaming;
       if (lag_bytes && (!best_bytes || *lag_bytes < *best_bytes)) best_bytes = lag_bytes;
-      if (lag_seconds && (!best_seconds || *lag_seconds < *best_seconds)) best_seconds = lag_seconds;
+      if (lag_seconds && (!best_seconds || *lag_seconds < *best_seconds))
+        best_seconds = lag_seconds;
     }
     out.Gauge("pgdr_cluster_replicas", "Members of the cluster that are up and in recovery.",
               cluster_labels, static_cast<double>(v.replicas.size()));
     out.Gauge("pgdr_cluster_streaming_replicas",
-              "Replicas of the cluster whose WAL receiver is streaming.", cluster_labels, streaming);
+              "Replicas of the cluster whose WAL receiver is streaming.", cluster_labels,
+              streaming);
     const Labels replica_scope = {{"cluster", cluster}, {"scope", "replica"}};
     if (best_bytes) {
       out.Gauge("pgdr_rpo_bytes", "Data that would be lost now, in WAL bytes, per failure scope.",
                 replica_scope, *best_bytes);
     }
     if (best_seconds) {
-      out.Gauge("pgdr_rpo_seconds", "Data that would be lost now, in seconds of commits, per failure scope.",
+      out.Gauge("pgdr_rpo_seconds",
+                "Data that would be lost now, in seconds of commits, per failure scope.",
                 replica_scope, *best_seconds);
     }
     // Archive scope: what a regional disaster would lose.
@@ -97,15 +102,19 @@ void AppendClusterMetrics(const SnapshotInputs& in, MetricSet& out) {
     }
     if (best_archive != nullptr && v.primary != nullptr) {
       const Labels archive_scope = {{"cluster", cluster}, {"scope", "archive"}};
-      const double bytes = std::max(0.0, *v.primary->facts.lsn_bytes - *best_archive->newest_lsn_bytes);
+      const double bytes =
+          std::max(0.0, *v.primary->facts.lsn_bytes - *best_archive->newest_lsn_bytes);
       out.Gauge("pgdr_rpo_bytes", "Data that would be lost now, in WAL bytes, per failure scope.",
                 archive_scope, bytes);
       if (bytes == 0) {
-        out.Gauge("pgdr_rpo_seconds", "Data that would be lost now, in seconds of commits, per failure scope.",
+        out.Gauge("pgdr_rpo_seconds",
+                  "Data that would be lost now, in seconds of commits, per failure scope.",
                   archive_scope, 0);
       } else if (best_archive->newest_segment_timestamp_seconds) {
-        out.Gauge("pgdr_rpo_seconds", "Data that would be lost now, in seconds of commits, per failure scope.",
-                  archive_scope, std::max(0.0, now - *best_archive->newest_segment_timestamp_seconds));
+        out.Gauge("pgdr_rpo_seconds",
+                  "Data that would be lost now, in seconds of commits, per failure scope.",
+                  archive_scope,
+                  std::max(0.0, now - *best_archive->newest_segment_timestamp_seconds));
       }
     }
   }

@@ -12,7 +12,8 @@ namespace pgdr {
 
 class CollectionLoop::Impl {
  public:
-  Impl(const Config& config, Sink sink) : sink_(std::move(sink)), wake_fd_(eventfd(0, EFD_CLOEXEC)) {
+  Impl(const Config& config, Sink sink)
+      : sink_(std::move(sink)), wake_fd_(eventfd(0, EFD_CLOEXEC)) {
     auto queries = std::make_shared<const std::vector<QuerySpec>>(config.queries);
     const auto start = SteadyClock::now();
     const size_t n = config.targets.size();

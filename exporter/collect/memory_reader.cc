@@ -99,9 +99,10 @@ std::optional<ProcessMemory> ReadPostmasterMemory(int backend_pid, const std::st
 void AppendLocalMemory(int backend_pid, const Labels& labels, MetricSet& out) {
   auto m = ReadPostmasterMemory(backend_pid);
   if (!m) return;
-  out.Gauge("pgdr_memory_rss_bytes",
-            "Resident memory of the postmaster and all its children (shared pages counted per process).",
-            labels, m->rss_bytes);
+  out.Gauge(
+      "pgdr_memory_rss_bytes",
+      "Resident memory of the postmaster and all its children (shared pages counted per process).",
+      labels, m->rss_bytes);
   if (m->pss_bytes) {
     out.Gauge("pgdr_memory_pss_bytes",
               "Proportional set size of the postmaster and all its children (shared pages split).",
@@ -117,8 +118,8 @@ void AppendCgroupMemory(const std::string& cgroup_dir, const Labels& labels, Met
               *usage);
   }
   if (auto limit = ReadCgroupValue(cgroup_dir + "/memory.max")) {
-    out.Gauge("pgdr_memory_cgroup_limit_bytes", "memory.max of the instance's cgroup (absent: no limit).",
-              labels, *limit);
+    out.Gauge("pgdr_memory_cgroup_limit_bytes",
+              "memory.max of the instance's cgroup (absent: no limit).", labels, *limit);
   }
 }
 

@@ -87,9 +87,10 @@ SqlMetricsStats AppendQueryMetrics(const QuerySpec& spec, const TextTable& table
         ++stats.over_limit;
         continue;
       }
-      const bool added = m.spec->usage == ColumnUsage::kCounter
-                             ? out.Counter(m.spec->metric_name, m.spec->description, row_labels, value)
-                             : out.Gauge(m.spec->metric_name, m.spec->description, row_labels, value);
+      const bool added =
+          m.spec->usage == ColumnUsage::kCounter
+              ? out.Counter(m.spec->metric_name, m.spec->description, row_labels, value)
+              : out.Gauge(m.spec->metric_name, m.spec->description, row_labels, value);
       if (added) {
         ++stats.samples;
       } else {

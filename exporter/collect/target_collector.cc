@@ -409,11 +409,13 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   if (!up) facts_ = MemberFacts();
   facts_.up = up;
   MetricSet& m = cycle_metrics_;
-  m.Gauge("pgdr_up", "Whether the member answered the probe query in the last collection (1) or not (0).",
+  m.Gauge("pgdr_up",
+          "Whether the member answered the probe query in the last collection (1) or not (0).",
           base_labels_, up ? 1 : 0);
-  m.Gauge("pgdr_collect_timestamp_seconds", "When the member was last collected (Unix time).",
-          base_labels_,
-          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  m.Gauge(
+      "pgdr_collect_timestamp_seconds", "When the member was last collected (Unix time).",
+      base_labels_,
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   m.Gauge("pgdr_collect_cycle_duration_seconds", "Wall time of the member's last collection cycle.",
           base_labels_, Seconds(now - cycle_start_));
   m.Counter("pgdr_connections_opened_total",
@@ -425,7 +427,8 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   for (size_t i = 0; i < std::size(kProbeBounds); ++i) {
     h.bucket.push_back({static_cast<std::uint64_t>(probe_buckets_[i]), kProbeBounds[i]});
   }
-  h.bucket.push_back({static_cast<std::uint64_t>(probe_count_), std::numeric_limits<double>::infinity()});
+  h.bucket.push_back(
+      {static_cast<std::uint64_t>(probe_count_), std::numeric_limits<double>::infinity()});
   m.Histogram("pgdr_probe_latency_seconds", "Round trip of the probe query (a trivial SELECT).",
               base_labels_, std::move(h));
   for (const auto& [name, stats] : collector_stats_) {
@@ -443,9 +446,10 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
         {"limit", dropped_over_limit_}}) {
     Labels l = base_labels_;
     l.push_back({"reason", reason});
-    m.Counter("pgdr_series_dropped_total",
-              "Series from SQL collectors dropped: duplicate label sets or over the per-query limit.",
-              l, value);
+    m.Counter(
+        "pgdr_series_dropped_total",
+        "Series from SQL collectors dropped: duplicate label sets or over the per-query limit.", l,
+        value);
   }
   if (up && target_.local_memory && backend_pid_) {
     AppendLocalMemory(*backend_pid_, base_labels_, m);

@@ -46,7 +46,8 @@ CollectionConfig ParseCollection(const YamlReader& r, const YAML::Node& n) {
               "collection");
   c.interval = r.DurationOr(n, "interval", c.interval);
   if (c.interval.count() < 100) r.Fail(n["interval"], "interval must be at least 100ms");
-  c.statement_timeout = r.DurationOr(n, "statement_timeout", std::min(c.statement_timeout, c.interval));
+  c.statement_timeout =
+      r.DurationOr(n, "statement_timeout", std::min(c.statement_timeout, c.interval));
   c.connect_timeout = r.DurationOr(n, "connect_timeout", std::min(c.connect_timeout, c.interval));
   c.target_deadline = r.DurationOr(n, "target_deadline", std::min(c.target_deadline, c.interval));
   if (c.target_deadline > c.interval) {
@@ -60,10 +61,10 @@ CollectionConfig ParseCollection(const YamlReader& r, const YAML::Node& n) {
 }
 
 TargetConfig ParseTarget(const YamlReader& r, const YAML::Node& n) {
-  r.CheckKeys(n,
-              {"cluster", "member", "region", "dsn", "password_env", "password_file", "labels",
-               "memory"},
-              "target");
+  r.CheckKeys(
+      n,
+      {"cluster", "member", "region", "dsn", "password_env", "password_file", "labels", "memory"},
+      "target");
   TargetConfig t;
   t.where = r.Where(n);
   t.cluster = r.String(n, "cluster");

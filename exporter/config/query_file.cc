@@ -40,7 +40,8 @@ ColumnUsage ParseUsage(const YamlReader& r, const YAML::Node& n) {
 
 ColumnSpec ParseColumn(const YamlReader& r, const std::string& query, const std::string& prefix,
                        const std::string& column, const YAML::Node& body) {
-  r.CheckKeys(body, {"usage", "description", "name", "scale", "mapping"}, "column \"" + column + "\"");
+  r.CheckKeys(body, {"usage", "description", "name", "scale", "mapping"},
+              "column \"" + column + "\"");
   ColumnSpec c;
   c.column = column;
   if (!body["usage"]) r.Fail(body, "missing required key \"usage\"");
@@ -75,10 +76,14 @@ QuerySpec ParseQuery(const YamlReader& r, const std::string& name, const YAML::N
     q.role = ServerRole::kPrimary;
   }
   if (auto role = r.OptString(body, "role")) {
-    if (*role == "any") q.role = ServerRole::kAny;
-    else if (*role == "primary") q.role = ServerRole::kPrimary;
-    else if (*role == "replica") q.role = ServerRole::kReplica;
-    else r.Fail(body["role"], "role must be any, primary or replica");
+    if (*role == "any")
+      q.role = ServerRole::kAny;
+    else if (*role == "primary")
+      q.role = ServerRole::kPrimary;
+    else if (*role == "replica")
+      q.role = ServerRole::kReplica;
+    else
+      r.Fail(body["role"], "role must be any, primary or replica");
   }
   if (auto range = r.OptString(body, "runonserver")) {
     auto v = VersionRange::Parse(*range);
@@ -117,13 +122,19 @@ Result<VersionRange> VersionRange::Parse(const std::string& text) {
     while (words >> word) {
       Bound b{Bound::Op::kEq, 0};
       size_t skip = 0;
-      if (word.rfind(">=", 0) == 0) b.op = Bound::Op::kGe, skip = 2;
-      else if (word.rfind("<=", 0) == 0) b.op = Bound::Op::kLe, skip = 2;
-      else if (word.rfind('>', 0) == 0) b.op = Bound::Op::kGt, skip = 1;
-      else if (word.rfind('<', 0) == 0) b.op = Bound::Op::kLt, skip = 1;
-      else if (word.rfind('=', 0) == 0) skip = 1;
+      if (word.rfind(">=", 0) == 0)
+        b.op = Bound::Op::kGe, skip = 2;
+      else if (word.rfind("<=", 0) == 0)
+        b.op = Bound::Op::kLe, skip = 2;
+      else if (word.rfind('>', 0) == 0)
+        b.op = Bound::Op::kGt, skip = 1;
+      else if (word.rfind('<', 0) == 0)
+        b.op = Bound::Op::kLt, skip = 1;
+      else if (word.rfind('=', 0) == 0)
+        skip = 1;
       auto v = ParseSemver(word.substr(skip));
-      if (!v.ok()) return Status::InvalidArgument("runonserver \"" + text + "\": " + v.status().message());
+      if (!v.ok())
+        return Status::InvalidArgument("runonserver \"" + text + "\": " + v.status().message());
       b.version = *v;
       bounds.push_back(b);
     }
@@ -148,11 +159,21 @@ bool VersionRange::Contains(int server_version_num) const {
     bool all = true;
     for (const auto& b : alt) {
       switch (b.op) {
-        case Bound::Op::kLt: all = all && v < b.version; break;
-        case Bound::Op::kLe: all = all && v <= b.version; break;
-        case Bound::Op::kGt: all = all && v > b.version; break;
-        case Bound::Op::kGe: all = all && v >= b.version; break;
-        case Bound::Op::kEq: all = all && v == b.version; break;
+        case Bound::Op::kLt:
+          all = all && v < b.version;
+          break;
+        case Bound::Op::kLe:
+          all = all && v <= b.version;
+          break;
+        case Bound::Op::kGt:
+          all = all && v > b.version;
+          break;
+        case Bound::Op::kGe:
+          all = all && v >= b.version;
+          break;
+        case Bound::Op::kEq:
+          all = all && v == b.version;
+          break;
       }
     }
     if (all) return true;

@@ -43,22 +43,32 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   while (i < text.size()) {
     size_t start = i;
     while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-    if (start == i) return Status::InvalidArgument("not a valid duration string: \"" + std::string(text) + "\"");
+    if (start == i)
+      return Status::InvalidArgument("not a valid duration string: \"" + std::string(text) + "\"");
     long long n = std::stoll(std::string(text.substr(start, i - start)));
     size_t ustart = i;
     while (i < text.size() && !(text[i] >= '0' && text[i] <= '9')) ++i;
     std::string_view unit = text.substr(ustart, i - ustart);
     long long ms = 0;
     int rank = 0;
-    if (unit == "y") ms = 365LL * 24 * 3600 * 1000, rank = 7;
-    else if (unit == "w") ms = 7LL * 24 * 3600 * 1000, rank = 6;
-    else if (unit == "d") ms = 24LL * 3600 * 1000, rank = 5;
-    else if (unit == "h") ms = 3600LL * 1000, rank = 4;
-    else if (unit == "m") ms = 60LL * 1000, rank = 3;
-    else if (unit == "s") ms = 1000, rank = 2;
-    else if (unit == "ms") ms = 1, rank = 1;
-    else return Status::InvalidArgument("not a valid duration string: \"" + std::string(text) + "\"");
-    if (rank >= last_rank) return Status::InvalidArgument("not a valid duration string: \"" + std::string(text) + "\"");
+    if (unit == "y")
+      ms = 365LL * 24 * 3600 * 1000, rank = 7;
+    else if (unit == "w")
+      ms = 7LL * 24 * 3600 * 1000, rank = 6;
+    else if (unit == "d")
+      ms = 24LL * 3600 * 1000, rank = 5;
+    else if (unit == "h")
+      ms = 3600LL * 1000, rank = 4;
+    else if (unit == "m")
+      ms = 60LL * 1000, rank = 3;
+    else if (unit == "s")
+      ms = 1000, rank = 2;
+    else if (unit == "ms")
+      ms = 1, rank = 1;
+    else
+      return Status::InvalidArgument("not a valid duration string: \"" + std::string(text) + "\"");
+    if (rank >= last_rank)
+      return Status::InvalidArgument("not a valid duration string: \"" + std::string(text) + "\"");
     last_rank = rank;
     total += n * ms;
   }
@@ -77,9 +87,12 @@ std::string FormatDuration(std::chrono::milliseconds d) {
     const char* name;
     long long ms;
   };
-  static constexpr Unit kUnits[] = {{"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000},
-                                    {"d", 24LL * 3600 * 1000},       {"h", 3600LL * 1000},
-                                    {"m", 60LL * 1000},              {"s", 1000},
+  static constexpr Unit kUnits[] = {{"y", 365LL * 24 * 3600 * 1000},
+                                    {"w", 7LL * 24 * 3600 * 1000},
+                                    {"d", 24LL * 3600 * 1000},
+                                    {"h", 3600LL * 1000},
+                                    {"m", 60LL * 1000},
+                                    {"s", 1000},
                                     {"ms", 1}};
   for (const auto& u : kUnits) {
     if (ms >= u.ms) {
@@ -116,8 +129,8 @@ void YamlReader::CheckKeys(const YAML::Node& map, std::initializer_list<std::str
     bool known = false;
     for (auto a : allowed) known = known || a == key;
     if (!known) {
-      Fail(kv.first, "unknown key \"" + key + "\" in " + std::string(what) + " (allowed: " +
-                         Join(allowed) + ")");
+      Fail(kv.first, "unknown key \"" + key + "\" in " + std::string(what) +
+                         " (allowed: " + Join(allowed) + ")");
     }
   }
 }
@@ -149,13 +162,15 @@ std::string YamlReader::String(const YAML::Node& map, std::string_view key) cons
   return AsString(n, key);
 }
 
-std::optional<std::string> YamlReader::OptString(const YAML::Node& map, std::string_view key) const {
+std::optional<std::string> YamlReader::OptString(const YAML::Node& map,
+                                                 std::string_view key) const {
   const YAML::Node n = map[std::string(key)];
   if (!n || n.IsNull()) return std::nullopt;
   return AsString(n, key);
 }
 
-std::string YamlReader::StringOr(const YAML::Node& map, std::string_view key, std::string def) const {
+std::string YamlReader::StringOr(const YAML::Node& map, std::string_view key,
+                                 std::string def) const {
   auto v = OptString(map, key);
   return v ? *v : std::move(def);
 }

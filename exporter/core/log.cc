@@ -89,7 +89,8 @@ void InitLogging(LogLevel level, LogFormat format) {
   g_format.store(format);
   auto logger = spdlog::stderr_logger_mt("pgdr");
   if (format == LogFormat::kJson) {
-    logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+    logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})",
+                        spdlog::pattern_time_type::utc);
   } else {
     logger->set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
   }

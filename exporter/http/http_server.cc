@@ -10,16 +10,26 @@ namespace {
 
 const char* Reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 422: return "Unprocessable Entity";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Payload Too Large";
+    case 422:
+      return "Unprocessable Entity";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
@@ -43,7 +53,8 @@ std::string Decode(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
+               HexValue(s[i + 2]) >= 0) {
       out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
       i += 2;
     } else {
@@ -110,8 +121,14 @@ Status HttpServer::Start(const std::string& listen_address, int threads) {
   if (!ports.empty() && ports[0] == ':') ports = ports.substr(1);
   if (ports.empty()) return Status::InvalidArgument("empty listen address");
   const std::string thread_count = std::to_string(threads);
-  const char* options[] = {"listening_ports", ports.c_str(), "num_threads", thread_count.c_str(),
-                           "request_timeout_ms", "30000", "enable_keep_alive", "yes",
+  const char* options[] = {"listening_ports",
+                           ports.c_str(),
+                           "num_threads",
+                           thread_count.c_str(),
+                           "request_timeout_ms",
+                           "30000",
+                           "enable_keep_alive",
+                           "yes",
                            nullptr};
   mg_callbacks callbacks{};
   ctx_ = mg_start(&callbacks, nullptr, options);

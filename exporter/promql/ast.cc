@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <tuple>
 
 #include "pgdr/promql/parser.h"
 
@@ -19,7 +20,8 @@ std::string Join(const std::vector<std::string>& v, std::string_view sep) {
   return out;
 }
 
-// Prometheus's model.Duration.String(): "1w", "1h30m", "250ms", "0s".
+}  // namespace
+
 std::string FormatDurationMs(int64_t ms) {
   if (ms == 0) return "0s";
   std::string out;
@@ -27,14 +29,13 @@ std::string FormatDurationMs(int64_t ms) {
     out = "-";
     ms = -ms;
   }
-  static const std::pair<int64_t, const char*> kUnits[] = {{365LL * 86'400'000, "y"},
-                                                           {7LL * 86'400'000, "w"},
-                                                           {86'400'000, "d"},
-                                                           {3'600'000, "h"},
-                                                           {60'000, "m"},
-                                                           {1'000, "s"},
-                                                           {1, "ms"}};
-  for (const auto& [size, name] : kUnits) {
+  // Years and weeks only when exact, as model.Duration prints "90d", not "12w6d".
+  static const std::tuple<int64_t, const char*, bool> kUnits[] = {
+      {365LL * 86'400'000, "y", true}, {7LL * 86'400'000, "w", true}, {86'400'000, "d", false},
+      {3'600'000, "h", false},         {60'000, "m", false},          {1'000, "s", false},
+      {1, "ms", false}};
+  for (const auto& [size, name, exact] : kUnits) {
+    if (exact && ms % size != 0) continue;
     if (ms >= size) {
       out += std::to_string(ms / size) + name;
       ms %= size;
@@ -42,6 +43,8 @@ std::string FormatDurationMs(int64_t ms) {
   }
   return out;
 }
+
+namespace {
 
 std::string Quote(std::string_view s) {
   std::string out = "\"";

@@ -158,7 +158,9 @@ std::string AzureSharedKeyAuthorization(const AzureSharedKeyRequest& request,
   for (const auto& [name, value] : SortedLowerHeaders(request.headers)) {
     if (name.starts_with("x-ms-")) to_sign += name + ":" + value + "\n";
   }
-  to_sign += "/" + std::string(account) + request.path;
+  to_sign += '/';
+  to_sign += account;
+  to_sign += request.path;
   HeaderList query;
   for (const auto& [name, value] : request.query) query.emplace_back(Lower(name), value);
   std::sort(query.begin(), query.end());

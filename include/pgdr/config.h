@@ -31,9 +31,9 @@ struct TargetConfig {
   std::optional<std::string> password_env;
   std::optional<std::string> password_file;
   std::map<std::string, std::string> labels;  // static labels on every series
-  bool local_memory = false;  // read postmaster + children RSS/PSS from /proc
-  std::string cgroup_path;    // cgroup v2 dir with memory.current / memory.max
-  std::string where;          // file:line:col of the entry, for messages
+  bool local_memory = false;                  // read postmaster + children RSS/PSS from /proc
+  std::string cgroup_path;                    // cgroup v2 dir with memory.current / memory.max
+  std::string where;                          // file:line:col of the entry, for messages
 
   // "cluster/member", the name used in logs and /api/v1/targets.
   std::string Key() const { return cluster + "/" + member; }
@@ -45,12 +45,12 @@ struct QueryFileConfig {
 };
 
 struct CollectionConfig {
-  milliseconds interval{15000};           // collection period per target
-  milliseconds statement_timeout{5000};   // server-side, every query
-  milliseconds connect_timeout{5000};     // from start of connect to ready
-  milliseconds target_deadline{10000};    // a whole cycle; at most interval
-  milliseconds max_backoff{60000};        // cap of the reconnect backoff
-  size_t max_series_per_query = 10000;    // label-explosion guard
+  milliseconds interval{15000};          // collection period per target
+  milliseconds statement_timeout{5000};  // server-side, every query
+  milliseconds connect_timeout{5000};    // from start of connect to ready
+  milliseconds target_deadline{10000};   // a whole cycle; at most interval
+  milliseconds max_backoff{60000};       // cap of the reconnect backoff
+  size_t max_series_per_query = 10000;   // label-explosion guard
 };
 
 struct Config {

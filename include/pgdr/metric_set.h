@@ -25,8 +25,8 @@ class MetricSet {
   // Adds one sample. The first call for a name fixes its help and type; a
   // later call with another type is refused (returns false) so that two
   // producers can never emit one name with two types.
-  bool Add(std::string_view name, std::string_view help, prometheus::MetricType type,
-           Labels labels, double value);
+  bool Add(std::string_view name, std::string_view help, prometheus::MetricType type, Labels labels,
+           double value);
   bool Gauge(std::string_view name, std::string_view help, Labels labels, double value) {
     return Add(name, help, prometheus::MetricType::Gauge, std::move(labels), value);
   }

@@ -32,7 +32,7 @@ struct ArchivePosition {
 };
 
 struct Snapshot {
-  std::string text;  // Prometheus text format 0.0.4
+  std::string text;                                          // Prometheus text format 0.0.4
   std::vector<std::shared_ptr<const TargetResult>> targets;  // sorted by key
   std::vector<prometheus::MetricFamily> computed;  // cross-member metrics of this snapshot
   std::chrono::system_clock::time_point composed_at;

@@ -31,14 +31,14 @@ struct MemberFacts {
 };
 
 struct TargetResult {
-  std::string key;      // "cluster/member"
+  std::string key;  // "cluster/member"
   std::string cluster;
   std::string member;
   std::string region;
-  Labels labels;        // cluster, member, region (if set), static labels
+  Labels labels;  // cluster, member, region (if set), static labels
   MemberFacts facts;
   std::vector<prometheus::MetricFamily> families;
-  std::string error;    // the last error of this cycle, secrets removed; empty when healthy
+  std::string error;  // the last error of this cycle, secrets removed; empty when healthy
   std::chrono::system_clock::time_point collected_at;
   double duration_seconds = 0;
 };

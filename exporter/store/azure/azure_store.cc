@@ -130,7 +130,10 @@ class AzureStore final : public ObjectStore {
 
   Result<HttpResponse> SendOnce(const std::string& key, const HeaderList& query, size_t max_body) {
     std::string path = PathOf(endpoint_) + "/" + container_;
-    if (!key.empty()) path += "/" + UriEncode(key, false);
+    if (!key.empty()) {
+      path += '/';
+      path += UriEncode(key, false);
+    }
     std::string url = HostOf(endpoint_) + path;
     std::vector<std::string> headers = {"x-ms-date: " + HttpDate(),
                                         "x-ms-version: " + std::string(kApiVersion)};

@@ -169,7 +169,8 @@ class S3Store final : public ObjectStore {
     } else {
       host = bucket_ + "." + host;
     }
-    path += key.empty() ? (path_style_ ? "" : "/") : "/" + UriEncode(key, false);
+    if (!key.empty() || !path_style_) path += '/';
+    path += UriEncode(key, false);
     std::string date = AmzDate();
     SigV4Request request;
     request.canonical_uri = path;

@@ -117,6 +117,9 @@ struct SeriesDescription {
 };
 Result<SeriesDescription> ParseSeriesDescription(std::string_view input);
 
+// Prometheus's model.Duration.String(): "1w", "1h30m", "90d", "250ms", "0s".
+std::string FormatDurationMs(int64_t ms);
+
 // Go's fmt "%v" of a float64 ("1e+06", "0.5", "+Inf", "NaN").
 std::string FormatFloat(double v);
 

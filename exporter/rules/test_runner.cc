@@ -1,0 +1,466 @@
+// `promtool test rules` over the built-in evaluator.
+#include "pgdr/rules/test_runner.h"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "pgdr/promql/engine.h"
+#include "pgdr/promql/parser.h"
+#include "pgdr/rules/rule.h"
+#include "pgdr/rules/rule_file.h"
+#include "pgdr/tsdb.h"
+#include "pgdr/yaml_reader.h"
+
+namespace pgdr::rules {
+namespace {
+
+constexpr int64_t kMinute = 60'000;
+
+struct Failure {
+  std::string message;
+};
+
+// Go's labels.Labels.String(): {__name__="x", a="b"}.
+std::string GoLabels(const tsdb::Labels& labels) {
+  std::string out = "{";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i > 0) out += ", ";
+    std::string value = tsdb::LabelsToString({{"x", labels[i].value}});
+    out += labels[i].name + "=" + value.substr(2, value.size() - 3);
+  }
+  return out + "}";
+}
+
+// Go's strconv.FormatFloat(v, 'E', -1, 64): "1E+00", "6.1E+01".
+std::string FormatE(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
+  std::string s(buf, res.ptr);
+  size_t e = s.find('e');
+  std::string mant = s.substr(0, e);
+  int exp = std::stoi(s.substr(e + 1));
+  char eb[16];
+  std::snprintf(eb, sizeof(eb), "E%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
+  return mant + eb;
+}
+
+// Go's time.Duration.String() for whole milliseconds: "0s", "5m0s", "1.5s".
+std::string GoDuration(int64_t ms) {
+  if (ms == 0) return "0s";
+  std::string sign = ms < 0 ? "-" : "";
+  if (ms < 0) ms = -ms;
+  if (ms < 1000) return sign + std::to_string(ms) + "ms";
+  int64_t h = ms / 3'600'000;
+  int64_t m = (ms / 60'000) % 60;
+  int64_t s = (ms / 1000) % 60;
+  int64_t frac = ms % 1000;
+  std::string sec = std::to_string(s);
+  if (frac != 0) {
+    char f[8];
+    std::snprintf(f, sizeof(f), ".%03lld", static_cast<long long>(frac));
+    std::string fs = f;
+    while (fs.back() == '0') fs.pop_back();
+    sec += fs;
+  }
+  std::string out = sign;
+  if (h > 0) out += std::to_string(h) + "h";
+  if (h > 0 || m > 0) out += std::to_string(m) + "m";
+  return out + sec + "s";
+}
+
+std::string Indent(const std::string& lines, const std::string& indent) {
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    out += lines[i];
+    if (lines[i] == '\n') out += indent;
+  }
+  return out;
+}
+
+struct LabelsAndAnnotations {
+  tsdb::Labels labels;
+  tsdb::Labels annotations;
+  bool operator<(const LabelsAndAnnotations& o) const { return labels < o.labels; }
+  bool operator==(const LabelsAndAnnotations& o) const = default;
+};
+
+std::string AlertsString(const std::vector<LabelsAndAnnotations>& la) {
+  if (la.empty()) return "[]";
+  std::string s = "[";
+  for (size_t i = 0; i < la.size(); ++i) {
+    if (i > 0) s += ",";
+    s += "\n" + std::to_string(i) + ":" +
+         Indent("\nLabels:" + GoLabels(la[i].labels) + "\nAnnotations:" +
+                    GoLabels(la[i].annotations),
+                "  ");
+  }
+  return s + "\n]";
+}
+
+tsdb::Labels FromMap(const std::map<std::string, std::string>& m) {
+  std::vector<tsdb::Label> out;
+  for (const auto& [k, v] : m) out.push_back({k, v});
+  return tsdb::MakeLabels(std::move(out));
+}
+
+int64_t DurationOf(const YAML::Node& n, const std::string& what) {
+  if (!n) return 0;
+  auto d = ParseDuration(n.Scalar());
+  if (!d.ok()) {
+    throw Failure{"yaml: unmarshal errors:\n  line " + std::to_string(n.Mark().line + 1) +
+                  ": cannot unmarshal " + what + ": " + d.status().message()};
+  }
+  return d->count();
+}
+
+void CheckKeys(const YAML::Node& map, std::initializer_list<std::string_view> allowed,
+               std::string_view type) {
+  if (!map.IsMap()) return;
+  for (const auto& kv : map) {
+    std::string key = kv.first.Scalar();
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      throw Failure{"yaml: unmarshal errors:\n  line " + std::to_string(kv.first.Mark().line + 1) +
+                    ": field " + key + " not found in type " + std::string(type)};
+    }
+  }
+}
+
+std::map<std::string, std::string> StringMap(const YAML::Node& n) {
+  std::map<std::string, std::string> out;
+  if (!n || !n.IsMap()) return out;
+  for (const auto& kv : n) out[kv.first.Scalar()] = kv.second.IsScalar() ? kv.second.Scalar() : "";
+  return out;
+}
+
+struct SeriesInput {
+  tsdb::Labels labels;
+  std::vector<std::optional<double>> values;
+  size_t next = 0;
+};
+
+class TestGroup {
+ public:
+  TestGroup(const YAML::Node& node, int64_t eval_interval, const std::vector<std::string>& rule_files,
+            const std::map<std::string, int>& group_order)
+      : node_(node),
+        eval_interval_(eval_interval),
+        rule_files_(rule_files),
+        group_order_(group_order) {}
+
+  std::vector<std::string> Run(int64_t default_interval) {
+    CheckKeys(node_,
+              {"interval", "input_series", "alert_rule_test", "promql_expr_test", "external_labels",
+               "external_url", "name"},
+              "main.testGroup");
+    interval_ = node_["interval"] ? DurationOf(node_["interval"], "interval") : 0;
+    if (interval_ == 0) interval_ = default_interval;
+    name_ = node_["name"] ? node_["name"].Scalar() : "";
+    external_labels_ = StringMap(node_["external_labels"]);
+    external_url_ = node_["external_url"] ? node_["external_url"].Scalar() : "";
+
+    std::vector<SeriesInput> inputs;
+    for (const YAML::Node& s : Seq(node_["input_series"])) {
+      CheckKeys(s, {"series", "values"}, "main.series");
+      std::string series = s["series"] ? s["series"].Scalar() : "";
+      std::string values = s["values"] ? s["values"].Scalar() : "";
+      auto desc = promql::ParseSeriesDescription(series + " " + values);
+      if (!desc.ok()) return {desc.status().message()};
+      inputs.push_back(SeriesInput{std::move(desc->labels), std::move(desc->values)});
+    }
+
+    std::vector<std::unique_ptr<Group>> groups;
+    std::vector<std::string> errors;
+    for (const std::string& file : rule_files_) {
+      auto specs = LoadRuleFile(file);
+      if (!specs.ok()) {
+        errors.push_back(specs.status().message());
+        continue;
+      }
+      for (GroupSpec& g : *specs) groups.push_back(std::make_unique<Group>(std::move(g), interval_));
+    }
+    if (!errors.empty()) return errors;
+    std::stable_sort(groups.begin(), groups.end(), [&](const auto& a, const auto& b) {
+      return Order(a->name()) < Order(b->name());
+    });
+
+    // Alert tests by eval time.
+    std::map<int64_t, std::vector<YAML::Node>> alert_tests;
+    int64_t max_t = 0;
+    for (const YAML::Node& a : Seq(node_["alert_rule_test"])) {
+      CheckKeys(a, {"eval_time", "alertname", "exp_alerts"}, "main.alertTestCase");
+      int64_t t = DurationOf(a["eval_time"], "eval_time");
+      std::string alertname = a["alertname"] ? a["alertname"].Scalar() : "";
+      if (alertname.empty()) {
+        std::string in_group = name_.empty() ? "" : " (in TestGroup " + name_ + ")";
+        return {"an item under alert_rule_test misses required attribute alertname at eval_time " +
+                promql::FormatDurationMs(t) + in_group};
+      }
+      alert_tests[t].push_back(a);
+      max_t = std::max(max_t, t);
+    }
+    for (const YAML::Node& p : Seq(node_["promql_expr_test"])) {
+      CheckKeys(p, {"expr", "eval_time", "exp_samples"}, "main.promqlTestCase");
+      max_t = std::max(max_t, DurationOf(p["eval_time"], "eval_time"));
+    }
+
+    promql::EngineOptions opts;
+    opts.default_subquery_step_ms = eval_interval_;
+    promql::Engine engine(opts);
+    tsdb::Options storage_opts;
+    storage_opts.retention = std::chrono::hours(24 * 365 * 1000);
+    storage_opts.max_samples_per_series = 100'000'000;
+    tsdb::Tsdb storage(storage_opts);
+    QueryFunc query = [&](const promql::Expr& expr, int64_t t) -> Result<promql::Vector> {
+      return Query(engine, storage, expr, t);
+    };
+    AppendFunc append = [&](const tsdb::Labels& l, int64_t t, double v) { storage.Append(l, t, v); };
+
+    auto alert_it = alert_tests.begin();
+    for (int64_t ts = 0; ts <= max_t; ts += eval_interval_) {
+      for (SeriesInput& in : inputs) {
+        while (in.next < in.values.size() && static_cast<int64_t>(in.next) * interval_ <= ts) {
+          if (in.values[in.next]) {
+            storage.Append(in.labels, static_cast<int64_t>(in.next) * interval_, *in.values[in.next]);
+          }
+          ++in.next;
+        }
+      }
+      std::vector<std::string> eval_errors;
+      for (auto& g : groups) {
+        EvalContext ctx;
+        ctx.t_ms = ts;
+        ctx.query = &query;
+        ctx.external_labels = external_labels_;
+        ctx.external_url = external_url_;
+        g->Eval(ctx, append);
+        for (const auto& r : g->rules()) {
+          if (!r->last_error().empty()) {
+            eval_errors.push_back("    rule: " + r->name() + ", time: " + GoDuration(ts) +
+                                  ", err: " + r->last_error());
+          }
+        }
+      }
+      if (!eval_errors.empty()) {
+        errors.insert(errors.end(), eval_errors.begin(), eval_errors.end());
+        return errors;
+      }
+      while (alert_it != alert_tests.end() && ts <= alert_it->first &&
+             alert_it->first < ts + eval_interval_) {
+        for (const YAML::Node& test : alert_it->second) {
+          CheckAlerts(test, alert_it->first, groups, errors);
+        }
+        ++alert_it;
+      }
+    }
+
+    for (const YAML::Node& p : Seq(node_["promql_expr_test"])) {
+      CheckExpr(p, engine, storage, errors);
+    }
+    return errors;
+  }
+
+ private:
+  static std::vector<YAML::Node> Seq(const YAML::Node& n) {
+    std::vector<YAML::Node> out;
+    if (n && n.IsSequence()) {
+      for (const auto& x : n) out.push_back(x);
+    }
+    return out;
+  }
+
+  int Order(const std::string& group) const {
+    auto it = group_order_.find(group);
+    return it == group_order_.end() ? 0 : it->second;
+  }
+
+  static Result<promql::Vector> Query(const promql::Engine& engine, const tsdb::Storage& storage,
+                                      const promql::Expr& expr, int64_t t) {
+    auto v = engine.Eval(storage, expr, t);
+    if (!v.ok()) return v.status();
+    if (auto* vec = std::get_if<promql::Vector>(&*v)) return std::move(*vec);
+    if (auto* s = std::get_if<promql::Scalar>(&*v)) {
+      return promql::Vector{promql::Sample{{}, s->value}};
+    }
+    return Status::InvalidArgument("rule result is not a vector or scalar");
+  }
+
+  void CheckAlerts(const YAML::Node& test, int64_t t, const std::vector<std::unique_ptr<Group>>& groups,
+                   std::vector<std::string>& errors) {
+    const std::string alertname = test["alertname"].Scalar();
+    std::vector<LabelsAndAnnotations> got;
+    for (const auto& g : groups) {
+      for (const auto& r : g->rules()) {
+        if (!r->is_alerting() || r->name() != alertname) continue;
+        for (const Alert& a : static_cast<const AlertingRule&>(*r).ActiveAlerts()) {
+          if (a.state == AlertState::kFiring) {
+            got.push_back({a.labels, FromMap(a.annotations)});
+          }
+        }
+      }
+    }
+    std::vector<LabelsAndAnnotations> want;
+    for (const YAML::Node& e : Seq(test["exp_alerts"])) {
+      CheckKeys(e, {"exp_labels", "exp_annotations"}, "main.alert");
+      auto labels = StringMap(e["exp_labels"]);
+      labels["alertname"] = alertname;
+      want.push_back({FromMap(labels), FromMap(StringMap(e["exp_annotations"]))});
+    }
+    std::sort(got.begin(), got.end());
+    std::sort(want.begin(), want.end());
+    if (got == want) return;
+    std::string test_name = name_.empty() ? "" : "    name: " + name_ + ",\n";
+    errors.push_back(test_name + "    alertname: " + alertname + ", time: " +
+                     promql::FormatDurationMs(t) + ", \n        exp:" +
+                     Indent(AlertsString(want), "            ") + ", \n        got:" +
+                     Indent(AlertsString(got), "            "));
+  }
+
+  void CheckExpr(const YAML::Node& p, const promql::Engine& engine, const tsdb::Storage& storage,
+                 std::vector<std::string>& errors) {
+    const std::string expr_text = p["expr"] ? p["expr"].Scalar() : "";
+    const int64_t t = DurationOf(p["eval_time"], "eval_time");
+    const std::string head = "    expr: \"" + expr_text + "\", time: " + promql::FormatDurationMs(t);
+    auto expr = promql::ParseExpr(expr_text);
+    if (!expr.ok()) {
+      errors.push_back(head + ", err: " + expr.status().message());
+      return;
+    }
+    auto got = Query(engine, storage, **expr, t);
+    if (!got.ok()) {
+      errors.push_back(head + ", err: " + got.status().message());
+      return;
+    }
+    std::vector<std::pair<tsdb::Labels, double>> want;
+    for (const YAML::Node& s : Seq(p["exp_samples"])) {
+      CheckKeys(s, {"labels", "value"}, "main.sample");
+      std::string labels_text = s["labels"] ? s["labels"].Scalar() : "";
+      tsdb::Labels labels;
+      if (!labels_text.empty()) {
+        auto desc = promql::ParseSeriesDescription(labels_text);
+        if (!desc.ok()) {
+          errors.push_back(head + ", err: labels \"" + labels_text + "\": " +
+                           desc.status().message());
+          return;
+        }
+        labels = desc->labels;
+      }
+      double value = 0;
+      if (s["value"]) {
+        std::string v = s["value"].Scalar();
+        char* end = nullptr;
+        value = std::strtod(v.c_str(), &end);
+      }
+      want.push_back({std::move(labels), value});
+    }
+    std::vector<std::pair<tsdb::Labels, double>> have;
+    for (const auto& s : *got) have.push_back({s.metric, s.value});
+    auto by_labels = [](const auto& a, const auto& b) { return a.first < b.first; };
+    std::sort(want.begin(), want.end(), by_labels);
+    std::sort(have.begin(), have.end(), by_labels);
+    bool equal = want.size() == have.size();
+    for (size_t i = 0; equal && i < want.size(); ++i) {
+      equal = want[i].first == have[i].first && want[i].second == have[i].second;
+    }
+    if (equal) return;
+    auto str = [](const std::vector<std::pair<tsdb::Labels, double>>& v) {
+      if (v.empty()) return std::string("nil");
+      std::string out;
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (i > 0) out += ", ";
+        out += GoLabels(v[i].first) + " " + FormatE(v[i].second);
+      }
+      return out;
+    };
+    errors.push_back(head + ",\n        exp: " + str(want) + "\n        got: " + str(have));
+  }
+
+  YAML::Node node_;
+  int64_t eval_interval_;
+  const std::vector<std::string>& rule_files_;
+  const std::map<std::string, int>& group_order_;
+  int64_t interval_ = kMinute;
+  std::string name_;
+  std::map<std::string, std::string> external_labels_;
+  std::string external_url_;
+};
+
+std::vector<std::string> RunFile(const std::string& file) {
+  auto root = LoadYamlFile(file);
+  if (!root.ok()) return {root.status().message()};
+  try {
+    const YAML::Node& r = *root;
+    CheckKeys(r, {"rule_files", "evaluation_interval", "group_eval_order", "tests"},
+              "main.unitTestFile");
+    std::filesystem::path dir = std::filesystem::path(file).parent_path();
+    std::vector<std::string> rule_files;
+    if (r["rule_files"]) {
+      for (const auto& f : r["rule_files"]) {
+        std::string pattern = f.Scalar();
+        std::filesystem::path p(pattern);
+        if (p.is_relative() && !dir.empty()) p = dir / p;
+        std::string joined = p.lexically_normal().string();
+        glob_t g{};
+        if (::glob(joined.c_str(), 0, nullptr, &g) == 0) {
+          for (size_t i = 0; i < g.gl_pathc; ++i) rule_files.push_back(g.gl_pathv[i]);
+        } else {
+          rule_files.push_back(joined);
+        }
+        globfree(&g);
+      }
+    }
+    int64_t eval_interval = r["evaluation_interval"]
+                                ? DurationOf(r["evaluation_interval"], "evaluation_interval")
+                                : 0;
+    if (eval_interval == 0) eval_interval = kMinute;
+    std::map<std::string, int> order;
+    if (r["group_eval_order"]) {
+      int i = 0;
+      for (const auto& g : r["group_eval_order"]) {
+        if (!order.emplace(g.Scalar(), i++).second) {
+          return {"group name repeated in evaluation order: " + g.Scalar()};
+        }
+      }
+    }
+    std::vector<std::string> errors;
+    if (r["tests"]) {
+      for (const auto& t : r["tests"]) {
+        TestGroup group(t, eval_interval, rule_files, order);
+        auto errs = group.Run(eval_interval);
+        errors.insert(errors.end(), errs.begin(), errs.end());
+      }
+    }
+    return errors;
+  } catch (const Failure& f) {
+    return {f.message};
+  } catch (const YAML::Exception& e) {
+    return {e.what()};
+  }
+}
+
+}  // namespace
+
+int RunRuleTestFiles(const std::vector<std::string>& files, std::ostream& out) {
+  bool failed = false;
+  for (const std::string& file : files) {
+    out << "Unit Testing:  " << file << "\n";
+    std::vector<std::string> errors = RunFile(file);
+    if (errors.empty()) {
+      out << "  SUCCESS\n";
+    } else {
+      out << "  FAILED:\n";
+      for (const std::string& e : errors) out << e << "\n\n";
+      failed = true;
+    }
+    out << "\n";
+  }
+  return failed ? 1 : 0;
+}
+
+}  // namespace pgdr::rules

@@ -1,0 +1,84 @@
+#include "pgdr/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "pgdr/yaml_reader.h"
+
+namespace pgdr {
+namespace {
+
+std::string WriteTemp(const std::string& text) {
+  char path[] = "/tmp/pgdr-config-test-XXXXXX";
+  const int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  close(fd);
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ConfigTest, LoadsTargetsWithDefaults) {
+  const std::string path = WriteTemp(R"(
+collection:
+  interval: 5s
+targets:
+  - cluster: prod
+    member: pg-1
+    region: eu
+    dsn: host=127.0.0.1 port=5432 user=pgdr
+    password_env: PGPW
+    labels: {team: db}
+    memory: {local: true, cgroup_path: /sys/fs/cgroup/pg}
+)");
+  auto c = LoadConfig(path);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->collection.interval.count(), 5000);
+  EXPECT_EQ(c->collection.target_deadline.count(), 5000);  // capped at the interval
+  EXPECT_EQ(c->collection.statement_timeout.count(), 5000);
+  ASSERT_EQ(c->targets.size(), 1u);
+  const TargetConfig& t = c->targets[0];
+  EXPECT_EQ(t.Key(), "prod/pg-1");
+  EXPECT_EQ(t.labels.at("team"), "db");
+  EXPECT_TRUE(t.local_memory);
+  EXPECT_EQ(*t.password_env, "PGPW");
+  unlink(path.c_str());
+}
+
+TEST(ConfigTest, ReservedLabelsAndDeadlineAboveIntervalAreErrors) {
+  const std::string a =
+      WriteTemp("targets:\n  - {cluster: c, member: m, dsn: 'host=x', labels: {instance: i}}\n");
+  auto c = LoadConfig(a);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("label \"instance\" is reserved"), std::string::npos);
+  const std::string b = WriteTemp("collection: {interval: 1s, target_deadline: 2s}\ntargets: []\n");
+  auto d = LoadConfig(b);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find(b + ":1:45: target_deadline must not exceed interval"),
+            std::string::npos)
+      << d.status().message();
+  unlink(a.c_str());
+  unlink(b.c_str());
+}
+
+TEST(ConfigTest, RedactedDsnHidesThePassword) {
+  EXPECT_EQ(RedactedDsn("host=db port=5432 user=u password=hunter2"),
+            "user=u password=xxxxx host=db port=5432");
+  EXPECT_EQ(RedactedDsn("postgresql://u:hunter2@db:5432/app").find("hunter2"), std::string::npos);
+  EXPECT_EQ(RedactedDsn("host='unterminated"), "<invalid dsn>");
+}
+
+TEST(DurationTest, PrometheusSyntax) {
+  EXPECT_EQ(ParseDuration("1h30m")->count(), 5400000);
+  EXPECT_EQ(ParseDuration("250ms")->count(), 250);
+  EXPECT_EQ(ParseDuration("0")->count(), 0);
+  EXPECT_FALSE(ParseDuration("30m1h").ok());
+  EXPECT_FALSE(ParseDuration("5 s").ok());
+  EXPECT_FALSE(ParseDuration("").ok());
+  EXPECT_EQ(FormatDuration(std::chrono::milliseconds(5400000)), "1h30m");
+  EXPECT_EQ(FormatDuration(std::chrono::milliseconds(0)), "0s");
+}
+
+}  // namespace
+}  // namespace pgdr

@@ -1,0 +1,81 @@
+#include <gtest/gtest.h>
+
+#include "pgdr/query_spec.h"
+
+namespace pgdr {
+namespace {
+
+TEST(QueryFileTest, ParsesOurFormatWithNamesRolesAndScale) {
+  auto q = ParseQueryFile(R"(
+wal:
+  role: replica
+  cache_seconds: 30
+  runonserver: ">=10.0.0"
+  query: SELECT 1 AS lsn, 'x' AS kind
+  metrics:
+    - kind: {usage: LABEL, description: k}
+    - lsn: {usage: GAUGE, name: pgdr_wal_lsn_bytes, scale: 8, description: d}
+)",
+                          "q.yml", "pgdr_");
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  ASSERT_EQ(q->size(), 1u);
+  const QuerySpec& spec = (*q)[0];
+  EXPECT_EQ(spec.name, "wal");
+  EXPECT_EQ(spec.role, ServerRole::kReplica);
+  EXPECT_EQ(spec.cache_ttl.count(), 30);
+  ASSERT_EQ(spec.columns.size(), 2u);
+  EXPECT_EQ(spec.columns[1].metric_name, "pgdr_wal_lsn_bytes");
+  EXPECT_EQ(spec.columns[1].scale, 8);
+  EXPECT_EQ(spec.source, "q.yml:3:3");
+}
+
+TEST(QueryFileTest, CnpgKeysAndDerivedNames) {
+  auto q = ParseQueryFile(R"(
+pg_stat_bgwriter_17:
+  name: pg_stat_bgwriter
+  primary: true
+  predicate_query: SELECT true
+  target_databases: ["*"]
+  query: SELECT 1 AS buffers_clean
+  metrics:
+    - buffers_clean: {usage: "COUNTER", description: "d"}
+)",
+                          "cnpg.yml", "cnpg_");
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  const QuerySpec& spec = (*q)[0];
+  EXPECT_EQ(spec.role, ServerRole::kPrimary);
+  EXPECT_EQ(spec.columns[0].metric_name, "cnpg_pg_stat_bgwriter_buffers_clean");
+  EXPECT_EQ(spec.columns[0].usage, ColumnUsage::kCounter);
+  ASSERT_TRUE(spec.predicate_sql.has_value());
+  EXPECT_EQ(spec.target_databases, std::vector<std::string>{"*"});
+}
+
+TEST(QueryFileTest, ErrorsNameFileLineAndColumn) {
+  auto q = ParseQueryFile("a:\n  query: x\n  metrics:\n    - v: {usage: GAUGE}\n  colour: red\n",
+                          "q.yml", "p_");
+  ASSERT_FALSE(q.ok());
+  EXPECT_NE(q.status().message().find("q.yml:5:3: unknown key \"colour\" in query \"a\""),
+            std::string::npos)
+      << q.status().message();
+  auto missing = ParseQueryFile("a:\n  metrics: []\n", "q.yml", "p_");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("q.yml:2:3: missing required key \"query\""),
+            std::string::npos)
+      << missing.status().message();
+}
+
+TEST(VersionRangeTest, SemverComparisonsAndAlternatives) {
+  auto r = VersionRange::Parse(">=10.0.0 <15.0.0 || >=16.2.0");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->Contains(90624));   // 9.6.24
+  EXPECT_TRUE(r->Contains(100023));   // 10.23
+  EXPECT_TRUE(r->Contains(140010));   // 14.10
+  EXPECT_FALSE(r->Contains(150004));  // 15.4
+  EXPECT_FALSE(r->Contains(160001));  // 16.1
+  EXPECT_TRUE(r->Contains(160002));   // 16.2
+  EXPECT_FALSE(VersionRange::Parse(">=ten").ok());
+  EXPECT_TRUE(VersionRange().Contains(150000));
+}
+
+}  // namespace
+}  // namespace pgdr

@@ -1,0 +1,51 @@
+#include "pgdr/http_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace pgdr {
+namespace {
+
+std::string Get(int port, const std::string& request) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  std::string out;
+  char buf[4096];
+  ssize_t n = 0;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
+
+TEST(HttpServerTest, RoutesExactPathsAndAnswers404) {
+  HttpServer server;
+  server.Route("/hello", [](const HttpRequest& r) {
+    return HttpResponse{200, "text/plain", r.method + " " + QueryParam(r.query, "who")};
+  });
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  ASSERT_GT(server.port(), 0);
+  const std::string ok =
+      Get(server.port(), "GET /hello?who=a%20b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(ok.find("200 OK"), std::string::npos);
+  EXPECT_NE(ok.find("GET a b"), std::string::npos);
+  const std::string missing =
+      Get(server.port(), "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(missing.find("404"), std::string::npos);
+  server.Stop();
+}
+
+TEST(HttpServerTest, QueryParamDecodes) {
+  EXPECT_EQ(QueryParam("a=1&b=x+y&c=%3D", "b"), "x y");
+  EXPECT_EQ(QueryParam("a=1&b=x+y&c=%3D", "c"), "=");
+  EXPECT_EQ(QueryParam("a=1", "z"), "");
+}
+
+}  // namespace
+}  // namespace pgdr
