@@ -15,8 +15,11 @@ packages=(
   postgresql-15 postgresql-client-15 prometheus prometheus-alertmanager pgbouncer
   barman-cli-cloud pgbackrest
   # test runner and tools
-  python3 nodejs npm procps iproute2 curl
+  python3 procps iproute2 curl
 )
+# Node.js and npm: Debian's packages unless the machine already has its own.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 if [[ -f scripts/packages-extra.txt ]]; then
   while read -r pkg; do
     [[ -n "$pkg" && "$pkg" != \#* ]] && packages+=("$pkg")

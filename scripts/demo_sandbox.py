@@ -1,0 +1,57 @@
+"""The demo sandbox: a PostgreSQL 15 primary and two streaming replicas on
+loopback (initdb + pg_basebackup -R, run as an unprivileged user), and
+pgdr_exporter on :9688 with scripts/demo/pgdr-demo.yml. Runs in the
+foreground; Ctrl-C or SIGTERM stops everything and removes the sandbox."""
+
+import os
+import signal
+import string
+import sys
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "integration"))
+
+import harness  # noqa: E402
+
+
+def main():
+    listen = os.environ.get("PGDR_LISTEN", ":9688")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with harness.TempDir() as tmp:
+        print(f"demo: sandbox in {tmp.path}", flush=True)
+        cluster = harness.PgCluster(tmp, "demo", replicas=2, archive_dir=True)
+        cluster.start()
+        with open(os.path.join(HERE, "demo", "pgdr-demo.yml")) as f:
+            config = string.Template(f.read()).substitute(
+                SOURCE_DIR=SOURCE_DIR, PORT_1=cluster.members[0].port,
+                PORT_2=cluster.members[1].port, PORT_3=cluster.members[2].port)
+        exporter = harness.Exporter(tmp, config)
+        exporter.address = ("127.0.0.1" + listen) if listen.startswith(":") else listen
+        exporter.start(timeout=60)
+        port = exporter.address.rsplit(":", 1)[1]
+        print(f"""
+demo: running. PostgreSQL primary 127.0.0.1:{cluster.primary.port}, replicas """
+              f"""{", ".join(f"127.0.0.1:{r.port}" for r in cluster.replicas)}
+  status page      http://localhost:{port}/
+  metrics          http://localhost:{port}/metrics
+  targets          http://localhost:{port}/api/v1/targets
+  health           http://localhost:{port}/-/healthy  /-/ready
+  exporter log     {exporter.log_path}
+  try:             psql -h 127.0.0.1 -p {cluster.replicas[1].port} -U postgres -c 'SELECT pg_wal_replay_pause()'
+Ctrl-C stops everything.""", flush=True)
+        while not stop.wait(1):
+            if exporter.proc.poll() is not None:
+                print("demo: pgdr_exporter exited; see its log above", file=sys.stderr)
+                print(exporter.log()[-2000:], file=sys.stderr)
+                break
+        print("demo: stopping", flush=True)
+        exporter.stop()
+    print("demo: stopped; nothing left running", flush=True)
+
+
+if __name__ == "__main__":
+    main()
