@@ -96,6 +96,20 @@ class RulesTest(unittest.TestCase):
         print(f"promtool test rules: {out.count('SUCCESS')} of {len(files)} files passed")
         self.assertEqual(out.count("SUCCESS"), len(files), out)
 
+    def test_builtin_evaluator_agrees_with_promtool(self):
+        """The same unit-test files through `pgdr_exporter test-rules` (DESIGN.md §5),
+        once the built-in evaluator has that subcommand."""
+        exporter = os.environ.get("PGDR_EXPORTER")
+        if not exporter or not os.access(exporter, os.X_OK):
+            self.skipTest("PGDR_EXPORTER not built")
+        helptext = subprocess.run([exporter, "--help"], capture_output=True, text=True, timeout=30).stdout
+        if not re.search(r"(?m)^\s+test-rules\b", helptext):
+            self.skipTest("pgdr_exporter has no test-rules subcommand yet")
+        files = sorted(os.path.basename(f) for f in glob.glob(os.path.join(RULE_TESTS_DIR, "*.yml")))
+        r = subprocess.run([exporter, "test-rules"] + files, cwd=RULE_TESTS_DIR,
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
     def test_alerts_have_severity_annotations_and_runbook_url(self):
         alerts = load_alerts()
         self.assertGreaterEqual(len(alerts), 30)
