@@ -8,6 +8,7 @@
 #include "pgdr/config.h"
 #include "pgdr/exporter.h"
 #include "pgdr/log.h"
+#include "pgdr/store_poller.h"
 
 #ifndef PGDR_VERSION
 #define PGDR_VERSION "dev"
@@ -20,8 +21,11 @@ int CheckConfig(const std::vector<std::string>& files) {
   int rc = 0;
   for (const auto& file : files) {
     auto config = LoadConfig(file);
-    if (!config.ok()) {
-      std::cerr << "FAILED: " << config.status().message() << "\n";
+    auto monitors =
+        config.ok() ? MakeBackupMonitors(*config)
+                    : Result<std::vector<std::unique_ptr<store::BackupMonitor>>>(config.status());
+    if (!monitors.ok()) {
+      std::cerr << "FAILED: " << monitors.status().message() << "\n";
       rc = 1;
       continue;
     }

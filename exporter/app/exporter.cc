@@ -15,6 +15,7 @@
 #include "pgdr/log.h"
 #include "pgdr/snapshot.h"
 #include "pgdr/status_views.h"
+#include "pgdr/store_poller.h"
 
 namespace pgdr {
 namespace {
@@ -55,10 +56,12 @@ class Exporter::Impl {
   Status Start() {
     auto config = LoadConfig(options_.config_file);
     if (!config.ok()) return config.status();
+    auto monitors = MakeBackupMonitors(*config);
+    if (!monitors.ok()) return monitors.status();
     RouteHttp();
     if (Status s = http_.Start(options_.listen_address); !s.ok()) return s;
     composer_ = std::thread([this] { ComposeLoop(); });
-    Apply(std::move(*config));
+    Apply(std::move(*config), std::move(*monitors));
     Log(LogLevel::kInfo, "pgdr_exporter started",
         {{"listen", options_.listen_address},
          {"config", options_.config_file},
@@ -69,19 +72,21 @@ class Exporter::Impl {
   Status Reload() {
     std::lock_guard reload_lock(reload_mu_);
     auto config = LoadConfig(options_.config_file);
-    if (!config.ok()) {
+    Result<std::vector<std::unique_ptr<store::BackupMonitor>>> monitors =
+        config.ok() ? MakeBackupMonitors(*config) : config.status();
+    if (!monitors.ok()) {
       reload_failures_ += 1;
       Log(LogLevel::kError, "reload failed; keeping the running config",
-          {{"err", config.status().message()}});
+          {{"err", monitors.status().message()}});
       {
         std::lock_guard lock(mu_);
         dirty_ = true;
       }
       cv_.notify_all();
-      return config.status();
+      return monitors.status();
     }
     StopCollection();
-    Apply(std::move(*config));
+    Apply(std::move(*config), std::move(*monitors));
     Log(LogLevel::kInfo, "config reloaded", {{"config", options_.config_file}});
     return Status::OK();
   }
@@ -98,7 +103,7 @@ class Exporter::Impl {
   }
 
  private:
-  void Apply(Config config) {
+  void Apply(Config config, std::vector<std::unique_ptr<store::BackupMonitor>> monitors) {
     {
       std::lock_guard lock(mu_);
       std::map<std::string, std::shared_ptr<const TargetResult>> kept;
@@ -106,6 +111,7 @@ class Exporter::Impl {
         if (auto it = results_.find(t.Key()); it != results_.end()) kept.insert(*it);
       }
       results_ = std::move(kept);
+      store_polls_.clear();
       target_count_ = config.targets.size();
       last_reload_ = SystemClock::now();
       dirty_ = true;
@@ -114,6 +120,8 @@ class Exporter::Impl {
     loop_ = std::make_unique<CollectionLoop>(
         config_, [this](std::shared_ptr<const TargetResult> r) { OnTargetResult(std::move(r)); });
     collector_ = std::thread([this] { loop_->Run(); });
+    stores_ = std::make_unique<StorePoller>(
+        std::move(monitors), [this](StorePoll poll) { OnStorePoll(std::move(poll)); });
     cv_.notify_all();
   }
 
@@ -121,6 +129,16 @@ class Exporter::Impl {
     if (loop_) loop_->Stop();
     if (collector_.joinable()) collector_.join();
     loop_.reset();
+    stores_.reset();
+  }
+
+  void OnStorePoll(StorePoll poll) {
+    {
+      std::lock_guard lock(mu_);
+      store_polls_[poll.store] = std::make_shared<const StorePoll>(std::move(poll));
+      dirty_ = true;
+    }
+    cv_.notify_all();
   }
 
   void OnTargetResult(std::shared_ptr<const TargetResult> r) {
@@ -142,6 +160,7 @@ class Exporter::Impl {
     auto last = SteadyClock::now() - kMinGap;
     while (true) {
       SnapshotInputs inputs;
+      std::map<std::string, std::shared_ptr<const StorePoll>> polls;
       {
         std::unique_lock lock(mu_);
         cv_.wait_for(lock, std::chrono::seconds(5), [&] { return dirty_ || stopping_; });
@@ -153,9 +172,14 @@ class Exporter::Impl {
         }
         dirty_ = false;
         inputs.targets = results_;
+        polls = store_polls_;
       }
       inputs.now = SystemClock::now();
       inputs.other = SelfMetrics();
+      for (const auto& [name, poll] : polls) {
+        inputs.archives.push_back(poll->position);
+        inputs.other.insert(inputs.other.end(), poll->families.begin(), poll->families.end());
+      }
       snapshots_.Publish(ComposeSnapshot(inputs));
       last = SteadyClock::now();
     }
@@ -224,12 +248,14 @@ class Exporter::Impl {
   Config config_;
   std::unique_ptr<CollectionLoop> loop_;
   std::thread collector_;
+  std::unique_ptr<StorePoller> stores_;
   std::thread composer_;
   std::atomic<double> reload_failures_{0};
 
   std::mutex mu_;  // guards everything below
   std::condition_variable cv_;
   std::map<std::string, std::shared_ptr<const TargetResult>> results_;
+  std::map<std::string, std::shared_ptr<const StorePoll>> store_polls_;
   size_t target_count_ = 0;
   SystemClock::time_point last_reload_;
   bool dirty_ = false;

@@ -1,0 +1,47 @@
+#include "pgdr/store_poller.h"
+
+#include <condition_variable>
+#include <mutex>
+
+namespace pgdr {
+
+Result<std::vector<std::unique_ptr<store::BackupMonitor>>> MakeBackupMonitors(
+    const Config& config) {
+  std::vector<std::unique_ptr<store::BackupMonitor>> out;
+  const YamlReader reader(config.file);
+  for (const auto& entry : config.backup_stores) {
+    auto monitor = store::MakeBackupMonitor(reader, entry);
+    if (!monitor.ok()) return monitor.status();
+    out.push_back(std::move(*monitor));
+  }
+  return out;
+}
+
+StorePoller::StorePoller(std::vector<std::unique_ptr<store::BackupMonitor>> monitors, Sink sink)
+    : monitors_(std::move(monitors)) {
+  for (auto& monitor : monitors_) {
+    store::BackupMonitor* m = monitor.get();
+    threads_.emplace_back([m, sink](std::stop_token stop) {
+      std::mutex mu;
+      std::condition_variable_any cv;
+      while (!stop.stop_requested()) {
+        const auto started = std::chrono::steady_clock::now();
+        MetricSet metrics;
+        const store::ArchiveFacts facts = m->Poll(metrics);
+        sink({m->name(),
+              {facts.cluster, facts.store, facts.up, facts.newest_archived_lsn_bytes,
+               facts.newest_segment_timestamp_seconds},
+              metrics.Take()});
+        std::unique_lock lock(mu);
+        cv.wait_until(lock, stop, started + m->interval(), [] { return false; });
+      }
+    });
+  }
+}
+
+StorePoller::~StorePoller() {
+  for (auto& t : threads_) t.request_stop();
+  threads_.clear();  // joins
+}
+
+}  // namespace pgdr
