@@ -30,10 +30,13 @@ std::string FormatDurationMs(int64_t ms) {
     ms = -ms;
   }
   // Years and weeks only when exact, as model.Duration prints "90d", not "12w6d".
-  static const std::tuple<int64_t, const char*, bool> kUnits[] = {
-      {365LL * 86'400'000, "y", true}, {7LL * 86'400'000, "w", true}, {86'400'000, "d", false},
-      {3'600'000, "h", false},         {60'000, "m", false},          {1'000, "s", false},
-      {1, "ms", false}};
+  static const std::tuple<int64_t, const char*, bool> kUnits[] = {{365LL * 86'400'000, "y", true},
+                                                                  {7LL * 86'400'000, "w", true},
+                                                                  {86'400'000, "d", false},
+                                                                  {3'600'000, "h", false},
+                                                                  {60'000, "m", false},
+                                                                  {1'000, "s", false},
+                                                                  {1, "ms", false}};
   for (const auto& [size, name, exact] : kUnits) {
     if (exact && ms % size != 0) continue;
     if (ms >= size) {

@@ -81,6 +81,16 @@ std::string Signature(const tsdb::Labels& labels, const VectorMatching& m) {
   return sig;
 }
 
+// The labels a signature is made of, for error messages.
+tsdb::Labels MatchedLabels(const tsdb::Labels& labels, const VectorMatching& m) {
+  tsdb::Labels out;
+  for (const tsdb::Label& l : labels) {
+    bool listed = std::find(m.labels.begin(), m.labels.end(), l.name) != m.labels.end();
+    if (m.on ? listed : (!listed && l.name != tsdb::kMetricName)) out.push_back(l);
+  }
+  return out;
+}
+
 Vector SetOp(BinOp op, Vector lhs, Vector rhs, const VectorMatching& m) {
   Vector out;
   if (op == BinOp::kOr) {
@@ -132,9 +142,11 @@ Vector VectorVector(BinOp op, Vector lhs, Vector rhs, const VectorMatching& m, b
   for (const Sample& s : rhs) {
     auto [it, inserted] = right.emplace(Signature(s.metric, m), &s);
     if (!inserted) {
-      ThrowEval("found duplicate series for the match group " + tsdb::LabelsToString(s.metric) +
-                " on the " + (swapped ? "left" : "right") + " hand-side of the operation: [" +
-                tsdb::LabelsToString(it->second->metric) + ", " + tsdb::LabelsToString(s.metric) +
+      ThrowEval("found duplicate series for the match group " +
+                tsdb::LabelsToGoString(MatchedLabels(s.metric, m)) + " on the " +
+                (swapped ? "left" : "right") + " hand-side of the operation: [" +
+                tsdb::LabelsToGoString(s.metric) + ", " +
+                tsdb::LabelsToGoString(it->second->metric) +
                 "];many-to-many matching not allowed: matching labels must be unique on one side");
     }
   }

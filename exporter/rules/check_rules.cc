@@ -27,8 +27,8 @@ int CheckRules(const std::vector<std::string>& files, std::ostream& out) {
       rules += g.rules.size();
       for (const RuleSpec& r : g.rules) ++seen[{r.name(), r.labels}];
     }
-    std::vector<const std::pair<const std::pair<std::string, std::map<std::string, std::string>>,
-                                int>*>
+    std::vector<
+        const std::pair<const std::pair<std::string, std::map<std::string, std::string>>, int>*>
         duplicates;
     for (const auto& entry : seen) {
       if (entry.second > 1) duplicates.push_back(&entry);

@@ -19,9 +19,12 @@ std::map<std::string, std::string> ToMap(const tsdb::Labels& labels) {
 
 const char* AlertStateName(AlertState s) {
   switch (s) {
-    case AlertState::kInactive: return "inactive";
-    case AlertState::kPending: return "pending";
-    case AlertState::kFiring: return "firing";
+    case AlertState::kInactive:
+      return "inactive";
+    case AlertState::kPending:
+      return "pending";
+    case AlertState::kFiring:
+      return "firing";
   }
   return "inactive";
 }
@@ -128,8 +131,7 @@ Result<promql::Vector> AlertingRule::Eval(const EvalContext& ctx) {
     out.push_back(promql::Sample{std::move(alerts), 1});
     tsdb::Labels for_state = a.labels;
     tsdb::SetLabel(for_state, tsdb::kMetricName, "ALERTS_FOR_STATE");
-    out.push_back(promql::Sample{std::move(for_state),
-                                 static_cast<double>(a.active_at_ms / 1000)});
+    out.push_back(promql::Sample{std::move(for_state), static_cast<double>(a.active_at_ms / 1000)});
     ++it;
   }
   if (ctx.limit > 0 && active_pending > ctx.limit) {

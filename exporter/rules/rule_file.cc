@@ -213,8 +213,7 @@ class Loader {
 
 }  // namespace
 
-std::vector<std::string> ValidateRuleFile(const std::string& path,
-                                          std::vector<GroupSpec>* groups) {
+std::vector<std::string> ValidateRuleFile(const std::string& path, std::vector<GroupSpec>* groups) {
   auto root = LoadYamlFile(path);
   if (!root.ok()) return {root.status().message()};
   Loader loader(path);

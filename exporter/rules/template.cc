@@ -55,10 +55,14 @@ Val MapVal(const std::map<std::string, std::string>& m) {
 
 std::string Print(const Val& v) {
   switch (v.kind) {
-    case Val::Kind::kNil: return "<no value>";
-    case Val::Kind::kBool: return v.b ? "true" : "false";
-    case Val::Kind::kNum: return promql::FormatFloat(v.n);
-    case Val::Kind::kStr: return v.s;
+    case Val::Kind::kNil:
+      return "<no value>";
+    case Val::Kind::kBool:
+      return v.b ? "true" : "false";
+    case Val::Kind::kNum:
+      return promql::FormatFloat(v.n);
+    case Val::Kind::kStr:
+      return v.s;
     case Val::Kind::kMap:
     case Val::Kind::kData: {
       std::string out = "map[";
@@ -76,12 +80,18 @@ std::string Print(const Val& v) {
 
 bool Truth(const Val& v) {
   switch (v.kind) {
-    case Val::Kind::kNil: return false;
-    case Val::Kind::kBool: return v.b;
-    case Val::Kind::kNum: return v.n != 0;
-    case Val::Kind::kStr: return !v.s.empty();
-    case Val::Kind::kMap: return !v.m.empty();
-    case Val::Kind::kData: return true;
+    case Val::Kind::kNil:
+      return false;
+    case Val::Kind::kBool:
+      return v.b;
+    case Val::Kind::kNum:
+      return v.n != 0;
+    case Val::Kind::kStr:
+      return !v.s.empty();
+    case Val::Kind::kMap:
+      return !v.m.empty();
+    case Val::Kind::kData:
+      return true;
   }
   return false;
 }
@@ -120,8 +130,8 @@ struct Operand {
 
 struct Template::Node {
   enum class Kind { kList, kText, kAction, kAssign, kIf } kind = Kind::kList;
-  std::string text;      // kText; variable name for kAssign
-  Pipeline pipeline;     // kAction, kAssign
+  std::string text;                                              // kText; variable name for kAssign
+  Pipeline pipeline;                                             // kAction, kAssign
   std::vector<std::pair<Pipeline, std::vector<Node>>> branches;  // kIf
   std::vector<Node> else_body;                                   // kIf
   std::vector<Node> children;                                    // kList
@@ -132,12 +142,29 @@ namespace {
 using Node = Template::Node;
 
 const std::vector<std::string_view>& FunctionNames() {
-  static const std::vector<std::string_view> kNames = {
-      "humanize", "humanize1024", "humanizeDuration", "humanizePercentage", "humanizeTimestamp",
-      "printf",   "title",        "toUpper",          "toLower",            "reReplaceAll",
-      "match",    "eq",           "ne",               "lt",                 "le",
-      "gt",       "ge",           "and",              "or",                 "not",
-      "len",      "index",        "print"};
+  static const std::vector<std::string_view> kNames = {"humanize",
+                                                       "humanize1024",
+                                                       "humanizeDuration",
+                                                       "humanizePercentage",
+                                                       "humanizeTimestamp",
+                                                       "printf",
+                                                       "title",
+                                                       "toUpper",
+                                                       "toLower",
+                                                       "reReplaceAll",
+                                                       "match",
+                                                       "eq",
+                                                       "ne",
+                                                       "lt",
+                                                       "le",
+                                                       "gt",
+                                                       "ge",
+                                                       "and",
+                                                       "or",
+                                                       "not",
+                                                       "len",
+                                                       "index",
+                                                       "print"};
   return kNames;
 }
 
@@ -163,13 +190,14 @@ class Parser {
   std::string ParseList(std::vector<Node>& out) {
     while (pos_ < text_.size()) {
       size_t open = text_.find("{{", pos_);
-      std::string text(text_.substr(pos_, open == std::string_view::npos ? std::string_view::npos
-                                                                         : open - pos_));
+      std::string text(text_.substr(
+          pos_, open == std::string_view::npos ? std::string_view::npos : open - pos_));
       bool trim_left = open != std::string_view::npos && open + 2 < text_.size() &&
                        text_[open + 2] == '-' && open + 3 < text_.size() &&
                        std::isspace(static_cast<unsigned char>(text_[open + 3]));
       if (trim_left) {
-        while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+        while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+          text.pop_back();
       }
       if (!text.empty()) {
         Node t;
@@ -177,8 +205,8 @@ class Parser {
         t.text = text;
         out.push_back(std::move(t));
       }
-      for (char c : text_.substr(pos_, open == std::string_view::npos ? text_.size() - pos_
-                                                                        : open - pos_)) {
+      for (char c :
+           text_.substr(pos_, open == std::string_view::npos ? text_.size() - pos_ : open - pos_)) {
         if (c == '\n') ++line_;
       }
       if (open == std::string_view::npos) {
@@ -447,17 +475,23 @@ class Executor {
 
   Val EvalOperand(const Operand& op) {
     switch (op.kind) {
-      case Operand::Kind::kString: return Str(op.text);
-      case Operand::Kind::kNumber: return Num(op.number);
-      case Operand::Kind::kBool: return Bool(op.number != 0);
-      case Operand::Kind::kDot: return Field(dot_, op.fields);
+      case Operand::Kind::kString:
+        return Str(op.text);
+      case Operand::Kind::kNumber:
+        return Num(op.number);
+      case Operand::Kind::kBool:
+        return Bool(op.number != 0);
+      case Operand::Kind::kDot:
+        return Field(dot_, op.fields);
       case Operand::Kind::kVar: {
         auto it = vars_.find(op.name);
         if (it == vars_.end()) Fail("undefined variable: " + op.name);
         return Field(it->second, op.fields);
       }
-      case Operand::Kind::kSub: return Field(EvalPipeline(*op.sub), op.fields);
-      case Operand::Kind::kFunc: return Call(op.name, {});
+      case Operand::Kind::kSub:
+        return Field(EvalPipeline(*op.sub), op.fields);
+      case Operand::Kind::kFunc:
+        return Call(op.name, {});
     }
     return {};
   }
@@ -540,10 +574,12 @@ class Executor {
           v = -v;
         }
         int64_t d = static_cast<int64_t>(v);
-        int64_t seconds = d % 60, minutes = (d / 60) % 60, hours = (d / 3600) % 24, days = d / 86400;
+        int64_t seconds = d % 60, minutes = (d / 60) % 60, hours = (d / 3600) % 24,
+                days = d / 86400;
         auto i = [](int64_t x) { return std::to_string(x); };
         if (days != 0) {
-          return Str(sign + i(days) + "d " + i(hours) + "h " + i(minutes) + "m " + i(seconds) + "s");
+          return Str(sign + i(days) + "d " + i(hours) + "h " + i(minutes) + "m " + i(seconds) +
+                     "s");
         }
         if (hours != 0) return Str(sign + i(hours) + "h " + i(minutes) + "m " + i(seconds) + "s");
         if (minutes != 0) return Str(sign + i(minutes) + "m " + i(seconds) + "s");
@@ -699,7 +735,9 @@ class Executor {
           name = repl.substr(j + 1, close - j - 1);
           j = close + 1;
         } else {
-          while (j < repl.size() && (std::isalnum(static_cast<unsigned char>(repl[j])) || repl[j] == '_')) ++j;
+          while (j < repl.size() &&
+                 (std::isalnum(static_cast<unsigned char>(repl[j])) || repl[j] == '_'))
+            ++j;
           name = repl.substr(i + 1, j - i - 1);
         }
         if (name.empty()) {
@@ -708,12 +746,15 @@ class Executor {
         }
         i = j - 1;
         int idx = -1;
-        if (std::all_of(name.begin(), name.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+        if (std::all_of(name.begin(), name.end(),
+                        [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
           idx = std::atoi(name.c_str());
-        } else if (auto it = re.NamedCapturingGroups().find(name); it != re.NamedCapturingGroups().end()) {
+        } else if (auto it = re.NamedCapturingGroups().find(name);
+                   it != re.NamedCapturingGroups().end()) {
           idx = it->second;
         }
-        if (idx >= 0 && idx < n && groups[idx].data() != nullptr) out.append(groups[idx].data(), groups[idx].size());
+        if (idx >= 0 && idx < n && groups[idx].data() != nullptr)
+          out.append(groups[idx].data(), groups[idx].size());
       }
       if (end == start) {
         if (start < text.size()) out += text[start];
@@ -734,8 +775,10 @@ class Executor {
         continue;
       }
       size_t j = i + 1;
-      while (j < fmt.size() && std::string_view("+-# 0").find(fmt[j]) != std::string_view::npos) ++j;
-      while (j < fmt.size() && (std::isdigit(static_cast<unsigned char>(fmt[j])) || fmt[j] == '.')) ++j;
+      while (j < fmt.size() && std::string_view("+-# 0").find(fmt[j]) != std::string_view::npos)
+        ++j;
+      while (j < fmt.size() && (std::isdigit(static_cast<unsigned char>(fmt[j])) || fmt[j] == '.'))
+        ++j;
       if (j >= fmt.size()) {
         out += "%!(NOVERB)";
         break;
@@ -759,7 +802,8 @@ class Executor {
             std::snprintf(buf, sizeof(buf), (spec + "lld").c_str(), static_cast<long long>(a.n));
             out += buf;
           } else {
-            out += "%!d(" + std::string(a.kind == Val::Kind::kNum ? "float64=" : "string=") + Print(a) + ")";
+            out += "%!d(" + std::string(a.kind == Val::Kind::kNum ? "float64=" : "string=") +
+                   Print(a) + ")";
           }
           break;
         case 'f':

@@ -25,16 +25,7 @@ struct Failure {
   std::string message;
 };
 
-// Go's labels.Labels.String(): {__name__="x", a="b"}.
-std::string GoLabels(const tsdb::Labels& labels) {
-  std::string out = "{";
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (i > 0) out += ", ";
-    std::string value = tsdb::LabelsToString({{"x", labels[i].value}});
-    out += labels[i].name + "=" + value.substr(2, value.size() - 3);
-  }
-  return out + "}";
-}
+std::string GoLabels(const tsdb::Labels& labels) { return tsdb::LabelsToGoString(labels); }
 
 // Go's strconv.FormatFloat(v, 'E', -1, 64): "1E+00", "6.1E+01".
 std::string FormatE(double v) {
@@ -97,9 +88,9 @@ std::string AlertsString(const std::vector<LabelsAndAnnotations>& la) {
   for (size_t i = 0; i < la.size(); ++i) {
     if (i > 0) s += ",";
     s += "\n" + std::to_string(i) + ":" +
-         Indent("\nLabels:" + GoLabels(la[i].labels) + "\nAnnotations:" +
-                    GoLabels(la[i].annotations),
-                "  ");
+         Indent(
+             "\nLabels:" + GoLabels(la[i].labels) + "\nAnnotations:" + GoLabels(la[i].annotations),
+             "  ");
   }
   return s + "\n]";
 }
@@ -147,7 +138,8 @@ struct SeriesInput {
 
 class TestGroup {
  public:
-  TestGroup(const YAML::Node& node, int64_t eval_interval, const std::vector<std::string>& rule_files,
+  TestGroup(const YAML::Node& node, int64_t eval_interval,
+            const std::vector<std::string>& rule_files,
             const std::map<std::string, int>& group_order)
       : node_(node),
         eval_interval_(eval_interval),
@@ -183,7 +175,8 @@ class TestGroup {
         errors.push_back(specs.status().message());
         continue;
       }
-      for (GroupSpec& g : *specs) groups.push_back(std::make_unique<Group>(std::move(g), interval_));
+      for (GroupSpec& g : *specs)
+        groups.push_back(std::make_unique<Group>(std::move(g), interval_));
     }
     if (!errors.empty()) return errors;
     std::stable_sort(groups.begin(), groups.end(), [&](const auto& a, const auto& b) {
@@ -220,14 +213,17 @@ class TestGroup {
     QueryFunc query = [&](const promql::Expr& expr, int64_t t) -> Result<promql::Vector> {
       return Query(engine, storage, expr, t);
     };
-    AppendFunc append = [&](const tsdb::Labels& l, int64_t t, double v) { storage.Append(l, t, v); };
+    AppendFunc append = [&](const tsdb::Labels& l, int64_t t, double v) {
+      storage.Append(l, t, v);
+    };
 
     auto alert_it = alert_tests.begin();
     for (int64_t ts = 0; ts <= max_t; ts += eval_interval_) {
       for (SeriesInput& in : inputs) {
         while (in.next < in.values.size() && static_cast<int64_t>(in.next) * interval_ <= ts) {
           if (in.values[in.next]) {
-            storage.Append(in.labels, static_cast<int64_t>(in.next) * interval_, *in.values[in.next]);
+            storage.Append(in.labels, static_cast<int64_t>(in.next) * interval_,
+                           *in.values[in.next]);
           }
           ++in.next;
         }
@@ -291,7 +287,8 @@ class TestGroup {
     return Status::InvalidArgument("rule result is not a vector or scalar");
   }
 
-  void CheckAlerts(const YAML::Node& test, int64_t t, const std::vector<std::unique_ptr<Group>>& groups,
+  void CheckAlerts(const YAML::Node& test, int64_t t,
+                   const std::vector<std::unique_ptr<Group>>& groups,
                    std::vector<std::string>& errors) {
     const std::string alertname = test["alertname"].Scalar();
     std::vector<LabelsAndAnnotations> got;
@@ -316,17 +313,18 @@ class TestGroup {
     std::sort(want.begin(), want.end());
     if (got == want) return;
     std::string test_name = name_.empty() ? "" : "    name: " + name_ + ",\n";
-    errors.push_back(test_name + "    alertname: " + alertname + ", time: " +
-                     promql::FormatDurationMs(t) + ", \n        exp:" +
-                     Indent(AlertsString(want), "            ") + ", \n        got:" +
-                     Indent(AlertsString(got), "            "));
+    errors.push_back(test_name + "    alertname: " + alertname +
+                     ", time: " + promql::FormatDurationMs(t) +
+                     ", \n        exp:" + Indent(AlertsString(want), "            ") +
+                     ", \n        got:" + Indent(AlertsString(got), "            "));
   }
 
   void CheckExpr(const YAML::Node& p, const promql::Engine& engine, const tsdb::Storage& storage,
                  std::vector<std::string>& errors) {
     const std::string expr_text = p["expr"] ? p["expr"].Scalar() : "";
     const int64_t t = DurationOf(p["eval_time"], "eval_time");
-    const std::string head = "    expr: \"" + expr_text + "\", time: " + promql::FormatDurationMs(t);
+    const std::string head =
+        "    expr: \"" + expr_text + "\", time: " + promql::FormatDurationMs(t);
     auto expr = promql::ParseExpr(expr_text);
     if (!expr.ok()) {
       errors.push_back(head + ", err: " + expr.status().message());
@@ -345,8 +343,8 @@ class TestGroup {
       if (!labels_text.empty()) {
         auto desc = promql::ParseSeriesDescription(labels_text);
         if (!desc.ok()) {
-          errors.push_back(head + ", err: labels \"" + labels_text + "\": " +
-                           desc.status().message());
+          errors.push_back(head + ", err: labels \"" + labels_text +
+                           "\": " + desc.status().message());
           return;
         }
         labels = desc->labels;
@@ -415,9 +413,8 @@ std::vector<std::string> RunFile(const std::string& file) {
         globfree(&g);
       }
     }
-    int64_t eval_interval = r["evaluation_interval"]
-                                ? DurationOf(r["evaluation_interval"], "evaluation_interval")
-                                : 0;
+    int64_t eval_interval =
+        r["evaluation_interval"] ? DurationOf(r["evaluation_interval"], "evaluation_interval") : 0;
     if (eval_interval == 0) eval_interval = kMinute;
     std::map<std::string, int> order;
     if (r["group_eval_order"]) {

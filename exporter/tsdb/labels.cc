@@ -87,6 +87,15 @@ std::string LabelsToString(const Labels& labels) {
   return out;
 }
 
+std::string LabelsToGoString(const Labels& labels) {
+  std::string out = "{";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += labels[i].name + "=" + Quote(labels[i].value);
+  }
+  return out + "}";
+}
+
 std::string LabelsKey(const Labels& labels) {
   std::string key;
   for (const Label& l : labels) {

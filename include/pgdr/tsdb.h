@@ -52,6 +52,8 @@ std::string_view GetLabel(const Labels& labels, std::string_view name);
 void SetLabel(Labels& labels, std::string_view name, std::string_view value);
 // `name{a="b", c="d"}` as Prometheus prints a series.
 std::string LabelsToString(const Labels& labels);
+// `{__name__="x", a="b"}`: Go's labels.Labels.String(), used in messages.
+std::string LabelsToGoString(const Labels& labels);
 // A byte string equal for equal label sets, for hash maps.
 std::string LabelsKey(const Labels& labels);
 
