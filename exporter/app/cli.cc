@@ -8,6 +8,8 @@
 #include "pgdr/config.h"
 #include "pgdr/exporter.h"
 #include "pgdr/log.h"
+#include "pgdr/promql/test_runner.h"
+#include "pgdr/rules/test_runner.h"
 #include "pgdr/store_poller.h"
 
 #ifndef PGDR_VERSION
@@ -87,6 +89,17 @@ int RunCli(int argc, char** argv) {
   auto* check = app.add_subcommand("check-config", "Validate config files and exit");
   check->add_option("files", check_files, "Config files")->required();
 
+  std::vector<std::string> promql_files;
+  auto* promql_test =
+      app.add_subcommand("promql-test", "Run Prometheus PromQL test scripts (load/eval/clear)");
+  promql_test->add_option("files", promql_files, "Test files")->required();
+  std::vector<std::string> rule_test_files;
+  auto* test_rules = app.add_subcommand("test-rules", "Run promtool rule unit-test files");
+  test_rules->add_option("files", rule_test_files, "Test files")->required();
+  std::vector<std::string> rule_files;
+  auto* check_rules = app.add_subcommand("check-rules", "Validate rule files as promtool does");
+  check_rules->add_option("files", rule_files, "Rule files")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   auto level = ParseLogLevel(log_level);
@@ -98,6 +111,9 @@ int RunCli(int argc, char** argv) {
   InitLogging(*level, *format);
 
   if (check->parsed()) return CheckConfig(check_files);
+  if (promql_test->parsed()) return promql::RunPromqlTestFiles(promql_files, std::cout);
+  if (test_rules->parsed()) return rules::RunRuleTestFiles(rule_test_files, std::cout);
+  if (check_rules->parsed()) return rules::CheckRules(rule_files, std::cout);
   return Serve(options);
 }
 
