@@ -132,7 +132,8 @@ Result<Config> LoadConfig(const std::string& path) {
   Status s = GuardYaml(path, [&] {
     r.CheckKeys(*root,
                 {"collection", "query_files", "targets", "backup_stores", "rule_files",
-                 "evaluation_interval", "external_labels"},
+                 "evaluation_interval", "external_labels", "alerting", "actions", "maintenance",
+                 "pgbouncers"},
                 "config");
     c.collection = ParseCollection(r, (*root)["collection"]);
     if (const YAML::Node qf = (*root)["query_files"]; qf) {
@@ -170,6 +171,13 @@ Result<Config> LoadConfig(const std::string& path) {
     if (const YAML::Node stores = (*root)["backup_stores"]; stores) {
       r.ExpectSequence(stores, "backup_stores");
       for (const auto& item : stores) c.backup_stores.push_back(item);
+    }
+    c.alerting = (*root)["alerting"];
+    c.actions = (*root)["actions"];
+    c.maintenance = (*root)["maintenance"];
+    if (const YAML::Node pb = (*root)["pgbouncers"]; pb) {
+      r.ExpectSequence(pb, "pgbouncers");
+      for (const auto& item : pb) c.pgbouncers.push_back(item);
     }
     for (const auto& rf : r.StringList(*root, "rule_files")) {
       std::vector<std::string> files;

@@ -61,6 +61,12 @@ struct Config {
   std::vector<TargetConfig> targets;
   // Raw `backup_stores:` entries, validated by the store module.
   std::vector<YAML::Node> backup_stores;
+  // Raw sections validated by the actions module (notifiers, failover,
+  // maintenance windows, PgBouncers); null when absent.
+  YAML::Node alerting;
+  YAML::Node actions;
+  YAML::Node maintenance;
+  std::vector<YAML::Node> pgbouncers;
   std::vector<std::string> rule_files;  // resolved paths
   milliseconds evaluation_interval{15000};
   std::map<std::string, std::string> external_labels;
