@@ -181,7 +181,7 @@ class Parser {
                            ? "end of input"
                            : "\"" + std::string(input_.substr(t.pos, t.end - t.pos)) + "\"";
     std::string msg = "unexpected " + what;
-    if (!context.empty()) msg += " " + std::string(context);
+    if (!context.empty()) msg += (context.front() == ';' ? "" : " ") + std::string(context);
     Fail(t.pos, msg);
   }
   const Token& Expect(Tok tok, std::string_view what) {

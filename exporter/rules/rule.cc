@@ -166,6 +166,7 @@ Group::Group(GroupSpec spec, int64_t default_interval_ms)
 
 void Group::RestoreFrom(const Group& old) {
   std::scoped_lock lock(mu_, old.mu_);
+  failures_total_ = old.failures_total_;  // a counter survives reloads
   for (auto& rule : rules_) {
     if (!rule->is_alerting()) continue;
     for (const auto& o : old.rules_) {

@@ -119,6 +119,7 @@ class Group {
   const std::string& name() const { return spec_.name; }
   const std::string& file() const { return spec_.file; }
   int64_t interval_ms() const { return interval_ms_; }
+  int limit() const { return spec_.limit; }
   const std::vector<std::unique_ptr<Rule>>& rules() const { return rules_; }
   // A key unique across files: file + ";" + name.
   std::string Key() const { return spec_.file + ";" + spec_.name; }

@@ -1,0 +1,316 @@
+// The rule manager: load/reload, scheduling, API bodies, metrics.
+#include "pgdr/rules/manager.h"
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <set>
+
+#include "pgdr/promql/ast.h"
+#include "pgdr/rules/rule_file.h"
+
+namespace pgdr::rules {
+namespace {
+
+// Go's time.RFC3339Nano in UTC: "2026-11-23T20:00:00.5Z".
+std::string Rfc3339(int64_t ms) {
+  if (ms == 0) return "0001-01-01T00:00:00Z";
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  int64_t frac = ms % 1000;
+  if (frac < 0) {
+    frac += 1000;
+    --secs;
+  }
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out = buf;
+  if (frac != 0) {
+    char f[8];
+    std::snprintf(f, sizeof(f), ".%03lld", static_cast<long long>(frac));
+    std::string fs = f;
+    while (fs.back() == '0') fs.pop_back();
+    out += fs;
+  }
+  return out + "Z";
+}
+
+// Go's strconv.FormatFloat(v, 'e', -1, 64): "1e+00", "1.5e-01".
+std::string FormatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
+  std::string s(buf, res.ptr);
+  size_t e = s.find('e');
+  int exp = std::stoi(s.substr(e + 1));
+  char eb[16];
+  std::snprintf(eb, sizeof(eb), "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
+  return s.substr(0, e) + eb;
+}
+
+nlohmann::json LabelsJson(const tsdb::Labels& labels) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& l : labels) out[l.name] = l.value;
+  return out;
+}
+
+nlohmann::json MapJson(const std::map<std::string, std::string>& m) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [k, v] : m) out[k] = v;
+  return out;
+}
+
+nlohmann::json AlertJson(const Alert& a) {
+  nlohmann::json j = {
+      {"labels", LabelsJson(a.labels)},   {"annotations", MapJson(a.annotations)},
+      {"state", AlertStateName(a.state)}, {"activeAt", Rfc3339(a.active_at_ms)},
+      {"value", FormatValue(a.value)},
+  };
+  if (a.keep_firing_since_ms != 0) j["keepFiringSince"] = Rfc3339(a.keep_firing_since_ms);
+  return j;
+}
+
+std::vector<Alert> Unresolved(const AlertingRule& rule) {
+  std::vector<Alert> out;
+  for (Alert& a : rule.ActiveAlerts()) {
+    if (a.resolved_at_ms == 0) out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::string Health(const Rule& r) {
+  if (!r.evaluated()) return "unknown";
+  return r.last_error().empty() ? "ok" : "err";
+}
+
+}  // namespace
+
+RuleManager::RuleManager(tsdb::Tsdb* tsdb, ManagerOptions options)
+    : tsdb_(tsdb),
+      options_(std::move(options)),
+      engine_([&] {
+        promql::EngineOptions e = options_.engine;
+        e.default_subquery_step_ms = options_.default_interval_ms;
+        return e;
+      }()),
+      query_([this](const promql::Expr& expr, int64_t t) -> Result<promql::Vector> {
+        auto v = engine_.Eval(*tsdb_, expr, t);
+        if (!v.ok()) return v.status();
+        if (auto* vec = std::get_if<promql::Vector>(&*v)) return std::move(*vec);
+        if (auto* s = std::get_if<promql::Scalar>(&*v)) {
+          return promql::Vector{promql::Sample{{}, s->value}};
+        }
+        return Status::InvalidArgument("rule result is not a vector or scalar");
+      }) {}
+
+RuleManager::~RuleManager() { Stop(); }
+
+Status RuleManager::Load(const std::vector<std::string>& files) {
+  std::vector<std::shared_ptr<Group>> fresh;
+  std::string errors;
+  for (const std::string& file : files) {
+    auto specs = LoadRuleFile(file);
+    if (!specs.ok()) {
+      errors += (errors.empty() ? "" : "\n") + specs.status().message();
+      continue;
+    }
+    for (GroupSpec& g : *specs) {
+      fresh.push_back(std::make_shared<Group>(std::move(g), options_.default_interval_ms));
+    }
+  }
+  if (!errors.empty()) return Status::InvalidArgument(errors);
+  std::lock_guard lock(mu_);
+  for (auto& g : fresh) {
+    for (const auto& old : groups_) {
+      if (old->Key() == g->Key()) {
+        g->RestoreFrom(*old);
+        break;
+      }
+    }
+  }
+  groups_ = std::move(fresh);
+  return Status::OK();
+}
+
+std::vector<std::shared_ptr<Group>> RuleManager::Snapshot() const {
+  std::lock_guard lock(mu_);
+  return groups_;
+}
+
+size_t RuleManager::group_count() const { return Snapshot().size(); }
+
+int RuleManager::Tick(int64_t now_ms) {
+  std::lock_guard tick(tick_mu_);
+  int evaluated = 0;
+  AppendFunc append = [this](const tsdb::Labels& l, int64_t t, double v) {
+    tsdb_->Append(l, t, v);
+  };
+  for (const auto& g : Snapshot()) {
+    const int64_t interval = std::max<int64_t>(g->interval_ms(), 1);
+    const int64_t due = now_ms - ((now_ms % interval) + interval) % interval;
+    if (g->last_eval_ms() != 0 && due <= g->last_eval_ms()) continue;
+    EvalContext ctx;
+    ctx.t_ms = due;
+    ctx.query = &query_;
+    ctx.external_labels = options_.external_labels;
+    ctx.external_url = options_.external_url;
+    g->Eval(ctx, append);
+    ++evaluated;
+  }
+  if (now_ms - last_compact_ms_ >= 60'000) {
+    tsdb_->Compact(now_ms);
+    last_compact_ms_ = now_ms;
+  }
+  return evaluated;
+}
+
+void RuleManager::Start() {
+  std::lock_guard lock(thread_mu_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] {
+    std::unique_lock lock(thread_mu_);
+    while (!stop_) {
+      lock.unlock();
+      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      Tick(now);
+      lock.lock();
+      stop_cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stop_; });
+    }
+  });
+}
+
+void RuleManager::Stop() {
+  std::thread t;
+  {
+    std::lock_guard lock(thread_mu_);
+    stop_ = true;
+    t = std::move(thread_);
+  }
+  stop_cv_.notify_all();
+  if (t.joinable()) t.join();
+}
+
+nlohmann::json RuleManager::RulesJson() const {
+  nlohmann::json groups = nlohmann::json::array();
+  for (const auto& g : Snapshot()) {
+    std::lock_guard lock(g->mutex());
+    nlohmann::json rules = nlohmann::json::array();
+    for (const auto& r : g->rules()) {
+      const RuleSpec& spec = r->spec();
+      nlohmann::json j;
+      if (r->is_alerting()) {
+        std::vector<Alert> alerts = Unresolved(static_cast<const AlertingRule&>(*r));
+        AlertState state = AlertState::kInactive;
+        nlohmann::json alerts_json = nlohmann::json::array();
+        for (const Alert& a : alerts) {
+          if (a.state == AlertState::kFiring ||
+              (a.state == AlertState::kPending && state == AlertState::kInactive)) {
+            state = a.state;
+          }
+          alerts_json.push_back(AlertJson(a));
+        }
+        j = {{"state", AlertStateName(state)},
+             {"name", spec.alert},
+             {"query", promql::ToString(*spec.expr)},
+             {"duration", static_cast<double>(spec.for_ms) / 1000},
+             {"keepFiringFor", static_cast<double>(spec.keep_firing_for_ms) / 1000},
+             {"labels", MapJson(spec.labels)},
+             {"annotations", MapJson(spec.annotations)},
+             {"alerts", alerts_json},
+             {"health", Health(*r)}};
+      } else {
+        j = {
+            {"name", spec.record}, {"query", promql::ToString(*spec.expr)}, {"health", Health(*r)}};
+        if (!spec.labels.empty()) j["labels"] = MapJson(spec.labels);
+      }
+      if (!r->last_error().empty()) j["lastError"] = r->last_error();
+      j["evaluationTime"] = r->last_duration_seconds();
+      j["lastEvaluation"] = Rfc3339(r->evaluated() ? r->last_eval_ms() : 0);
+      j["type"] = r->is_alerting() ? "alerting" : "recording";
+      rules.push_back(std::move(j));
+    }
+    groups.push_back({{"name", g->name()},
+                      {"file", g->file()},
+                      {"rules", rules},
+                      {"interval", static_cast<double>(g->interval_ms()) / 1000},
+                      {"limit", g->limit()},
+                      {"evaluationTime", g->last_duration_seconds()},
+                      {"lastEvaluation", Rfc3339(g->last_eval_ms())}});
+  }
+  return {{"status", "success"}, {"data", {{"groups", groups}}}};
+}
+
+nlohmann::json RuleManager::AlertsJson() const {
+  nlohmann::json alerts = nlohmann::json::array();
+  for (const auto& g : Snapshot()) {
+    std::lock_guard lock(g->mutex());
+    for (const auto& r : g->rules()) {
+      if (!r->is_alerting()) continue;
+      for (const Alert& a : Unresolved(static_cast<const AlertingRule&>(*r))) {
+        alerts.push_back(AlertJson(a));
+      }
+    }
+  }
+  return {{"status", "success"}, {"data", {{"alerts", alerts}}}};
+}
+
+std::vector<ManagedAlert> RuleManager::Alerts() const {
+  std::vector<ManagedAlert> out;
+  for (const auto& g : Snapshot()) {
+    std::lock_guard lock(g->mutex());
+    for (const auto& r : g->rules()) {
+      if (!r->is_alerting()) continue;
+      for (Alert& a : static_cast<const AlertingRule&>(*r).ActiveAlerts()) {
+        out.push_back(
+            ManagedAlert{g->name(), r->name(), std::move(a), g->last_eval_ms(), g->interval_ms()});
+      }
+    }
+  }
+  return out;
+}
+
+void RuleManager::CollectMetrics(MetricSet& out) const {
+  std::map<std::pair<std::string, std::string>, int> alerts;
+  std::set<std::string> seen_names;
+  for (const auto& g : Snapshot()) {
+    std::lock_guard lock(g->mutex());
+    // Group names are unique per file; across files the file disambiguates.
+    std::string group = seen_names.insert(g->name()).second ? g->name() : g->Key();
+    out.Gauge("pgdr_rule_group_last_duration_seconds",
+              "Duration of the last evaluation of the rule group.", {{"group", group}},
+              g->last_duration_seconds());
+    out.Counter("pgdr_rule_evaluation_failures_total", "Rule evaluations that failed.",
+                {{"group", group}}, static_cast<double>(g->failures_total()));
+    out.Gauge("pgdr_rule_group_last_evaluation_timestamp_seconds",
+              "When the rule group was last evaluated.", {{"group", group}},
+              static_cast<double>(g->last_eval_ms()) / 1000);
+    out.Gauge("pgdr_rule_group_rules", "Rules in the rule group.", {{"group", group}},
+              static_cast<double>(g->rules().size()));
+    for (const auto& r : g->rules()) {
+      if (!r->is_alerting()) continue;
+      alerts[{r->name(), "pending"}] += 0;
+      alerts[{r->name(), "firing"}] += 0;
+      for (const Alert& a : static_cast<const AlertingRule&>(*r).ActiveAlerts()) {
+        if (a.state != AlertState::kInactive) ++alerts[{r->name(), AlertStateName(a.state)}];
+      }
+    }
+  }
+  for (const auto& [key, n] : alerts) {
+    out.Gauge("pgdr_alerts", "Active alerts by name and state.",
+              {{"alertname", key.first}, {"state", key.second}}, n);
+  }
+  const tsdb::Stats stats = tsdb_->GetStats();
+  out.Gauge("pgdr_tsdb_series", "Series in the local TSDB.", {}, static_cast<double>(stats.series));
+  out.Gauge("pgdr_tsdb_samples", "Samples in the local TSDB.", {},
+            static_cast<double>(stats.samples));
+  out.Gauge("pgdr_tsdb_bytes", "Estimated memory held by the local TSDB.", {},
+            static_cast<double>(stats.bytes));
+}
+
+}  // namespace pgdr::rules
