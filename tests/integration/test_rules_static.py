@@ -177,6 +177,38 @@ class RulesTest(unittest.TestCase):
         self.assertEqual(sorted(used - contract), [], "metric names outside DESIGN.md §3")
 
 
+class AlertsDocTest(unittest.TestCase):
+    def setUp(self):
+        need_yaml(self)
+        with open(os.path.join(SOURCE_DIR, "docs", "alerts.md")) as fh:
+            self.text = fh.read()
+
+    def test_every_alert_is_documented(self):
+        for name in load_alerts():
+            with self.subTest(alert=name):
+                self.assertIn(f"| [{name}](runbooks/{name}.md) |", self.text)
+
+    def test_inhibition_example_is_valid_alertmanager_config(self):
+        m = re.search(r"```yaml\n(inhibit_rules:.*?)```", self.text, re.S)
+        self.assertIsNotNone(m, "docs/alerts.md has no inhibit_rules example")
+        cfg = yaml.safe_load(m.group(1))
+        alerts = set(load_alerts())
+        for rule in cfg["inhibit_rules"]:
+            for matcher in rule["source_matchers"] + rule["target_matchers"]:
+                pattern = re.fullmatch(r'alertname=~?"(.*)"', matcher).group(1)
+                self.assertTrue(any(re.fullmatch(pattern, a) for a in alerts), f"{matcher} matches no alert")
+        amtool = shutil.which("amtool")
+        if not amtool:
+            self.skipTest("amtool not installed (Debian prometheus-alertmanager)")
+        cfg.update({"route": {"receiver": "null"}, "receivers": [{"name": "null"}]})
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "alertmanager.yml")
+            with open(path, "w") as fh:
+                yaml.safe_dump(cfg, fh)
+            r = subprocess.run([amtool, "check-config", path], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
 class DashboardsStaticTest(unittest.TestCase):
     def test_dashboards(self):
         uids = set()
