@@ -198,7 +198,7 @@ class Monitor final : public BackupMonitor {
       WalFile file = ClassifyWalFile(info.key, segment_size);
       switch (file.kind) {
         case WalFile::Kind::kSegment: {
-          state.chain.segments[file.segment.timeline].insert(file.segment.segno);
+          state.chain.segments[file.segment.timeline].Insert(file.segment.segno);
           if (!state.newest || std::pair(file.segment.segno, file.segment.timeline) >
                                    std::pair(state.newest->segno, state.newest->timeline)) {
             state.newest = file.segment;
@@ -277,7 +277,8 @@ class Monitor final : public BackupMonitor {
   void EmitLogical(MetricSet& out) {
     const BackupRecord* newest = nullptr;
     for (const auto& [id, r] : catalog_) {
-      if (newest == nullptr || r.end_time > newest->end_time) newest = &r;
+      // Ties (same mtime) go to the later key: dump names carry their date.
+      if (newest == nullptr || r.end_time >= newest->end_time) newest = &r;
     }
     out.Gauge("pgdr_logical_backups", "Logical backup (pg_dump) objects in the store.", Base(),
               static_cast<double>(catalog_.size()));
@@ -362,9 +363,8 @@ class Monitor final : public BackupMonitor {
     }
     if (!start) {
       for (const auto& [tli, segs] : wal_.chain.segments) {
-        if (!segs.empty() && (!start || *segs.begin() < start->segno)) {
-          start = SegmentId{tli, *segs.begin()};
-        }
+        if (!segs.empty() && (!start || segs.min() < start->segno))
+          start = SegmentId{tli, segs.min()};
       }
     }
     GapReport gap = ComputeGap(wal_.chain, *start, segment_size);

@@ -9,6 +9,8 @@ namespace pgdr::store {
 namespace {
 
 constexpr size_t kMaxCatalogBytes = 16 << 20;
+// U+10FFFF in UTF-8: appended to "<dir>/" it sorts after every key below <dir>/.
+constexpr char kMaxCodePoint[] = "\xF4\x8F\xBF\xBF";
 
 BackupRecord Invalid(const std::string& id) {
   BackupRecord record;
@@ -28,17 +30,27 @@ class BarmanCloudLayout final : public Layout {
 
   std::string WalPrefix() const override { return options_.server_name + "/wals/"; }
 
-  Status RefreshBackups(ObjectStore& store, std::map<std::string, BackupRecord>& catalog, bool,
+  Status RefreshBackups(ObjectStore& store, std::map<std::string, BackupRecord>& catalog, bool full,
                         const ParseErrorSink& errors) override {
     std::string base = options_.server_name + "/base/";
+    // Backup ids are timestamps: new ones sort after the newest known, so an
+    // incremental poll lists only after it; the full listing drops deleted ones.
+    std::string cursor;
+    if (!full && !catalog.empty()) cursor = base + catalog.rbegin()->first + "/" + kMaxCodePoint;
     std::set<std::string> ids;
-    Status listed = store.List({base, "", true}, [&](const ObjectInfo& info) {
-      if (info.is_prefix)
+    Status listed = ListAfter(store, {base, cursor, true}, [&](const ObjectInfo& info) {
+      if (info.is_prefix) {
         ids.insert(info.key.substr(base.size(), info.key.size() - base.size() - 1));
+      }
       return Status::OK();
     });
     if (!listed.ok()) return listed;
-    std::erase_if(catalog, [&](const auto& entry) { return !ids.contains(entry.first); });
+    if (full) {
+      std::erase_if(catalog, [&](const auto& entry) { return !ids.contains(entry.first); });
+    }
+    for (const auto& [id, record] : catalog) {
+      if (record.status == "running") ids.insert(id);
+    }
     for (const std::string& id : ids) {
       auto cached = catalog.find(id);
       // Finished backups never change; running ones are re-read until they end.
@@ -72,21 +84,29 @@ class WalGLayout final : public Layout {
 
   std::string WalPrefix() const override { return "wal_005/"; }
 
-  Status RefreshBackups(ObjectStore& store, std::map<std::string, BackupRecord>& catalog, bool,
+  Status RefreshBackups(ObjectStore& store, std::map<std::string, BackupRecord>& catalog, bool full,
                         const ParseErrorSink& errors) override {
     static constexpr std::string_view kPrefix = "basebackups_005/";
     static constexpr std::string_view kSuffix = "_backup_stop_sentinel.json";
     std::map<std::string, ObjectInfo> sentinels;
-    Status listed = store.List({std::string(kPrefix), "", true}, [&](const ObjectInfo& info) {
-      if (!info.is_prefix && info.key.ends_with(kSuffix)) {
-        std::string name = info.key.substr(kPrefix.size());
-        name.resize(name.size() - kSuffix.size());
-        sentinels.emplace(std::move(name), info);
-      }
-      return Status::OK();
-    });
+    // Sentinels are named after their start segment: new ones sort last.
+    std::string cursor;
+    if (!full && !catalog.empty()) {
+      cursor = std::string(kPrefix) + catalog.rbegin()->first + std::string(kSuffix);
+    }
+    Status listed =
+        ListAfter(store, {std::string(kPrefix), cursor, true}, [&](const ObjectInfo& info) {
+          if (!info.is_prefix && info.key.ends_with(kSuffix)) {
+            std::string name = info.key.substr(kPrefix.size());
+            name.resize(name.size() - kSuffix.size());
+            sentinels.emplace(std::move(name), info);
+          }
+          return Status::OK();
+        });
     if (!listed.ok()) return listed;
-    std::erase_if(catalog, [&](const auto& entry) { return !sentinels.contains(entry.first); });
+    if (full) {
+      std::erase_if(catalog, [&](const auto& entry) { return !sentinels.contains(entry.first); });
+    }
     for (const auto& [name, info] : sentinels) {
       auto cached = catalog.find(name);
       if (cached != catalog.end() && !Changed(cached->second, info)) continue;

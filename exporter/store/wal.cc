@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cstdio>
+#include <iterator>
 
 namespace pgdr::store {
 namespace {
@@ -126,15 +127,65 @@ Result<std::vector<HistoryEntry>> ParseHistoryFile(std::string_view text) {
   return entries;
 }
 
+void SegmentSet::InsertRange(uint64_t begin, uint64_t end) {
+  if (begin >= end) return;
+  // Merge with every run that overlaps or touches [begin, end).
+  auto it = runs_.upper_bound(begin);
+  if (it != runs_.begin() && std::prev(it)->second >= begin) --it;
+  while (it != runs_.end() && it->first <= end) {
+    begin = std::min(begin, it->first);
+    end = std::max(end, it->second);
+    size_ -= it->second - it->first;
+    it = runs_.erase(it);
+  }
+  runs_.emplace(begin, end);
+  size_ += end - begin;
+}
+
+void SegmentSet::Erase(uint64_t segno) {
+  auto it = runs_.upper_bound(segno);
+  if (it == runs_.begin() || std::prev(it)->second <= segno) return;
+  --it;
+  uint64_t begin = it->first, end = it->second;
+  runs_.erase(it);
+  --size_;
+  if (begin < segno) runs_.emplace(begin, segno);
+  if (segno + 1 < end) runs_.emplace(segno + 1, end);
+}
+
+bool SegmentSet::Contains(uint64_t segno) const {
+  auto it = runs_.upper_bound(segno);
+  return it != runs_.begin() && std::prev(it)->second > segno;
+}
+
+uint64_t SegmentSet::CountIn(uint64_t lo, uint64_t hi) const {
+  uint64_t count = 0;
+  auto it = runs_.upper_bound(lo);
+  if (it != runs_.begin()) --it;
+  for (; it != runs_.end() && it->first < hi; ++it) {
+    uint64_t b = std::max(it->first, lo), e = std::min(it->second, hi);
+    if (b < e) count += e - b;
+  }
+  return count;
+}
+
+std::optional<uint64_t> SegmentSet::FirstMissingIn(uint64_t lo, uint64_t hi) const {
+  if (lo >= hi) return std::nullopt;
+  auto it = runs_.upper_bound(lo);
+  if (it == runs_.begin() || std::prev(it)->second <= lo) return lo;
+  uint64_t end = std::prev(it)->second;
+  return end < hi ? std::optional<uint64_t>(end) : std::nullopt;
+}
+
 GapReport ComputeGap(const WalChain& chain, SegmentId start, uint64_t segment_size) {
   GapReport report;
-  if (chain.segments.empty()) return report;
   // The target is the newest timeline that has segments.
-  uint32_t target = chain.segments.rbegin()->first;
+  auto newest_it = chain.segments.rbegin();
+  while (newest_it != chain.segments.rend() && newest_it->second.empty()) ++newest_it;
+  if (newest_it == chain.segments.rend()) return report;
+  uint32_t target = newest_it->first;
   report.timeline = target;
-  const std::set<uint64_t>& newest_set = chain.segments.rbegin()->second;
-  if (newest_set.empty()) return report;
-  uint64_t newest = *newest_set.rbegin();
+  uint64_t newest = newest_it->second.max();
   if (start.segno > newest) return report;
 
   // Ranges [begin, end) of segment numbers read from each timeline of the path.
@@ -147,10 +198,9 @@ GapReport ComputeGap(const WalChain& chain, SegmentId start, uint64_t segment_si
   if (target > 1 && history == chain.histories.end()) report.history_missing = true;
   if (history != chain.histories.end() && !history->second.empty()) {
     uint64_t begin = 0;
-    const auto& entries = history->second;
-    for (size_t i = 0; i < entries.size(); ++i) {
-      uint64_t switch_seg = entries[i].switchpoint / segment_size;
-      path.push_back({entries[i].parent, begin, switch_seg});
+    for (const HistoryEntry& entry : history->second) {
+      uint64_t switch_seg = entry.switchpoint / segment_size;
+      path.push_back({entry.parent, begin, switch_seg});
       begin = std::max(begin, switch_seg);
     }
     path.push_back({target, begin, newest + 1});
@@ -158,45 +208,33 @@ GapReport ComputeGap(const WalChain& chain, SegmentId start, uint64_t segment_si
 
   uint64_t needed = newest - start.segno + 1;
   uint64_t present = 0;
-  std::optional<uint64_t> first_missing;
-  auto count_range = [&](const std::set<uint64_t>& segs, uint64_t lo, uint64_t hi) {
-    // Present segments in [lo, hi), and the first hole.
-    uint64_t expected = lo;
-    for (auto it = segs.lower_bound(lo); it != segs.end() && *it < hi; ++it) {
-      if (*it != expected && !first_missing) first_missing = expected;
-      expected = *it + 1;
-      ++present;
+  std::optional<SegmentId> first_missing;
+  auto count = [&](const SegmentSet& set, uint32_t timeline, uint64_t lo, uint64_t hi) {
+    present += set.CountIn(lo, hi);
+    if (first_missing) return;
+    if (std::optional<uint64_t> hole = set.FirstMissingIn(lo, hi)) {
+      first_missing = SegmentId{timeline, *hole};
     }
-    if (expected < hi && !first_missing) first_missing = expected;
   };
   if (!path.empty()) {
+    static const SegmentSet kNone;
     for (const Range& r : path) {
       uint64_t lo = std::max(r.begin, start.segno), hi = std::min(r.end, newest + 1);
       if (lo >= hi) continue;
       auto segs = chain.segments.find(r.timeline);
-      if (segs == chain.segments.end()) {
-        if (!first_missing) first_missing = lo;
-        continue;
-      }
-      count_range(segs->second, lo, hi);
+      count(segs == chain.segments.end() ? kNone : segs->second, r.timeline, lo, hi);
     }
   } else {
     // Unknown switch points: a segment number counts once whatever timeline has it.
-    std::set<uint64_t> any;
+    SegmentSet any;
     for (const auto& [tli, segs] : chain.segments) {
       if (tli > target) continue;
-      any.insert(segs.lower_bound(start.segno), segs.upper_bound(newest));
+      for (const auto& [b, e] : segs.runs()) any.InsertRange(b, e);
     }
-    count_range(any, start.segno, newest + 1);
+    count(any, target, start.segno, newest + 1);
   }
   report.missing = needed - std::min(needed, present);
-  if (report.missing > 0 && first_missing) {
-    uint32_t tli = target;
-    for (const Range& r : path) {
-      if (*first_missing >= r.begin && *first_missing < r.end) tli = r.timeline;
-    }
-    report.first_missing = SegmentId{tli, *first_missing};
-  }
+  if (report.missing > 0) report.first_missing = first_missing;
   return report;
 }
 

@@ -43,7 +43,7 @@ class PosixStore final : public ObjectStore {
     return result;
   }
 
-  Capabilities capabilities() const override { return {false}; }
+  Capabilities capabilities() const override { return {true}; }
   const std::string& description() const override { return description_; }
 
  private:
@@ -69,6 +69,12 @@ class PosixStore final : public ObjectStore {
       std::string key = dir_key + e.path().filename().string() + (dir ? "/" : "");
       // Keep entries under the prefix, and directories that may hold it.
       if (!key.starts_with(options.prefix) && !(dir && options.prefix.starts_with(key))) continue;
+      // Skip, before any stat, what sorts before start_after: files at or
+      // before it, directories entirely before it.
+      if (!options.start_after.empty() && key <= options.start_after &&
+          !(dir && options.start_after.starts_with(key))) {
+        continue;
+      }
       entries.push_back({std::move(key), dir, e.path()});
     }
     std::sort(entries.begin(), entries.end(),

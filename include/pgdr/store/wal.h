@@ -10,9 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,9 +58,37 @@ struct HistoryEntry {
 // lines are skipped. Corruption names the line number.
 Result<std::vector<HistoryEntry>> ParseHistoryFile(std::string_view text);
 
+// A set of segment numbers kept as runs of consecutive numbers, so that an
+// archive of 50,000 contiguous segments is one run: memory and the cost of
+// counting what is present in a range grow with the number of holes, not
+// with history.
+class SegmentSet {
+ public:
+  SegmentSet() = default;
+  SegmentSet(std::initializer_list<uint64_t> segnos) {
+    for (uint64_t s : segnos) Insert(s);
+  }
+  void Insert(uint64_t segno) { InsertRange(segno, segno + 1); }
+  void InsertRange(uint64_t begin, uint64_t end);  // [begin, end)
+  void Erase(uint64_t segno);
+  bool Contains(uint64_t segno) const;
+  // Present segment numbers in [lo, hi), and the first absent one there.
+  uint64_t CountIn(uint64_t lo, uint64_t hi) const;
+  std::optional<uint64_t> FirstMissingIn(uint64_t lo, uint64_t hi) const;
+  bool empty() const { return runs_.empty(); }
+  uint64_t size() const { return size_; }
+  uint64_t min() const { return runs_.begin()->first; }        // REQUIRES: !empty()
+  uint64_t max() const { return runs_.rbegin()->second - 1; }  // REQUIRES: !empty()
+  const std::map<uint64_t, uint64_t>& runs() const { return runs_; }
+
+ private:
+  std::map<uint64_t, uint64_t> runs_;  // begin -> end (exclusive); disjoint, never adjacent
+  uint64_t size_ = 0;
+};
+
 // The archive as the gap computation sees it.
 struct WalChain {
-  std::map<uint32_t, std::set<uint64_t>> segments;          // complete segments per timeline
+  std::map<uint32_t, SegmentSet> segments;                  // complete segments per timeline
   std::map<uint32_t, std::vector<HistoryEntry>> histories;  // parsed <tli>.history files
 };
 

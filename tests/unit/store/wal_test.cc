@@ -70,7 +70,7 @@ TEST(HistoryTest, Parse) {
   EXPECT_FALSE(ParseHistoryFile("2\t0/5000000\tx\n1\t0/3000000\ty\n").ok());
 }
 
-WalChain Chain(std::map<uint32_t, std::set<uint64_t>> segments) {
+WalChain Chain(std::map<uint32_t, SegmentSet> segments) {
   WalChain chain;
   chain.segments = std::move(segments);
   return chain;
@@ -118,7 +118,7 @@ TEST(GapTest, TwoSwitches) {
   WalChain chain = Chain({{1, {1, 2}}, {2, {3, 4}}, {3, {5, 6}}});
   chain.histories[3] = {{1, 0x3000000}, {2, 0x5000000}};
   EXPECT_EQ(ComputeGap(chain, {1, 1}, k16M).missing, 0u);
-  chain.segments[2].erase(4);
+  chain.segments[2].Erase(4);
   EXPECT_EQ(ComputeGap(chain, {1, 1}, k16M).missing, 1u);
 }
 
@@ -131,6 +131,36 @@ TEST(GapTest, WithoutHistoryAnyTimelineCounts) {
 }
 
 TEST(GapTest, EmptyArchive) { EXPECT_EQ(ComputeGap(WalChain{}, {1, 2}, k16M).missing, 0u); }
+
+}  // namespace
+}  // namespace pgdr::store
+
+namespace pgdr::store {
+namespace {
+
+TEST(SegmentSetTest, RunsMergeSplitAndCount) {
+  SegmentSet set;
+  for (uint64_t s = 10; s < 20; ++s) set.Insert(s);
+  set.Insert(30);
+  set.Insert(5);
+  EXPECT_EQ(set.runs().size(), 3u);
+  EXPECT_EQ(set.size(), 12u);
+  set.InsertRange(20, 30);  // bridges the runs 10..19 and 30
+  EXPECT_EQ(set.runs().size(), 2u);
+  EXPECT_EQ(set.size(), 22u);
+  EXPECT_EQ(set.CountIn(0, 100), 22u);
+  EXPECT_EQ(set.CountIn(12, 15), 3u);
+  set.Erase(15);
+  EXPECT_FALSE(set.Contains(15));
+  EXPECT_TRUE(set.Contains(16));
+  EXPECT_EQ(set.FirstMissingIn(10, 31), 15u);
+  EXPECT_EQ(set.FirstMissingIn(16, 31), std::nullopt);
+  EXPECT_EQ(set.FirstMissingIn(0, 10), 0u);
+  EXPECT_EQ(set.min(), 5u);
+  EXPECT_EQ(set.max(), 30u);
+  set.Insert(12);  // already present
+  EXPECT_EQ(set.size(), 21u);
+}
 
 }  // namespace
 }  // namespace pgdr::store
