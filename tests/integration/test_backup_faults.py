@@ -8,6 +8,7 @@ is bounded by the configured timeout.
 """
 
 import http.server
+import shutil
 import socket
 import threading
 import time
@@ -15,7 +16,7 @@ import unittest
 import urllib.parse
 
 import harness
-from test_backup_support import StoreProbe, require_probe
+from test_backup_support import S3rver, StoreProbe, require_probe, wait_port
 
 BIG = 100_000
 
@@ -142,3 +143,41 @@ class FaultsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TlsTest(unittest.TestCase):
+    """s3rver over TLS with a self-signed certificate: verification is on by
+    default, `ca_file` trusts it, `insecure_skip_verify` skips it."""
+
+    def test_tls_verification(self):
+        require_probe(self)
+        if shutil.which("openssl") is None:
+            self.skipTest("openssl CLI not installed")
+        tmp = harness.TempDir().__enter__()
+        self.addCleanup(tmp.__exit__, None, None, None)
+        key, cert = f"{tmp.path}/key.pem", f"{tmp.path}/cert.pem"
+        harness.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                     "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                     "-addext", "subjectAltName=IP:127.0.0.1"])
+        s3 = S3rver(tmp)
+        if s3.binary is None:
+            self.skipTest("s3rver not available from npm")
+        harness.spawn([s3.binary, "-d", s3.dir, "-a", "127.0.0.1", "-p", str(s3.port),
+                       "--key", key, "--cert", cert, "--configure-bucket", "backups"], s3.log)
+        wait_port(s3.port)
+
+        def store(name, **extra):
+            s = {"name": name, "cluster": "demo", "layout": "barman-cloud", "server_name": "demo",
+                 "url": "s3://backups/pfx", "endpoint": f"https://127.0.0.1:{s3.port}",
+                 "access_key_id_env": "PGDR_TLS_KEY", "secret_access_key_env": "PGDR_TLS_KEY",
+                 "timeout": "5s"}
+            s.update(extra)
+            return s
+        probe = StoreProbe(tmp, [store("verify"), store("ca", ca_file=cert),
+                                 store("skip", insecure_skip_verify=True)],
+                           env={"PGDR_TLS_KEY": "S3RVER"})
+        m = probe.poll()
+        self.assertEqual(probe.value(m, "pgdr_backup_store_up", store="verify"), 0.0)
+        self.assertEqual(probe.value(m, "pgdr_backup_store_up", store="ca"), 1.0, probe.logs())
+        self.assertEqual(probe.value(m, "pgdr_backup_store_up", store="skip"), 1.0)
+        self.assertRegex(probe.logs(), r"store=verify .*(certificate|SSL)")
