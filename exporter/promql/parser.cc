@@ -132,7 +132,7 @@ class Parser {
   }
 
   // For series descriptions: a selector followed by anything.
-  tsdb::Labels ParseSeriesLabels(size_t* consumed) {
+  tsdb::Labels ParseSeriesLabels() {
     std::string name;
     if (Peek().tok == Tok::kIdentifier) name = Next().text;
     tsdb::Labels labels;
@@ -150,10 +150,8 @@ class Parser {
           Unexpected("in label set");
         }
       }
-      *consumed = static_cast<size_t>(Next().end);
-    } else if (!name.empty()) {
-      *consumed = static_cast<size_t>(toks_[pos_ - 1].end);
-    } else {
+      Next();
+    } else if (name.empty()) {
       Fail(Peek().pos, "expected a series");
     }
     return tsdb::MakeLabels(std::move(labels));
@@ -720,7 +718,6 @@ Result<std::vector<tsdb::Matcher>> ParseMetricSelector(std::string_view input) {
 }
 
 Result<SeriesDescription> ParseSeriesDescription(std::string_view input) {
-  size_t consumed = 0;
   // Lex only the selector part: values use notation ("1+2x3") the lexer rejects.
   size_t cut = input.find('}');
   std::string_view head = input;
@@ -730,7 +727,7 @@ Result<SeriesDescription> ParseSeriesDescription(std::string_view input) {
     size_t sp = input.find_first_of(" \t");
     head = input.substr(0, sp);
   }
-  auto labels = Guard(head, [&](Parser& p) { return p.ParseSeriesLabels(&consumed); });
+  auto labels = Guard(head, [](Parser& p) { return p.ParseSeriesLabels(); });
   if (!labels.ok()) return labels.status();
   SeriesDescription desc;
   desc.labels = std::move(*labels);
@@ -818,7 +815,6 @@ Result<SeriesDescription> ParseSeriesDescription(std::string_view input) {
       v += delta;
     }
   }
-  (void)consumed;
   return desc;
 }
 
