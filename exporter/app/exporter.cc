@@ -110,6 +110,9 @@ class Exporter::Impl {
       for (const auto& t : config.targets) {
         if (auto it = results_.find(t.Key()); it != results_.end()) kept.insert(*it);
       }
+      for (const auto& b : config.pgbouncers) {
+        if (auto it = results_.find("pooler/" + b.name); it != results_.end()) kept.insert(*it);
+      }
       results_ = std::move(kept);
       store_polls_.clear();
       target_count_ = config.targets.size();

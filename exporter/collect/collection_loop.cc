@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "pgdr/pooler_collector.h"
 #include "pgdr/target_collector.h"
 
 namespace pgdr {
@@ -16,11 +17,17 @@ class CollectionLoop::Impl {
       : sink_(std::move(sink)), wake_fd_(eventfd(0, EFD_CLOEXEC)) {
     auto queries = std::make_shared<const std::vector<QuerySpec>>(config.queries);
     const auto start = SteadyClock::now();
-    const size_t n = config.targets.size();
-    for (size_t i = 0; i < n; ++i) {
-      const auto offset = config.collection.interval * static_cast<long>(i) / static_cast<long>(n);
+    const size_t n = config.targets.size() + config.pgbouncers.size();
+    auto offset = [&](size_t i) {
+      return start + config.collection.interval * static_cast<long>(i) / static_cast<long>(n);
+    };
+    for (size_t i = 0; i < config.targets.size(); ++i) {
       collectors_.push_back(std::make_unique<TargetCollector>(config.targets[i], queries,
-                                                              config.collection, start + offset));
+                                                              config.collection, offset(i)));
+    }
+    for (size_t i = 0; i < config.pgbouncers.size(); ++i) {
+      collectors_.push_back(std::make_unique<PoolerCollector>(
+          config.pgbouncers[i], config.collection, offset(config.targets.size() + i)));
     }
   }
   ~Impl() {
@@ -29,7 +36,7 @@ class CollectionLoop::Impl {
 
   void Run() {
     std::vector<pollfd> fds;
-    std::vector<TargetCollector*> owners;
+    std::vector<PolledCollector*> owners;
     while (!stop_.load()) {
       auto now = SteadyClock::now();
       // Timers first: cycles due, deadlines passed.
@@ -76,7 +83,7 @@ class CollectionLoop::Impl {
   Sink sink_;
   int wake_fd_;
   std::atomic<bool> stop_{false};
-  std::vector<std::unique_ptr<TargetCollector>> collectors_;
+  std::vector<std::unique_ptr<PolledCollector>> collectors_;
 };
 
 CollectionLoop::CollectionLoop(const Config& config, Sink sink)

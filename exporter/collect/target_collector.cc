@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "pgdr/files.h"
 #include "pgdr/log.h"
 #include "pgdr/memory_reader.h"
+#include "pgdr/pg_connect.h"
 #include "pgdr/sql_metrics.h"
 
 namespace pgdr {
@@ -72,11 +72,6 @@ bool RunsInThisDatabase(const QuerySpec& q, const char* db) {
   return false;
 }
 
-std::string Trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 TargetCollector::TargetCollector(TargetConfig target,
@@ -103,7 +98,7 @@ SteadyClock::time_point TargetCollector::wake_at() const {
 }
 
 std::string TargetCollector::ConnectionError() const {
-  return conn_ ? Trimmed(PQerrorMessage(conn_.get())) : std::string("not connected");
+  return conn_ ? ConnectionErrorText(conn_.get()) : std::string("not connected");
 }
 
 std::shared_ptr<const TargetResult> TargetCollector::Step(SteadyClock::time_point now,
@@ -165,28 +160,13 @@ void TargetCollector::StartCycle(SteadyClock::time_point now) {
 }
 
 void TargetCollector::StartConnect(SteadyClock::time_point now) {
-  std::string password;
-  if (target_.password_env) {
-    const char* env = std::getenv(target_.password_env->c_str());
-    password = env != nullptr ? env : "";
-  } else if (target_.password_file) {
-    auto text = ReadFile(*target_.password_file);
-    if (text.ok()) password = Trimmed(*text);
-  }
   const std::string options =
       "-c statement_timeout=" + std::to_string(options_.statement_timeout.count()) +
       " -c lock_timeout=" + std::to_string(options_.statement_timeout.count()) +
       " -c idle_in_transaction_session_timeout=" +
       std::to_string(options_.statement_timeout.count() * 2);
-  std::vector<const char*> keys = {"dbname", "application_name", "options"};
-  std::vector<const char*> values = {target_.dsn.c_str(), "pgdr_exporter", options.c_str()};
-  if (!password.empty()) {
-    keys.push_back("password");
-    values.push_back(password.c_str());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-  conn_.reset(PQconnectStartParams(keys.data(), values.data(), 1));
+  conn_ = StartConnection(target_.dsn, ResolvePassword(target_.password_env, target_.password_file),
+                          options);
   ++connects_total_;
   state_ = State::kConnecting;
   deadline_ = std::min(deadline_, now + options_.connect_timeout);

@@ -94,6 +94,25 @@ TargetConfig ParseTarget(const YamlReader& r, const YAML::Node& n) {
   return t;
 }
 
+PgBouncerConfig ParsePgBouncer(const YamlReader& r, const YAML::Node& n) {
+  r.CheckKeys(n, {"name", "cluster", "dsn", "password_env", "password_file", "databases_file"},
+              "pgbouncer");
+  PgBouncerConfig b;
+  b.where = r.Where(n);
+  b.name = r.String(n, "name");
+  b.cluster = r.StringOr(n, "cluster", "");
+  b.dsn = r.String(n, "dsn");
+  std::string error;
+  if (!ParseConninfo(b.dsn, &error)) r.Fail(n["dsn"], "invalid dsn: " + error);
+  b.password_env = r.OptString(n, "password_env");
+  b.password_file = r.OptString(n, "password_file");
+  if (b.password_env && b.password_file) {
+    r.Fail(n, "set at most one of password_env and password_file");
+  }
+  b.databases_file = r.StringOr(n, "databases_file", "");
+  return b;
+}
+
 Status ExpandGlob(const std::string& pattern, std::vector<std::string>* out) {
   glob_t g{};
   const int rc = glob(pattern.c_str(), GLOB_ERR, nullptr, &g);
@@ -177,7 +196,12 @@ Result<Config> LoadConfig(const std::string& path) {
     c.maintenance = (*root)["maintenance"];
     if (const YAML::Node pb = (*root)["pgbouncers"]; pb) {
       r.ExpectSequence(pb, "pgbouncers");
-      for (const auto& item : pb) c.pgbouncers.push_back(item);
+      std::set<std::string> names;
+      for (const auto& item : pb) {
+        PgBouncerConfig b = ParsePgBouncer(r, item);
+        if (!names.insert(b.name).second) r.Fail(item, "duplicate pgbouncer " + b.name);
+        c.pgbouncers.push_back(std::move(b));
+      }
     }
     for (const auto& rf : r.StringList(*root, "rule_files")) {
       std::vector<std::string> files;

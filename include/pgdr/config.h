@@ -39,6 +39,19 @@ struct TargetConfig {
   std::string Key() const { return cluster + "/" + member; }
 };
 
+// A PgBouncer whose admin console is collected (pgdr_pgbouncer_*) and which
+// the redirect action can repoint at a new primary.
+struct PgBouncerConfig {
+  std::string name;     // the `pooler` label
+  std::string cluster;  // optional: the cluster it fronts (`cluster` label)
+  std::string
+      dsn;  // admin console, e.g. "host=127.0.0.1 port=6432 dbname=pgbouncer user=pgbouncer"
+  std::optional<std::string> password_env;
+  std::optional<std::string> password_file;
+  std::string databases_file;  // optional: the [databases] include file redirect rewrites
+  std::string where;           // file:line:col of the entry
+};
+
 struct QueryFileConfig {
   std::string path;  // a path or glob, relative to the config file
   std::string metric_prefix = "pgdr_";
@@ -61,12 +74,12 @@ struct Config {
   std::vector<TargetConfig> targets;
   // Raw `backup_stores:` entries, validated by the store module.
   std::vector<YAML::Node> backup_stores;
+  std::vector<PgBouncerConfig> pgbouncers;
   // Raw sections validated by the actions module (notifiers, failover,
-  // maintenance windows, PgBouncers); null when absent.
+  // maintenance windows); null when absent.
   YAML::Node alerting;
   YAML::Node actions;
   YAML::Node maintenance;
-  std::vector<YAML::Node> pgbouncers;
   std::vector<std::string> rule_files;  // resolved paths
   milliseconds evaluation_interval{15000};
   std::map<std::string, std::string> external_labels;

@@ -26,13 +26,12 @@
 
 #include "pgdr/config.h"
 #include "pgdr/pg_handle.h"
+#include "pgdr/polled_collector.h"
 #include "pgdr/target_result.h"
 
 namespace pgdr {
 
-using SteadyClock = std::chrono::steady_clock;
-
-class TargetCollector {
+class TargetCollector final : public PolledCollector {
  public:
   TargetCollector(TargetConfig target, std::shared_ptr<const std::vector<QuerySpec>> queries,
                   CollectionConfig options, SteadyClock::time_point first_start);
@@ -41,15 +40,10 @@ class TargetCollector {
 
   const TargetConfig& target() const { return target_; }
 
-  // The socket to poll and the events wanted, or -1 when waiting on a timer only.
-  int socket() const;
-  short poll_events() const { return want_events_; }
-  // When Step() must be called at the latest.
-  SteadyClock::time_point wake_at() const;
-
-  // Makes all the progress possible now; `revents` are the poll() events seen
-  // on socket() (0 when woken by the timer). Returns the result when a cycle ends.
-  std::shared_ptr<const TargetResult> Step(SteadyClock::time_point now, short revents);
+  int socket() const override;
+  short poll_events() const override { return want_events_; }
+  SteadyClock::time_point wake_at() const override;
+  std::shared_ptr<const TargetResult> Step(SteadyClock::time_point now, short revents) override;
 
  private:
   enum class State { kIdle, kConnecting, kRunning };

@@ -358,6 +358,68 @@ class Exporter:
         return s[0][1] if s else None
 
 
+class PgBouncer:
+    """A real PgBouncer (Debian `pgbouncer`) in front of `node`, trust auth,
+    admin user "postgres". Its [databases] live in an include file
+    (`databases_file`) so a redirect can rewrite them and RELOAD."""
+
+    def __init__(self, tmp, node, name="pooler", pool_size=5, pool_mode="transaction"):
+        self.tmp = tmp
+        self.name = name
+        self.port = free_port()
+        self.dir = tmp.sub(f"pgbouncer-{self.port}", for_postgres=True)
+        self.databases_file = os.path.join(self.dir, "databases.ini")
+        self.ini = os.path.join(self.dir, "pgbouncer.ini")
+        self.point_at(node)
+        with open(os.path.join(self.dir, "userlist.txt"), "w") as f:
+            f.write('"postgres" ""\n')
+        with open(self.ini, "w") as f:
+            f.write(f"""[databases]
+%include {self.databases_file}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {self.port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {self.dir}/userlist.txt
+admin_users = postgres
+pool_mode = {pool_mode}
+default_pool_size = {pool_size}
+logfile = {self.dir}/pgbouncer.log
+pidfile = {self.dir}/pgbouncer.pid
+server_connect_timeout = 3
+server_login_retry = 1
+""")
+        if AS_ROOT:
+            for fn in os.listdir(self.dir):
+                shutil.chown(os.path.join(self.dir, fn), PG_USER, PG_USER)
+        self.proc = None
+
+    def point_at(self, node):
+        with open(self.databases_file, "w") as f:
+            f.write(f"postgres = host=127.0.0.1 port={node.port} dbname=postgres\n")
+        if AS_ROOT:
+            shutil.chown(self.databases_file, PG_USER, PG_USER)
+
+    @property
+    def admin_dsn(self):
+        return f"host=127.0.0.1 port={self.port} dbname=pgbouncer user=postgres sslmode=disable"
+
+    def start(self):
+        self.proc = spawn(as_pg_user(["/usr/sbin/pgbouncer", self.ini]),
+                          os.path.join(self.tmp.path, f"pgbouncer-{self.port}.out"))
+        wait_until(lambda: self.admin("SHOW VERSION") is not None, timeout=15, what="pgbouncer up")
+        return self
+
+    def admin(self, command):
+        return run(["psql", "-X", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                    "-d", "pgbouncer", "-Atc", command], timeout=10).stdout.strip()
+
+    def sql(self, query, timeout=30):
+        return run(["psql", "-X", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                    "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-Atc", query], timeout=timeout).stdout.strip()
+
+
 class Prometheus:
     """A real Prometheus (Debian `prometheus`) scraping the given targets."""
 
