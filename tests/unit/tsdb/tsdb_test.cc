@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
+#include <thread>
 
 namespace pgdr::tsdb {
 namespace {
@@ -97,6 +99,24 @@ TEST(Tsdb, RetentionAndRingBoundMemory) {
   EXPECT_EQ(db.GetStats().dropped_series, 1u);
   db.Compact(1'000'000);
   EXPECT_EQ(db.GetStats().series, 0u);
+}
+
+TEST(Tsdb, ConcurrentAppendAndSelect) {
+  Tsdb db;
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 2000; ++i) {
+      db.AppendScrape("s", {Gauge("g", std::to_string(i % 50), i)}, i * 1000);
+    }
+    done = true;
+  });
+  size_t reads = 0;
+  while (!done) {
+    for (const auto& s : db.Select(NameIs("g"), 0, 1 << 30)) reads += s.samples.size();
+  }
+  writer.join();
+  EXPECT_EQ(db.GetStats().series, 50u);
+  EXPECT_GE(reads, 0u);
 }
 
 TEST(Labels, Formatting) {
