@@ -13,9 +13,11 @@
 #include "pgdr/files.h"
 #include "pgdr/http_server.h"
 #include "pgdr/log.h"
+#include "pgdr/rules/manager.h"
 #include "pgdr/snapshot.h"
 #include "pgdr/status_views.h"
 #include "pgdr/store_poller.h"
+#include "pgdr/tsdb.h"
 
 namespace pgdr {
 namespace {
@@ -47,6 +49,29 @@ void AppendProcessMetrics(MetricSet& out) {
   }
 }
 
+std::string AlertsHtml(const std::vector<rules::ManagedAlert>& alerts) {
+  std::string out =
+      "<h2>Alerts</h2><table><tr><th>alert</th><th>state</th><th>labels</th>"
+      "<th>summary</th></tr>";
+  size_t shown = 0;
+  for (const auto& a : alerts) {
+    if (a.alert.state == rules::AlertState::kInactive || a.alert.resolved_at_ms != 0) continue;
+    std::string labels;
+    for (const auto& l : a.alert.labels) {
+      if (l.name == "alertname") continue;
+      labels += l.name + "=" + l.value + " ";
+    }
+    const auto summary_it = a.alert.annotations.find("summary");
+    const std::string summary = summary_it == a.alert.annotations.end() ? "" : summary_it->second;
+    out += "<tr><td>" + HtmlEscape(a.rule) + "</td><td>" +
+           HtmlEscape(rules::AlertStateName(a.alert.state)) + "</td><td>" + HtmlEscape(labels) +
+           "</td><td>" + HtmlEscape(summary) + "</td></tr>";
+    ++shown;
+  }
+  if (shown == 0) out += "<tr><td colspan=4>none</td></tr>";
+  return out + "</table>";
+}
+
 }  // namespace
 
 class Exporter::Impl {
@@ -58,6 +83,7 @@ class Exporter::Impl {
     if (!config.ok()) return config.status();
     auto monitors = MakeBackupMonitors(*config);
     if (!monitors.ok()) return monitors.status();
+    if (Status s = LoadRules(*config); !s.ok()) return s;
     RouteHttp();
     if (Status s = http_.Start(options_.listen_address); !s.ok()) return s;
     composer_ = std::thread([this] { ComposeLoop(); });
@@ -74,6 +100,9 @@ class Exporter::Impl {
     auto config = LoadConfig(options_.config_file);
     Result<std::vector<std::unique_ptr<store::BackupMonitor>>> monitors =
         config.ok() ? MakeBackupMonitors(*config) : config.status();
+    if (monitors.ok()) {
+      if (Status s = LoadRules(*config); !s.ok()) monitors = s;
+    }
     if (!monitors.ok()) {
       reload_failures_ += 1;
       Log(LogLevel::kError, "reload failed; keeping the running config",
@@ -94,6 +123,7 @@ class Exporter::Impl {
   void Stop() {
     http_.Stop();
     StopCollection();
+    if (rules_) rules_->Stop();
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
@@ -133,6 +163,52 @@ class Exporter::Impl {
     if (collector_.joinable()) collector_.join();
     loop_.reset();
     stores_.reset();
+  }
+
+  // Loads the rule files into the running manager (keeping alert state), or
+  // into a new one when the evaluation settings changed. On error the
+  // running rules are untouched.
+  Status LoadRules(const Config& config) {
+    rules::ManagerOptions options;
+    options.default_interval_ms = config.evaluation_interval.count();
+    options.external_labels = config.external_labels;
+    options.external_url = "http://" + options_.listen_address;
+    const bool same = rules_ && options.default_interval_ms == rules_options_.default_interval_ms &&
+                      options.external_labels == rules_options_.external_labels;
+    if (same) return rules_->Load(config.rule_files);
+    auto manager = std::make_unique<rules::RuleManager>(&tsdb_, options);
+    if (Status s = manager->Load(config.rule_files); !s.ok()) return s;
+    if (rules_) rules_->Stop();
+    rules_ = std::move(manager);
+    rules_options_ = options;
+    rules_->Start();
+    return Status::OK();
+  }
+
+  // Feeds the local TSDB with every result not yet appended, at its own
+  // collection time; sources that vanished get staleness markers.
+  void AppendToTsdb(const SnapshotInputs& inputs, const Snapshot& snapshot,
+                    const std::map<std::string, std::shared_ptr<const StorePoll>>& polls) {
+    const auto ms = [](SystemClock::time_point t) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    };
+    std::map<std::string, const void*> seen;
+    for (const auto& [key, result] : inputs.targets) {
+      seen[key] = result.get();
+      if (appended_[key] != result.get()) {
+        tsdb_.AppendScrape(key, result->families, ms(result->collected_at));
+      }
+    }
+    for (const auto& [name, poll] : polls) {
+      const std::string key = "store/" + name;
+      seen[key] = poll.get();
+      if (appended_[key] != poll.get()) tsdb_.AppendScrape(key, poll->families, ms(inputs.now));
+    }
+    tsdb_.AppendScrape("computed", snapshot.computed, ms(inputs.now));
+    for (const auto& [key, ptr] : appended_) {
+      if (seen.count(key) == 0) tsdb_.MarkSourceStale(key, ms(inputs.now));
+    }
+    appended_ = std::move(seen);
   }
 
   void OnStorePoll(StorePoll poll) {
@@ -183,7 +259,9 @@ class Exporter::Impl {
         inputs.archives.push_back(poll->position);
         inputs.other.insert(inputs.other.end(), poll->families.begin(), poll->families.end());
       }
-      snapshots_.Publish(ComposeSnapshot(inputs));
+      auto snapshot = ComposeSnapshot(inputs);
+      AppendToTsdb(inputs, *snapshot, polls);
+      snapshots_.Publish(std::move(snapshot));
       last = SteadyClock::now();
     }
   }
@@ -205,6 +283,7 @@ class Exporter::Impl {
     m.Counter("pgdr_config_reload_failures_total",
               "Reloads refused because the new config was invalid.", {}, reload_failures_.load());
     AppendProcessMetrics(m);
+    if (rules_) rules_->CollectMetrics(m);
     return m.Take();
   }
 
@@ -237,14 +316,25 @@ class Exporter::Impl {
       auto s = snapshots_.Latest();
       return HttpResponse{200, "application/json", TargetsJson(s ? *s : Snapshot{})};
     });
+    http_.Route("/api/v1/rules", [this](const HttpRequest&) {
+      return HttpResponse{200, "application/json", rules_->RulesJson().dump()};
+    });
+    http_.Route("/api/v1/alerts", [this](const HttpRequest&) {
+      return HttpResponse{200, "application/json", rules_->AlertsJson().dump()};
+    });
     http_.Route("/", [this](const HttpRequest&) {
       auto s = snapshots_.Latest();
-      return HttpResponse{200, "text/html; charset=utf-8",
-                          StatusPageHtml(s ? *s : Snapshot{}, options_.version, "")};
+      return HttpResponse{
+          200, "text/html; charset=utf-8",
+          StatusPageHtml(s ? *s : Snapshot{}, options_.version, AlertsHtml(rules_->Alerts()))};
     });
   }
 
   const ExporterOptions options_;
+  tsdb::Tsdb tsdb_;
+  std::unique_ptr<rules::RuleManager> rules_;
+  rules::ManagerOptions rules_options_;
+  std::map<std::string, const void*> appended_;  // composer thread only
   HttpServer http_;
   SnapshotStore snapshots_;
   std::mutex reload_mu_;
