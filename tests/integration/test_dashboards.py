@@ -32,17 +32,7 @@ CLUSTER = "demo"
 # Contract metrics (DESIGN.md §3) that panels use but that this sandbox or
 # this exporter build may not produce. A panel on them may be empty only while
 # the exporter does not emit the metric at all; once it does, data is required.
-_STORE = "backup-store reading (issue 3) not wired into the exporter yet"
 PENDING = {
-    "pgdr_backup_store_up": _STORE,
-    "pgdr_backup_last_completed_timestamp_seconds": _STORE,
-    "pgdr_backup_last_duration_seconds": _STORE,
-    "pgdr_backup_last_size_bytes": _STORE,
-    "pgdr_backups": _STORE,
-    "pgdr_backup_first_recoverability_point_timestamp_seconds": _STORE,
-    "pgdr_wal_archive_newest_segment_timestamp_seconds": _STORE,
-    "pgdr_wal_archive_newest_lsn_bytes": _STORE,
-    "pgdr_wal_archive_gap_segments": _STORE,
     "pgdr_restore_drill_last_success_timestamp_seconds": "restore drills are not run in this sandbox",
     "pgdr_restore_drill_duration_seconds": "restore drills are not run in this sandbox",
     "pgdr_pgbouncer_clients": "no PgBouncer in this sandbox",
@@ -128,9 +118,8 @@ class DashboardQueriesTest(unittest.TestCase):
         time.sleep(8)
         emitted = {name for name, _, _ in harness.parse_metrics(exp.get("/metrics")[1])}
         emitted = {re.sub(r"_(bucket|count|sum)$", "", n) for n in emitted}
-        if "pgdr_backup_store_up" in emitted:
-            wait_until(lambda: prom.query('pgdr_backup_store_up == 1'), timeout=60, what="store read")
-            time.sleep(3)
+        wait_until(lambda: prom.query('pgdr_backup_store_up == 1'), timeout=60, what="backup store read")
+        time.sleep(3)
         # A live database: pg_stat_replication shows NULL lag columns once an idle
         # standby has caught up, so keep writing while the panels are queried.
         stop = threading.Event()
