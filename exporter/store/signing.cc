@@ -98,6 +98,34 @@ std::string Base64Decode(std::string_view text) {
   return out;
 }
 
+std::optional<AwsCredentials> ParseAwsCredentialsFile(std::string_view text,
+                                                      std::string_view profile) {
+  AwsCredentials credentials;
+  bool in_profile = false;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string line = Trim(text.substr(0, nl));
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line.front() == '[' && line.back() == ']') {
+      in_profile = Trim(std::string_view(line).substr(1, line.size() - 2)) == profile;
+      continue;
+    }
+    size_t eq = line.find('=');
+    if (!in_profile || eq == std::string::npos) continue;
+    std::string key = Lower(Trim(std::string_view(line).substr(0, eq)));
+    std::string value = Trim(std::string_view(line).substr(eq + 1));
+    if (key == "aws_access_key_id") credentials.access_key_id = value;
+    if (key == "aws_secret_access_key") credentials.secret_access_key = value;
+    if (key == "aws_session_token") credentials.session_token = value;
+  }
+  if (credentials.access_key_id.empty() || credentials.secret_access_key.empty()) {
+    return std::nullopt;
+  }
+  return credentials;
+}
+
 std::string CanonicalQuery(const HeaderList& query) {
   std::vector<std::pair<std::string, std::string>> encoded;
   for (const auto& [name, value] : query) {

@@ -151,6 +151,14 @@ class BarmanCloudTest(unittest.TestCase):
         m = probe.poll()
         self.assertEqual(probe.value(m, "pgdr_wal_archive_newest_lsn_bytes"),
                          segment_lsn_end(name))
+        # The same through a SAS token instead of the account key.
+        sas = dict(store, name="azure-sas", account_key_env=None, sas_token_env="PGDR_AZ_SAS")
+        del sas["account_key_env"]
+        sas_probe = StoreProbe(self.tmp, [sas], env={"PGDR_AZ_SAS": blob.account_sas()})
+        m = sas_probe.poll()
+        self.assertEqual(sas_probe.value(m, "pgdr_backup_store_up"), 1.0, sas_probe.logs())
+        self.assertEqual(sas_probe.value(m, "pgdr_wal_archive_newest_lsn_bytes"),
+                         segment_lsn_end(name))
         # Wrong key: store down with a clear log line, nothing crashes.
         bad = StoreProbe(self.tmp, [store], env={"PGDR_AZ_KEY": "AAAA" * 22})
         m = bad.poll()

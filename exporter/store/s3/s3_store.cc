@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 
 #include "pgdr/store/http_client.h"
 #include "pgdr/store/listing_xml.h"
@@ -154,13 +157,42 @@ class S3Store final : public ObjectStore {
                            std::to_string(response.status) + suffix);
   }
 
-  Result<HttpResponse> SendOnce(const std::string& key, const HeaderList& query, size_t max_body) {
+  // Explicit *_file/*_env sources, else $AWS_ACCESS_KEY_ID..., else the
+  // shared credentials file ($AWS_SHARED_CREDENTIALS_FILE or
+  // ~/.aws/credentials, profile $AWS_PROFILE or "default").
+  Result<AwsCredentials> Credentials() const {
     Result<std::string> access = ReadSecret(options_.access_key_id, "AWS_ACCESS_KEY_ID");
     Result<std::string> secret = ReadSecret(options_.secret_access_key, "AWS_SECRET_ACCESS_KEY");
-    if (!access.ok()) return Status::Unavailable(description_ + ": " + access.status().message());
-    if (!secret.ok()) return Status::Unavailable(description_ + ": " + secret.status().message());
-    Result<std::string> token = ReadSecret(options_.session_token, "AWS_SESSION_TOKEN");
-    AwsCredentials credentials{*access, *secret, token.ok() ? *token : ""};
+    bool explicit_source =
+        !options_.access_key_id.env.empty() || !options_.access_key_id.file.empty();
+    if (access.ok() && secret.ok()) {
+      Result<std::string> token = ReadSecret(options_.session_token, "AWS_SESSION_TOKEN");
+      return AwsCredentials{*access, *secret, token.ok() ? *token : ""};
+    }
+    if (!explicit_source) {
+      const char* file = std::getenv("AWS_SHARED_CREDENTIALS_FILE");
+      const char* home = std::getenv("HOME");
+      std::string path = file != nullptr   ? file
+                         : home != nullptr ? std::string(home) + "/.aws/credentials"
+                                           : "";
+      const char* profile = std::getenv("AWS_PROFILE");
+      std::ifstream in(path);
+      if (!path.empty() && in) {
+        std::stringstream text;
+        text << in.rdbuf();
+        std::optional<AwsCredentials> shared =
+            ParseAwsCredentialsFile(text.str(), profile != nullptr ? profile : "default");
+        if (shared) return *shared;
+      }
+    }
+    const Status& missing = access.ok() ? secret.status() : access.status();
+    return Status::Unavailable(description_ + ": " + missing.message());
+  }
+
+  Result<HttpResponse> SendOnce(const std::string& key, const HeaderList& query, size_t max_body) {
+    Result<AwsCredentials> found = Credentials();
+    if (!found.ok()) return found.status();
+    const AwsCredentials& credentials = *found;
 
     std::string host = endpoint_.host;
     std::string path = endpoint_.path;

@@ -8,6 +8,7 @@
 // Thread-safety: stateless.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +30,11 @@ struct AwsCredentials {
   std::string secret_access_key;
   std::string session_token;  // optional
 };
+
+// The profile's keys in an AWS shared credentials file (~/.aws/credentials:
+// INI sections of aws_access_key_id, aws_secret_access_key, aws_session_token).
+std::optional<AwsCredentials> ParseAwsCredentialsFile(std::string_view text,
+                                                      std::string_view profile);
 
 struct SigV4Request {
   std::string method = "GET";
