@@ -42,7 +42,14 @@ int64_t Evaluator::RefTime(const AtModifier& at, int64_t offset_ms, int64_t ts) 
   return base - offset_ms;
 }
 
+void Evaluator::CheckDeadline() const {
+  if (std::chrono::steady_clock::now() > deadline_) {
+    ThrowEval("query timed out in expression evaluation");
+  }
+}
+
 void Evaluator::CountSamples(size_t n) {
+  CheckDeadline();
   samples_ += n;
   if (samples_ > options_.max_samples) {
     ThrowEval("query processing would load too many samples into memory in query execution");
@@ -77,6 +84,7 @@ RangeArg Evaluator::EvalSubquery(const SubqueryExpr& sq, int64_t ts) {
   out.end = end;
   std::unordered_map<std::string, size_t> index;
   for (int64_t t = start; t <= end; t += step) {
+    CheckDeadline();
     Vector v = EvalVector(*sq.expr, t);
     for (Sample& s : v) {
       auto [it, inserted] = index.emplace(tsdb::LabelsKey(s.metric), out.matrix.size());

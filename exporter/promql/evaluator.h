@@ -3,6 +3,7 @@
 // by Engine::Eval.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "pgdr/promql/engine.h"
@@ -26,7 +27,11 @@ struct RangeArg {
 class Evaluator {
  public:
   Evaluator(const tsdb::Storage& storage, const EngineOptions& options, int64_t query_time)
-      : storage_(storage), options_(options), query_time_(query_time) {}
+      : storage_(storage),
+        options_(options),
+        query_time_(query_time),
+        deadline_(std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(options.timeout_ms)) {}
 
   Value Eval(const Expr& e, int64_t ts);
   Vector EvalVector(const Expr& e, int64_t ts);
@@ -40,10 +45,12 @@ class Evaluator {
   int64_t RefTime(const AtModifier& at, int64_t offset_ms, int64_t ts) const;
   RangeArg EvalSubquery(const SubqueryExpr& sq, int64_t ts);
   void CountSamples(size_t n);
+  void CheckDeadline() const;
 
   const tsdb::Storage& storage_;
   const EngineOptions& options_;
   const int64_t query_time_;
+  const std::chrono::steady_clock::time_point deadline_;
   size_t samples_ = 0;
 };
 

@@ -256,7 +256,15 @@ class Parser {
     return "";
   }
 
+  // Nesting ({{if}} in {{if}}, parentheses) is bounded: no stack overflow.
+  static constexpr int kMaxNesting = 100;
+  void Enter() {
+    if (++nesting_ > kMaxNesting)
+      Fail("template nesting deeper than " + std::to_string(kMaxNesting));
+  }
+
   Node ParseIf(const std::string& cond) {
+    Enter();
     Node n;
     n.kind = Node::Kind::kIf;
     std::string current = cond;
@@ -264,7 +272,10 @@ class Parser {
       std::vector<Node> body;
       std::string stop = ParseList(body);
       n.branches.push_back({ParsePipeline(current), std::move(body)});
-      if (stop == "end") return n;
+      if (stop == "end") {
+        --nesting_;
+        return n;
+      }
       if (stop.rfind("else if ", 0) == 0) {
         current = stop.substr(8);
         continue;
@@ -272,6 +283,7 @@ class Parser {
       if (stop == "else") {
         std::string end = ParseList(n.else_body);
         if (end != "end") Fail("expected {{end}}");
+        --nesting_;
         return n;
       }
       Fail("unexpected EOF");
@@ -327,7 +339,9 @@ class Parser {
       if (c == '(') {
         ++i;
         op.kind = Operand::Kind::kSub;
+        Enter();
         op.sub = std::make_shared<Pipeline>(ParsePipelineAt(s, i, true));
+        --nesting_;
         op.fields = ParseFields(s, i);
       } else if (c == '"' || c == '`') {
         size_t j = i + 1;
@@ -398,6 +412,7 @@ class Parser {
   std::string_view text_;
   size_t pos_ = 0;
   int line_ = 1;
+  int nesting_ = 0;
 };
 
 class Executor {

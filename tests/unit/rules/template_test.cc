@@ -59,3 +59,17 @@ TEST(Template, ErrorsAreReported) {
 
 }  // namespace
 }  // namespace pgdr::rules
+
+namespace pgdr::rules {
+namespace {
+
+TEST(Template, NestingIsBounded) {
+  std::string deep;
+  for (int i = 0; i < 10000; ++i) deep += "{{ if true }}";
+  EXPECT_FALSE(Template::Parse("x", deep).ok());
+  std::string parens = "{{ " + std::string(10000, '(') + "1" + std::string(10000, ')') + " }}";
+  EXPECT_FALSE(Template::Parse("x", parens).ok());
+}
+
+}  // namespace
+}  // namespace pgdr::rules
