@@ -1,6 +1,7 @@
 // The rule manager: load/reload, scheduling, API bodies, metrics.
 #include "pgdr/rules/manager.h"
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -49,6 +50,23 @@ std::string FormatValue(double v) {
   char eb[16];
   std::snprintf(eb, sizeof(eb), "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
   return s.substr(0, e) + eb;
+}
+
+// Go's url.QueryEscape.
+std::string QueryEscape(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
 }
 
 nlohmann::json LabelsJson(const tsdb::Labels& labels) {
@@ -159,6 +177,26 @@ int RuleManager::Tick(int64_t now_ms) {
     ctx.external_url = options_.external_url;
     g->Eval(ctx, append);
     ++evaluated;
+    std::vector<OutgoingAlert> outgoing;
+    {
+      std::lock_guard lock(g->mutex());
+      for (const auto& r : g->rules()) {
+        if (!r->is_alerting()) continue;
+        auto& rule = static_cast<AlertingRule&>(*r);
+        for (const Alert& a : rule.TakeAlertsToSend(due, options_.resend_delay_ms, interval)) {
+          OutgoingAlert o;
+          for (const auto& l : a.labels) o.labels[l.name] = l.value;
+          o.annotations = a.annotations;
+          o.starts_at_ms = a.fired_at_ms;
+          o.ends_at_ms = a.resolved_at_ms != 0 ? a.resolved_at_ms : a.valid_until_ms;
+          o.generator_url = options_.external_url +
+                            "/graph?g0.expr=" + QueryEscape(promql::ToString(*rule.spec().expr)) +
+                            "&g0.tab=1";
+          outgoing.push_back(std::move(o));
+        }
+      }
+    }
+    if (options_.notify && !outgoing.empty()) options_.notify(outgoing);
   }
   if (now_ms - last_compact_ms_ >= 60'000) {
     tsdb_->Compact(now_ms);

@@ -151,6 +151,21 @@ std::vector<Alert> AlertingRule::ActiveAlerts() const {
   return out;
 }
 
+std::vector<Alert> AlertingRule::TakeAlertsToSend(int64_t t_ms, int64_t resend_delay_ms,
+                                                  int64_t interval_ms) {
+  std::vector<Alert> out;
+  const int64_t delta = std::max(resend_delay_ms, interval_ms);
+  for (auto& [key, a] : active_) {
+    if (a.state == AlertState::kPending) continue;
+    bool due = a.resolved_at_ms > a.last_sent_ms || a.last_sent_ms + resend_delay_ms < t_ms;
+    if (!due) continue;
+    a.last_sent_ms = t_ms;
+    a.valid_until_ms = t_ms + 4 * delta;
+    out.push_back(a);
+  }
+  return out;
+}
+
 Group::Group(GroupSpec spec, int64_t default_interval_ms)
     : spec_(std::move(spec)),
       interval_ms_(spec_.interval_ms != 0 ? spec_.interval_ms : default_interval_ms) {

@@ -16,10 +16,13 @@
 // unchanged. On success alert state carries over for alerting rules with
 // the same group, name and expression.
 //
-// Notifiers: Alerts() returns pending, firing and resolved (kept 15m)
-// alerts. Prometheus sends firing and resolved ones with startsAt =
-// fired_at, endsAt = resolved_at when resolved, else last evaluation +
-// 4 * max(interval, resend delay 1m).
+// Notifiers: after each group evaluation the manager calls
+// ManagerOptions::notify with the alerts Prometheus would send then (firing
+// ones at most every resend_delay, resolved ones once more on resolution and
+// again per resend delay while kept for 15m), with startsAt = when it fired,
+// endsAt = resolution time or evaluation + 4 * max(interval, resend delay),
+// and generatorURL = external_url + "/graph?g0.expr=...&g0.tab=1".
+// Alerts() returns every pending, firing and resolved alert for status pages.
 //
 // Thread-safety: every public method is safe to call from any thread. The
 // TSDB is not owned and must outlive the manager.
@@ -28,6 +31,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,11 +48,24 @@
 
 namespace pgdr::rules {
 
+// An alert as handed to notifiers (Alertmanager API v2 fields).
+struct OutgoingAlert {
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  int64_t starts_at_ms = 0;
+  int64_t ends_at_ms = 0;
+  std::string generator_url;
+};
+// Called from the evaluating thread without the manager's locks held.
+using NotifyFunc = std::function<void(const std::vector<OutgoingAlert>&)>;
+
 struct ManagerOptions {
   int64_t default_interval_ms = 60'000;                // global evaluation_interval, default 1m
   std::map<std::string, std::string> external_labels;  // $externalLabels in templates
   std::string external_url;                            // $externalURL in templates
-  promql::EngineOptions engine;  // lookback 5m; the subquery step defaults to the interval
+  promql::EngineOptions engine;      // lookback 5m; the subquery step defaults to the interval
+  int64_t resend_delay_ms = 60'000;  // --rules.alert.resend-delay, default 1m
+  NotifyFunc notify;                 // may be empty
 };
 
 // One alert with the rule and group it belongs to.

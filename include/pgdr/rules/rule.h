@@ -47,6 +47,8 @@ struct Alert {
   int64_t fired_at_ms = 0;
   int64_t resolved_at_ms = 0;  // 0 while active
   int64_t keep_firing_since_ms = 0;
+  int64_t last_sent_ms = 0;    // when notifiers were last given this alert
+  int64_t valid_until_ms = 0;  // endsAt while still firing
 };
 
 struct EvalContext {
@@ -107,6 +109,12 @@ class AlertingRule final : public Rule {
   std::vector<Alert> ActiveAlerts() const;
   // Takes over the state of `old` (same rule across a reload).
   void RestoreFrom(const AlertingRule& old) { active_ = old.active_; }
+
+  // Prometheus's sendAlerts: the firing and resolved alerts due to be
+  // (re)sent at `t_ms` — resolved since the last send, or not sent for
+  // `resend_delay_ms`. Marks them sent and sets valid_until_ms to
+  // t + 4 * max(resend delay, group interval).
+  std::vector<Alert> TakeAlertsToSend(int64_t t_ms, int64_t resend_delay_ms, int64_t interval_ms);
 
  private:
   std::unordered_map<std::string, Alert> active_;  // by LabelsKey(labels)

@@ -94,6 +94,29 @@ TEST_F(ManagerTest, AlertGoesPendingFiringResolved) {
   EXPECT_EQ(group["rules"][1]["state"], "inactive");
 }
 
+TEST_F(ManagerTest, NotifiesAsPrometheusSends) {
+  std::vector<std::vector<OutgoingAlert>> sent;
+  ManagerOptions options;
+  options.external_url = "http://pgdr:9688";
+  options.notify = [&](const std::vector<OutgoingAlert>& alerts) { sent.push_back(alerts); };
+  RuleManager m(&db_, options);
+  ASSERT_TRUE(m.Load({Write("r.yml", kRules)}).ok());
+  const int64_t base = 1'000'000'000'000;
+  for (int64_t t = base; t <= base + 140'000; t += 10'000) {
+    Up(t, t <= base + 60'000 ? 0 : 1);
+    m.Tick(t);
+  }
+  // Sent when it fires (+20s); the resolution (+70s) is sent at once and
+  // again after the 1m resend delay (+140s).
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[0][0].starts_at_ms, base + 20'000);
+  EXPECT_EQ(sent[0][0].ends_at_ms, base + 20'000 + 4 * 60'000);
+  EXPECT_EQ(sent[0][0].labels.at("alertname"), "MemberDown");
+  EXPECT_EQ(sent[0][0].generator_url, "http://pgdr:9688/graph?g0.expr=pgdr_up+%3D%3D+0&g0.tab=1");
+  EXPECT_EQ(sent[1][0].ends_at_ms, base + 70'000);
+  EXPECT_EQ(sent[2][0].ends_at_ms, base + 70'000);
+}
+
 TEST_F(ManagerTest, BadReloadKeepsOldRulesAndState) {
   RuleManager m(&db_, {});
   std::string path = Write("r.yml", kRules);
