@@ -6,7 +6,8 @@ unchanged (their real `for` durations) and sending to a real Alertmanager
 (Debian `prometheus-alertmanager`), which delivers to a webhook receiver run by
 this test. After the primary is stopped, PostgresInstanceDown and
 PostgresPrimaryMissing must arrive at the webhook, firing, with the cluster
-label and a runbook_url naming an existing runbook. The exporter loads the same
+label and a runbook_url naming an existing runbook; promoting the replica then
+delivers PostgresFailoverOccurred and resolves PostgresPrimaryMissing. The exporter loads the same
 rule files: once it serves /api/v1/rules, every shipped rule must be healthy in
 its built-in evaluator and the same two alerts must fire there. Every wait is
 bounded.
@@ -62,6 +63,12 @@ class Webhook:
         self.server.shutdown()
         self.server.server_close()
         return False
+
+    def resolved(self):
+        """Alert names of every resolved notification received so far."""
+        with self.lock:
+            return {a["labels"]["alertname"] for n in self.notifications for a in n.get("alerts", [])
+                    if a.get("status") == "resolved"}
 
     def firing(self):
         """{alertname: alert} of every firing alert received so far."""
@@ -140,6 +147,16 @@ class AlertmanagerDeliveryTest(unittest.TestCase):
                 self.assertIn("demo", ann["description"])
             self.assertTrue(all(n.get("version") == "4" for n in hook.notifications))
             self.check_builtin_evaluator(exp)
+
+            # Recovery: promoting the replica is seen as a failover, and the
+            # no-primary page resolves.
+            promoted = time.monotonic()
+            cluster.replicas[0].promote()
+            wait_until(lambda: "PostgresFailoverOccurred" in hook.firing(), timeout=120, interval=1,
+                       what="PostgresFailoverOccurred at the webhook")
+            wait_until(lambda: "PostgresPrimaryMissing" in hook.resolved(), timeout=120, interval=1,
+                       what="PostgresPrimaryMissing resolved at the webhook")
+            print(f"failover seen and no-primary resolved {time.monotonic() - promoted:.0f}s after promotion")
 
     def check_builtin_evaluator(self, exp):
         """pgdr's own evaluator, over the same rule files and the same outage:
