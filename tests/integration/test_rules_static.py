@@ -363,6 +363,22 @@ class DeployTest(unittest.TestCase):
             r = subprocess.run([exporter, "check-config", path], capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
+    def test_systemd_unit_verifies_and_is_hardened(self):
+        analyze = shutil.which("systemd-analyze")
+        if not analyze:
+            self.skipTest("systemd-analyze not installed")
+        unit = os.path.join(SOURCE_DIR, "deploy", "systemd", "pgdr-exporter.service")
+        r = subprocess.run([analyze, "verify", unit], capture_output=True, text=True, timeout=60)
+        problems = [l for l in (r.stdout + r.stderr).splitlines()
+                    if l.strip() and "is not executable" not in l]  # the binary is not installed here
+        self.assertEqual(problems, [], "systemd-analyze verify")
+        r = subprocess.run([analyze, "security", "--offline=yes", unit], capture_output=True, text=True, timeout=60)
+        m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout + r.stderr)
+        if not m:
+            self.skipTest("systemd-analyze security --offline not supported")
+        print(f"systemd-analyze security: exposure {m.group(1)}")
+        self.assertLessEqual(float(m.group(1)), 3.0, "the unit should stay hardened (exposure <= 3.0)")
+
     def test_systemd_unit_and_dockerfile(self):
         with open(os.path.join(SOURCE_DIR, "deploy", "systemd", "pgdr-exporter.service")) as fh:
             unit = fh.read()
