@@ -174,18 +174,26 @@ class Script {
 
   // Returns "" on success, else why the eval failed.
   std::string Eval(const std::string& line, const std::vector<std::string>& body) {
+    // eval[_fail|_ordered] instant [at <time>] <expr>
     std::istringstream in(line);
-    std::string cmd, mode, at, time_text;
-    in >> cmd >> mode >> at >> time_text;
-    if ((cmd != "eval" && cmd != "eval_fail" && cmd != "eval_ordered") || mode != "instant" ||
-        at != "at") {
+    std::string cmd, mode;
+    in >> cmd >> mode;
+    if ((cmd != "eval" && cmd != "eval_fail" && cmd != "eval_ordered") || mode != "instant") {
       return "malformed eval command";
     }
-    std::string expr;
-    std::getline(in, expr);
-    expr = Trim(expr);
-    auto t = ParseDurationMs(time_text);
-    if (!t.ok()) return "bad time: " + t.status().message();
+    std::string rest;
+    std::getline(in, rest);
+    rest = Trim(rest);
+    int64_t t = 0;
+    if (rest.rfind("at ", 0) == 0) {
+      rest = Trim(rest.substr(3));
+      size_t space = rest.find_first_of(" \t");
+      auto parsed = ParseDurationMs(rest.substr(0, space));
+      if (!parsed.ok()) return "bad time: " + parsed.status().message();
+      t = *parsed;
+      rest = space == std::string::npos ? "" : Trim(rest.substr(space));
+    }
+    const std::string expr = rest;
     Expected want;
     for (size_t k = 0; k < body.size(); ++k) {
       const std::string& b = body[k];
@@ -202,7 +210,7 @@ class Script {
       want.samples[tsdb::LabelsKey(desc->labels)] = {static_cast<int>(k) + 1, desc->labels,
                                                      *desc->values[0]};
     }
-    auto got = engine_.Query(storage_, expr, *t);
+    auto got = engine_.Query(storage_, expr, t);
     if (cmd == "eval_fail") return got.ok() ? "expected the query to fail, it succeeded" : "";
     if (!got.ok()) return "unexpected error: " + got.status().message();
     return Compare(*got, want, cmd == "eval_ordered");
