@@ -1,0 +1,471 @@
+#include "pgdr/actions/engine.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "pgdr/log.h"
+
+namespace pgdr::actions {
+
+namespace {
+
+constexpr const char* kActionNames[] = {"failover", "redirect", "webhook", "exec"};
+
+const char* ActionName(const Trigger& t) { return kActionNames[static_cast<int>(t.action)]; }
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
+
+std::string LabelsJson(const LabelMap& labels) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : labels) j[k] = v;
+  return j.dump();
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
+
+std::string Get(const LabelMap& m, const std::string& k) {
+  const auto it = m.find(k);
+  return it == m.end() ? "" : it->second;
+}
+
+// Splits "host:port" at the last colon.
+std::pair<std::string, std::string> SplitAddress(const std::string& a) {
+  const auto colon = a.rfind(':');
+  if (colon == std::string::npos) return {a, "5432"};
+  return {a.substr(0, colon), a.substr(colon + 1)};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ActionEngine>> ActionEngine::Create(const Config& config) {
+  auto loaded = LoadActionsConfig(config);
+  if (!loaded.ok()) return loaded.status();
+  return std::make_unique<ActionEngine>(std::move(*loaded));
+}
+
+ActionEngine::ActionEngine(ActionsConfig config)
+    : config_(std::move(config)),
+      notifier_(config_.notifier),
+      maintenance_(config_.windows,
+                   std::set<std::string>(config_.clusters.begin(), config_.clusters.end())) {}
+
+ActionEngine::~ActionEngine() { Stop(); }
+
+void ActionEngine::Start() {
+  notifier_.Start();
+  std::lock_guard lock(work_mu_);
+  if (worker_.joinable()) return;
+  stop_ = false;
+  worker_ = std::thread([this] { WorkerLoop(); });
+}
+
+void ActionEngine::Stop() {
+  {
+    std::lock_guard lock(work_mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  notifier_.Stop();
+}
+
+void ActionEngine::Dispatch(Task task) {
+  {
+    std::lock_guard lock(work_mu_);
+    work_.push_back(std::move(task));
+  }
+  work_cv_.notify_all();
+}
+
+void ActionEngine::WorkerLoop() {
+  std::unique_lock lock(work_mu_);
+  while (true) {
+    work_cv_.wait(lock, [this] { return stop_ || !work_.empty(); });
+    if (stop_) return;
+    Task task = std::move(work_.front());
+    work_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    task();
+    lock.lock();
+    busy_ = false;
+    work_cv_.notify_all();
+  }
+}
+
+bool ActionEngine::WaitIdle(milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  {
+    std::unique_lock lock(work_mu_);
+    if (!work_cv_.wait_until(lock, deadline, [this] { return work_.empty() && !busy_; })) {
+      return false;
+    }
+  }
+  const auto left =
+      std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+  return notifier_.Drain(std::max(left, milliseconds(0)));
+}
+
+void ActionEngine::OnAlerts(const std::vector<ActionAlert>& alerts,
+                            std::shared_ptr<const Snapshot> snapshot, TimePoint now) {
+  notifier_.Update(alerts, now);
+  std::lock_guard lock(mu_);
+  if (snapshot && snapshot != last_snapshot_) {
+    last_snapshot_ = snapshot;
+    for (const auto& cluster : config_.clusters) {
+      std::map<std::string, std::string> addresses;
+      for (const auto& ep : config_.members.at(cluster)) {
+        addresses[ep.member] = config_.addresses.at(cluster + "/" + ep.member);
+      }
+      members_[cluster] = ClusterMembers(*snapshot, cluster, addresses);
+      trackers_[cluster].Observe(members_[cluster], snapshot->composed_at);
+    }
+  }
+  std::set<std::string> live;
+  for (size_t i = 0; i < config_.triggers.size(); ++i) {
+    const Trigger& t = config_.triggers[i];
+    for (const auto& a : alerts) {
+      if (a.state != ActionAlert::State::kFiring || !MatchAll(t.match, a.labels)) continue;
+      const std::string cluster = t.cluster.empty() ? Get(a.labels, "cluster") : t.cluster;
+      if (!config_.members.count(cluster)) {
+        const std::string key = std::to_string(i) + "/nocluster/" + Fingerprint(a.labels);
+        live.insert(key);
+        if (decisions_.emplace(key, "nocluster").second) {
+          Log(LogLevel::kWarn, "action skipped: the alert names no known cluster",
+              {{"trigger", t.name},
+               {"alertname", Get(a.labels, "alertname")},
+               {"cluster", cluster}});
+        }
+        continue;
+      }
+      if (t.action == Trigger::Action::kFailover) {
+        const std::string key = std::to_string(i) + "/" + cluster;
+        live.insert(key);
+        HandleFailover(i, t, a, cluster, now);
+      } else {
+        const std::string key = std::to_string(i) + "/" + Fingerprint(a.labels);
+        live.insert(key);
+        if (decisions_.emplace(key, "done").second) HandleOnce(t, a, cluster, now);
+      }
+    }
+  }
+  for (auto it = decisions_.begin(); it != decisions_.end();) {
+    it = live.count(it->first) ? std::next(it) : decisions_.erase(it);
+  }
+}
+
+void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAlert& alert,
+                                  const std::string& cluster, TimePoint now) {
+  const std::string key = std::to_string(index) + "/" + cluster;
+  std::string& last = decisions_[key];
+  if (last == "acted" || last == "dry_run" || in_flight_.count(cluster)) return;
+  std::string why;
+  const bool maintenance = maintenance_.Active(cluster, now, &why);
+  ClusterTracker& tracker = trackers_[cluster];
+  const auto& members = members_[cluster];
+  const FailoverDecision d = DecideFailover(members, tracker, t.policy, maintenance, now);
+  const std::string alertname = Get(alert.labels, "alertname");
+  if (!d.promote) {
+    if (d.reason == last) return;
+    last = d.reason;
+    if (d.reason == "not_confirmed") {
+      Log(LogLevel::kInfo, "failover waiting for confirmation",
+          {{"trigger", t.name},
+           {"cluster", cluster},
+           {"provider", t.provider},
+           {"alertname", alertname},
+           {"detail", d.detail}});
+      return;
+    }
+    Log(LogLevel::kWarn, "failover refused",
+        {{"trigger", t.name},
+         {"cluster", cluster},
+         {"provider", t.provider},
+         {"alertname", alertname},
+         {"result", "refused"},
+         {"reason", d.reason},
+         {"detail", maintenance ? d.detail + " (" + why + ")" : d.detail},
+         {"candidate", d.candidate},
+         {"old_primary", d.old_primary}});
+    CountFailover(cluster, t.provider, "refused");
+    return;
+  }
+  if (t.dry_run) {
+    last = "dry_run";
+    Log(LogLevel::kWarn, "failover dry run: would promote",
+        {{"trigger", t.name},
+         {"cluster", cluster},
+         {"provider", t.provider},
+         {"alertname", alertname},
+         {"result", "dry_run"},
+         {"candidate", d.candidate},
+         {"candidate_lsn_bytes", Num(d.candidate_lsn)},
+         {"lag_bytes", Num(d.lag_bytes)},
+         {"old_primary", d.old_primary},
+         {"repoint_replicas", t.repoint_replicas ? "true" : "false"},
+         {"redirect", Join(t.redirect)}});
+    CountFailover(cluster, t.provider, "dry_run");
+    return;
+  }
+  last = "acted";
+  tracker.last_failover = now;
+  in_flight_.insert(cluster);
+  Log(LogLevel::kWarn, "failover started",
+      {{"trigger", t.name},
+       {"cluster", cluster},
+       {"provider", t.provider},
+       {"alertname", alertname},
+       {"candidate", d.candidate},
+       {"candidate_lsn_bytes", Num(d.candidate_lsn)},
+       {"lag_bytes", Num(d.lag_bytes)},
+       {"old_primary", d.old_primary}});
+  Dispatch([this, &t, cluster, d, alert, members] { RunFailover(t, cluster, d, alert, members); });
+}
+
+void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
+                               const FailoverDecision& d, const ActionAlert& alert,
+                               std::vector<MemberView> members) {
+  const auto started = std::chrono::steady_clock::now();
+  const PgEndpoint* candidate = nullptr;
+  for (const auto& ep : config_.members.at(cluster)) {
+    if (ep.member == d.candidate) candidate = &ep;
+  }
+  Status st;
+  if (!candidate) {
+    st = Status::NotFound("candidate " + d.candidate + " has no target");
+  } else if (t.provider == "pg_promote") {
+    st = PromoteReplica(*candidate, t.timeout);
+    if (st.ok() && t.repoint_replicas) {
+      const auto [host, port] = SplitAddress(d.candidate_address);
+      for (const auto& m : members) {
+        if (m.member == d.candidate || !m.up || m.in_recovery != true) continue;
+        for (const auto& ep : config_.members.at(cluster)) {
+          if (ep.member != m.member) continue;
+          const Status rs = RepointReplica(ep, host, port, t.timeout);
+          Log(rs.ok() ? LogLevel::kInfo : LogLevel::kError, "replica repointed",
+              {{"cluster", cluster},
+               {"member", m.member},
+               {"primary", d.candidate},
+               {"result", rs.ok() ? "success" : "failed"},
+               {"error", rs.message()}});
+        }
+      }
+    }
+  } else if (t.provider == "exec") {
+    st = RunCommand(t.command,
+                    {{"PGDR_ACTION", "failover"},
+                     {"PGDR_TRIGGER", t.name},
+                     {"PGDR_CLUSTER", cluster},
+                     {"PGDR_ALERTNAME", Get(alert.labels, "alertname")},
+                     {"PGDR_ALERT_LABELS", LabelsJson(alert.labels)},
+                     {"PGDR_CANDIDATE", d.candidate},
+                     {"PGDR_CANDIDATE_ADDRESS", d.candidate_address},
+                     {"PGDR_CANDIDATE_LSN_BYTES", Num(d.candidate_lsn)},
+                     {"PGDR_LAG_BYTES", Num(d.lag_bytes)},
+                     {"PGDR_OLD_PRIMARY", d.old_primary},
+                     {"PGDR_DRY_RUN", "false"}},
+                    t.timeout);
+  } else {  // patroni
+    HttpPost post;
+    post.url = t.url + (t.url.ends_with("/") ? "failover" : "/failover");
+    post.body = nlohmann::json{{"candidate", d.candidate}}.dump();
+    post.timeout = t.timeout;
+    st = PostJson(post).status;
+  }
+  if (st.ok() && !t.redirect.empty()) {
+    const Status rs = Redirect(t.redirect, cluster, d.candidate_address);
+    if (!rs.ok()) st = Status::IOError("promoted, but redirect failed: " + rs.message());
+  }
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  char took[32];
+  std::snprintf(took, sizeof took, "%.3f", secs);
+  Log(st.ok() ? LogLevel::kWarn : LogLevel::kError, "failover finished",
+      {{"trigger", t.name},
+       {"cluster", cluster},
+       {"provider", t.provider},
+       {"result", st.ok() ? "success" : "failed"},
+       {"candidate", d.candidate},
+       {"old_primary", d.old_primary},
+       {"duration_seconds", took},
+       {"error", st.message()}});
+  std::lock_guard lock(mu_);
+  CountFailover(cluster, t.provider, st.ok() ? "success" : "failed");
+  in_flight_.erase(cluster);
+  if (!st.ok()) {
+    for (auto& [key, value] : decisions_) {
+      if (value == "acted" && key.ends_with("/" + cluster)) value = "failed";
+    }
+  }
+}
+
+Status ActionEngine::Redirect(const std::vector<std::string>& poolers, const std::string& cluster,
+                              const std::string& address) {
+  const auto [host, port] = SplitAddress(address);
+  Status result;
+  for (const auto& name : poolers) {
+    const Status st = RedirectPooler(config_.poolers.at(name), host, port, milliseconds(10000));
+    Log(st.ok() ? LogLevel::kWarn : LogLevel::kError, "pgbouncer redirected",
+        {{"pooler", name},
+         {"cluster", cluster},
+         {"address", address},
+         {"result", st.ok() ? "success" : "failed"},
+         {"error", st.message()}});
+    if (!st.ok() && result.ok()) result = st;
+  }
+  return result;
+}
+
+void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
+                              const std::string& cluster, TimePoint now) {
+  const std::string alertname = Get(alert.labels, "alertname");
+  std::string why;
+  if (maintenance_.Active(cluster, now, &why)) {
+    Log(LogLevel::kWarn, "action refused",
+        {{"trigger", t.name},
+         {"action", ActionName(t)},
+         {"cluster", cluster},
+         {"alertname", alertname},
+         {"result", "refused"},
+         {"reason", "maintenance"},
+         {"detail", why}});
+    CountAction(t, "refused");
+    return;
+  }
+  std::vector<std::string> poolers = t.poolers;
+  std::string primary_address;
+  if (t.action == Trigger::Action::kRedirect) {
+    if (poolers.empty()) {
+      for (const auto& [name, c] : config_.pooler_cluster) {
+        if (c == cluster) poolers.push_back(name);
+      }
+    }
+    int primaries = 0;
+    for (const auto& m : members_[cluster]) {
+      if (m.up && m.in_recovery == false) {
+        ++primaries;
+        primary_address = m.address;
+      }
+    }
+    if (primaries != 1 || poolers.empty()) {
+      Log(LogLevel::kWarn, "action refused",
+          {{"trigger", t.name},
+           {"action", "redirect"},
+           {"cluster", cluster},
+           {"alertname", alertname},
+           {"result", "refused"},
+           {"reason", poolers.empty() ? "no_pooler" : "no_single_primary"}});
+      CountAction(t, "refused");
+      return;
+    }
+  }
+  if (t.dry_run) {
+    Log(LogLevel::kWarn, "action dry run: would act",
+        {{"trigger", t.name},
+         {"action", ActionName(t)},
+         {"cluster", cluster},
+         {"alertname", alertname},
+         {"result", "dry_run"},
+         {"address", primary_address}});
+    CountAction(t, "dry_run");
+    return;
+  }
+  if (t.action == Trigger::Action::kWebhook) {
+    const std::string body =
+        WebhookBody(t.receiver, {"alertname", "cluster"}, {alert}, config_.notifier.external_url,
+                    config_.notifier.external_labels)
+            .dump();
+    const Status st = notifier_.Enqueue(t.receiver, body);
+    Log(LogLevel::kInfo, "action webhook queued",
+        {{"trigger", t.name},
+         {"cluster", cluster},
+         {"alertname", alertname},
+         {"result", st.ok() ? "success" : "failed"}});
+    CountAction(t, st.ok() ? "success" : "failed");
+    return;
+  }
+  Dispatch([this, &t, alert, cluster, poolers, primary_address] {
+    Status st;
+    if (t.action == Trigger::Action::kRedirect) {
+      st = Redirect(poolers, cluster, primary_address);
+    } else {
+      st = RunCommand(t.command,
+                      {{"PGDR_ACTION", "exec"},
+                       {"PGDR_TRIGGER", t.name},
+                       {"PGDR_CLUSTER", cluster},
+                       {"PGDR_ALERTNAME", Get(alert.labels, "alertname")},
+                       {"PGDR_ALERT_LABELS", LabelsJson(alert.labels)},
+                       {"PGDR_ALERT_ANNOTATIONS", LabelsJson(alert.annotations)},
+                       {"PGDR_DRY_RUN", "false"}},
+                      t.timeout);
+    }
+    Log(st.ok() ? LogLevel::kInfo : LogLevel::kError, "action finished",
+        {{"trigger", t.name},
+         {"action", ActionName(t)},
+         {"cluster", cluster},
+         {"result", st.ok() ? "success" : "failed"},
+         {"error", st.message()}});
+    std::lock_guard lock(mu_);
+    CountAction(t, st.ok() ? "success" : "failed");
+  });
+}
+
+void ActionEngine::CountFailover(const std::string& cluster, const std::string& provider,
+                                 const std::string& result) {
+  failover_counts_[{cluster, provider, result}] += 1;
+}
+
+void ActionEngine::CountAction(const Trigger& t, const std::string& result) {
+  action_counts_[{t.name, ActionName(t), result}] += 1;
+}
+
+HttpResponse ActionEngine::HandleMaintenance(const HttpRequest& request) {
+  if (request.method == "POST") return maintenance_.HandlePost(request, Clock::now());
+  if (request.method == "GET") return maintenance_.HandleGet(Clock::now());
+  return HttpResponse{405, "text/plain; charset=utf-8", "method not allowed\n"};
+}
+
+void ActionEngine::CollectMetrics(MetricSet& out) const {
+  notifier_.CollectMetrics(out);
+  maintenance_.CollectMetrics(out, Clock::now());
+  std::lock_guard lock(mu_);
+  static constexpr const char* kResults[] = {"success", "failed", "refused", "dry_run"};
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& t : config_.triggers) {
+    if (t.action != Trigger::Action::kFailover) continue;
+    const std::vector<std::string> clusters =
+        t.cluster.empty() ? config_.clusters : std::vector<std::string>{t.cluster};
+    for (const auto& c : clusters) seen.insert({c, t.provider});
+  }
+  for (const auto& [k, v] : failover_counts_) seen.insert({k.a, k.b});
+  for (const auto& [cluster, provider] : seen) {
+    for (const char* r : kResults) {
+      const auto it = failover_counts_.find({cluster, provider, r});
+      out.Counter("pgdr_failover_requests_total",
+                  "Failover decisions by result: success, failed, refused (a guard said no), "
+                  "dry_run (would have promoted).",
+                  {{"cluster", cluster}, {"provider", provider}, {"result", r}},
+                  it == failover_counts_.end() ? 0 : it->second);
+    }
+  }
+  for (const auto& t : config_.triggers) {
+    if (t.action == Trigger::Action::kFailover) continue;
+    for (const char* r : kResults) {
+      const auto it = action_counts_.find({t.name, ActionName(t), r});
+      out.Counter("pgdr_actions_total",
+                  "Redirect, webhook and exec action decisions by trigger and result.",
+                  {{"trigger", t.name}, {"action", ActionName(t)}, {"result", r}},
+                  it == action_counts_.end() ? 0 : it->second);
+    }
+  }
+}
+
+}  // namespace pgdr::actions

@@ -1,0 +1,72 @@
+// The `alerting:`, `actions:` and `maintenance:` sections of the exporter
+// config, validated into plain data (unknown keys are errors naming
+// file:line:col). See docs/actions.md for every key and its default.
+//
+//   alerting:            # notifiers
+//     resend_delay: 1m
+//     alertmanagers: [{url: http://127.0.0.1:9093}]
+//     webhooks: [{name: ops, url: http://127.0.0.1:8080/hook}]
+//   actions:
+//     dry_run: true      # the default: decide, log and count, but act not
+//     triggers:
+//       - match: 'alertname="PostgresPrimaryMissing", cluster="prod"'
+//         action: failover
+//         provider: pg_promote
+//         redirect: [pgbouncer-prod]
+//   maintenance:
+//     windows: [{cluster: prod, cron: "0 2 * * SUN", duration: 2h}]
+//
+// Thread-safety: immutable after loading.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pgdr/actions/alert.h"
+#include "pgdr/actions/failover.h"
+#include "pgdr/actions/maintenance.h"
+#include "pgdr/actions/notifier.h"
+#include "pgdr/actions/providers.h"
+#include "pgdr/config.h"
+
+namespace pgdr::actions {
+
+struct Trigger {
+  enum class Action { kFailover, kRedirect, kWebhook, kExec };
+  std::string name;  // for logs; defaults to "<action>#<index>"
+  std::vector<Matcher> match;
+  Action action = Action::kFailover;
+  bool dry_run = true;  // from the trigger, else actions.dry_run (default true)
+  std::string cluster;  // empty: the alert's `cluster` label
+  // failover
+  std::string provider = "pg_promote";  // pg_promote | exec | patroni
+  FailoverPolicy policy;
+  milliseconds timeout{30000};        // promote / command / HTTP, default 30s
+  bool repoint_replicas = true;       // pg_promote: make the other replicas follow
+  std::vector<std::string> redirect;  // poolers to repoint after a promotion
+  // redirect
+  std::vector<std::string> poolers;  // empty: every pooler of the cluster
+  // exec (action or failover provider)
+  std::vector<std::string> command;
+  // webhook action / patroni provider
+  std::string url;
+  std::string receiver;  // webhook action: its notifier receiver name
+};
+
+struct ActionsConfig {
+  NotifierConfig notifier;
+  std::vector<Trigger> triggers;
+  std::vector<WindowConfig> windows;
+  std::map<std::string, std::vector<PgEndpoint>> members;  // cluster -> members (config order)
+  std::map<std::string, std::string> addresses;            // "cluster/member" -> "host:port"
+  std::map<std::string, PoolerEndpoint> poolers;           // by name
+  std::map<std::string, std::string> pooler_cluster;       // pooler name -> cluster
+  std::vector<std::string> clusters;
+};
+
+// Validates and resolves the sections (secrets are read from env/files now).
+Result<ActionsConfig> LoadActionsConfig(const Config& config);
+
+}  // namespace pgdr::actions

@@ -1,0 +1,114 @@
+// ActionEngine: what the exporter calls after each rule evaluation.
+//
+// OnAlerts() gets the evaluator's full current alert list and the latest
+// snapshot. It feeds the notifiers (Alertmanagers, webhooks), updates the
+// failover guards' memory of each cluster, and for every configured trigger
+// whose matchers select a firing alert decides what to do:
+//   - failover: the guards of failover.h; dry-run (the default) logs and
+//     counts what would be done; otherwise the provider (pg_promote, exec,
+//     patroni) runs on the engine's worker thread, then the configured
+//     PgBouncers are repointed at the new primary;
+//   - redirect: repoints PgBouncers at the cluster's current primary;
+//   - webhook / exec: once per firing episode of the alert.
+// No action runs for a cluster inside a maintenance window. Every decision
+// is one structured log line and a counter:
+// pgdr_failover_requests_total{cluster,provider,result} (success, failed,
+// refused, dry_run) and pgdr_actions_total{trigger,action,result}. Repeated
+// identical refusals while an alert keeps firing are logged and counted once.
+//
+// Thread-safety: every public method is safe from any thread. OnAlerts()
+// never blocks on a database or a remote HTTP server.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "pgdr/actions/actions_config.h"
+#include "pgdr/config.h"
+#include "pgdr/http_server.h"
+#include "pgdr/metric_set.h"
+#include "pgdr/snapshot.h"
+
+namespace pgdr::actions {
+
+class ActionEngine {
+ public:
+  // Validates the config sections (see actions_config.h).
+  static Result<std::unique_ptr<ActionEngine>> Create(const Config& config);
+  explicit ActionEngine(ActionsConfig config);
+  ~ActionEngine();  // Stop()
+  ActionEngine(const ActionEngine&) = delete;
+  ActionEngine& operator=(const ActionEngine&) = delete;
+
+  // Starts the notifier senders and the action worker; idempotent.
+  void Start();
+  // Stops them; a running provider call finishes first (bounded by its timeout).
+  void Stop();
+
+  // After each rule evaluation. `snapshot` may be null before the first composition.
+  void OnAlerts(const std::vector<ActionAlert>& alerts, std::shared_ptr<const Snapshot> snapshot,
+                TimePoint now);
+
+  // GET and POST /api/v1/maintenance (see MaintenanceWindows).
+  HttpResponse HandleMaintenance(const HttpRequest& request);
+  MaintenanceWindows& maintenance() { return maintenance_; }
+
+  // Notifier, failover, action and maintenance metrics.
+  void CollectMetrics(MetricSet& out) const;
+
+  // Blocks until no action is queued or running and the notifier queues are
+  // empty, at most `timeout`. For tests and orderly shutdown.
+  bool WaitIdle(milliseconds timeout);
+
+ private:
+  using Task = std::function<void()>;
+  struct Counted {
+    std::string a, b, c;
+    auto operator<=>(const Counted&) const = default;
+  };
+
+  void HandleFailover(size_t index, const Trigger& t, const ActionAlert& alert,
+                      const std::string& cluster, TimePoint now);
+  void HandleOnce(const Trigger& t, const ActionAlert& alert, const std::string& cluster,
+                  TimePoint now);
+  void RunFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d,
+                   const ActionAlert& alert, std::vector<MemberView> members);
+  Status Redirect(const std::vector<std::string>& poolers, const std::string& cluster,
+                  const std::string& address);
+  void CountFailover(const std::string& cluster, const std::string& provider,
+                     const std::string& result);
+  void CountAction(const Trigger& t, const std::string& result);
+  void Dispatch(Task task);
+  void WorkerLoop();
+
+  const ActionsConfig config_;
+  Notifier notifier_;
+  MaintenanceWindows maintenance_;
+
+  mutable std::mutex mu_;
+  std::shared_ptr<const Snapshot> last_snapshot_;           // GUARDED_BY(mu_)
+  std::map<std::string, std::vector<MemberView>> members_;  // GUARDED_BY(mu_)
+  std::map<std::string, ClusterTracker> trackers_;          // GUARDED_BY(mu_)
+  std::map<std::string, std::string> decisions_;            // GUARDED_BY(mu_)
+  std::set<std::string> in_flight_;                         // GUARDED_BY(mu_): clusters
+  std::map<Counted, double> failover_counts_;               // GUARDED_BY(mu_)
+  std::map<Counted, double> action_counts_;                 // GUARDED_BY(mu_)
+
+  std::mutex work_mu_;
+  std::condition_variable work_cv_;
+  std::deque<Task> work_;  // GUARDED_BY(work_mu_)
+  bool busy_ = false;      // GUARDED_BY(work_mu_)
+  bool stop_ = false;      // GUARDED_BY(work_mu_)
+  std::thread worker_;
+};
+
+}  // namespace pgdr::actions

@@ -1,0 +1,89 @@
+// Failover guards: the decision whether promoting a replica of a cluster is
+// safe, made from the exporter's snapshots alone and unit-testable on
+// synthetic ones.
+//
+// A promotion is allowed only when all of these hold (DESIGN.md §6):
+//   - no maintenance window is active and the cluster's cooldown has passed;
+//   - no member answers as primary (split-brain guard: a reachable primary,
+//     or two, means there is nothing to fail over);
+//   - the primary is unreachable from the exporter *and* every reachable
+//     replica's WAL receiver has lost it, continuously for `confirm_for`
+//     (a replica streaming from another replica counts as having lost it).
+//     A partition between the exporter and the primary alone therefore
+//     never promotes: the replicas still stream;
+//   - the candidate, the reachable replica with the most WAL (the highest of
+//     replay and receive LSN: promotion replays everything received), lags
+//     the last primary LSN the exporter saw by at most `max_lag_bytes`.
+//
+// Thread-safety: ClusterTracker is not synchronised; the ActionEngine owns
+// one per cluster and uses it under its own lock.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pgdr/actions/alert.h"
+#include "pgdr/snapshot.h"
+
+namespace pgdr::actions {
+
+// One member of a cluster as the guards see it.
+struct MemberView {
+  std::string member;
+  std::string address;  // "host:port" of its target DSN; empty when unknown
+  bool up = false;
+  std::optional<bool> in_recovery;
+  std::optional<double> lsn_bytes;          // replay LSN on a replica
+  std::optional<double> receive_lsn_bytes;  // replica: last WAL received
+  std::optional<bool> streaming;            // WAL receiver streaming
+  std::optional<std::string> sender;        // "host:port" it streams from
+};
+
+// The members of `cluster` in `snapshot`; `addresses` maps member -> "host:port".
+std::vector<MemberView> ClusterMembers(const Snapshot& snapshot, const std::string& cluster,
+                                       const std::map<std::string, std::string>& addresses);
+
+struct FailoverPolicy {
+  std::chrono::milliseconds confirm_for{std::chrono::seconds(30)};  // default 30s
+  double max_lag_bytes = 16.0 * 1024 * 1024;                        // default 16 MiB
+  std::chrono::milliseconds cooldown{std::chrono::minutes(10)};     // default 10m
+};
+
+// What the guards remember about one cluster between snapshots.
+struct ClusterTracker {
+  // Feeds one observation (a snapshot's members at its composition time).
+  void Observe(const std::vector<MemberView>& members, TimePoint at);
+
+  std::string last_primary;                // the last member seen answering as primary
+  std::optional<double> last_primary_lsn;  // its LSN then
+  std::optional<TimePoint> lost_since;     // primary down and every replica lost it, since
+  std::optional<TimePoint> last_failover;  // the last promotion started (or dry-run decided)
+};
+
+struct FailoverDecision {
+  bool promote = false;
+  // Machine-readable reason when refused: maintenance, cooldown,
+  // primary_reachable, split_brain, no_replica, replica_streaming,
+  // not_confirmed, unknown_primary_lsn, lag_exceeded; "guards_passed" when allowed.
+  std::string reason;
+  std::string detail;  // one human sentence
+  std::string candidate;
+  std::string candidate_address;
+  double candidate_lsn = 0;
+  double lag_bytes = 0;
+  std::string old_primary;
+};
+
+// REQUIRES: `tracker` has observed `members` (the latest snapshot).
+FailoverDecision DecideFailover(const std::vector<MemberView>& members,
+                                const ClusterTracker& tracker, const FailoverPolicy& policy,
+                                bool maintenance_active, TimePoint now);
+
+// "host:port" of a libpq DSN (URI or key=value; port 5432 when absent); empty
+// when the DSN does not parse or names several hosts.
+std::string DsnAddress(const std::string& dsn);
+
+}  // namespace pgdr::actions

@@ -1,0 +1,90 @@
+// What the actions do once the guards allow them: promote a replica with
+// pg_promote(), repoint the other replicas, repoint a PgBouncer, run a user
+// command, ask Patroni. Each call blocks for at most its timeout, so the
+// ActionEngine runs them on its worker thread, never on the evaluator's.
+//
+// Every database call uses its own short-lived libpq connection with a
+// connect timeout and a statement timeout; passwords come from env or file
+// (pgdr::ResolvePassword) and never appear in returned messages.
+//
+// Thread-safety: free functions without shared state; safe from any thread.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pgdr/status.h"
+
+namespace pgdr::actions {
+
+// How to reach one PostgreSQL member (from its target config).
+struct PgEndpoint {
+  std::string member;
+  std::string dsn;
+  std::string password;  // resolved from password_env/password_file; may be empty
+};
+
+// Runs `SELECT pg_promote(wait => true, wait_seconds => timeout)` on the
+// replica, then checks pg_is_in_recovery() is false on a new connection.
+Status PromoteReplica(const PgEndpoint& replica, std::chrono::milliseconds timeout);
+
+// Points a replica at a new primary: reads its primary_conninfo, replaces
+// host/hostaddr/port with `primary_host`/`primary_port` (keeping user,
+// password file, application_name...), ALTER SYSTEM SET primary_conninfo and
+// pg_reload_conf(). recovery_target_timeline 'latest' (the default) lets the
+// replica follow the new timeline.
+Status RepointReplica(const PgEndpoint& replica, const std::string& primary_host,
+                      const std::string& primary_port, std::chrono::milliseconds timeout);
+
+// Replaces host/hostaddr/port in a libpq key=value connection string (a
+// primary_conninfo or a PgBouncer [databases] entry); keys are kept in order
+// and added at the end when missing. Exposed for tests.
+std::string RewriteConninfo(const std::string& conninfo, const std::string& host,
+                            const std::string& port);
+
+// A PgBouncer to repoint.
+struct PoolerEndpoint {
+  std::string name;
+  std::string admin_dsn;  // the admin console ("... dbname=pgbouncer user=...")
+  std::string password;
+  std::string databases_file;          // the include file holding the [databases] entries
+  std::vector<std::string> databases;  // entries to rewrite; empty: every entry
+  bool reconnect = true;               // RECONNECT after RELOAD
+};
+
+// Rewrites the entries of a [databases] file (`name = connstr` lines) so they
+// point at host:port; other lines are kept byte for byte. Returns the new
+// text and how many entries changed. Exposed for tests.
+std::string RewriteDatabasesFile(const std::string& text, const std::string& host,
+                                 const std::string& port, const std::vector<std::string>& databases,
+                                 int* changed);
+
+// Rewrites the databases file (atomically: temp file + rename), then RELOAD
+// and (optionally) RECONNECT through the admin console.
+Status RedirectPooler(const PoolerEndpoint& pooler, const std::string& host,
+                      const std::string& port, std::chrono::milliseconds timeout);
+
+// Runs argv[0] with argv (no shell) and `env` added to the environment;
+// kills it (SIGKILL to its process group) after `timeout`. OK on exit 0.
+Status RunCommand(const std::vector<std::string>& argv,
+                  const std::map<std::string, std::string>& env, std::chrono::milliseconds timeout);
+
+// Sends `body` (JSON) with POST to `url`; OK on 2xx. `headers` as "Name: value".
+struct HttpPost {
+  std::string url;
+  std::string body;
+  std::vector<std::string> headers;
+  std::string basic_user, basic_password;  // basic auth when basic_user is set
+  std::string ca_file;                     // TLS CA bundle; empty: system default
+  std::chrono::milliseconds timeout{10000};
+};
+struct HttpOutcome {
+  Status status;
+  long code = 0;  // HTTP status, 0 when no response
+};
+HttpOutcome PostJson(const HttpPost& post);
+
+}  // namespace pgdr::actions
