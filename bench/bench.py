@@ -1,0 +1,799 @@
+#!/usr/bin/env python3
+"""pgdr benchmark suite (issue 7). Python 3 standard library + PyYAML.
+
+Phases, all on loopback, all against real PostgreSQL 15 servers started here:
+
+  1. comparison  pgdr_exporter vs prometheus-postgres-exporter (Debian 0.11.1),
+                 one after the other against the same primary + 2 replicas,
+                 running the same SQL (pgdr's queries/*.yml, converted), each
+                 scraped N times at the same rate. Measures exporter CPU,
+                 PostgreSQL backend CPU, connections opened, peak RSS,
+                 /metrics latency, series.
+  2. latency     one member's collection wall time vs the physical floor
+                 (pg_stat_statements plan+exec time of what the exporter ran,
+                 plus one loopback round trip).
+  3. scale       one pgdr_exporter with 10 / 100 / 500 targets (DSNs to one
+                 server) at a 15 s interval: CPU %, RSS, collection delay.
+
+Writes a JSON file (default bench/results.json) and prints Markdown tables.
+Every loop is bounded in count and time; every process started is stopped
+on exit (harness.TempDir), also on SIGTERM/SIGINT.
+
+    bench/bench.py --exporter build-bench/exporter/pgdr_exporter [--smoke]
+    bench/bench.py --render bench/results.json     # tables only
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, HERE)
+
+import harness  # noqa: E402
+from harness import PgCluster, PgNode, TempDir, free_port, http_get, parse_metrics, wait_until  # noqa: E402
+import pgwire  # noqa: E402
+
+POSTGRES_EXPORTER = "/usr/bin/prometheus-postgres-exporter"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGESIZE")
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ---------------------------------------------------------------- /proc helpers
+
+def proc_stat(pid):
+    """(own utime+stime, reaped children's cutime+cstime) in seconds, or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except OSError:
+        return None
+    f = text[text.rfind(")") + 2:].split()
+    # after ")": state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
+    return ((int(f[11]) + int(f[12])) / CLK_TCK, (int(f[13]) + int(f[14])) / CLK_TCK, int(f[1]))
+
+
+def proc_status_bytes(pid, key):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def children(ppid):
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        st = proc_stat(int(name))
+        if st and st[2] == ppid:
+            out.append(int(name))
+    return out
+
+
+def is_client_backend(cmd):
+    # PostgreSQL's process title: "postgres: <user> <database> <host(port)> <state>";
+    # walsenders read "postgres: walsender ...", auxiliary processes have no user.
+    return cmd.startswith("postgres: postgres postgres ")
+
+
+def pg_snapshot(nodes):
+    """Per node: the postmaster's reaped-children CPU and every client backend's CPU."""
+    snap = {}
+    for node in nodes:
+        pm = node.pid()
+        st = proc_stat(pm)
+        backends = {}
+        for pid in children(pm):
+            if is_client_backend(cmdline(pid)):
+                s = proc_stat(pid)
+                if s:
+                    backends[pid] = s[0]
+        snap[node.name] = {"pm": pm, "reaped": st[1] if st else 0.0, "backends": backends}
+    return snap
+
+
+def pg_backend_cpu(s0, s1, app_of=None, apps=None):
+    """CPU seconds of client backends between two snapshots, short-lived ones included.
+
+    Backends alive at the end count their delta; backends that exited during the
+    window are in the postmaster's cutime+cstime (it reaps them), minus what those
+    alive at the start had already used. With app_of (pid -> application_name,
+    from the connection log), the CPU is split per application; reaped CPU goes to
+    the applications whose backends exited, in proportion to how many exited
+    (exact when only one application's backends exit, as in every run so far)."""
+    apps = list(apps or [])
+    per_app = {a: 0.0 for a in apps}
+    exits = {a: 0 for a in apps}
+    detail = {}
+    total = 0.0
+    for name, a in s0.items():
+        b = s1[name]
+        app = (lambda pid: (app_of or {}).get((name, pid)))
+        alive = 0.0
+        for pid, cpu in b["backends"].items():
+            d = cpu - a["backends"].get(pid, 0.0)
+            alive += d
+            if app(pid) in per_app:
+                per_app[app(pid)] += d
+        gone = [pid for pid in a["backends"] if pid not in b["backends"]]
+        gone_before = sum(a["backends"][pid] for pid in gone)
+        exited = max(0.0, b["reaped"] - a["reaped"] - gone_before)
+        born_gone = b.get("born_gone", [])
+        exited_apps = [app(pid) for pid in gone + born_gone]
+        counted = [x for x in exited_apps if x in per_app]
+        for x in counted:
+            per_app[x] += exited / len(counted)
+            exits[x] += 1
+        detail[name] = {"alive_backends_s": round(alive, 3), "exited_backends_s": round(exited, 3),
+                        "backends_at_end": len(b["backends"]), "exited_backends": len(exited_apps),
+                        "backends_at_end_by_app": {
+                            x: sum(1 for pid in b["backends"] if app(pid) == x) for x in apps}}
+        total += alive + exited
+    return total, detail, per_app, exits
+
+
+class LogCounter:
+    """Reads the servers' logs (log_connections, log_line_prefix '%m [%p] %a '):
+    'connection authorized' lines per application_name between mark() and
+    count(), and the pid -> application_name map of every client backend."""
+    AUTH = re.compile(r"\[(\d+)\] .*connection authorized: .*application_name=(\S+)")
+
+    def __init__(self, nodes):
+        self.nodes = nodes
+        self.offsets = {}
+
+    def mark(self):
+        self.offsets = {n.name: os.path.getsize(n.logfile) for n in self.nodes}
+
+    def _lines(self, node, offset):
+        with open(node.logfile, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode(errors="replace")
+        for line in text.splitlines():
+            if "replication connection" in line:
+                continue
+            m = self.AUTH.search(line)
+            if m:
+                yield int(m.group(1)), m.group(2).rstrip(",")
+
+    def count(self):
+        out = {}
+        for n in self.nodes:
+            for _, app in self._lines(n, self.offsets[n.name]):
+                out[app] = out.get(app, 0) + 1
+        return out
+
+    def born_in_window(self):
+        return {n.name: [pid for pid, _ in self._lines(n, self.offsets[n.name])] for n in self.nodes}
+
+    def app_of(self):
+        return {(n.name, pid): app for n in self.nodes for pid, app in self._lines(n, 0)}
+
+
+def pct(values, p):
+    if not values:
+        return None
+    v = sorted(values)
+    k = (len(v) - 1) * p / 100.0
+    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def rnd(x, n=6):
+    return None if x is None else round(x, n)
+
+
+# ---------------------------------------------------------------- processes
+
+class Proc:
+    """An exporter process started through the harness (stopped by TempDir)."""
+
+    def __init__(self, tmp, name, cmd, port, env=None):
+        self.name = name
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}/metrics"
+        e = dict(os.environ)
+        e.update(env or {})
+        self.log_path = os.path.join(tmp.path, f"{name}.log")
+        self.proc = harness.spawn(cmd, self.log_path, env=e)
+        self.pid = self.proc.pid
+
+    def wait_metrics(self, timeout=60):
+        wait_until(lambda: self.proc.poll() is None and http_get(self.url, timeout=5)[0] == 200,
+                   timeout=timeout, interval=0.3, what=f"{self.name} /metrics")
+
+    def cpu(self):
+        s = proc_stat(self.pid)
+        return s[0] if s else None
+
+    def stop(self):
+        harness.stop_process(self.proc)
+
+
+def start_pgdr(tmp, config, name="pgdr"):
+    port = free_port()
+    path = os.path.join(tmp.path, f"{name}.json")
+    with open(path, "w") as f:
+        json.dump(config, f, indent=1)
+    p = Proc(tmp, name, [harness.EXPORTER, f"--config.file={path}",
+                         f"--web.listen-address=127.0.0.1:{port}", "--log.level=info"], port)
+    p.wait_metrics()
+    return p
+
+
+def pgexp_queries_file(tmp):
+    """pgdr's queries/*.yml in postgres_exporter's --extend.query-path format
+    (JSON is YAML): same SQL, same columns and usages, same cache_seconds."""
+    import glob
+    import yaml
+    out = {}
+    for path in sorted(glob.glob(os.path.join(ROOT, "queries", "*.yml"))):
+        with open(path) as f:
+            doc = yaml.safe_load(f) or {}
+        for qname, q in doc.items():
+            entry = {"query": q["query"], "metrics": []}
+            if q.get("cache_seconds"):
+                entry["cache_seconds"] = int(q["cache_seconds"])
+            for col in q["metrics"]:
+                (cname, spec), = col.items()
+                entry["metrics"].append({cname: {"usage": spec["usage"],
+                                                 "description": spec.get("description", cname)}})
+            out[qname] = entry
+    path = os.path.join(tmp.path, "postgres_exporter_queries.yml")
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1)
+    return path, sorted(out)
+
+
+def start_postgres_exporter(tmp, node, queries_path, name):
+    port = free_port()
+    dsn = (f"host=127.0.0.1 port={node.port} user=postgres dbname=postgres sslmode=disable "
+           f"application_name=postgres_exporter")
+    p = Proc(tmp, name, [POSTGRES_EXPORTER, f"--web.listen-address=127.0.0.1:{port}",
+                         "--disable-default-metrics", "--disable-settings-metrics",
+                         "--no-collector.database", "--no-collector.bgwriter",
+                         f"--extend.query-path={queries_path}", "--log.level=warn"],
+             port, env={"DATA_SOURCE_NAME": dsn})
+    p.wait_metrics()
+    return p
+
+
+# ---------------------------------------------------------------- phase 1
+
+def scrape_loop(urls, count, interval, on_body=None):
+    """GETs every url once per round, `count` rounds `interval` apart (bounded)."""
+    latencies, sizes, last = [], [], {}
+    t0 = time.monotonic()
+    for i in range(count):
+        delay = t0 + i * interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        for url in urls:
+            t = time.perf_counter()
+            status, body = http_get(url, timeout=max(5.0, interval * 5))
+            latencies.append(time.perf_counter() - t)
+            if status != 200:
+                raise RuntimeError(f"{url} answered {status}")
+            sizes.append(len(body))
+            last[url] = body
+            if on_body:
+                on_body(url, body, time.time())
+    return latencies, sizes, last, time.monotonic() - t0
+
+
+def measure_together(groups, cluster, logs, scrapes, interval):
+    """One measurement window, every exporter running and scraped at the same rate.
+
+    groups: {application_name: [Proc, ...]}. Per group: process CPU, the CPU of
+    its PostgreSQL backends (attributed by pid through the connection log),
+    connections opened, peak RSS, /metrics latency, series."""
+    procs = [p for ps in groups.values() for p in ps]
+    urls = {p.url: app for app, ps in groups.items() for p in ps}
+    logs.mark()
+    pg0 = pg_snapshot(cluster.members)
+    cpu0 = {p.name: p.cpu() for p in procs}
+    w0 = time.monotonic()
+    lat = {app: [] for app in groups}
+    sizes = {app: [] for app in groups}
+    order = list(urls)
+    last = {}
+    t0 = time.monotonic()
+    for i in range(scrapes):  # bounded: `scrapes` rounds, `interval` apart
+        delay = t0 + i * interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        # alternate the order so no exporter is always scraped first
+        for url in (order if i % 2 == 0 else order[::-1]):
+            t = time.perf_counter()
+            status, body = http_get(url, timeout=max(5.0, interval * 5))
+            lat[urls[url]].append(time.perf_counter() - t)
+            if status != 200:
+                raise RuntimeError(f"{url} answered {status}")
+            sizes[urls[url]].append(len(body))
+            last[url] = body
+    wall = time.monotonic() - w0
+    time.sleep(0.2)  # let the postmaster reap anything that just exited
+    cpu1 = {p.name: p.cpu() for p in procs}
+    pg1 = pg_snapshot(cluster.members)
+    born = logs.born_in_window()
+    for name, pids in born.items():
+        pg1[name]["born_gone"] = [pid for pid in pids if pid not in pg1[name]["backends"]
+                                  and pid not in pg0[name]["backends"]]
+    conns = logs.count()
+    app_of = logs.app_of()
+    pg_total, pg_detail, pg_per_app, pg_exits = pg_backend_cpu(pg0, pg1, app_of, list(groups))
+    out = {}
+    for app, ps in groups.items():
+        exp_cpu = sum(cpu1[p.name] - cpu0[p.name] for p in ps)
+        hwm = [proc_status_bytes(p.pid, "VmHWM") or 0 for p in ps]
+        series = sum(len(parse_metrics(last[p.url])) for p in ps)
+        r = {
+            "processes": len(ps),
+            "scrape_rounds": scrapes,
+            "requests": len(lat[app]),
+            "window_s": rnd(wall, 3),
+            "exporter_cpu_s": rnd(exp_cpu, 3),
+            "exporter_cpu_per_scrape_ms": rnd(exp_cpu / scrapes * 1000, 3),
+            "pg_backend_cpu_s": rnd(pg_per_app[app], 3),
+            "pg_backend_cpu_per_scrape_ms": rnd(pg_per_app[app] / scrapes * 1000, 3),
+            "pg_backends_exited_in_window": pg_exits[app],
+            "connections_opened": conns.get(app, 0),
+            "client_backends_at_end": sum(v["backends_at_end_by_app"][app] for v in pg_detail.values()),
+            "peak_rss_bytes": sum(hwm),
+            "peak_rss_bytes_per_process": hwm,
+            "rss_bytes": sum(proc_status_bytes(p.pid, "VmRSS") or 0 for p in ps),
+            "metrics_latency_p50_ms": rnd(pct(lat[app], 50) * 1000, 3),
+            "metrics_latency_p99_ms": rnd(pct(lat[app], 99) * 1000, 3),
+            "metrics_body_bytes": int(statistics.mean(sizes[app])) if sizes[app] else 0,
+            "series": series,
+        }
+        out[app] = r
+        log(f"{app}: cpu/scrape {r['exporter_cpu_per_scrape_ms']} ms, pg cpu/scrape "
+            f"{r['pg_backend_cpu_per_scrape_ms']} ms, conns {r['connections_opened']}, "
+            f"hwm {sum(hwm) >> 20} MiB, p50 {r['metrics_latency_p50_ms']} ms, series {series}")
+    window = {"window_s": rnd(wall, 3), "pg_backend_cpu_all_clients_s": rnd(pg_total, 3),
+              "pg_detail": pg_detail, "connections_opened_by_application": conns}
+    return out, window, last
+
+
+def wait_pgdr_up(p, n, timeout):
+    def up():
+        _, body = http_get(p.url, timeout=30)
+        return sum(1 for name, _, v in parse_metrics(body) if name == "pgdr_up" and v == 1) >= n
+    wait_until(up, timeout=timeout, interval=1.0, what=f"{n} members up")
+
+
+def phase_comparison(tmp, cluster, args):
+    logs = LogCounter(cluster.members)
+    interval = args.interval
+    res = {"scrape_interval_s": interval, "scrapes": args.scrapes}
+
+    # Idle baseline: nothing connected; shows the noise floor of the PG-side method.
+    logs.mark()
+    pg0 = pg_snapshot(cluster.members)
+    time.sleep(args.baseline)
+    pg1 = pg_snapshot(cluster.members)
+    cpu = pg_backend_cpu(pg0, pg1)[0]
+    res["idle_baseline"] = {"window_s": args.baseline, "pg_backend_cpu_s": rnd(cpu, 3),
+                            "connections_opened": logs.count()}
+
+    # Both at once, same machine conditions (the host is shared): pgdr (one process,
+    # three members, collection interval = scrape interval) and postgres_exporter (one
+    # process per member, its documented deployment) running the same SQL.
+    cfg = cluster.exporter_config(interval=f"{int(interval * 1000)}ms")
+    p = start_pgdr(tmp, cfg, "pgdr")
+    wait_pgdr_up(p, len(cluster.members), 30)
+    qpath, qnames = pgexp_queries_file(tmp)
+    res["postgres_exporter_queries"] = qnames
+    procs = [start_postgres_exporter(tmp, node, qpath, f"postgres_exporter-{node.name}")
+             for node in cluster.members]
+    time.sleep(max(2 * interval, 2))
+    groups = {"pgdr_exporter": [p], "postgres_exporter": procs}
+    out, window, last = measure_together(groups, cluster, logs, args.scrapes, interval)
+    res["window"] = window
+    res["pgdr"], res["postgres_exporter"] = out["pgdr_exporter"], out["postgres_exporter"]
+    samples = parse_metrics(last[p.url])
+    res["pgdr"]["connections_opened_total_metric"] = sum(
+        v for n, _, v in samples if n == "pgdr_connections_opened_total")
+    errors = [l for n, l, v in parse_metrics(last[procs[0].url])
+              if n.startswith("pg_exporter_user_queries_load_error") and v != 0]
+    res["postgres_exporter"]["query_load_errors"] = errors
+    res["postgres_exporter"]["single_process_peak_rss_bytes"] = max(
+        res["postgres_exporter"]["peak_rss_bytes_per_process"])
+    for q in [p] + procs:
+        q.stop()
+
+    a, b = res["pgdr"], res["postgres_exporter"]
+
+    def ratio(x, y):
+        return rnd(x / y, 4) if y else None
+    res["ratios_pgdr_over_postgres_exporter"] = {
+        "exporter_cpu_per_scrape": ratio(a["exporter_cpu_per_scrape_ms"], b["exporter_cpu_per_scrape_ms"]),
+        "pg_backend_cpu_per_scrape": ratio(a["pg_backend_cpu_per_scrape_ms"], b["pg_backend_cpu_per_scrape_ms"]),
+        "peak_rss_vs_all_sidecars": ratio(a["peak_rss_bytes"], b["peak_rss_bytes"]),
+        "peak_rss_vs_one_sidecar": ratio(a["peak_rss_bytes"], b["single_process_peak_rss_bytes"]),
+        "connections_opened": ratio(a["connections_opened"], b["connections_opened"]),
+        "metrics_latency_p50": ratio(a["metrics_latency_p50_ms"], b["metrics_latency_p50_ms"]),
+        "metrics_latency_p99": ratio(a["metrics_latency_p99_ms"], b["metrics_latency_p99_ms"]),
+        "series": ratio(a["series"], b["series"]),
+    }
+    rr = res["ratios_pgdr_over_postgres_exporter"]
+    res["targets"] = {
+        "exporter_cpu_le_1_5": rr["exporter_cpu_per_scrape"] is not None and rr["exporter_cpu_per_scrape"] <= 0.2,
+        "pg_cpu_le_1_2": rr["pg_backend_cpu_per_scrape"] is not None and rr["pg_backend_cpu_per_scrape"] <= 0.5,
+        "rss_le_1_3_vs_all_sidecars": rr["peak_rss_vs_all_sidecars"] is not None and rr["peak_rss_vs_all_sidecars"] <= 1 / 3,
+        "rss_le_1_3_vs_one_sidecar": rr["peak_rss_vs_one_sidecar"] is not None and rr["peak_rss_vs_one_sidecar"] <= 1 / 3,
+        "one_persistent_connection_per_member": a["connections_opened"] == 0 and
+        a["client_backends_at_end"] == len(cluster.members) and
+        a["connections_opened_total_metric"] == len(cluster.members),
+    }
+    return res
+
+
+# ---------------------------------------------------------------- phase 2
+
+def phase_latency(tmp, cluster, args):
+    primary = cluster.primary
+    primary.sql("ALTER SYSTEM SET pg_stat_statements.track = 'top'")
+    primary.sql("SELECT pg_reload_conf()")
+    cfg = cluster.exporter_config(interval="1s")
+    cfg["targets"] = [t for t in cfg["targets"] if t["member"] == primary.name]
+    p = start_pgdr(tmp, cfg, "pgdr-latency")
+    wait_pgdr_up(p, 1, 30)
+    time.sleep(1.5)
+    primary.sql("SELECT pg_stat_statements_reset()")
+    cycles = {}
+
+    def on_body(_url, body, _t):
+        ts = dur = None
+        for n, l, v in parse_metrics(body):
+            if l.get("member") != primary.name:
+                continue
+            if n == "pgdr_collect_timestamp_seconds":
+                ts = v
+            elif n == "pgdr_collect_cycle_duration_seconds":
+                dur = v
+        if ts is not None and dur is not None:
+            cycles[ts] = dur
+    # 4 scrapes per cycle: every cycle is seen
+    scrape_loop([p.url], int(args.latency_seconds * 4), 0.25, on_body)
+    rows = primary.sql(
+        "SELECT calls, total_plan_time, total_exec_time, "
+        "replace(left(query, 60), E'\\n', ' ') FROM pg_stat_statements "
+        "WHERE query NOT ILIKE '%pg_stat_statements%' AND query NOT ILIKE '%pg_reload_conf%' "
+        "ORDER BY total_exec_time DESC")
+    _, body = http_get(p.url)
+    probe = {n: v for n, l, v in parse_metrics(body)
+             if l.get("member") == primary.name and n in ("pgdr_probe_latency_seconds_sum",
+                                                          "pgdr_probe_latency_seconds_count")}
+    p.stop()
+    primary.sql("ALTER SYSTEM SET pg_stat_statements.track = 'none'")
+    primary.sql("SELECT pg_reload_conf()")
+
+    stmts = []
+    for line in rows.splitlines():
+        calls, plan, exe, text = line.split("|", 3)
+        stmts.append({"calls": int(calls), "plan_ms": float(plan), "exec_ms": float(exe), "query": text})
+    probe_calls = [s["calls"] for s in stmts if "pg_backend_pid()" in s["query"] or
+                   s["query"].startswith("SELECT pg_is_in_recovery(), (CASE")]
+    n_cycles = max(probe_calls) if probe_calls else max((s["calls"] for s in stmts), default=1)
+    plan_ms = sum(s["plan_ms"] for s in stmts) / n_cycles
+    exec_ms = sum(s["exec_ms"] for s in stmts) / n_cycles
+    rtt = pgwire.loopback_round_trip("127.0.0.1", primary.port, 300)
+    durations = list(cycles.values())[1:]  # the first may predate the reset
+    wall_mean = statistics.mean(durations) * 1000 if durations else None
+    floor_ms = plan_ms + exec_ms + rtt["min"] * 1000
+    res = {
+        "member": primary.name,
+        "cycles_observed": len(durations),
+        "cycles_in_pg_stat_statements": n_cycles,
+        "statements_per_cycle": rnd(sum(s["calls"] for s in stmts) / n_cycles, 2),
+        "pgdr_round_trips_per_cycle": 2,
+        "cycle_wall_ms_mean": rnd(wall_mean, 3),
+        "cycle_wall_ms_p50": rnd(pct(durations, 50) * 1000, 3) if durations else None,
+        "cycle_wall_ms_min": rnd(min(durations) * 1000, 3) if durations else None,
+        "pg_plan_ms_per_cycle": rnd(plan_ms, 3),
+        "pg_exec_ms_per_cycle": rnd(exec_ms, 3),
+        "loopback_round_trip_ms": {k: (rnd(v * 1000, 4) if k != "count" else v) for k, v in rtt.items()},
+        "floor_ms": rnd(floor_ms, 3),
+        "ratio_wall_over_floor": rnd(wall_mean / floor_ms, 3) if wall_mean else None,
+        "ratio_wall_over_floor_p50": rnd(pct(durations, 50) * 1000 / floor_ms, 3) if durations else None,
+        "probe_latency_mean_ms": rnd(probe["pgdr_probe_latency_seconds_sum"] /
+                                     probe["pgdr_probe_latency_seconds_count"] * 1000, 3)
+        if probe.get("pgdr_probe_latency_seconds_count") else None,
+        "statements": stmts,
+    }
+    log(f"latency: wall {res['cycle_wall_ms_mean']} ms vs floor {res['floor_ms']} ms "
+        f"(plan {res['pg_plan_ms_per_cycle']} + exec {res['pg_exec_ms_per_cycle']} + rtt "
+        f"{res['loopback_round_trip_ms']['min']}) = x{res['ratio_wall_over_floor']}")
+    return res
+
+
+# ---------------------------------------------------------------- phase 3
+
+def scale_run(tmp, node, n, interval, window):
+    targets = [{"cluster": f"c{i // 3:03d}", "member": f"m{i:03d}", "dsn": node.dsn}
+               for i in range(n)]
+    cfg = {"collection": {"interval": f"{interval}s"},
+           "query_files": [os.path.join(ROOT, "queries", "*.yml")],
+           "targets": targets}
+    t_start = time.monotonic()
+    p = start_pgdr(tmp, cfg, f"pgdr-scale-{n}")
+    wait_pgdr_up(p, n, max(60, interval * 3))
+    up_s = time.monotonic() - t_start
+    time.sleep(interval)  # every member has finished a full cycle (settings included)
+    rss, obs = [], {}
+
+    def on_body(_url, body, t):
+        rss.append((time.monotonic(), proc_status_bytes(p.pid, "VmRSS")))
+        ts, dur = {}, {}
+        for name, l, v in parse_metrics(body):
+            if name == "pgdr_collect_timestamp_seconds":
+                ts[l["member"]] = v
+            elif name == "pgdr_collect_cycle_duration_seconds":
+                dur[l["member"]] = v
+        for m, v in ts.items():
+            obs.setdefault(m, []).append((t, v, dur.get(m)))
+    pg0 = pg_snapshot([node])
+    c0, w0 = p.cpu(), time.monotonic()
+    rounds = max(2, int(round(window / interval)) + 1)
+    latencies, sizes, last, _ = scrape_loop([p.url], rounds, interval, on_body)
+    c1, w1 = p.cpu(), time.monotonic()
+    pg1 = pg_snapshot([node])
+    pg_cpu = pg_backend_cpu(pg0, pg1)[0]
+    hwm = proc_status_bytes(p.pid, "VmHWM")
+    p.stop()
+
+    ages, durs, jitter = [], [], []
+    for m, seq in obs.items():
+        starts = []
+        for t, ts, d in seq:
+            ages.append(t - ts)
+            if d is not None:
+                durs.append(d)
+                starts.append(ts - d)
+        starts = sorted(set(round(s, 4) for s in starts))
+        for a, b in zip(starts, starts[1:]):
+            gap = b - a
+            jitter.append(abs(gap - round(gap / interval) * interval))
+    slope = None
+    if len(rss) >= 2:
+        xs = [t for t, _ in rss]
+        ys = [v for _, v in rss]
+        mx, my = statistics.mean(xs), statistics.mean(ys)
+        den = sum((x - mx) ** 2 for x in xs)
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den * 60 if den else None
+    cpu_pct = (c1 - c0) / (w1 - w0) * 100
+    r = {
+        "targets": n, "interval_s": interval, "window_s": rnd(w1 - w0, 2), "startup_to_all_up_s": rnd(up_s, 2),
+        "cpu_percent_of_one_core": rnd(cpu_pct, 2),
+        "pg_backend_cpu_percent": rnd(pg_cpu / (w1 - w0) * 100, 2),
+        "rss_bytes_end": rss[-1][1] if rss else None,
+        "peak_rss_bytes": hwm,
+        "rss_growth_bytes_per_min": int(slope) if slope is not None else None,
+        "series": len(parse_metrics(last[p.url])),
+        "metrics_body_bytes": sizes[-1] if sizes else None,
+        "metrics_latency_p50_ms": rnd(pct(latencies, 50) * 1000, 2),
+        "metrics_latency_max_ms": rnd(max(latencies) * 1000, 2),
+        "cycle_duration_ms": {k: rnd(pct(durs, q) * 1000, 3) if durs else None
+                              for k, q in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))},
+        "start_jitter_ms": {k: rnd(pct(jitter, q) * 1000, 3) if jitter else None
+                            for k, q in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))},
+        "data_age_at_scrape_s": {k: rnd(pct(ages, q), 3) if ages else None
+                                 for k, q in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))},
+        "cycles_observed": len(durs),
+    }
+    log(f"scale {n}: cpu {r['cpu_percent_of_one_core']}% rss {(r['rss_bytes_end'] or 0) >> 20} MiB "
+        f"(+{(r['rss_growth_bytes_per_min'] or 0) >> 10} KiB/min) series {r['series']} "
+        f"cycle p99 {r['cycle_duration_ms']['p99']} ms age max {r['data_age_at_scrape_s']['max']} s")
+    return r
+
+
+def phase_scale(tmp, args):
+    node = PgNode(tmp, "scale")
+    node.initdb(f"max_connections = {max(args.scale_sizes) + 30}\nshared_buffers = '64MB'\n"
+                "autovacuum = off\nfsync = off\nlog_min_messages = warning\n")
+    node.start()
+    runs = []
+    for n in args.scale_sizes:
+        runs.append(scale_run(tmp, node, n, args.scale_interval,
+                              args.scale_window_large if n >= 500 else args.scale_window))
+    node.stop()
+    return {"server": "one PostgreSQL 15, every target a DSN to it", "runs": runs,
+            "target_500_under_one_core": next((r["cpu_percent_of_one_core"] < 100
+                                               for r in runs if r["targets"] == 500), None)}
+
+
+# ---------------------------------------------------------------- report
+
+def machine():
+    model = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem = proc_status_bytes  # noqa: F841
+    with open("/proc/meminfo") as f:
+        total = int(f.readline().split()[1]) * 1024
+    load = os.getloadavg()
+
+    def version(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip().splitlines()[0]
+        except Exception:  # noqa: BLE001
+            return None
+    return {"nproc": os.cpu_count(), "cpu_model": model, "memory_bytes": total,
+            "kernel": platform.release(), "loadavg_at_start": [round(x, 2) for x in load],
+            "postgresql": version([f"{harness.PG_BIN}/postgres", "--version"]),
+            "postgres_exporter": version([POSTGRES_EXPORTER, "--version"]) or
+            version(["sh", "-c", f"{POSTGRES_EXPORTER} --version 2>&1"]),
+            "pgdr_exporter": version([harness.EXPORTER, "--version"])}
+
+
+def mib(b):
+    return f"{b / 1048576:.1f} MiB" if b is not None else "–"
+
+
+def render(res):
+    out = []
+    c = res.get("comparison")
+    if c:
+        a, b, r = c["pgdr"], c["postgres_exporter"], c["ratios_pgdr_over_postgres_exporter"]
+        out += [f"### pgdr vs postgres_exporter ({c['scrapes']} scrapes every {c['scrape_interval_s']} s, "
+                f"primary + 2 replicas)", "",
+                "| measure | pgdr_exporter (1 process) | postgres_exporter (3 processes) | ratio pgdr/pe | target |",
+                "|---|---:|---:|---:|---|"]
+        t = c["targets"]
+        out.append(f"| exporter CPU per scrape | {a['exporter_cpu_per_scrape_ms']} ms | "
+                   f"{b['exporter_cpu_per_scrape_ms']} ms | {r['exporter_cpu_per_scrape']} | ≤ 0.2: "
+                   f"{'met' if t['exporter_cpu_le_1_5'] else 'MISSED'} |")
+        out.append(f"| PostgreSQL backend CPU per scrape | {a['pg_backend_cpu_per_scrape_ms']} ms | "
+                   f"{b['pg_backend_cpu_per_scrape_ms']} ms | {r['pg_backend_cpu_per_scrape']} | ≤ 0.5: "
+                   f"{'met' if t['pg_cpu_le_1_2'] else 'MISSED'} |")
+        out.append(f"| peak RSS (VmHWM), sum | {mib(a['peak_rss_bytes'])} | {mib(b['peak_rss_bytes'])} | "
+                   f"{r['peak_rss_vs_all_sidecars']} | ≤ 0.33: {'met' if t['rss_le_1_3_vs_all_sidecars'] else 'MISSED'} |")
+        out.append(f"| peak RSS vs one postgres_exporter | {mib(a['peak_rss_bytes'])} | "
+                   f"{mib(b['single_process_peak_rss_bytes'])} | {r['peak_rss_vs_one_sidecar']} | "
+                   f"≤ 0.33: {'met' if t['rss_le_1_3_vs_one_sidecar'] else 'MISSED'} |")
+        out.append(f"| connections opened during the window | {a['connections_opened']} | "
+                   f"{b['connections_opened']} | – | one persistent per member: "
+                   f"{'met' if t['one_persistent_connection_per_member'] else 'MISSED'} |")
+        out.append(f"| client backends at the end | {a['client_backends_at_end']} | {b['client_backends_at_end']} | – | |")
+        out.append(f"| /metrics p50 | {a['metrics_latency_p50_ms']} ms | {b['metrics_latency_p50_ms']} ms | "
+                   f"{r['metrics_latency_p50']} | |")
+        out.append(f"| /metrics p99 | {a['metrics_latency_p99_ms']} ms | {b['metrics_latency_p99_ms']} ms | "
+                   f"{r['metrics_latency_p99']} | |")
+        out.append(f"| series exported (all endpoints) | {a['series']} | {b['series']} | {r['series']} | |")
+        out.append(f"| exposition bytes per request | {a['metrics_body_bytes']} | {b['metrics_body_bytes']} | – | |")
+        out.append("")
+        ib = c["idle_baseline"]
+        out.append(f"Idle baseline (nothing connected, {ib['window_s']} s): PostgreSQL backend CPU "
+                   f"{ib['pg_backend_cpu_s']} s, connections {ib['connections_opened'] or 0}.")
+        out.append("")
+    lat = res.get("latency_floor")
+    if lat:
+        out += ["### Latency floor (one member, the primary)", "",
+                "| cycle wall (mean / p50) | PG plan | PG exec | loopback RTT (min) | floor | ratio wall/floor (mean / p50) |",
+                "|---:|---:|---:|---:|---:|---:|",
+                f"| {lat['cycle_wall_ms_mean']} / {lat['cycle_wall_ms_p50']} ms | {lat['pg_plan_ms_per_cycle']} ms | "
+                f"{lat['pg_exec_ms_per_cycle']} ms | {lat['loopback_round_trip_ms']['min']} ms | {lat['floor_ms']} ms | "
+                f"{lat['ratio_wall_over_floor']} / {lat['ratio_wall_over_floor_p50']} |", "",
+                f"{lat['statements_per_cycle']} statements per cycle in {lat['pgdr_round_trips_per_cycle']} "
+                f"pipelined round trips; {lat['cycles_observed']} cycles observed.", ""]
+    s = res.get("scale")
+    if s:
+        out += [f"### Scale (one pgdr_exporter, interval {s['runs'][0]['interval_s']} s)", "",
+                "| targets | CPU (% of one core) | PG backends CPU % | RSS end | peak RSS | RSS growth /min | series | "
+                "cycle p50 / p99 / max | start jitter p99 | data age at scrape max | /metrics p50 |",
+                "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+        for r in s["runs"]:
+            cd = r["cycle_duration_ms"]
+            out.append(f"| {r['targets']} | {r['cpu_percent_of_one_core']} | {r['pg_backend_cpu_percent']} | "
+                       f"{mib(r['rss_bytes_end'])} | {mib(r['peak_rss_bytes'])} | "
+                       f"{mib(r['rss_growth_bytes_per_min'])} | {r['series']} | "
+                       f"{cd['p50']} / {cd['p99']} / {cd['max']} ms | {r['start_jitter_ms']['p99']} ms | "
+                       f"{r['data_age_at_scrape_s']['max']} s | {r['metrics_latency_p50_ms']} ms |")
+        out.append("")
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--exporter", default=harness.EXPORTER)
+    ap.add_argument("--out", default=os.path.join(HERE, "results.json"))
+    ap.add_argument("--smoke", action="store_true", help="tiny N, for CI (< 2 minutes)")
+    ap.add_argument("--render", metavar="RESULTS_JSON", help="print the tables of a results file")
+    ap.add_argument("--phases", default="comparison,latency,scale")
+    args = ap.parse_args()
+    if args.render:
+        with open(args.render) as f:
+            print(render(json.load(f)))
+        return 0
+    harness.EXPORTER = os.path.abspath(args.exporter)
+    if args.smoke:
+        args.scrapes, args.interval, args.baseline = 6, 1.0, 2.0
+        args.latency_seconds = 5
+        args.scale_sizes, args.scale_interval = [10, 50], 3
+        args.scale_window = args.scale_window_large = 6
+    else:
+        args.scrapes, args.interval, args.baseline = 60, 1.0, 10.0
+        args.latency_seconds = 20
+        args.scale_sizes, args.scale_interval = [10, 100, 500], 15
+        args.scale_window, args.scale_window_large = 60, 90
+    phases = set(args.phases.split(","))
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_signal)
+
+    started = time.time()
+    res = {"schema": 1, "mode": "smoke" if args.smoke else "full",
+           "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+           "git_commit": subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True,
+                                        text=True).stdout.strip(),
+           "machine": machine()}
+    log(f"machine: {res['machine']}")
+    with TempDir() as tmp:
+        if phases & {"comparison", "latency"}:
+            log("starting primary + 2 replicas")
+            cluster = PgCluster(tmp, "bench", replicas=2, archive_dir=True, extra_conf="\n".join([
+                "log_connections = on", "log_line_prefix = '%m [%p] %a '", "autovacuum = off",
+                "shared_preload_libraries = 'pg_stat_statements'", "pg_stat_statements.track = 'none'",
+                "pg_stat_statements.track_planning = on", "max_connections = 50"]))
+            cluster.start()
+            cluster.primary.sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            cluster.primary.sql("CREATE TABLE bench_data AS SELECT g AS id FROM generate_series(1, 10000) g")
+            wait_until(lambda: all(r.lsn_bytes() >= cluster.primary.lsn_bytes() for r in cluster.replicas),
+                       timeout=30, what="replicas caught up")
+            if "comparison" in phases:
+                log("phase 1: pgdr vs postgres_exporter")
+                res["comparison"] = phase_comparison(tmp, cluster, args)
+            if "latency" in phases:
+                log("phase 2: latency floor")
+                res["latency_floor"] = phase_latency(tmp, cluster, args)
+            for node in cluster.members:
+                node.stop("fast", check=False)
+        if "scale" in phases:
+            log(f"phase 3: scale {args.scale_sizes}")
+            res["scale"] = phase_scale(tmp, args)
+    res["duration_s"] = round(time.time() - started, 1)
+    res["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(res, f, indent=1, sort_keys=False)
+        f.write("\n")
+    print(render(res))
+    log(f"wrote {args.out} in {res['duration_s']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

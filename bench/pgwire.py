@@ -1,0 +1,78 @@
+"""A minimal PostgreSQL wire-protocol client (trust auth only), for measuring
+one loopback round trip without libpq or process start-up in the way.
+
+Python 3 standard library only."""
+
+import socket
+import statistics
+import struct
+import time
+
+
+class PgWire:
+    def __init__(self, host, port, user="postgres", dbname="postgres", timeout=10.0,
+                 application_name="pgdr_bench_rtt"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        params = b"".join(k.encode() + b"\0" + v.encode() + b"\0" for k, v in
+                          (("user", user), ("database", dbname),
+                           ("application_name", application_name))) + b"\0"
+        body = struct.pack("!I", 196608) + params
+        self.sock.sendall(struct.pack("!I", len(body) + 4) + body)
+        self._buf = b""
+        while True:
+            kind, payload = self._read_message()
+            if kind == b"R":
+                (code,) = struct.unpack("!I", payload[:4])
+                if code != 0:
+                    raise RuntimeError(f"server asks for authentication {code}; use trust")
+            elif kind == b"E":
+                raise RuntimeError(f"startup failed: {payload!r}")
+            elif kind == b"Z":
+                return
+
+    def _recv_exact(self, n):
+        while len(self._buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("server closed the connection")
+            self._buf += chunk
+        out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+    def _read_message(self):
+        head = self._recv_exact(5)
+        kind, length = head[:1], struct.unpack("!I", head[1:])[0]
+        return kind, self._recv_exact(length - 4)
+
+    def empty_query_round_trip(self):
+        """Sends an empty simple query; returns seconds until ReadyForQuery."""
+        msg = b"Q" + struct.pack("!I", 5) + b"\0"
+        t0 = time.perf_counter_ns()
+        self.sock.sendall(msg)
+        while True:
+            kind, _ = self._read_message()
+            if kind == b"Z":
+                break
+        return (time.perf_counter_ns() - t0) / 1e9
+
+    def close(self):
+        try:
+            self.sock.sendall(b"X" + struct.pack("!I", 4))
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def loopback_round_trip(host, port, count=300):
+    """min / median / p90 of `count` empty-query round trips (seconds)."""
+    count = max(10, min(count, 10000))
+    c = PgWire(host, port)
+    try:
+        for _ in range(20):  # warm up
+            c.empty_query_round_trip()
+        samples = sorted(c.empty_query_round_trip() for _ in range(count))
+    finally:
+        c.close()
+    return {"min": samples[0], "median": statistics.median(samples),
+            "p90": samples[int(0.9 * (len(samples) - 1))], "count": len(samples)}

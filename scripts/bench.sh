@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Benchmarks pgdr_exporter against prometheus-postgres-exporter, its latency
+# floor, and its scale to 500 targets (issue 7; method in docs/benchmarks.md).
+#
+#   scripts/bench.sh            full run (< 20 min on 2 cores), writes bench/results.json
+#   scripts/bench.sh --smoke    tiny run (< 2 min once built), writes build-bench/results-smoke.json
+#
+# Options: --smoke, --out FILE, --no-build (use $PGDR_EXPORTER or the existing
+# build-bench binary), --phases comparison,latency,scale.
+# Installs what it needs from Debian (idempotent), builds a Release binary in
+# build-bench/, starts everything on loopback and stops it all on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+smoke=0 build=1 out="" phases=""
+while (($#)); do
+  case "$1" in
+    --smoke) smoke=1 ;;
+    --no-build) build=0 ;;
+    --out) out="$2"; shift ;;
+    --out=*) out="${1#--out=}" ;;
+    --phases) phases="$2"; shift ;;
+    --phases=*) phases="${1#--phases=}" ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# ---- packages (only what is missing)
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libpq-dev prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev
+  libre2-dev libcurl4-openssl-dev libssl-dev libpugixml-dev libcli11-dev
+  postgresql-15 postgresql-contrib-15 postgresql-client-15 prometheus-postgres-exporter
+  python3 python3-yaml procps util-linux
+)
+missing=()
+for pkg in "${packages[@]}"; do
+  # postgresql-contrib-15 is a virtual package provided by postgresql-15 on Debian 12
+  if [[ "$pkg" == postgresql-contrib-15 ]]; then
+    [[ -f /usr/lib/postgresql/15/lib/pg_stat_statements.so ]] || missing+=("$pkg")
+    continue
+  fi
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "bench: installing ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian may start services on install; the bench starts its own, on free ports.
+if command -v systemctl >/dev/null; then
+  for svc in postgresql prometheus-postgres-exporter; do
+    systemctl is-active --quiet "$svc" 2>/dev/null && systemctl stop "$svc" 2>/dev/null || true
+  done
+fi
+
+# ---- Release build, in its own build directory
+if ((build)); then
+  # PGDR_WERROR=OFF: GCC 12 at -O3 reports a false -Wrestrict in promql/ast.cc.
+  cmake -S "$root" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DPGDR_WERROR=OFF >/dev/null
+  ninja -C "$root/build-bench" -j"$(nproc)" pgdr_exporter
+fi
+exporter="${PGDR_EXPORTER:-$root/build-bench/exporter/pgdr_exporter}"
+[[ -x "$exporter" ]] || { echo "bench: no exporter binary at $exporter" >&2; exit 1; }
+
+args=(--exporter "$exporter")
+if ((smoke)); then
+  args+=(--smoke --out "${out:-$root/build-bench/results-smoke.json}")
+else
+  args+=(--out "${out:-$root/bench/results.json}")
+fi
+[[ -n "$phases" ]] && args+=(--phases "$phases")
+
+# bench.py stops every process it started (harness.TempDir) on exit, error,
+# SIGINT and SIGTERM; the trap forwards a signal to it and waits.
+py=python3
+"$py" -c 'import yaml' 2>/dev/null || py=/usr/bin/python3
+"$py" "$root/bench/bench.py" "${args[@]}" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true' INT TERM
+trap 'kill -TERM "$child" 2>/dev/null || true' EXIT
+wait "$child"
+status=$?
+trap - EXIT
+exit "$status"
