@@ -301,6 +301,7 @@ HttpOutcome PostJson(const HttpPost& post) {
   }
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
   headers = curl_slist_append(headers, "User-Agent: pgdr_exporter");
+  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
   for (const auto& h : post.headers) headers = curl_slist_append(headers, h.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, post.url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
