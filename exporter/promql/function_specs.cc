@@ -1,7 +1,5 @@
 // Function signatures (the parser's side of functions; implementations are
 // in functions.cc).
-#include <algorithm>
-#include <array>
 
 #include "pgdr/promql/parser.h"
 

@@ -1,6 +1,7 @@
 // Recording rules, the alerting state machine, and group evaluation.
 #include "pgdr/rules/rule.h"
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_set>
 
