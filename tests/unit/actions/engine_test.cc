@@ -1,0 +1,258 @@
+// ActionEngine: config validation, and decisions on synthetic snapshots
+// (dry run by default, exec provider, maintenance, refusals counted once).
+#include "pgdr/actions/engine.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace pgdr::actions {
+namespace {
+
+using std::chrono::seconds;
+
+std::string WriteTemp(const std::string& text) {
+  char path[] = "/tmp/pgdr-actions-test-XXXXXX";
+  const int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  close(fd);
+  std::ofstream(path) << text;
+  return path;
+}
+
+const char* kTargets = R"(
+targets:
+  - {cluster: prod, member: p1, dsn: "host=127.0.0.1 port=5001 user=postgres"}
+  - {cluster: prod, member: p2, dsn: "host=127.0.0.1 port=5002 user=postgres"}
+  - {cluster: prod, member: p3, dsn: "host=127.0.0.1 port=5003 user=postgres"}
+pgbouncers:
+  - {name: pb, cluster: prod, dsn: "host=127.0.0.1 port=1 dbname=pgbouncer user=postgres"}
+)";
+
+Result<Config> Load(const std::string& extra) {
+  return LoadConfig(WriteTemp(std::string(kTargets) + extra));
+}
+
+Status EngineError(const std::string& extra) {
+  auto c = Load(extra);
+  if (!c.ok()) return c.status();
+  auto e = ActionEngine::Create(*c);
+  return e.ok() ? Status::OK() : e.status();
+}
+
+TEST(ActionsConfig, FullExampleLoads) {
+  setenv("PGDR_TEST_AM_PASSWORD", "pw", 1);
+  auto c = Load(R"(
+alerting:
+  resend_delay: 30s
+  queue_capacity: 50
+  external_url: http://pgdr:9688
+  alertmanagers:
+    - url: http://127.0.0.1:9093
+      basic_auth: {username: pgdr, password_env: PGDR_TEST_AM_PASSWORD}
+      timeout: 5s
+  webhooks:
+    - name: ops
+      url: https://hooks.example/pgdr
+      match: 'severity="critical"'
+      group_by: [alertname]
+      tls_ca_file: /etc/ssl/certs/ca-certificates.crt
+actions:
+  dry_run: false
+  triggers:
+    - name: promote
+      match: 'alertname="PostgresPrimaryMissing", cluster="prod"'
+      action: failover
+      confirm_for: 5s
+      max_lag_bytes: 1048576
+      cooldown: 5m
+      redirect: [pb]
+    - match: {alertname: PostgresFailoverOccurred}
+      action: redirect
+    - match: ['alertname="X"']
+      action: exec
+      command: [/bin/true]
+      dry_run: true
+    - match: 'alertname="Y"'
+      action: webhook
+      url: http://127.0.0.1:8080/
+maintenance:
+  windows:
+    - {cluster: prod, cron: "0 2 * * SUN", duration: 2h, reason: weekly}
+)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto a = LoadActionsConfig(*c);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_EQ(a->triggers.size(), 4u);
+  EXPECT_FALSE(a->triggers[0].dry_run);
+  EXPECT_TRUE(a->triggers[2].dry_run);
+  EXPECT_EQ(a->triggers[0].policy.confirm_for, seconds(5));
+  EXPECT_EQ(a->triggers[1].name, "redirect#2");
+  EXPECT_EQ(a->notifier.receivers.size(), 3u);  // alertmanager, ops, the webhook action
+  EXPECT_EQ(a->notifier.receivers[0].basic_password, "pw");
+  EXPECT_EQ(a->notifier.resend_delay, seconds(30));
+  EXPECT_EQ(a->windows.size(), 1u);
+  EXPECT_EQ(a->addresses.at("prod/p2"), "127.0.0.1:5002");
+}
+
+TEST(ActionsConfig, ErrorsNameFileLineColumn) {
+  Status st = EngineError("actions:\n  triggers:\n    - {match: 'a=\"b\"', action: reboot}\n");
+  EXPECT_NE(st.message().find(":10:32:"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("unknown action \"reboot\""), std::string::npos);
+  st = EngineError("actions:\n  dryrun: false\n");
+  EXPECT_NE(st.message().find("unknown key \"dryrun\""), std::string::npos) << st.message();
+  st = EngineError("actions:\n  triggers:\n    - {match: 'a=b', action: failover}\n");
+  EXPECT_NE(st.message().find("quoted value"), std::string::npos) << st.message();
+  st = EngineError(
+      "actions:\n  triggers:\n    - {match: 'a=\"b\"', action: failover, redirect: [nope]}\n");
+  EXPECT_NE(st.message().find("unknown pooler \"nope\""), std::string::npos) << st.message();
+  st = EngineError(
+      "actions:\n  triggers:\n    - {match: 'a=\"b\"', action: exec, confirm_for: 1s, "
+      "command: [x]}\n");
+  EXPECT_NE(st.message().find("does not apply"), std::string::npos) << st.message();
+  st = EngineError(
+      "maintenance:\n  windows:\n    - {cluster: prod, cron: '0 2 * *', duration: 1h}\n");
+  EXPECT_NE(st.message().find("expected 5 fields"), std::string::npos) << st.message();
+  st = EngineError("alerting:\n  alertmanagers:\n    - {url: 127.0.0.1:9093}\n");
+  EXPECT_NE(st.message().find("http://"), std::string::npos) << st.message();
+  EXPECT_TRUE(EngineError("").ok());
+}
+
+// A snapshot of cluster prod: p1 primary (or down), p2/p3 replicas.
+std::shared_ptr<const Snapshot> Snap(TimePoint at, bool primary_up, bool replicas_stream,
+                                     bool second_primary = false) {
+  auto s = std::make_shared<Snapshot>();
+  s->composed_at = at;
+  for (int i = 1; i <= 3; ++i) {
+    auto t = std::make_shared<TargetResult>();
+    t->cluster = "prod";
+    t->member = "p" + std::to_string(i);
+    if (i == 1) {
+      t->facts.up = primary_up;
+      if (primary_up) {
+        t->facts.in_recovery = false;
+        t->facts.lsn_bytes = 1000;
+      }
+    } else {
+      t->facts.up = true;
+      t->facts.in_recovery = !(second_primary && i == 2);
+      t->facts.lsn_bytes = 1000 - i;
+      t->facts.receive_lsn_bytes = 1000 - i;
+      t->facts.wal_receiver_streaming = replicas_stream;
+      if (replicas_stream) t->facts.wal_receiver_sender = "127.0.0.1:5001";
+    }
+    s->targets.push_back(t);
+  }
+  return s;
+}
+
+ActionAlert PrimaryMissing(TimePoint fired) {
+  ActionAlert a;
+  a.labels = {{"alertname", "PostgresPrimaryMissing"}, {"cluster", "prod"}};
+  a.state = ActionAlert::State::kFiring;
+  a.fired_at = fired;
+  return a;
+}
+
+double Count(const ActionEngine& e, const std::string& result) {
+  MetricSet m;
+  e.CollectMetrics(m);
+  const auto it = m.families().find("pgdr_failover_requests_total");
+  if (it == m.families().end()) return -1;
+  for (const auto& s : it->second.metric) {
+    for (const auto& l : s.label) {
+      if (l.name == "result" && l.value == result) return s.counter.value;
+    }
+  }
+  return -1;
+}
+
+const TimePoint kT0 = Clock::from_time_t(1'800'000'000);
+
+// Drives the engine: healthy at kT0, then `after` snapshots each second.
+void Drive(ActionEngine& e, int from, int to, bool primary_up, bool stream,
+           bool second_primary = false) {
+  for (int s = from; s <= to; ++s) {
+    const TimePoint at = kT0 + seconds(s);
+    e.OnAlerts({PrimaryMissing(kT0)}, Snap(at, primary_up, stream, second_primary), at);
+  }
+}
+
+std::unique_ptr<ActionEngine> Engine(const std::string& trigger_extra) {
+  auto c = Load(
+      "actions:\n  triggers:\n    - match: 'alertname=\"PostgresPrimaryMissing\"'\n"
+      "      action: failover\n      confirm_for: 3s\n" +
+      trigger_extra);
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  auto e = ActionEngine::Create(*c);
+  EXPECT_TRUE(e.ok()) << e.status().ToString();
+  (*e)->Start();
+  (*e)->OnAlerts({}, Snap(kT0, true, true), kT0);
+  return std::move(*e);
+}
+
+TEST(ActionEngine, DryRunIsTheDefaultAndCountedOnce) {
+  auto e = Engine("");
+  Drive(*e, 1, 10, false, false);
+  EXPECT_EQ(Count(*e, "dry_run"), 1);
+  EXPECT_EQ(Count(*e, "success"), 0);
+  EXPECT_EQ(Count(*e, "refused"), 0);  // waiting for confirmation is not a refusal
+}
+
+TEST(ActionEngine, PartitionRefusedOnceWhileFiring) {
+  auto e = Engine("");
+  Drive(*e, 1, 20, false, true);
+  EXPECT_EQ(Count(*e, "refused"), 1);
+  EXPECT_EQ(Count(*e, "dry_run"), 0);
+}
+
+TEST(ActionEngine, SplitBrainRefused) {
+  auto e = Engine("");
+  Drive(*e, 1, 10, true, false, true);
+  EXPECT_EQ(Count(*e, "refused"), 1);
+}
+
+TEST(ActionEngine, MaintenanceRefusesThenAllows) {
+  auto e = Engine("      dry_run: true\n");
+  ASSERT_TRUE(e->maintenance().Open("prod", std::chrono::hours(1), "test", kT0).ok());
+  Drive(*e, 1, 10, false, false);
+  EXPECT_EQ(Count(*e, "refused"), 1);
+  EXPECT_EQ(Count(*e, "dry_run"), 0);
+  ASSERT_TRUE(e->maintenance().Close("prod").ok());
+  Drive(*e, 11, 12, false, false);
+  EXPECT_EQ(Count(*e, "dry_run"), 1);
+  MetricSet m;
+  e->CollectMetrics(m);
+  EXPECT_EQ(m.families().at("pgdr_maintenance_active").metric.size(), 1u);
+}
+
+TEST(ActionEngine, ExecProviderActsOnceWithTheDecision) {
+  char path[] = "/tmp/pgdr-engine-exec-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  auto e = Engine(std::string("      dry_run: false\n      provider: exec\n      command: "
+                              "[/bin/sh, -c, 'echo \"$PGDR_CANDIDATE $PGDR_OLD_PRIMARY\" >> ") +
+                  path + "']\n");
+  Drive(*e, 1, 10, false, false);
+  ASSERT_TRUE(e->WaitIdle(std::chrono::seconds(10)));
+  EXPECT_EQ(Count(*e, "success"), 1);
+  EXPECT_EQ(Count(*e, "dry_run"), 0);
+  std::stringstream text;
+  text << std::ifstream(path).rdbuf();
+  EXPECT_EQ(text.str(), "p2 p1\n");
+  unlink(path);
+}
+
+TEST(ActionEngine, MaintenanceHttpHandler) {
+  auto e = Engine("");
+  HttpRequest post{"POST", "/api/v1/maintenance", "", R"({"action":"open","cluster":"prod"})"};
+  EXPECT_EQ(e->HandleMaintenance(post).status, 200);
+  EXPECT_EQ(e->HandleMaintenance({"GET", "/api/v1/maintenance", "", ""}).status, 200);
+  EXPECT_EQ(e->HandleMaintenance({"DELETE", "/api/v1/maintenance", "", ""}).status, 405);
+}
+
+}  // namespace
+}  // namespace pgdr::actions
