@@ -197,6 +197,25 @@ class LogCounter:
         return {(n.name, pid): app for n in self.nodes for pid, app in self._lines(n, 0)}
 
 
+def slope_per_min(trace):
+    """Least-squares slope of [(monotonic_s, bytes)] in bytes per minute."""
+    if len(trace) < 3:
+        return None
+    xs = [t for t, _ in trace]
+    ys = [v for _, v in trace]
+    mx, my = statistics.mean(xs), statistics.mean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return int(sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den * 60) if den else None
+
+
+def extrapolate_1h(rss_end, slope, window_s):
+    """RSS after one hour if the growth seen in the window continues until the
+    TSDB's 1 h retention fills (pgdr keeps every collected sample for 1 h)."""
+    if rss_end is None or slope is None:
+        return None
+    return int(rss_end + max(0, slope) * max(0.0, 60 - window_s / 60))
+
+
 def pct(values, p):
     if not values:
         return None
@@ -324,6 +343,7 @@ def measure_together(groups, cluster, logs, scrapes, interval):
     sizes = {app: [] for app in groups}
     order = list(urls)
     last = {}
+    rss_trace = {app: [] for app in groups}
     t0 = time.monotonic()
     for i in range(scrapes):  # bounded: `scrapes` rounds, `interval` apart
         delay = t0 + i * interval - time.monotonic()
@@ -338,6 +358,9 @@ def measure_together(groups, cluster, logs, scrapes, interval):
                 raise RuntimeError(f"{url} answered {status}")
             sizes[urls[url]].append(len(body))
             last[url] = body
+        now = time.monotonic()
+        for app, ps in groups.items():
+            rss_trace[app].append((now, sum(proc_status_bytes(p.pid, "VmRSS") or 0 for p in ps)))
     wall = time.monotonic() - w0
     time.sleep(0.2)  # let the postmaster reap anything that just exited
     cpu1 = {p.name: p.cpu() for p in procs}
@@ -369,6 +392,7 @@ def measure_together(groups, cluster, logs, scrapes, interval):
             "peak_rss_bytes": sum(hwm),
             "peak_rss_bytes_per_process": hwm,
             "rss_bytes": sum(proc_status_bytes(p.pid, "VmRSS") or 0 for p in ps),
+            "rss_growth_bytes_per_min": slope_per_min(rss_trace[app]),
             "metrics_latency_p50_ms": rnd(pct(lat[app], 50) * 1000, 3),
             "metrics_latency_p99_ms": rnd(pct(lat[app], 99) * 1000, 3),
             "metrics_body_bytes": int(statistics.mean(sizes[app])) if sizes[app] else 0,
@@ -427,6 +451,9 @@ def phase_comparison(tmp, cluster, args):
     res["postgres_exporter"]["query_load_errors"] = errors
     res["postgres_exporter"]["single_process_peak_rss_bytes"] = max(
         res["postgres_exporter"]["peak_rss_bytes_per_process"])
+    for r in (res["pgdr"], res["postgres_exporter"]):
+        r["rss_extrapolated_1h_bytes"] = extrapolate_1h(r["rss_bytes"], r["rss_growth_bytes_per_min"],
+                                                        r["window_s"])
     for q in [p] + procs:
         q.stop()
 
@@ -439,6 +466,7 @@ def phase_comparison(tmp, cluster, args):
         "pg_backend_cpu_per_scrape": ratio(a["pg_backend_cpu_per_scrape_ms"], b["pg_backend_cpu_per_scrape_ms"]),
         "peak_rss_vs_all_sidecars": ratio(a["peak_rss_bytes"], b["peak_rss_bytes"]),
         "peak_rss_vs_one_sidecar": ratio(a["peak_rss_bytes"], b["single_process_peak_rss_bytes"]),
+        "rss_extrapolated_1h": ratio(a["rss_extrapolated_1h_bytes"] or 0, b["rss_extrapolated_1h_bytes"] or 0),
         "connections_opened": ratio(a["connections_opened"], b["connections_opened"]),
         "metrics_latency_p50": ratio(a["metrics_latency_p50_ms"], b["metrics_latency_p50_ms"]),
         "metrics_latency_p99": ratio(a["metrics_latency_p99_ms"], b["metrics_latency_p99_ms"]),
@@ -458,6 +486,31 @@ def phase_comparison(tmp, cluster, args):
 
 
 # ---------------------------------------------------------------- phase 2
+
+# pgdr's probe (exporter/collect/target_collector.cc, kProbeSql), run first in every cycle.
+PROBE_SQL = ("SELECT pg_is_in_recovery(), (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
+             "  ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::float8,"
+             " (pg_last_wal_receive_lsn() - '0/0'::pg_lsn)::float8,"
+             " extract(epoch from pg_last_xact_replay_timestamp())::float8,"
+             " extract(epoch from clock_timestamp())::float8,"
+             " (SELECT status = 'streaming' FROM pg_stat_wal_receiver),"
+             " (SELECT sender_host || ':' || sender_port FROM pg_stat_wal_receiver),"
+             " pg_backend_pid()")
+
+
+def primary_cycle_statements():
+    """The probe and the queries a primary runs in a cycle without cache hits."""
+    import glob
+    import yaml
+    out = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "queries", "*.yml"))):
+        with open(path) as f:
+            for q in (yaml.safe_load(f) or {}).values():
+                if q.get("role") == "replica" or q.get("cache_seconds"):
+                    continue
+                out.append(q["query"])
+    return PROBE_SQL, out
+
 
 def phase_latency(tmp, cluster, args):
     primary = cluster.primary
@@ -507,6 +560,12 @@ def phase_latency(tmp, cluster, args):
     plan_ms = sum(s["plan_ms"] for s in stmts) / n_cycles
     exec_ms = sum(s["exec_ms"] for s in stmts) / n_cycles
     rtt = pgwire.loopback_round_trip("127.0.0.1", primary.port, 300)
+    # The same statements sent by a minimal client (bench/pgwire.py) the way pgdr
+    # sends them (Parse/Bind/Describe/Execute/Sync each, pipelined): what this
+    # machine allows right now, scheduler latency included.
+    probe_sql, queries = primary_cycle_statements()
+    ideal2 = pgwire.pipeline_wall("127.0.0.1", primary.port, [[probe_sql], queries], 30)
+    ideal1 = pgwire.pipeline_wall("127.0.0.1", primary.port, [[probe_sql] + queries], 30)
     durations = list(cycles.values())[1:]  # the first may predate the reset
     wall_mean = statistics.mean(durations) * 1000 if durations else None
     floor_ms = plan_ms + exec_ms + rtt["min"] * 1000
@@ -525,6 +584,14 @@ def phase_latency(tmp, cluster, args):
         "floor_ms": rnd(floor_ms, 3),
         "ratio_wall_over_floor": rnd(wall_mean / floor_ms, 3) if wall_mean else None,
         "ratio_wall_over_floor_p50": rnd(pct(durations, 50) * 1000 / floor_ms, 3) if durations else None,
+        "minimal_client_same_statements_ms": {
+            "two_round_trips_like_pgdr": {"min": rnd(ideal2["min"] * 1000, 3),
+                                          "median": rnd(ideal2["median"] * 1000, 3)},
+            "one_round_trip": {"min": rnd(ideal1["min"] * 1000, 3),
+                               "median": rnd(ideal1["median"] * 1000, 3)},
+            "statements": 1 + len(queries)},
+        "ratio_wall_over_minimal_client_two_rounds": rnd(wall_mean / (ideal2["median"] * 1000), 3)
+        if wall_mean else None,
         "probe_latency_mean_ms": rnd(probe["pgdr_probe_latency_seconds_sum"] /
                                      probe["pgdr_probe_latency_seconds_count"] * 1000, 3)
         if probe.get("pgdr_probe_latency_seconds_count") else None,
@@ -583,13 +650,7 @@ def scale_run(tmp, node, n, interval, window):
         for a, b in zip(starts, starts[1:]):
             gap = b - a
             jitter.append(abs(gap - round(gap / interval) * interval))
-    slope = None
-    if len(rss) >= 2:
-        xs = [t for t, _ in rss]
-        ys = [v for _, v in rss]
-        mx, my = statistics.mean(xs), statistics.mean(ys)
-        den = sum((x - mx) ** 2 for x in xs)
-        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den * 60 if den else None
+    slope = slope_per_min(rss)
     cpu_pct = (c1 - c0) / (w1 - w0) * 100
     r = {
         "targets": n, "interval_s": interval, "window_s": rnd(w1 - w0, 2), "startup_to_all_up_s": rnd(up_s, 2),
@@ -597,7 +658,8 @@ def scale_run(tmp, node, n, interval, window):
         "pg_backend_cpu_percent": rnd(pg_cpu / (w1 - w0) * 100, 2),
         "rss_bytes_end": rss[-1][1] if rss else None,
         "peak_rss_bytes": hwm,
-        "rss_growth_bytes_per_min": int(slope) if slope is not None else None,
+        "rss_growth_bytes_per_min": slope,
+        "rss_extrapolated_1h_bytes": extrapolate_1h(rss[-1][1] if rss else None, slope, w1 - w0),
         "series": len(parse_metrics(last[p.url])),
         "metrics_body_bytes": sizes[-1] if sizes else None,
         "metrics_latency_p50_ms": rnd(pct(latencies, 50) * 1000, 2),
@@ -683,6 +745,10 @@ def render(res):
         out.append(f"| peak RSS vs one postgres_exporter | {mib(a['peak_rss_bytes'])} | "
                    f"{mib(b['single_process_peak_rss_bytes'])} | {r['peak_rss_vs_one_sidecar']} | "
                    f"≤ 0.33: {'met' if t['rss_le_1_3_vs_one_sidecar'] else 'MISSED'} |")
+        out.append(f"| RSS growth per minute (window) | {mib(a.get('rss_growth_bytes_per_min'))} | "
+                   f"{mib(b.get('rss_growth_bytes_per_min'))} | – | |")
+        out.append(f"| RSS after 1 h, extrapolated (TSDB fills) | {mib(a.get('rss_extrapolated_1h_bytes'))} | "
+                   f"{mib(b.get('rss_extrapolated_1h_bytes'))} | {r.get('rss_extrapolated_1h')} | |")
         out.append(f"| connections opened during the window | {a['connections_opened']} | "
                    f"{b['connections_opened']} | – | one persistent per member: "
                    f"{'met' if t['one_persistent_connection_per_member'] else 'MISSED'} |")
@@ -708,17 +774,24 @@ def render(res):
                 f"{lat['ratio_wall_over_floor']} / {lat['ratio_wall_over_floor_p50']} |", "",
                 f"{lat['statements_per_cycle']} statements per cycle in {lat['pgdr_round_trips_per_cycle']} "
                 f"pipelined round trips; {lat['cycles_observed']} cycles observed.", ""]
+        mc = lat.get("minimal_client_same_statements_ms")
+        if mc:
+            out += [f"The same {mc['statements']} statements from a minimal client on this machine: "
+                    f"two pipelined round trips like pgdr {mc['two_round_trips_like_pgdr']['median']} ms "
+                    f"(min {mc['two_round_trips_like_pgdr']['min']}), one round trip "
+                    f"{mc['one_round_trip']['median']} ms (min {mc['one_round_trip']['min']}); "
+                    f"pgdr's mean wall / minimal client = {lat['ratio_wall_over_minimal_client_two_rounds']}.", ""]
     s = res.get("scale")
     if s:
         out += [f"### Scale (one pgdr_exporter, interval {s['runs'][0]['interval_s']} s)", "",
-                "| targets | CPU (% of one core) | PG backends CPU % | RSS end | peak RSS | RSS growth /min | series | "
+                "| targets | CPU (% of one core) | PG backends CPU % | RSS end | peak RSS | RSS growth /min | RSS 1 h (extrap.) | series | "
                 "cycle p50 / p99 / max | start jitter p99 | data age at scrape max | /metrics p50 |",
-                "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
         for r in s["runs"]:
             cd = r["cycle_duration_ms"]
             out.append(f"| {r['targets']} | {r['cpu_percent_of_one_core']} | {r['pg_backend_cpu_percent']} | "
                        f"{mib(r['rss_bytes_end'])} | {mib(r['peak_rss_bytes'])} | "
-                       f"{mib(r['rss_growth_bytes_per_min'])} | {r['series']} | "
+                       f"{mib(r['rss_growth_bytes_per_min'])} | {mib(r.get('rss_extrapolated_1h_bytes'))} | {r['series']} | "
                        f"{cd['p50']} / {cd['p99']} / {cd['max']} ms | {r['start_jitter_ms']['p99']} ms | "
                        f"{r['data_age_at_scrape_s']['max']} s | {r['metrics_latency_p50_ms']} ms |")
         out.append("")

@@ -76,3 +76,52 @@ def loopback_round_trip(host, port, count=300):
         c.close()
     return {"min": samples[0], "median": statistics.median(samples),
             "p90": samples[int(0.9 * (len(samples) - 1))], "count": len(samples)}
+
+
+def _cstr(s):
+    return s.encode() + b"\0"
+
+
+def _msg(kind, body):
+    return kind + struct.pack("!I", len(body) + 4) + body
+
+
+def pipeline_messages(statements):
+    """What libpq sends for PQsendQueryParams(sql, 0 params) + PQpipelineSync
+    per statement: Parse, Bind, Describe portal, Execute, Sync."""
+    out = b""
+    for sql in statements:
+        out += _msg(b"P", _cstr("") + _cstr(sql) + struct.pack("!H", 0))
+        out += _msg(b"B", _cstr("") + _cstr("") + struct.pack("!HHH", 0, 0, 0))
+        out += _msg(b"D", b"P" + _cstr(""))
+        out += _msg(b"E", _cstr("") + struct.pack("!I", 0))
+        out += _msg(b"S", b"")
+    return out
+
+
+def run_pipeline(conn, rounds):
+    """Sends each round's statements pipelined (one write), waits for every
+    ReadyForQuery, then sends the next round. Returns seconds."""
+    t0 = time.perf_counter_ns()
+    for statements in rounds:
+        conn.sock.sendall(pipeline_messages(statements))
+        pending = len(statements)
+        while pending:
+            kind, payload = conn._read_message()
+            if kind == b"E":
+                raise RuntimeError(f"statement failed: {payload[:200]!r}")
+            if kind == b"Z":
+                pending -= 1
+    return (time.perf_counter_ns() - t0) / 1e9
+
+
+def pipeline_wall(host, port, rounds, count=30):
+    """min / median of `count` executions of `rounds` (lists of statements)."""
+    count = max(3, min(count, 1000))
+    c = PgWire(host, port, application_name="pgdr_bench_pipeline")
+    try:
+        run_pipeline(c, rounds)  # warm caches
+        samples = sorted(run_pipeline(c, rounds) for _ in range(count))
+    finally:
+        c.close()
+    return {"min": samples[0], "median": statistics.median(samples), "count": len(samples)}
