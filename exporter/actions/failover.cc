@@ -14,9 +14,11 @@ std::vector<MemberView> ClusterMembers(const Snapshot& snapshot, const std::stri
   std::vector<MemberView> out;
   for (const auto& t : snapshot.targets) {
     if (!t || t->cluster != cluster) continue;
+    const auto it = addresses.find(t->member);
+    if (it == addresses.end()) continue;  // not a PostgreSQL target (e.g. a pooler)
     MemberView m;
     m.member = t->member;
-    if (const auto it = addresses.find(t->member); it != addresses.end()) m.address = it->second;
+    m.address = it->second;
     m.up = t->facts.up;
     m.in_recovery = t->facts.in_recovery;
     m.lsn_bytes = t->facts.lsn_bytes;

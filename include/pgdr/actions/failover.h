@@ -42,7 +42,9 @@ struct MemberView {
   std::optional<std::string> sender;        // "host:port" it streams from
 };
 
-// The members of `cluster` in `snapshot`; `addresses` maps member -> "host:port".
+// The members of `cluster` in `snapshot` that are PostgreSQL targets:
+// `addresses` maps each configured member to its "host:port"; other results
+// of the cluster (a PgBouncer's) are left out.
 std::vector<MemberView> ClusterMembers(const Snapshot& snapshot, const std::string& cluster,
                                        const std::map<std::string, std::string>& addresses);
 
