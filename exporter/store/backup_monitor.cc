@@ -120,14 +120,51 @@ MonitorSettings ParseSettings(const YamlReader& reader, const YAML::Node& entry)
   o.max_objects = static_cast<uint64_t>(max_objects);
   if (s.interval.count() <= 0) reader.Fail(entry["interval"], "interval must be positive");
   if (o.timeout.count() <= 0) reader.Fail(entry["timeout"], "timeout must be positive");
+  if (s.deadline.count() <= 0) reader.Fail(entry["deadline"], "deadline must be positive");
   return s;
 }
+
+// Bounds a whole poll: a request that would start after the deadline fails
+// with kTimeout instead (each request is bounded by the store's timeout).
+class DeadlineStore final : public ObjectStore {
+ public:
+  DeadlineStore(ObjectStore& inner, const Clock::time_point& deadline,
+                std::chrono::milliseconds budget)
+      : inner_(inner), deadline_(deadline), budget_(budget) {}
+
+  Status List(const ListOptions& options, const ListVisitor& visit) override {
+    if (Status s = Check(); !s.ok()) return s;
+    return inner_.List(options, [&](const ObjectInfo& info) {
+      if (Status s = Check(); !s.ok()) return s;
+      return visit(info);
+    });
+  }
+  Result<std::string> Read(std::string_view key, size_t max_bytes) override {
+    if (Status s = Check(); !s.ok()) return s;
+    return inner_.Read(key, max_bytes);
+  }
+  Capabilities capabilities() const override { return inner_.capabilities(); }
+  const std::string& description() const override { return inner_.description(); }
+
+ private:
+  Status Check() const {
+    if (Clock::now() <= deadline_) return Status::OK();
+    return Status::Timeout(inner_.description() + ": poll deadline of " + FormatDuration(budget_) +
+                           " exceeded");
+  }
+  ObjectStore& inner_;
+  const Clock::time_point& deadline_;
+  std::chrono::milliseconds budget_;
+};
 
 class Monitor final : public BackupMonitor {
  public:
   Monitor(MonitorSettings settings, std::unique_ptr<ObjectStore> store,
           std::unique_ptr<Layout> layout)
-      : settings_(std::move(settings)), store_(std::move(store)), layout_(std::move(layout)) {}
+      : settings_(std::move(settings)),
+        store_(std::move(store)),
+        guarded_(*store_, deadline_, settings_.deadline),
+        layout_(std::move(layout)) {}
 
   const std::string& cluster() const override { return settings_.cluster; }
   const std::string& name() const override { return settings_.name; }
@@ -159,12 +196,6 @@ class Monitor final : public BackupMonitor {
   }
 
  private:
-  Status CheckDeadline() const {
-    if (Clock::now() <= deadline_) return Status::OK();
-    return Status::Timeout(store_->description() + ": poll deadline of " +
-                           FormatDuration(settings_.deadline) + " exceeded");
-  }
-
   void ParseError(const std::string& key, const std::string& message) {
     ++parse_errors_;
     Log(LogLevel::kWarn, "backup store object unparseable",
@@ -176,10 +207,9 @@ class Monitor final : public BackupMonitor {
 
   Status PollStore(bool full) {
     Status s = layout_->RefreshBackups(
-        *store_, catalog_, full,
+        guarded_, catalog_, full,
         [this](const std::string& key, const std::string& msg) { ParseError(key, msg); });
     if (!s.ok()) return s;
-    if (s = CheckDeadline(); !s.ok()) return s;
     std::string prefix = layout_->WalPrefix();
     if (prefix.empty()) return Status::OK();
     if (!full) return ListWal(prefix, wal_);
@@ -192,8 +222,7 @@ class Monitor final : public BackupMonitor {
   Status ListWal(const std::string& prefix, WalState& state) {
     uint64_t segment_size = settings_.layout_options.segment_size;
     ListOptions options{prefix, state.cursor, false};
-    return ListAfter(*store_, options, [&](const ObjectInfo& info) -> Status {
-      if (Status s = CheckDeadline(); !s.ok()) return s;
+    return ListAfter(guarded_, options, [&](const ObjectInfo& info) -> Status {
       state.cursor = info.key;
       WalFile file = ClassifyWalFile(info.key, segment_size);
       switch (file.kind) {
@@ -224,7 +253,7 @@ class Monitor final : public BackupMonitor {
       state.histories_unreadable.insert(timeline);
       return Status::OK();
     }
-    Result<std::string> text = store_->Read(info.key, kMaxHistoryBytes);
+    Result<std::string> text = guarded_.Read(info.key, kMaxHistoryBytes);
     if (!text.ok()) return text.status();
     Result<std::vector<HistoryEntry>> entries = ParseHistoryFile(*text);
     if (!entries.ok()) {
@@ -385,12 +414,13 @@ class Monitor final : public BackupMonitor {
   }
 
   MonitorSettings settings_;
-  std::unique_ptr<ObjectStore> store_;
+  Clock::time_point deadline_;
+  std::unique_ptr<ObjectStore> store_;  // owns the driver; its stats are the request metrics
+  DeadlineStore guarded_;               // what the poll uses
   std::unique_ptr<Layout> layout_;
   std::map<std::string, BackupRecord> catalog_;
   WalState wal_;
   std::optional<Clock::time_point> last_full_;
-  Clock::time_point deadline_;
   bool polled_once_ = false;
   uint64_t parse_errors_ = 0;
   std::optional<SegmentId> reported_gap_;

@@ -11,7 +11,7 @@ import unittest
 
 import harness
 from test_backup_support import (S3_KEY, AzureBlob, Azurite, S3rver, StoreProbe, barman_time,
-                                 parse_backup_info, require_probe)
+                                 parse_backup_info, require_poller, stores_poller)
 
 SEGMENT = 16 << 20
 
@@ -71,7 +71,7 @@ class BarmanCloudTest(unittest.TestCase):
         return store
 
     def test_1_backup_wal_and_gap(self):
-        require_probe(self)
+        require_poller(self)
         self.switch_and_wait()
         harness.run(harness.as_pg_user([
             "barman-cloud-backup", "--endpoint-url", self.s3.endpoint, "-h", self.pg.sockdir,
@@ -83,7 +83,7 @@ class BarmanCloudTest(unittest.TestCase):
         for _ in range(3):
             self.switch_and_wait()
 
-        probe = StoreProbe(self.tmp, [self.s3_store()])
+        probe = stores_poller(self.tmp, [self.s3_store()], targets=self.cluster.targets())
         m = probe.poll()
         self.assertEqual(probe.value(m, "pgdr_backup_store_up"), 1.0)
         self.assertAlmostEqual(
@@ -94,16 +94,27 @@ class BarmanCloudTest(unittest.TestCase):
         newest = max(os.path.basename(k) for k in self.wal_keys())
         lsn1 = probe.value(m, "pgdr_wal_archive_newest_lsn_bytes")
         self.assertEqual(lsn1, segment_lsn_end(newest))
-        rpo1 = self.pg.lsn_bytes() - lsn1
 
         # pg_switch_wal(): the newest archived LSN advances, the archive RPO falls.
         self.pg.sql("INSERT INTO t SELECT generate_series(1,100000)")
         rpo_before = self.pg.lsn_bytes() - lsn1
+        self.assertGreater(rpo_before, 1 << 20)
+        if isinstance(probe, StoreProbe):
+            rpo_metric = None
+        else:
+            rpo_metric = harness.wait_until(
+                lambda: probe.exporter.value("pgdr_rpo_bytes", cluster="demo", scope="archive")
+                if (probe.exporter.value("pgdr_rpo_bytes", cluster="demo", scope="archive") or 0)
+                > (1 << 20) else None, timeout=30, what="archive RPO above 1MiB")
         self.switch_and_wait()
         m = probe.poll()
         lsn2 = probe.value(m, "pgdr_wal_archive_newest_lsn_bytes")
         self.assertGreater(lsn2, lsn1)
-        self.assertLess(self.pg.lsn_bytes() - lsn2, max(rpo1, rpo_before))
+        self.assertLess(self.pg.lsn_bytes() - lsn2, rpo_before)
+        if rpo_metric is not None:
+            harness.wait_until(
+                lambda: (probe.exporter.value("pgdr_rpo_bytes", cluster="demo", scope="archive")
+                         or 1e18) < rpo_metric, timeout=30, what="archive RPO falls")
 
         # Delete one archived segment in the middle: a gap of exactly 1.
         begin = info["begin_wal"]
@@ -115,7 +126,7 @@ class BarmanCloudTest(unittest.TestCase):
         BarmanCloudTest.mirror_info = info
 
     def test_2_azure_mirror_through_azurite(self):
-        require_probe(self)
+        require_poller(self)
         info = getattr(BarmanCloudTest, "mirror_info", None)
         if info is None:
             self.skipTest("needs test_1's backup")
@@ -135,7 +146,7 @@ class BarmanCloudTest(unittest.TestCase):
                  "full_list_interval": "0s", "timeout": "5s"}
         env = {"PGDR_AZ_KEY": "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
                               "K1SZFPTOtr/KBHBeksoGMGw=="}
-        probe = StoreProbe(self.tmp, [store], env=env)
+        probe = stores_poller(self.tmp, [store], env=env)
         m = probe.poll()
         self.assertEqual(probe.value(m, "pgdr_backup_store_up"), 1.0, probe.logs())
         self.assertAlmostEqual(
@@ -154,16 +165,17 @@ class BarmanCloudTest(unittest.TestCase):
         # The same through a SAS token instead of the account key.
         sas = dict(store, name="azure-sas", account_key_env=None, sas_token_env="PGDR_AZ_SAS")
         del sas["account_key_env"]
-        sas_probe = StoreProbe(self.tmp, [sas], env={"PGDR_AZ_SAS": blob.account_sas()})
+        sas_probe = stores_poller(self.tmp, [sas], env={"PGDR_AZ_SAS": blob.account_sas()})
         m = sas_probe.poll()
         self.assertEqual(sas_probe.value(m, "pgdr_backup_store_up"), 1.0, sas_probe.logs())
         self.assertEqual(sas_probe.value(m, "pgdr_wal_archive_newest_lsn_bytes"),
                          segment_lsn_end(name))
         # Wrong key: store down with a clear log line, nothing crashes.
-        bad = StoreProbe(self.tmp, [store], env={"PGDR_AZ_KEY": "AAAA" * 22})
+        bad = stores_poller(self.tmp, [dict(store, name="azure-bad")],
+                            env={"PGDR_AZ_KEY": "AAAA" * 22})
         m = bad.poll()
         self.assertEqual(bad.value(m, "pgdr_backup_store_up"), 0.0)
-        self.assertIn("store=azure", bad.logs())
+        self.assertIn("store=azure-bad", bad.logs())
         self.assertIn("access denied", bad.logs())
 
 

@@ -8,6 +8,7 @@ is bounded by the configured timeout.
 """
 
 import http.server
+import os
 import shutil
 import socket
 import threading
@@ -16,7 +17,8 @@ import unittest
 import urllib.parse
 
 import harness
-from test_backup_support import S3rver, StoreProbe, require_probe, wait_port
+from test_backup_support import (ExporterStores, S3rver, require_poller, stores_poller,
+                                 wait_port)
 
 BIG = 100_000
 
@@ -86,7 +88,7 @@ class FaultyS3(http.server.BaseHTTPRequestHandler):
 
 class FaultsTest(unittest.TestCase):
     def setUp(self):
-        require_probe(self)
+        require_poller(self)
         self.tmp = harness.TempDir().__enter__()
         self.addCleanup(self.tmp.__exit__, None, None, None)
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FaultyS3)
@@ -109,7 +111,7 @@ class FaultsTest(unittest.TestCase):
         stores = [self.store(n, n) for n in ("forbidden", "missing", "broken", "malformed",
                                              "garbage", "big")]
         stores.append(self.store("hung", "hung", port=self.hung.getsockname()[1]))
-        probe = StoreProbe(self.tmp, stores, env={"PGDR_FAULT_KEY": "k"})
+        probe = stores_poller(self.tmp, stores, env={"PGDR_FAULT_KEY": "k"})
         started = time.monotonic()
         m = probe.poll(timeout=120)
         elapsed = time.monotonic() - started
@@ -140,9 +142,15 @@ class FaultsTest(unittest.TestCase):
         self.assertNotIn("Signature=", logs)
         self.assertNotIn("PGDR_FAULT_KEY=k", logs)
 
-
-if __name__ == "__main__":
-    unittest.main()
+    def test_several_stores_in_one_exporter(self):
+        """One exporter, several stores: each keeps its own series."""
+        if not os.path.exists(harness.EXPORTER):
+            self.skipTest(f"{harness.EXPORTER} not built")
+        stores = [self.store("garbage", "garbage"), self.store("forbidden", "forbidden")]
+        both = ExporterStores(self.tmp, stores, env={"PGDR_FAULT_KEY": "k"}, shared=True)
+        m = both.poll()
+        self.assertEqual(both.value(m, "pgdr_backup_store_up", store="garbage"), 1.0)
+        self.assertEqual(both.value(m, "pgdr_backup_store_up", store="forbidden"), 0.0)
 
 
 class TlsTest(unittest.TestCase):
@@ -150,7 +158,7 @@ class TlsTest(unittest.TestCase):
     default, `ca_file` trusts it, `insecure_skip_verify` skips it."""
 
     def test_tls_verification(self):
-        require_probe(self)
+        require_poller(self)
         if shutil.which("openssl") is None:
             self.skipTest("openssl CLI not installed")
         tmp = harness.TempDir().__enter__()
@@ -173,7 +181,7 @@ class TlsTest(unittest.TestCase):
                  "timeout": "5s"}
             s.update(extra)
             return s
-        probe = StoreProbe(tmp, [store("verify"), store("ca", ca_file=cert),
+        probe = stores_poller(tmp, [store("verify"), store("ca", ca_file=cert),
                                  store("skip", insecure_skip_verify=True)],
                            env={"PGDR_TLS_KEY": "S3RVER"})
         m = probe.poll()
@@ -181,3 +189,7 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(probe.value(m, "pgdr_backup_store_up", store="ca"), 1.0, probe.logs())
         self.assertEqual(probe.value(m, "pgdr_backup_store_up", store="skip"), 1.0)
         self.assertRegex(probe.logs(), r"store=verify .*(certificate|SSL)")
+
+
+if __name__ == "__main__":
+    unittest.main()

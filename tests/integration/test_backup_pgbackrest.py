@@ -12,7 +12,7 @@ import shutil
 import unittest
 
 import harness
-from test_backup_support import StoreProbe, require_probe
+from test_backup_support import require_poller, stores_poller
 
 SEGMENT = 16 << 20
 
@@ -24,7 +24,7 @@ def segment_lsn_end(name):
 
 class PgBackRestTest(unittest.TestCase):
     def setUp(self):
-        require_probe(self)
+        require_poller(self)
         if shutil.which("pgbackrest") is None:
             self.skipTest("pgbackrest not installed")
         self.tmp = harness.TempDir().__enter__()
@@ -71,7 +71,7 @@ class PgBackRestTest(unittest.TestCase):
         backup = info[0]["backup"][-1]
         for _ in range(3):
             self.switch_and_wait()
-        probe = StoreProbe(self.tmp, [{
+        probe = stores_poller(self.tmp, [{
             "name": "repo1", "cluster": "demo", "layout": "pgbackrest", "stanza": "demo",
             "url": f"file://{self.repo}", "full_list_interval": "0s"}])
         m = probe.poll()

@@ -3,10 +3,12 @@
 - S3rver / Azurite: the npm emulators on free loopback ports, installed on
   demand into <repo>/.npm-tools (npm install --no-save); tests skip when npm
   cannot provide them.
-- StoreProbe: drives the backup monitors. Until `pgdr_exporter` accepts
-  `backup_stores:`, it runs the test-only `pgdr_store_probe` (built next to the
-  exporter, in exporter/store/), which keeps its state between polls exactly
-  as the exporter's collection loop does, so incremental listing is exercised.
+- stores_poller(): how the tests poll the backup monitors. By default the real
+  `pgdr_exporter` with a `backup_stores:` section, read through /metrics
+  (ExporterStores). With PGDR_BACKUP_DRIVER=probe, the test-only
+  `pgdr_store_probe` (built in exporter/store/; StoreProbe) polls on demand
+  instead. Both keep the monitors' state between polls, so incremental listing
+  is exercised.
 - AzureBlob: a minimal stdlib Azure Blob client (SharedKey) used to put and
   delete blobs in azurite.
 
@@ -225,6 +227,79 @@ class StoreProbe:
             if n == name and all(l.get(k) == str(val) for k, val in labels.items()):
                 return v
         return None
+
+
+class ExporterStores:
+    """The real exporter polling the stores every second; poll() returns the
+    metrics of a poll that started after the call. One exporter per store
+    (targets go to the first) unless shared=True, so that each store is
+    checked on its own; test_backup_faults checks several in one exporter."""
+
+    def __init__(self, tmp, stores, env=None, targets=(), shared=False):
+        for store in stores:
+            store.setdefault("interval", "1s")
+        groups = [stores] if shared else [[s] for s in stores]
+        self.stores = [s["name"] for s in stores]
+        self.exporters = []
+        for i, group in enumerate(groups):
+            config = {"collection": {"interval": "1s"}, "targets": list(targets) if i == 0 else [],
+                      "backup_stores": group}
+            if targets and i == 0:
+                config["query_files"] = [os.path.join(harness.SOURCE_DIR, "queries", "*.yml")]
+            self.exporters.append(harness.Exporter(tmp, config, env=env).start())
+        self.exporter = self.exporters[0]
+
+    def scrape(self):
+        out = []
+        for e in self.exporters:
+            out += e.scrape()
+        return out
+
+    @staticmethod
+    def _poll_marks(samples):
+        """Per store, the sum of its request counters and poll duration:
+        they change with every poll."""
+        marks = {}
+        for n, l, v in samples:
+            if n in ("pgdr_backup_store_requests_total", "pgdr_backup_store_poll_duration_seconds"):
+                marks[l.get("store")] = marks.get(l.get("store"), 0.0) + v
+        return marks
+
+    def poll(self, timeout=60):
+        # A store publishes its metrics when a poll ends: after two changes of
+        # its marks, a poll that started after this call has ended.
+        last = self._poll_marks(self.scrape())
+        seen = {name: 0 for name in self.stores}
+
+        def advanced():
+            samples = self.scrape()
+            marks = self._poll_marks(samples)
+            for name in self.stores:
+                if name in marks and marks[name] != last.get(name):
+                    seen[name] += 1
+                    last[name] = marks[name]
+            return samples if all(v >= 2 for v in seen.values()) else None
+        return harness.wait_until(advanced, timeout=timeout, interval=0.1,
+                                  what=f"two polls of every store of {self.stores}")
+
+    def logs(self):
+        return "".join(e.log() for e in self.exporters)
+
+    value = staticmethod(StoreProbe.value)
+
+
+def stores_poller(tmp, stores, env=None, targets=()):
+    """ExporterStores, or StoreProbe when PGDR_BACKUP_DRIVER=probe."""
+    if os.environ.get("PGDR_BACKUP_DRIVER", "exporter") == "probe":
+        return StoreProbe(tmp, stores, env=env)
+    return ExporterStores(tmp, stores, env=env, targets=targets)
+
+
+def require_poller(test):
+    if os.environ.get("PGDR_BACKUP_DRIVER", "exporter") == "probe":
+        require_probe(test)
+    elif not os.path.exists(harness.EXPORTER):
+        test.skipTest(f"{harness.EXPORTER} not built")
 
 
 def barman_time(text):

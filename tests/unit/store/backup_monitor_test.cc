@@ -138,6 +138,14 @@ TEST_F(PosixMonitorTest, GarbageBackupInfoIsACountedParseError) {
   EXPECT_EQ(Value(m2, "pgdr_backup_store_parse_errors_total"), 2.0);
 }
 
+TEST_F(PosixMonitorTest, DeadlineBoundsThePoll) {
+  for (uint64_t s = 0; s < 3000; ++s) Segment(1, s);
+  auto monitor = Make("deadline: 1ms\n");
+  MetricSet m;
+  EXPECT_FALSE(monitor->Poll(m).up);
+  EXPECT_EQ(Value(m, "pgdr_backup_store_up"), 0.0);
+}
+
 TEST_F(PosixMonitorTest, ConfigErrorsNamePosition) {
   Result<YAML::Node> node = LoadYamlString(
       "name: x\ncluster: c\nlayout: barman-cloud\nurl: file:///tmp\nbogus: 1\n", "cfg.yml");
