@@ -191,5 +191,34 @@ class TlsTest(unittest.TestCase):
         self.assertRegex(probe.logs(), r"store=verify .*(certificate|SSL)")
 
 
+class VirtualHostTest(unittest.TestCase):
+    """Virtual-host addressing (bucket in the Host name) against s3rver:
+    curl resolves *.localhost to loopback, s3rver takes the bucket from
+    <bucket>.s3.localhost when started with --service-endpoint localhost."""
+
+    def test_bucket_from_host(self):
+        require_poller(self)
+        tmp = harness.TempDir().__enter__()
+        self.addCleanup(tmp.__exit__, None, None, None)
+        s3 = S3rver(tmp)
+        if s3.binary is None:
+            self.skipTest("s3rver not available from npm")
+        harness.spawn([s3.binary, "-d", s3.dir, "-a", "127.0.0.1", "-p", str(s3.port),
+                       "--service-endpoint", "localhost", "--configure-bucket", "backups"], s3.log)
+        wait_port(s3.port)
+
+        def store(name, bucket):
+            return {"name": name, "cluster": "demo", "layout": "barman-cloud", "server_name": "demo",
+                    "url": f"s3://{bucket}/pfx", "endpoint": f"http://s3.localhost:{s3.port}",
+                    "path_style": False, "access_key_id_env": "PGDR_VH_KEY",
+                    "secret_access_key_env": "PGDR_VH_KEY", "timeout": "5s"}
+        probe = stores_poller(tmp, [store("vhost", "backups"), store("vhost-missing", "nope")],
+                              env={"PGDR_VH_KEY": "S3RVER"})
+        m = probe.poll()
+        self.assertEqual(probe.value(m, "pgdr_backup_store_up", store="vhost"), 1.0, probe.logs())
+        self.assertEqual(probe.value(m, "pgdr_backup_store_up", store="vhost-missing"), 0.0)
+        self.assertIn("NoSuchBucket", probe.logs())
+
+
 if __name__ == "__main__":
     unittest.main()
