@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -219,6 +220,12 @@ Status RedirectPooler(const PoolerEndpoint& pooler, const std::string& host,
         f << next;
         f.flush();
         if (!f) return Status::IOError("write " + tmp);
+      }
+      // Keep the original's mode and (when permitted) owner: PgBouncer must read it.
+      struct stat st {};
+      if (stat(pooler.databases_file.c_str(), &st) == 0) {
+        chmod(tmp.c_str(), st.st_mode & 07777);
+        (void)!chown(tmp.c_str(), st.st_uid, st.st_gid);
       }
       if (std::rename(tmp.c_str(), pooler.databases_file.c_str()) != 0) {
         return Status::IOError("rename " + tmp + " to " + pooler.databases_file);
