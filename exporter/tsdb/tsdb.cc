@@ -98,7 +98,7 @@ bool Tsdb::AppendLocked(const Labels& labels, const std::string& key, int64_t t_
     Buffer buffer;
     buffer.labels = labels;
     it = series_.emplace(key, std::move(buffer)).first;
-    by_name_[std::string(GetLabel(labels, kMetricName))].insert(key);
+    by_name_[std::string(GetLabel(labels, kMetricName))].insert(&it->second);
   }
   Buffer& b = it->second;
   if (!b.samples.empty()) {
@@ -178,7 +178,7 @@ std::vector<Series> Tsdb::Select(const std::vector<Matcher>& matchers, int64_t m
   if (name_eq != nullptr) {
     auto it = by_name_.find(name_eq->value());
     if (it != by_name_.end()) {
-      for (const std::string& key : it->second) consider(series_.at(key));
+      for (const Buffer* b : it->second) consider(*b);
     }
   } else {
     for (const auto& [key, b] : series_) consider(b);
@@ -207,7 +207,7 @@ void Tsdb::Compact(int64_t now_ms) {
     if (it->second.samples.empty()) {
       auto name = by_name_.find(GetLabel(it->second.labels, kMetricName));
       if (name != by_name_.end()) {
-        name->second.erase(it->first);
+        name->second.erase(&it->second);
         if (name->second.empty()) by_name_.erase(name);
       }
       it = series_.erase(it);

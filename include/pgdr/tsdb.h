@@ -155,8 +155,9 @@ class Tsdb final : public Storage {
 
   const Options options_;
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, Buffer> series_;                               // GUARDED_BY(mu_)
-  std::map<std::string, std::unordered_set<std::string>, std::less<>> by_name_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, Buffer> series_;  // GUARDED_BY(mu_)
+  // Series by metric name; pointers into series_ (node-based, so stable).
+  std::map<std::string, std::unordered_set<Buffer*>, std::less<>> by_name_;      // GUARDED_BY(mu_)
   std::map<std::string, std::unordered_set<std::string>, std::less<>> sources_;  // GUARDED_BY(mu_)
   size_t samples_ = 0;                                                           // GUARDED_BY(mu_)
   uint64_t dropped_series_ = 0;                                                  // GUARDED_BY(mu_)
