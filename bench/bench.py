@@ -566,6 +566,9 @@ def phase_latency(tmp, cluster, args):
     probe_sql, queries = primary_cycle_statements()
     ideal2 = pgwire.pipeline_wall("127.0.0.1", primary.port, [[probe_sql], queries], 30)
     ideal1 = pgwire.pipeline_wall("127.0.0.1", primary.port, [[probe_sql] + queries], 30)
+    # What preparing the statements once per connection would save PostgreSQL.
+    prep = pgwire.backend_cpu_per_cycle("127.0.0.1", primary.port, [probe_sql] + queries,
+                                        args.prepared_cycles, lambda pid: proc_stat(pid)[0])
     durations = list(cycles.values())[1:]  # the first may predate the reset
     wall_mean = statistics.mean(durations) * 1000 if durations else None
     floor_ms = plan_ms + exec_ms + rtt["min"] * 1000
@@ -592,6 +595,12 @@ def phase_latency(tmp, cluster, args):
             "statements": 1 + len(queries)},
         "ratio_wall_over_minimal_client_two_rounds": rnd(wall_mean / (ideal2["median"] * 1000), 3)
         if wall_mean else None,
+        "backend_cpu_per_cycle_ms": {
+            mode: {"cpu": rnd(v["cpu_s_per_cycle"] * 1000, 4), "wall": rnd(v["wall_s_per_cycle"] * 1000, 4),
+                   "cycles": v["cycles"]} for mode, v in prep.items()},
+        "ratio_backend_cpu_prepared_over_unprepared": rnd(
+            prep["prepared"]["cpu_s_per_cycle"] / prep["unprepared"]["cpu_s_per_cycle"], 3)
+        if prep["unprepared"]["cpu_s_per_cycle"] else None,
         "probe_latency_mean_ms": rnd(probe["pgdr_probe_latency_seconds_sum"] /
                                      probe["pgdr_probe_latency_seconds_count"] * 1000, 3)
         if probe.get("pgdr_probe_latency_seconds_count") else None,
@@ -781,6 +790,12 @@ def render(res):
                     f"(min {mc['two_round_trips_like_pgdr']['min']}), one round trip "
                     f"{mc['one_round_trip']['median']} ms (min {mc['one_round_trip']['min']}); "
                     f"pgdr's mean wall / minimal client = {lat['ratio_wall_over_minimal_client_two_rounds']}.", ""]
+        bc = lat.get("backend_cpu_per_cycle_ms")
+        if bc:
+            out += [f"PostgreSQL backend CPU per cycle for these statements, sent as pgdr sends them (unnamed "
+                    f"Parse each cycle): {bc['unprepared']['cpu']} ms; as statements prepared once per "
+                    f"connection: {bc['prepared']['cpu']} ms (ratio {lat['ratio_backend_cpu_prepared_over_unprepared']}; "
+                    f"{bc['prepared']['cycles']} cycles each, back to back).", ""]
     s = res.get("scale")
     if s:
         out += [f"### Scale (one pgdr_exporter, interval {s['runs'][0]['interval_s']} s)", "",
@@ -814,11 +829,13 @@ def main():
     if args.smoke:
         args.scrapes, args.interval, args.baseline = 6, 1.0, 2.0
         args.latency_seconds = 5
+        args.prepared_cycles = 50
         args.scale_sizes, args.scale_interval = [10, 50], 3
         args.scale_window = args.scale_window_large = 6
     else:
-        args.scrapes, args.interval, args.baseline = 60, 1.0, 10.0
+        args.scrapes, args.interval, args.baseline = 90, 1.0, 10.0
         args.latency_seconds = 20
+        args.prepared_cycles = 500
         args.scale_sizes, args.scale_interval = [10, 100, 500], 15
         args.scale_window, args.scale_window_large = 60, 90
     phases = set(args.phases.split(","))

@@ -125,3 +125,77 @@ def pipeline_wall(host, port, rounds, count=30):
     finally:
         c.close()
     return {"min": samples[0], "median": statistics.median(samples), "count": len(samples)}
+
+
+def simple_value(conn, sql):
+    """First column of the first row of a simple query, as text."""
+    conn.sock.sendall(_msg(b"Q", _cstr(sql)))
+    value = None
+    while True:
+        kind, payload = conn._read_message()
+        if kind == b"D" and value is None:
+            (n,) = struct.unpack("!I", payload[2:6])
+            value = payload[6:6 + n].decode()
+        elif kind == b"E":
+            raise RuntimeError(f"query failed: {payload[:200]!r}")
+        elif kind == b"Z":
+            return value
+
+
+def prepare(conn, statements):
+    """Named prepared statements s0..sN (Parse + one Sync)."""
+    body = b"".join(_msg(b"P", _cstr(f"s{i}") + _cstr(sql) + struct.pack("!H", 0))
+                    for i, sql in enumerate(statements)) + _msg(b"S", b"")
+    conn.sock.sendall(body)
+    while True:
+        kind, payload = conn._read_message()
+        if kind == b"E":
+            raise RuntimeError(f"prepare failed: {payload[:200]!r}")
+        if kind == b"Z":
+            return
+
+
+def run_prepared(conn, n):
+    """Bind/Describe/Execute/Sync of s0..s(n-1), pipelined in one write."""
+    out = b""
+    for i in range(n):
+        out += _msg(b"B", _cstr("") + _cstr(f"s{i}") + struct.pack("!HHH", 0, 0, 0))
+        out += _msg(b"D", b"P" + _cstr(""))
+        out += _msg(b"E", _cstr("") + struct.pack("!I", 0))
+        out += _msg(b"S", b"")
+    conn.sock.sendall(out)
+    pending = n
+    while pending:
+        kind, payload = conn._read_message()
+        if kind == b"E":
+            raise RuntimeError(f"statement failed: {payload[:200]!r}")
+        if kind == b"Z":
+            pending -= 1
+
+
+def backend_cpu_per_cycle(host, port, statements, cycles, cpu_of_pid):
+    """PostgreSQL backend CPU (seconds) per cycle of `statements`, sent as pgdr
+    sends them (unnamed Parse every time) and as prepared statements."""
+    cycles = max(5, min(cycles, 5000))
+    out = {}
+    for mode in ("unprepared", "prepared"):
+        c = PgWire(host, port, application_name=f"pgdr_bench_{mode}")
+        try:
+            pid = int(simple_value(c, "SELECT pg_backend_pid()"))
+            if mode == "prepared":
+                prepare(c, statements)
+            for _ in range(6):  # past the custom-plan phase of the plan cache
+                run_pipeline(c, [statements]) if mode == "unprepared" else run_prepared(c, len(statements))
+            c0 = cpu_of_pid(pid)
+            t0 = time.perf_counter()
+            for _ in range(cycles):
+                if mode == "unprepared":
+                    run_pipeline(c, [statements])
+                else:
+                    run_prepared(c, len(statements))
+            wall = time.perf_counter() - t0
+            out[mode] = {"cpu_s_per_cycle": (cpu_of_pid(pid) - c0) / cycles,
+                         "wall_s_per_cycle": wall / cycles, "cycles": cycles}
+        finally:
+            c.close()
+    return out
