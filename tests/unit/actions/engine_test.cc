@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "test_http_sink.h"
+
 namespace pgdr::actions {
 namespace {
 
@@ -244,6 +246,79 @@ TEST(ActionEngine, ExecProviderActsOnceWithTheDecision) {
   text << std::ifstream(path).rdbuf();
   EXPECT_EQ(text.str(), "p2 p1\n");
   unlink(path);
+}
+
+TEST(ActionEngine, PatroniProviderAgainstScriptedLocalHttpServer) {
+  TestHttpSink patroni;
+  auto e =
+      Engine("      dry_run: false\n      provider: patroni\n      url: " + patroni.url() + "\n");
+  Drive(*e, 1, 10, false, false);
+  ASSERT_TRUE(e->WaitIdle(std::chrono::seconds(10)));
+  EXPECT_EQ(Count(*e, "success"), 1);
+  const auto reqs = patroni.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].substr(0, reqs[0].find("\r\n")), "POST /failover HTTP/1.1");
+  EXPECT_EQ(reqs[0].substr(reqs[0].find("\r\n\r\n") + 4), R"({"candidate":"p2"})");
+}
+
+TEST(ActionEngine, FailedProviderIsCountedAndRetriedAfterCooldown) {
+  TestHttpSink patroni({503, 503, 503, 503});
+  auto e = Engine(
+      "      dry_run: false\n      provider: patroni\n      cooldown: 5s\n"
+      "      max_retries: 0\n      url: " +
+      patroni.url() + "\n");
+  Drive(*e, 1, 6, false, false);
+  ASSERT_TRUE(e->WaitIdle(std::chrono::seconds(10)));
+  EXPECT_EQ(Count(*e, "failed"), 1);
+  Drive(*e, 7, 8, false, false);
+  EXPECT_EQ(Count(*e, "refused"), 1);  // cooldown
+  Drive(*e, 9, 15, false, false);
+  ASSERT_TRUE(e->WaitIdle(std::chrono::seconds(10)));
+  EXPECT_EQ(Count(*e, "failed"), 2);
+}
+
+TEST(ActionEngine, WebhookAndExecActionsOncePerEpisode) {
+  TestHttpSink hook;
+  char path[] = "/tmp/pgdr-engine-exec-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  auto c = Load(std::string("actions:\n  dry_run: false\n  triggers:\n") +
+                "    - {match: 'alertname=\"PostgresPrimaryMissing\"', action: webhook, url: '" +
+                hook.url("/act") + "'}\n" +
+                "    - {match: 'alertname=\"PostgresPrimaryMissing\"', action: exec, command: "
+                "['/bin/sh', '-c', 'echo \"$PGDR_ALERTNAME\" >> " +
+                path + "']}\n" +
+                "    - {match: 'alertname=\"PostgresPrimaryMissing\"', action: redirect}\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto e = ActionEngine::Create(*c);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  (*e)->Start();
+  Drive(**e, 0, 5, false, false);
+  ASSERT_TRUE((*e)->WaitIdle(std::chrono::seconds(10)));
+  ASSERT_TRUE(hook.WaitFor(1));
+  const auto body =
+      nlohmann::json::parse(hook.requests()[0].substr(hook.requests()[0].find("\r\n\r\n") + 4));
+  EXPECT_EQ(body["version"], "4");
+  EXPECT_EQ(body["alerts"][0]["labels"]["alertname"], "PostgresPrimaryMissing");
+  std::stringstream text;
+  text << std::ifstream(path).rdbuf();
+  EXPECT_EQ(text.str(), "PostgresPrimaryMissing\n");
+  unlink(path);
+  MetricSet m;
+  (*e)->CollectMetrics(m);
+  std::map<std::string, double> results;
+  for (const auto& s : m.families().at("pgdr_actions_total").metric) {
+    std::string action, result;
+    for (const auto& l : s.label) {
+      if (l.name == "action") action = l.value;
+      if (l.name == "result") result = l.value;
+    }
+    results[action + "/" + result] += s.counter.value;
+  }
+  EXPECT_EQ(results["webhook/success"], 1);
+  EXPECT_EQ(results["exec/success"], 1);
+  EXPECT_EQ(results["redirect/refused"], 1);  // no primary to redirect to
 }
 
 TEST(ActionEngine, MaintenanceHttpHandler) {
