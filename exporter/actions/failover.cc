@@ -35,11 +35,12 @@ namespace {
 bool IsPrimary(const MemberView& m) { return m.up && m.in_recovery == false; }
 bool IsReplica(const MemberView& m) { return m.up && m.in_recovery == true; }
 
-// Whether a reachable replica has lost the primary: its WAL receiver is not
-// streaming, or streams from another member that is itself a replica.
+// Whether a reachable replica has lost the primary: it has no WAL receiver
+// (the probe of an up member reads pg_stat_wal_receiver; no row is absent),
+// its receiver is not streaming, or it streams from another member that is
+// itself a replica.
 bool LostPrimary(const MemberView& r, const std::vector<MemberView>& members) {
-  if (!r.streaming.has_value()) return false;  // unknown: assume it still streams
-  if (!*r.streaming) return true;
+  if (!r.streaming.value_or(false)) return true;
   if (!r.sender || r.sender->empty()) return false;
   for (const auto& m : members) {
     if (&m != &r && !m.address.empty() && m.address == *r.sender && IsReplica(m)) return true;

@@ -8,7 +8,8 @@
 //     or two, means there is nothing to fail over);
 //   - the primary is unreachable from the exporter *and* every reachable
 //     replica's WAL receiver has lost it, continuously for `confirm_for`
-//     (a replica streaming from another replica counts as having lost it).
+//     (no WAL receiver, one not streaming, or one streaming from another
+//     replica all count as having lost it).
 //     A partition between the exporter and the primary alone therefore
 //     never promotes: the replicas still stream;
 //   - the candidate, the reachable replica with the most WAL (the highest of
@@ -38,7 +39,7 @@ struct MemberView {
   std::optional<bool> in_recovery;
   std::optional<double> lsn_bytes;          // replay LSN on a replica
   std::optional<double> receive_lsn_bytes;  // replica: last WAL received
-  std::optional<bool> streaming;            // WAL receiver streaming
+  std::optional<bool> streaming;            // WAL receiver streaming; absent: no receiver
   std::optional<std::string> sender;        // "host:port" it streams from
 };
 
