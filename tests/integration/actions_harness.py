@@ -205,14 +205,28 @@ class Alertmanager:
                     f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address="]
         self.log = os.path.join(d, "alertmanager.log")
 
+        self.seen = {}  # alertname -> the first alert Alertmanager listed with that name
+        self.stop_flag = False
+
     def start(self):
         spawn(self.cmd, self.log)
         wait_until(lambda: http_get(f"{self.url}/-/ready")[0] == 200, timeout=30,
                    what="alertmanager ready")
+        # Resolved alerts leave the API quickly: remember every alert listed.
+        threading.Thread(target=self._watch, daemon=True).start()
         return self
 
+    def _watch(self):
+        while not self.stop_flag:
+            try:
+                for a in self.alerts():
+                    self.seen.setdefault(a["labels"].get("alertname"), a)
+            except Exception:  # noqa: BLE001 - polled again
+                pass
+            time.sleep(0.2)
+
     def alerts(self):
-        status, body = http_get(f"{self.url}/api/v2/alerts")
+        status, body = http_get(f"{self.url}/api/v2/alerts", timeout=5)
         return json.loads(body) if status == 200 else []
 
 

@@ -114,11 +114,11 @@ class ActionScenarios(unittest.TestCase):
                        timeout=30, what="the other replica replaying the new timeline")
 
             # Alertmanager got the alert with its runbook link.
-            got = wait_until(lambda: [a for a in am.alerts()
-                                      if a["labels"].get("alertname") == "TestPrimaryLost"],
-                             timeout=30, what="TestPrimaryLost in Alertmanager")
-            self.assertEqual(got[0]["annotations"].get("runbook_url"), ah.RUNBOOK)
-            self.assertEqual(got[0]["labels"].get("cluster"), "demo")
+            got = wait_until(lambda: am.seen.get("TestPrimaryLost"), timeout=30,
+                             what="TestPrimaryLost in Alertmanager")
+            am.stop_flag = True
+            self.assertEqual(got["annotations"].get("runbook_url"), ah.RUNBOOK)
+            self.assertEqual(got["labels"].get("cluster"), "demo")
 
             log = exp.log()
             self.assertRegex(log, r'msg="failover started".*candidate=' + re.escape(new_primary.name))
