@@ -234,12 +234,15 @@ void RuleManager::Stop() {
   if (t.joinable()) t.join();
 }
 
-nlohmann::json RuleManager::RulesJson() const {
+nlohmann::json RuleManager::RulesJson(std::string_view type) const {
   nlohmann::json groups = nlohmann::json::array();
   for (const auto& g : Snapshot()) {
     std::lock_guard lock(g->mutex());
     nlohmann::json rules = nlohmann::json::array();
     for (const auto& r : g->rules()) {
+      if ((type == "alert" && !r->is_alerting()) || (type == "record" && r->is_alerting())) {
+        continue;
+      }
       const RuleSpec& spec = r->spec();
       nlohmann::json j;
       if (r->is_alerting()) {

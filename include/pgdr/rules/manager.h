@@ -37,6 +37,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -95,8 +96,9 @@ class RuleManager {
   void Start();
   void Stop();
 
-  // Prometheus API bodies: {"status":"success","data":{...}}.
-  nlohmann::json RulesJson() const;
+  // Prometheus API bodies: {"status":"success","data":{...}}. `type` is the
+  // API's filter: "alert" or "record" keep only that kind, "" keeps all.
+  nlohmann::json RulesJson(std::string_view type = {}) const;
   nlohmann::json AlertsJson() const;
 
   std::vector<ManagedAlert> Alerts() const;

@@ -92,6 +92,8 @@ TEST_F(ManagerTest, AlertGoesPendingFiringResolved) {
   EXPECT_EQ(group["rules"][1]["duration"], 20);
   EXPECT_EQ(group["rules"][1]["health"], "ok");
   EXPECT_EQ(group["rules"][1]["state"], "inactive");
+  EXPECT_EQ(m.RulesJson("alert")["data"]["groups"][0]["rules"].size(), 1u);
+  EXPECT_EQ(m.RulesJson("record")["data"]["groups"][0]["rules"][0]["type"], "recording");
 }
 
 TEST_F(ManagerTest, NotifiesAsPrometheusSends) {
