@@ -147,7 +147,7 @@ class FaultsTest(unittest.TestCase):
         if not os.path.exists(harness.EXPORTER):
             self.skipTest(f"{harness.EXPORTER} not built")
         stores = [self.store("garbage", "garbage"), self.store("forbidden", "forbidden")]
-        both = ExporterStores(self.tmp, stores, env={"PGDR_FAULT_KEY": "k"}, shared=True)
+        both = ExporterStores(self.tmp, stores, env={"PGDR_FAULT_KEY": "k"})
         m = both.poll()
         self.assertEqual(both.value(m, "pgdr_backup_store_up", store="garbage"), 1.0)
         self.assertEqual(both.value(m, "pgdr_backup_store_up", store="forbidden"), 0.0)

@@ -231,11 +231,10 @@ class StoreProbe:
 
 class ExporterStores:
     """The real exporter polling the stores every second; poll() returns the
-    metrics of a poll that started after the call. One exporter per store
-    (targets go to the first) unless shared=True, so that each store is
-    checked on its own; test_backup_faults checks several in one exporter."""
+    metrics of a poll that started after the call. One exporter for all the
+    stores (and the targets), or one per store with shared=False."""
 
-    def __init__(self, tmp, stores, env=None, targets=(), shared=False):
+    def __init__(self, tmp, stores, env=None, targets=(), shared=True):
         for store in stores:
             store.setdefault("interval", "1s")
         groups = [stores] if shared else [[s] for s in stores]
