@@ -427,6 +427,14 @@ void ActionEngine::CountAction(const Trigger& t, const std::string& result) {
   action_counts_[{t.name, ActionName(t), result}] += 1;
 }
 
+void ActionEngine::AdoptState(const ActionEngine& previous) {
+  maintenance_.AdoptManual(previous.maintenance_);
+  std::scoped_lock lock(mu_, previous.mu_);
+  trackers_ = previous.trackers_;
+  failover_counts_ = previous.failover_counts_;
+  action_counts_ = previous.action_counts_;
+}
+
 HttpResponse ActionEngine::HandleMaintenance(const HttpRequest& request) {
   if (request.method == "POST") return maintenance_.HandlePost(request, Clock::now());
   if (request.method == "GET") return maintenance_.HandleGet(Clock::now());

@@ -190,6 +190,11 @@ Status MaintenanceWindows::Close(const std::string& cluster) {
   return Status::OK();
 }
 
+void MaintenanceWindows::AdoptManual(const MaintenanceWindows& other) {
+  std::scoped_lock lock(mu_, other.mu_);
+  manual_ = other.manual_;
+}
+
 namespace {
 
 HttpResponse JsonResponse(int status, const nlohmann::json& body) {

@@ -58,6 +58,12 @@ class ActionEngine {
   void OnAlerts(const std::vector<ActionAlert>& alerts, std::shared_ptr<const Snapshot> snapshot,
                 TimePoint now);
 
+  // On a config reload: carries over from the engine being replaced what
+  // safety and counters need: each cluster's guard memory (last primary and
+  // its LSN, last failover for the cooldown), the counters and the manual
+  // maintenance windows. REQUIRES: `previous` is stopped.
+  void AdoptState(const ActionEngine& previous);
+
   // GET and POST /api/v1/maintenance (see MaintenanceWindows).
   HttpResponse HandleMaintenance(const HttpRequest& request);
   MaintenanceWindows& maintenance() { return maintenance_; }

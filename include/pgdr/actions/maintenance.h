@@ -68,6 +68,9 @@ class MaintenanceWindows {
   // Closes the manual window of `cluster`; NotFound when none is open.
   Status Close(const std::string& cluster);
 
+  // Copies the manual windows of `other` (a config reload keeps them).
+  void AdoptManual(const MaintenanceWindows& other);
+
   // POST /api/v1/maintenance, JSON body:
   //   {"action":"open","cluster":"prod","duration":"30m","reason":"upgrade"}
   //   {"action":"close","cluster":"prod"}

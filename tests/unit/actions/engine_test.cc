@@ -321,6 +321,22 @@ TEST(ActionEngine, WebhookAndExecActionsOncePerEpisode) {
   EXPECT_EQ(results["redirect/refused"], 1);  // no primary to redirect to
 }
 
+TEST(ActionEngine, ReloadKeepsCooldownCountersAndManualWindows) {
+  auto first = Engine("      dry_run: false\n      provider: exec\n      command: [/bin/true]\n");
+  Drive(*first, 1, 10, false, false);
+  ASSERT_TRUE(first->WaitIdle(std::chrono::seconds(10)));
+  ASSERT_TRUE(first->maintenance().Open("prod", std::chrono::hours(1), "x", kT0).ok());
+  first->Stop();
+  auto second = Engine("      dry_run: false\n      provider: exec\n      command: [/bin/true]\n");
+  second->AdoptState(*first);
+  EXPECT_EQ(Count(*second, "success"), 1);
+  EXPECT_TRUE(second->maintenance().Active("prod", kT0 + seconds(60)));
+  ASSERT_TRUE(second->maintenance().Close("prod").ok());
+  Drive(*second, 11, 20, false, false);
+  EXPECT_EQ(Count(*second, "refused"), 1);  // cooldown carried over
+  EXPECT_EQ(Count(*second, "success"), 1);
+}
+
 TEST(ActionEngine, MaintenanceHttpHandler) {
   auto e = Engine("");
   HttpRequest post{"POST", "/api/v1/maintenance", "", R"({"action":"open","cluster":"prod"})"};
