@@ -33,6 +33,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -76,6 +77,22 @@ def proc_status_bytes(pid, key):
     except OSError:
         return None
     return None
+
+
+def runqueue_wait_s(pid):
+    """Seconds all threads of pid spent runnable but waiting for a CPU
+    (/proc/<pid>/task/*/schedstat, field 2): how much the host starved it."""
+    total = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    except OSError:
+        return None
+    return total / 1e9
 
 
 def cmdline(pid):
@@ -338,6 +355,7 @@ def measure_together(groups, cluster, logs, scrapes, interval):
     logs.mark()
     pg0 = pg_snapshot(cluster.members)
     cpu0 = {p.name: p.cpu() for p in procs}
+    rq0 = {p.name: runqueue_wait_s(p.pid) or 0.0 for p in procs}
     w0 = time.monotonic()
     lat = {app: [] for app in groups}
     sizes = {app: [] for app in groups}
@@ -364,6 +382,7 @@ def measure_together(groups, cluster, logs, scrapes, interval):
     wall = time.monotonic() - w0
     time.sleep(0.2)  # let the postmaster reap anything that just exited
     cpu1 = {p.name: p.cpu() for p in procs}
+    rq1 = {p.name: runqueue_wait_s(p.pid) or 0.0 for p in procs}
     pg1 = pg_snapshot(cluster.members)
     born = logs.born_in_window()
     for name, pids in born.items():
@@ -384,6 +403,7 @@ def measure_together(groups, cluster, logs, scrapes, interval):
             "window_s": rnd(wall, 3),
             "exporter_cpu_s": rnd(exp_cpu, 3),
             "exporter_cpu_per_scrape_ms": rnd(exp_cpu / scrapes * 1000, 3),
+            "exporter_runqueue_wait_s": rnd(sum(rq1[p.name] - rq0[p.name] for p in ps), 3),
             "pg_backend_cpu_s": rnd(pg_per_app[app], 3),
             "pg_backend_cpu_per_scrape_ms": rnd(pg_per_app[app] / scrapes * 1000, 3),
             "pg_backends_exited_in_window": pg_exits[app],
@@ -451,9 +471,13 @@ def phase_comparison(tmp, cluster, args):
     res["postgres_exporter"]["query_load_errors"] = errors
     res["postgres_exporter"]["single_process_peak_rss_bytes"] = max(
         res["postgres_exporter"]["peak_rss_bytes_per_process"])
-    for r in (res["pgdr"], res["postgres_exporter"]):
-        r["rss_extrapolated_1h_bytes"] = extrapolate_1h(r["rss_bytes"], r["rss_growth_bytes_per_min"],
-                                                        r["window_s"])
+    # pgdr keeps every sample for 1 h (TSDB), so its RSS grows until then; the
+    # Go exporter keeps none (its RSS swings with garbage collection): its 1 h
+    # figure is its peak.
+    a = res["pgdr"]
+    a["rss_extrapolated_1h_bytes"] = extrapolate_1h(a["rss_bytes"], a["rss_growth_bytes_per_min"],
+                                                    a["window_s"])
+    res["postgres_exporter"]["rss_extrapolated_1h_bytes"] = res["postgres_exporter"]["peak_rss_bytes"]
     for q in [p] + procs:
         q.stop()
 
@@ -625,11 +649,12 @@ def scale_run(tmp, node, n, interval, window):
     wait_pgdr_up(p, n, max(60, interval * 3))
     up_s = time.monotonic() - t_start
     time.sleep(interval)  # every member has finished a full cycle (settings included)
-    rss, obs = [], {}
+    rss, obs, snapshot_lag = [], {}, []
 
     def on_body(_url, body, t):
         rss.append((time.monotonic(), proc_status_bytes(p.pid, "VmRSS")))
         ts, dur = {}, {}
+        newest = [0.0]
         for name, l, v in parse_metrics(body):
             if name == "pgdr_collect_timestamp_seconds":
                 ts[l["member"]] = v
@@ -637,11 +662,31 @@ def scale_run(tmp, node, n, interval, window):
                 dur[l["member"]] = v
         for m, v in ts.items():
             obs.setdefault(m, []).append((t, v, dur.get(m)))
+        if ts:
+            # members finish cycles every interval/n seconds: the newest one in a
+            # fresh snapshot is at most ~0.2 s (compose throttle) + compose time old
+            snapshot_lag.append(t - max(ts.values()))
     pg0 = pg_snapshot([node])
-    c0, w0 = p.cpu(), time.monotonic()
+    c0, w0, q0 = p.cpu(), time.monotonic(), runqueue_wait_s(p.pid)
     rounds = max(2, int(round(window / interval)) + 1)
-    latencies, sizes, last, _ = scrape_loop([p.url], rounds, interval, on_body)
-    c1, w1 = p.cpu(), time.monotonic()
+    # VmRSS once a second in the background too: the growth fit needs more
+    # points than one per scrape (serialisation buffers make RSS jumpy).
+    stop = threading.Event()
+
+    def sample_rss():
+        while not stop.wait(1.0):
+            v = proc_status_bytes(p.pid, "VmRSS")
+            if v:
+                rss_1s.append((time.monotonic(), v))
+    rss_1s = []
+    sampler = threading.Thread(target=sample_rss, daemon=True)
+    sampler.start()
+    try:
+        latencies, sizes, last, _ = scrape_loop([p.url], rounds, interval, on_body)
+    finally:
+        stop.set()
+        sampler.join(timeout=5)
+    c1, w1, q1 = p.cpu(), time.monotonic(), runqueue_wait_s(p.pid)
     pg1 = pg_snapshot([node])
     pg_cpu = pg_backend_cpu(pg0, pg1)[0]
     hwm = proc_status_bytes(p.pid, "VmHWM")
@@ -659,12 +704,15 @@ def scale_run(tmp, node, n, interval, window):
         for a, b in zip(starts, starts[1:]):
             gap = b - a
             jitter.append(abs(gap - round(gap / interval) * interval))
-    slope = slope_per_min(rss)
+    slope = slope_per_min(rss_1s or rss)
     cpu_pct = (c1 - c0) / (w1 - w0) * 100
     r = {
         "targets": n, "interval_s": interval, "window_s": rnd(w1 - w0, 2), "startup_to_all_up_s": rnd(up_s, 2),
         "cpu_percent_of_one_core": rnd(cpu_pct, 2),
         "pg_backend_cpu_percent": rnd(pg_cpu / (w1 - w0) * 100, 2),
+        "runqueue_wait_percent": rnd((q1 - q0) / (w1 - w0) * 100, 2) if q0 is not None and q1 is not None else None,
+        "snapshot_lag_s": {k: rnd(pct(snapshot_lag, q), 3) if snapshot_lag else None
+                           for k, q in (("p50", 50), ("max", 100))},
         "rss_bytes_end": rss[-1][1] if rss else None,
         "peak_rss_bytes": hwm,
         "rss_growth_bytes_per_min": slope,
@@ -756,7 +804,7 @@ def render(res):
                    f"≤ 0.33: {'met' if t['rss_le_1_3_vs_one_sidecar'] else 'MISSED'} |")
         out.append(f"| RSS growth per minute (window) | {mib(a.get('rss_growth_bytes_per_min'))} | "
                    f"{mib(b.get('rss_growth_bytes_per_min'))} | – | |")
-        out.append(f"| RSS after 1 h, extrapolated (TSDB fills) | {mib(a.get('rss_extrapolated_1h_bytes'))} | "
+        out.append(f"| RSS after 1 h: pgdr extrapolated (TSDB fills), pe its peak | {mib(a.get('rss_extrapolated_1h_bytes'))} | "
                    f"{mib(b.get('rss_extrapolated_1h_bytes'))} | {r.get('rss_extrapolated_1h')} | |")
         out.append(f"| connections opened during the window | {a['connections_opened']} | "
                    f"{b['connections_opened']} | – | one persistent per member: "
@@ -800,15 +848,17 @@ def render(res):
     if s:
         out += [f"### Scale (one pgdr_exporter, interval {s['runs'][0]['interval_s']} s)", "",
                 "| targets | CPU (% of one core) | PG backends CPU % | RSS end | peak RSS | RSS growth /min | RSS 1 h (extrap.) | series | "
-                "cycle p50 / p99 / max | start jitter p99 | data age at scrape max | /metrics p50 |",
-                "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+                "cycle p50 / p99 / max | start jitter p99 | data age at scrape p99 / max | snapshot lag p50 / max | run-queue wait % | /metrics p50 |",
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
         for r in s["runs"]:
             cd = r["cycle_duration_ms"]
             out.append(f"| {r['targets']} | {r['cpu_percent_of_one_core']} | {r['pg_backend_cpu_percent']} | "
                        f"{mib(r['rss_bytes_end'])} | {mib(r['peak_rss_bytes'])} | "
                        f"{mib(r['rss_growth_bytes_per_min'])} | {mib(r.get('rss_extrapolated_1h_bytes'))} | {r['series']} | "
                        f"{cd['p50']} / {cd['p99']} / {cd['max']} ms | {r['start_jitter_ms']['p99']} ms | "
-                       f"{r['data_age_at_scrape_s']['max']} s | {r['metrics_latency_p50_ms']} ms |")
+                       f"{r['data_age_at_scrape_s']['p99']} / {r['data_age_at_scrape_s']['max']} s | "
+                       f"{(r.get('snapshot_lag_s') or {}).get('p50')} / {(r.get('snapshot_lag_s') or {}).get('max')} s | "
+                       f"{r.get('runqueue_wait_percent')} | {r['metrics_latency_p50_ms']} ms |")
         out.append("")
     return "\n".join(out)
 
