@@ -53,7 +53,9 @@ class PgBackRestTest(unittest.TestCase):
             ["pgbackrest", f"--config={self.conf}", "--stanza=demo"] + list(args)), timeout=timeout)
 
     def segments(self):
-        return sorted(glob.glob(os.path.join(self.repo, "archive/demo/*/*/" + "?" * 24 + "-*")))
+        # archive-push writes "<name>.pgbackrest.tmp" and renames it when complete.
+        return sorted(p for p in glob.glob(os.path.join(self.repo, "archive/demo/*/*/" + "?" * 24 + "-*"))
+                      if not p.endswith(".tmp"))
 
     def switch_and_wait(self):
         self.pg.sql("CREATE TABLE IF NOT EXISTS t(i int); INSERT INTO t SELECT generate_series(1,100)")

@@ -95,7 +95,9 @@ class S3rver:
         out = []
         for base, _, files in os.walk(root):
             for f in files:
-                if f.endswith("._S3rver_object"):
+                # The object is listed once its metadata is written too.
+                if f.endswith("._S3rver_object") and os.path.exists(
+                        os.path.join(base, f[:-len("object")] + "metadata.json")):
                     key = os.path.relpath(os.path.join(base, f), root)[:-len("._S3rver_object")]
                     if key.startswith(prefix):
                         out.append(key)
