@@ -280,6 +280,48 @@ Vector HistogramQuantile(Evaluator& ev, const Call& call, int64_t ts) {
   return out;
 }
 
+// Go's math.Log (fdlibm's algorithm), so that ln/log2/log10 round exactly as
+// Prometheus's do; promtool tests compare values exactly.
+double GoLog(double x) {
+  constexpr double kLn2Hi = 6.93147180369123816490e-01;
+  constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  constexpr double kL1 = 6.666666666666735130e-01;
+  constexpr double kL2 = 3.999999999940941908e-01;
+  constexpr double kL3 = 2.857142874366239149e-01;
+  constexpr double kL4 = 2.222219843214978396e-01;
+  constexpr double kL5 = 1.818357216161805012e-01;
+  constexpr double kL6 = 1.531383769920937332e-01;
+  constexpr double kL7 = 1.479819860511658591e-01;
+  if (std::isnan(x) || (std::isinf(x) && x > 0)) return x;
+  if (x < 0) return kNaN;
+  if (x == 0) return -std::numeric_limits<double>::infinity();
+  int ki;
+  double f1 = std::frexp(x, &ki);
+  if (f1 < M_SQRT2 / 2) {
+    f1 *= 2;
+    ki--;
+  }
+  const double f = f1 - 1;
+  const double k = ki;
+  const double s = f / (2 + f);
+  const double s2 = s * s;
+  const double s4 = s2 * s2;
+  const double t1 = s2 * (kL1 + s4 * (kL3 + s4 * (kL5 + s4 * kL7)));
+  const double t2 = s4 * (kL2 + s4 * (kL4 + s4 * kL6));
+  const double r = t1 + t2;
+  const double hfsq = 0.5 * f * f;
+  return k * kLn2Hi - ((hfsq - (s * (hfsq + r) + k * kLn2Lo)) - f);
+}
+
+double GoLog10(double x) { return GoLog(x) * 0.43429448190325182765112891891660508229439700580366; }
+
+double GoLog2(double x) {
+  int exp;
+  double frac = std::frexp(x, &exp);
+  if (frac == 0.5) return exp - 1;
+  return GoLog(frac) * 1.44269504088896340735992468100189213742664595415298593 + exp;
+}
+
 // Go's math.Min/Max: NaN wins.
 double GoMin(double a, double b) {
   if (std::isnan(a) || std::isnan(b)) return kNaN;
@@ -413,13 +455,13 @@ Vector EvalCall(Evaluator& ev, const Call& call, int64_t ts) {
       out = MapValues(std::move(v), [](double x) { return std::sqrt(x); });
       break;
     case Func::kLn:
-      out = MapValues(std::move(v), [](double x) { return std::log(x); });
+      out = MapValues(std::move(v), [](double x) { return GoLog(x); });
       break;
     case Func::kLog2:
-      out = MapValues(std::move(v), [](double x) { return std::log2(x); });
+      out = MapValues(std::move(v), [](double x) { return GoLog2(x); });
       break;
     case Func::kLog10:
-      out = MapValues(std::move(v), [](double x) { return std::log10(x); });
+      out = MapValues(std::move(v), [](double x) { return GoLog10(x); });
       break;
     case Func::kSin:
       out = MapValues(std::move(v), [](double x) { return std::sin(x); });

@@ -37,9 +37,10 @@ std::optional<double> ExtrapolatedRate(const Points& p, const RangeArg& range, b
   double interval = sampled;
   interval += to_start < threshold ? to_start : avg_step / 2;
   interval += to_end < threshold ? to_end : avg_step / 2;
-  result = result * (interval / sampled);
-  if (rate) result /= static_cast<double>(range.range_ms) / 1000;
-  return result;
+  // The factor first, as Prometheus does: the rounding then matches exactly.
+  double factor = interval / sampled;
+  if (rate) factor /= static_cast<double>(range.range_ms) / 1000;
+  return result * factor;
 }
 
 std::optional<double> InstantValue(const Points& p, bool rate) {

@@ -326,7 +326,7 @@ class TestGroup {
     const std::string expr_text = p["expr"] ? p["expr"].Scalar() : "";
     const int64_t t = DurationOf(p["eval_time"], "eval_time");
     const std::string head =
-        "    expr: \"" + expr_text + "\", time: " + promql::FormatDurationMs(t);
+        "    expr: " + tsdb::Quote(expr_text) + ", time: " + promql::FormatDurationMs(t);
     auto expr = promql::ParseExpr(expr_text);
     if (!expr.ok()) {
       errors.push_back(head + ", err: " + expr.status().message());

@@ -10,7 +10,8 @@ namespace {
 
 constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
 
-// Go's strconv.Quote for the printable-ASCII-and-UTF-8 cases Prometheus meets.
+}  // namespace
+
 std::string Quote(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
@@ -43,8 +44,6 @@ std::string Quote(std::string_view s) {
   out += '"';
   return out;
 }
-
-}  // namespace
 
 Labels MakeLabels(std::vector<Label> labels) {
   std::erase_if(labels, [](const Label& l) { return l.value.empty(); });

@@ -11,8 +11,10 @@ PGDR_SOURCE_DIR. Needs promtool (Debian `prometheus`).
 
 import glob
 import os
+import random
 import shutil
 import subprocess
+import tempfile
 import unittest
 
 EXPORTER = os.environ.get("PGDR_EXPORTER", "")
@@ -27,6 +29,63 @@ EXTRA = {"unittest.yml", "long-period.yml", "failing.yml"}
 def conformance_files():
     names = sorted(os.listdir(PROMTOOL_DIR)) if os.path.isdir(PROMTOOL_DIR) else []
     return [n for n in names if n.endswith("test.yml") or n in EXTRA]
+
+
+# Expressions whose results promtool prints in full (17 digits) when a
+# promql_expr_test expects nothing: both tools' reports must be identical.
+# Left out: transcendental functions (Go's math library and glibc may differ
+# in the last bit) and stddev/stdvar/avg across series (promtool's series
+# order follows a Go map, so their rounding is not reproducible).
+DIFF_EXPRS = [
+    'm', 'rate(c[5m])', 'irate(c[5m])', 'increase(c[10m])', 'delta(g[10m])', 'idelta(g[5m])',
+    'deriv(g[10m])', 'predict_linear(g[10m], 3600)', 'holt_winters(g[10m], 0.5, 0.5)',
+    'changes(g[10m])', 'resets(c[30m])', 'avg_over_time(g[10m])', 'sum_over_time(g[10m])',
+    'min_over_time(g[10m])', 'max_over_time(g[10m])', 'count_over_time(g[10m])',
+    'last_over_time(g[10m])', 'quantile_over_time(0.3, g[10m])', 'stddev_over_time(g[10m])',
+    'stdvar_over_time(g[10m])', 'present_over_time(g[10m])', 'absent_over_time(nope[5m])',
+    'absent(nope{a="x"})', 'sum by (a) (g)', 'count(g)', 'group by (b) (g)', 'topk(2, g)',
+    'bottomk(1, g) by (a)', 'quantile(0.9, g)', 'count_values("v", round(g))', 'max(g) - min(g)',
+    'g > 3', 'g > bool 3', '3 < g', 'g == on(a, b) g', 'g * on(a) group_left(b) sum by (a) (g)',
+    'g and on(a) (g > 5)', 'g or m', 'g unless on(b) (g > 5)', 'g ^ 2 % 7', '-g', 'abs(-g)',
+    'ceil(g / 3)', 'floor(g / 3)', 'round(g / 3, 0.5)', 'sqrt(g)', 'ln(g)', 'log2(g)', 'log10(g)',
+    'sgn(g - 5)', 'clamp(g, 2, 6)', 'clamp_min(g, 4)', 'clamp_max(g, 4)', 'deg(g)', 'rad(g)',
+    'pi()', 'time()', 'timestamp(g)', 'vector(time())', 'scalar(sum(g))', 'year()',
+    'month(vector(1700000000))', 'day_of_week(vector(1700000000))', 'day_of_month()',
+    'day_of_year(vector(1600000000))', 'days_in_month(vector(1709251200))',
+    'hour(timestamp(g))', 'minute()', 'label_replace(g, "x", "$1-$2", "a", "(.)(.*)")',
+    'label_join(g, "ab", ":", "a", "b")', 'sort(g)', 'sort_desc(g)',
+    'histogram_quantile(0.9, rate(h_bucket[10m]))', 'histogram_quantile(0.5, sum by (le) (h_bucket))',
+    'sum_over_time(g[10m:1m])', 'max_over_time(rate(c[2m])[10m:])', 'g offset 5m', 'g @ 300',
+    'sum(g @ end())', 'rate(c[5m] offset 3m)', 'g{a=~"a|b"}', 'g{b!~"x.*"}',
+    '{__name__=~"g|m", a="a"}', 'count_over_time(m[10m])', 'm offset -2m',
+    'sum(rate(c[5m])) by (a) * 60', 'quantile by (a) (0.25, g)', 'topk by (a) (1, g)',
+    'count(count by (a) (g))', '(g > 2) * 2', 'absent(g)', 'g != 5', '1 - g / 10', 'g / 0',
+    '0 / g', 'max_over_time(g[1h:5m])', 'changes(m[15m])', 'g + on(a) g',
+]
+
+
+def differential_test_file(path):
+    rng = random.Random(7)
+    series = []
+    for a in "abc":
+        for b in "xy":
+            start, step = rng.randint(0, 10), rng.randint(-2, 3)
+            series.append((f'g{{a="{a}",b="{b}"}}', f"{start}{step:+d}x20"))
+            series.append((f'c{{a="{a}",b="{b}"}}',
+                           f"0+{rng.randint(1, 9)}x10 {rng.randint(0, 5)}+{rng.randint(1, 4)}x9"))
+    series.append(('m{a="a"}', "1 2 _ _ 5 stale 7 8 9 10 _ 12"))
+    series.append(('m{a="b"}', "3x6 stale _x3 4x5"))
+    for le, n in [("0.1", 1), ("0.5", 3), ("1", 4), ("+Inf", 5)]:
+        series.append((f'h_bucket{{le="{le}"}}', f"0+{n}x20"))
+    lines = ["evaluation_interval: 1m", "tests:", "  - interval: 1m", "    input_series:"]
+    for s, v in series:
+        lines += [f"      - series: '{s}'", f"        values: '{v}'"]
+    lines.append("    promql_expr_test:")
+    for e in DIFF_EXPRS:
+        for t in ["0m", "7m", "15m"]:
+            lines += [f"      - expr: '{e}'", f"        eval_time: {t}", "        exp_samples: []"]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def run(cmd, cwd):
@@ -66,6 +125,23 @@ class RulesConformanceTest(unittest.TestCase):
             with self.subTest(file=name):
                 self.assert_same_exit("check-rules", ["check", "rules"],
                                       os.path.join(PROMTOOL_DIR, name))
+
+    def test_engine_results_identical_to_promtool(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            differential_test_file(os.path.join(tmp, "diff_test.yml"))
+            ours, our_out = run([EXPORTER, "test-rules", "diff_test.yml"], tmp)
+            theirs, their_out = run([PROMTOOL, "test", "rules", "diff_test.yml"], tmp)
+        self.assertEqual(ours, theirs)
+        self.assertGreater(their_out.count("got:"), 200, their_out[:2000])
+        # promtool splits its report between stdout and stderr; compare the
+        # error lines themselves.
+        def errors(text):
+            return [line for line in text.splitlines()
+                    if line.strip() and not line.startswith(("Unit Testing:", "  FAILED:"))]
+        our_lines, their_lines = errors(our_out), errors(their_out)
+        diffs = [(o, t) for o, t in zip(our_lines, their_lines) if o != t]
+        self.assertEqual(len(our_lines), len(their_lines))
+        self.assertEqual(diffs, [])
 
     def test_failure_report_reads_like_promtool(self):
         cwd = PROMTOOL_DIR
