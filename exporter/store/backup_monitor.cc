@@ -248,14 +248,17 @@ class Monitor final : public BackupMonitor {
   }
 
   Status ReadHistory(const ObjectInfo& info, uint32_t timeline, WalState& state) {
-    if (!info.key.ends_with(".history")) {
-      // Compressed history: switch points unknown; the gap falls back to "any timeline".
+    bool gzip = info.key.ends_with(".history.gz");
+    if (!info.key.ends_with(".history") && !gzip) {
+      // Other compressions: switch points unknown; the gap falls back to "any timeline".
       state.histories_unreadable.insert(timeline);
       return Status::OK();
     }
     Result<std::string> text = guarded_.Read(info.key, kMaxHistoryBytes);
     if (!text.ok()) return text.status();
-    Result<std::vector<HistoryEntry>> entries = ParseHistoryFile(*text);
+    if (gzip) text = Gunzip(*text, kMaxHistoryBytes);
+    Result<std::vector<HistoryEntry>> entries =
+        text.ok() ? ParseHistoryFile(*text) : Result<std::vector<HistoryEntry>>(text.status());
     if (!entries.ok()) {
       ParseError(info.key, entries.status().message());
       state.histories_unreadable.insert(timeline);

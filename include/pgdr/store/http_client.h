@@ -38,7 +38,7 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // Performs one GET (or HEAD). Transport errors and timeouts are a non-OK
+  // Performs one GET. Transport errors and timeouts are a non-OK
   // Status (kTimeout for timeouts); any HTTP status is a response.
   Result<HttpResponse> Get(const std::string& url, const std::vector<std::string>& headers,
                            size_t max_body);

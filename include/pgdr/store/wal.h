@@ -86,6 +86,10 @@ class SegmentSet {
   uint64_t size_ = 0;
 };
 
+// Decompresses a gzip file (barman-cloud -z/--gzip compresses history files
+// too). Output beyond max_bytes, truncated or garbage input: Corruption.
+Result<std::string> Gunzip(std::string_view data, size_t max_bytes);
+
 // The archive as the gap computation sees it.
 struct WalChain {
   std::map<uint32_t, SegmentSet> segments;                  // complete segments per timeline

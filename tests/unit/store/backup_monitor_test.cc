@@ -124,6 +124,29 @@ TEST_F(PosixMonitorTest, IncrementalAndTimelineSwitch) {
   EXPECT_LE(listed_second, 12.0) << "incremental poll listed " << listed_second;
 }
 
+TEST_F(PosixMonitorTest, GzipHistoryFileIsRead) {
+  for (uint64_t s = 1; s <= 4; ++s) Segment(1, s);
+  Segment(2, 5);
+  Segment(2, 6);
+  // barman-cloud-wal-archive --gzip compresses history files too.
+  fs::create_directories(root_ / "srv/wals");
+  std::string cmd = "printf '1\\t0/5000060\\tx\\n' | gzip -n > " +
+                    (root_ / "srv/wals/00000002.history.gz").string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto monitor = Make();
+  MetricSet m;
+  monitor->Poll(m);
+  EXPECT_EQ(Value(m, "pgdr_wal_archive_history_missing"), 0.0);
+  EXPECT_EQ(Value(m, "pgdr_wal_archive_gap_segments"), 0.0);
+  // A corrupt one is a counted parse error, and the history counts as missing.
+  std::ofstream(root_ / "srv/wals/00000003.history.gz") << "garbage";
+  Segment(3, 7);
+  MetricSet m2;
+  monitor->Poll(m2);
+  EXPECT_EQ(Value(m2, "pgdr_backup_store_parse_errors_total"), 1.0);
+  EXPECT_EQ(Value(m2, "pgdr_wal_archive_history_missing"), 1.0);
+}
+
 TEST_F(PosixMonitorTest, GarbageBackupInfoIsACountedParseError) {
   Write("srv/base/20261123T190000/backup.info", "status=DONE\nend_ti");  // truncated
   Write("srv/base/20261123T200000/backup.info", std::string("\0\xff\xfe garbage", 12));

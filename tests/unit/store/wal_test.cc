@@ -164,3 +164,26 @@ TEST(SegmentSetTest, RunsMergeSplitAndCount) {
 
 }  // namespace
 }  // namespace pgdr::store
+
+namespace pgdr::store {
+namespace {
+
+// "1\t0/5000060\tno recovery target specified\n", gzip-compressed (gzip -n).
+constexpr unsigned char kHistoryGz[] = {
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x33, 0xe4, 0x34, 0xd0, 0x37,
+    0x35, 0x00, 0x02, 0x33, 0x03, 0xce, 0xbc, 0x7c, 0x85, 0xa2, 0xd4, 0xe4, 0xfc, 0xb2, 0xd4,
+    0xa2, 0x4a, 0x85, 0x92, 0xc4, 0xa2, 0xf4, 0xd4, 0x12, 0x85, 0xe2, 0x82, 0xd4, 0xe4, 0xcc,
+    0xb4, 0xcc, 0xd4, 0x14, 0x2e, 0x00, 0xf5, 0x6f, 0xe1, 0x07, 0x29, 0x00, 0x00, 0x00};
+
+TEST(GunzipTest, HistoryFile) {
+  std::string_view data(reinterpret_cast<const char*>(kHistoryGz), sizeof kHistoryGz);
+  Result<std::string> text = Gunzip(data, 1 << 20);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_EQ(*text, "1\t0/5000060\tno recovery target specified\n");
+  EXPECT_FALSE(Gunzip(data.substr(0, data.size() - 12), 1 << 20).ok());  // truncated
+  EXPECT_FALSE(Gunzip("not gzip at all", 1 << 20).ok());
+  EXPECT_FALSE(Gunzip(data, 10).ok());  // larger than the limit
+}
+
+}  // namespace
+}  // namespace pgdr::store
