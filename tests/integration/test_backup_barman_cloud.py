@@ -179,5 +179,64 @@ class BarmanCloudTest(unittest.TestCase):
         self.assertIn("access denied", bad.logs())
 
 
+class BarmanCloudPromotionTest(unittest.TestCase):
+    """A replica is promoted: timeline 2, its history file and the old
+    timeline's .partial segment land in the archive (barman-cloud), and the
+    chain followed through the switch has no gap."""
+
+    def test_timeline_switch(self):
+        require_poller(self)
+        tmp = harness.TempDir().__enter__()
+        self.addCleanup(tmp.__exit__, None, None, None)
+        s3 = S3rver(tmp)
+        if s3.binary is None:
+            self.skipTest("s3rver not available from npm")
+        s3.start()
+        os.environ.update({"AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_KEY,
+                           "AWS_DEFAULT_REGION": "us-east-1"})
+        archive = (f"barman-cloud-wal-archive --endpoint-url {s3.endpoint} "
+                   f"s3://backups/pfx demo %p")
+        cluster = harness.PgCluster(tmp, "demo", replicas=1, extra_conf="\n".join([
+            "archive_mode = on", f"archive_command = '{archive}'", "archive_timeout = 0"]))
+        cluster.start()
+        primary, replica = cluster.primary, cluster.replicas[0]
+        replica.append_auto_conf(f"archive_mode = on\narchive_command = '{archive}'")
+        replica.stop()
+        replica.start()
+
+        def wal_names():
+            return {os.path.basename(k) for k in s3.keys("pfx/demo/wals/")}
+        primary.sql("CREATE TABLE t AS SELECT generate_series(1, 1000) i")
+        for _ in range(2):
+            name = primary.sql("SELECT pg_walfile_name(pg_current_wal_lsn())")
+            primary.sql("SELECT pg_switch_wal()")
+            harness.wait_until(lambda: name in wal_names(), timeout=60, what=f"{name} archived")
+        primary.sql("INSERT INTO t SELECT generate_series(1, 1000)")
+        harness.wait_until(lambda: primary.lsn_bytes() <= replica.lsn_bytes(), timeout=60,
+                           what="replica caught up")
+        primary.stop("immediate")
+        replica.promote()
+        harness.wait_until(lambda: "00000002.history" in wal_names(), timeout=60,
+                           what="history file archived")
+        name = replica.sql("SELECT pg_walfile_name(pg_current_wal_lsn())")
+        self.assertTrue(name.startswith("00000002"), name)
+        replica.sql("INSERT INTO t SELECT generate_series(1, 1000)")
+        replica.sql("SELECT pg_switch_wal()")
+        harness.wait_until(lambda: name in wal_names(), timeout=60, what=f"{name} archived")
+        harness.wait_until(lambda: any(n.endswith(".partial") for n in wal_names()), timeout=60,
+                           what=".partial archived")
+
+        probe = stores_poller(tmp, [{
+            "name": "s3", "cluster": "demo", "layout": "barman-cloud", "server_name": "demo",
+            "url": "s3://backups/pfx", "endpoint": s3.endpoint, "full_list_interval": "0s"}])
+        m = probe.poll()
+        self.assertEqual(probe.value(m, "pgdr_backup_store_up"), 1.0, probe.logs())
+        self.assertEqual(probe.value(m, "pgdr_wal_archive_newest_timeline_id"), 2.0)
+        self.assertEqual(probe.value(m, "pgdr_wal_archive_history_missing"), 0.0)
+        self.assertGreaterEqual(probe.value(m, "pgdr_wal_archive_partial_segments"), 1.0)
+        self.assertEqual(probe.value(m, "pgdr_wal_archive_gap_segments"), 0.0, sorted(wal_names()))
+        self.assertEqual(probe.value(m, "pgdr_wal_archive_newest_lsn_bytes"), segment_lsn_end(name))
+
+
 if __name__ == "__main__":
     unittest.main()
