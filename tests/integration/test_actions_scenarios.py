@@ -61,7 +61,7 @@ class ActionScenarios(unittest.TestCase):
             cluster = PgCluster(tmp, "demo", replicas=2)
             cluster.start()
             sync = cluster.replicas[0]
-            cluster.primary.sql(f"ALTER SYSTEM SET synchronous_standby_names = '{sync.name}'")
+            cluster.primary.sql(f"ALTER SYSTEM SET synchronous_standby_names = '\"{sync.name}\"'")
             cluster.primary.sql("SELECT pg_reload_conf()")
             wait_until(lambda: cluster.primary.sql(
                 f"SELECT sync_state FROM pg_stat_replication WHERE application_name = '{sync.name}'")
