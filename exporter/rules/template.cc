@@ -348,8 +348,37 @@ class Parser {
         std::string text;
         while (j < s.size() && s[j] != c) {
           if (c == '"' && s[j] == '\\' && j + 1 < s.size()) {
+            // Go's strconv.Unquote: unknown escapes (like \w) are errors.
             char e = s[++j];
-            text += e == 'n' ? '\n' : e == 't' ? '\t' : e;
+            switch (e) {
+              case 'a':
+                text += '\a';
+                break;
+              case 'b':
+                text += '\b';
+                break;
+              case 'f':
+                text += '\f';
+                break;
+              case 'n':
+                text += '\n';
+                break;
+              case 'r':
+                text += '\r';
+                break;
+              case 't':
+                text += '\t';
+                break;
+              case 'v':
+                text += '\v';
+                break;
+              case '\\':
+              case '"':
+                text += e;
+                break;
+              default:
+                Fail("invalid syntax");
+            }
           } else {
             text += s[j];
           }

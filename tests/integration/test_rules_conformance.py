@@ -88,6 +88,52 @@ def differential_test_file(path):
         f.write("\n".join(lines) + "\n")
 
 
+ALERT_RULES = r"""groups:
+  - name: t
+    rules:
+      - alert: T
+        expr: g
+        for: 2m
+        keep_firing_for: 3m
+        labels:
+          sev: '{{ if gt $value 5.0 }}high{{ else }}low{{ end }}'
+          up: '{{ $labels.a | toUpper }}'
+        annotations:
+          h: '{{ $value | humanize }} {{ humanize1024 $value }} {{ $value | humanizeDuration }} {{ humanizePercentage $value }}'
+          ts: '{{ $value | humanizeTimestamp }}'
+          p: '{{ printf "%.3f|%d|%s|%5.1f|%v|%q" $value 7 "x" $value $value "y" }}'
+          t: '{{ title "hello wORLD foo-bar" }} {{ toLower "ABC" }} {{ reReplaceAll "(\\w+)-(\\w+)" "$2_$1" $labels.b }}'
+          m: '{{ if match "^x" $labels.b }}match{{ end }} {{ $externalLabels.region }} {{ $externalURL }} {{ .Value }} {{ .Labels.a }}'
+          v: '{{ $value }}'
+      - alert: Big
+        expr: g * 123456.789
+      - alert: Small
+        expr: g / 1234567
+"""
+
+ALERT_TEST_HEAD = """rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    external_labels: {region: eu}
+    external_url: http://x:9090
+    input_series:
+      - series: 'g{a="a",b="x-y"}'
+        values: '1+1x3 _ _ 0 9 9 9 _x8 7'
+      - series: 'g{a="b",b="q-r"}'
+        values: '0.000123 6 7 8 9x20'
+      - series: 'g{a="c",b="x"}'
+        values: '1e9 1e9x20'
+    alert_rule_test:
+"""
+
+
+def report_errors(text):
+    """promtool splits its report between stdout and stderr: the error lines."""
+    return [line for line in text.splitlines()
+            if line.strip() and not line.startswith(("Unit Testing:", "  FAILED:"))]
+
+
 def run(cmd, cwd):
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
     return proc.returncode, proc.stdout + proc.stderr
@@ -133,15 +179,27 @@ class RulesConformanceTest(unittest.TestCase):
             theirs, their_out = run([PROMTOOL, "test", "rules", "diff_test.yml"], tmp)
         self.assertEqual(ours, theirs)
         self.assertGreater(their_out.count("got:"), 200, their_out[:2000])
-        # promtool splits its report between stdout and stderr; compare the
-        # error lines themselves.
-        def errors(text):
-            return [line for line in text.splitlines()
-                    if line.strip() and not line.startswith(("Unit Testing:", "  FAILED:"))]
-        our_lines, their_lines = errors(our_out), errors(their_out)
+        our_lines, their_lines = report_errors(our_out), report_errors(their_out)
         diffs = [(o, t) for o, t in zip(our_lines, their_lines) if o != t]
         self.assertEqual(len(our_lines), len(their_lines))
         self.assertEqual(diffs, [])
+
+    def test_alert_states_and_templates_identical_to_promtool(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "rules.yml"), "w") as f:
+                f.write(ALERT_RULES)
+            text = ALERT_TEST_HEAD
+            for t in ["0m", "1m", "2m", "3m", "4m", "5m", "6m", "8m", "10m", "12m", "15m", "20m"]:
+                for name in ["T", "Big", "Small"]:
+                    text += f"      - eval_time: {t}\n        alertname: {name}\n        exp_alerts: []\n"
+            with open(os.path.join(tmp, "test.yml"), "w") as f:
+                f.write(text)
+            ours, our_out = run([EXPORTER, "test-rules", "test.yml"], tmp)
+            theirs, their_out = run([PROMTOOL, "test", "rules", "test.yml"], tmp)
+        self.assertEqual(ours, theirs)
+        self.assertIn("humanize", ALERT_RULES)
+        self.assertGreater(their_out.count("Annotations:{h="), 20, their_out[:2000])
+        self.assertEqual(report_errors(our_out), report_errors(their_out))
 
     def test_failure_report_reads_like_promtool(self):
         cwd = PROMTOOL_DIR

@@ -63,6 +63,13 @@ TEST(Template, ErrorsAreReported) {
 namespace pgdr::rules {
 namespace {
 
+TEST(Template, StringLiteralsUnquoteAsGo) {
+  EXPECT_EQ(Expand(R"t({{ reReplaceAll "(\\w+)" "<$1>" "ab" }})t"), "<ab>");
+  auto bad = Template::Parse("__alert_T", R"t({{ reReplaceAll "(\w+)" "x" "y" }})t");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "template: __alert_T:1: invalid syntax");
+}
+
 TEST(Template, NestingIsBounded) {
   std::string deep;
   for (int i = 0; i < 10000; ++i) deep += "{{ if true }}";
