@@ -21,6 +21,7 @@ from test_backup_support import (ExporterStores, S3rver, require_poller, stores_
                                  wait_port)
 
 BIG = 100_000
+AZ_BIG = 12_000
 
 
 def segment_name(segno):
@@ -40,6 +41,16 @@ def list_xml(keys, prefixes=(), next_token=None):
     else:
         parts.append("<IsTruncated>false</IsTruncated>")
     parts.append("</ListBucketResult>")
+    return "".join(parts).encode()
+
+
+def azure_list_xml(keys, next_marker=""):
+    parts = ['<?xml version="1.0" encoding="utf-8"?><EnumerationResults><Blobs>']
+    for k in keys:
+        parts.append(f"<Blob><Name>{k}</Name><Properties><Last-Modified>Mon, 23 Nov 2026 "
+                     "19:00:00 GMT</Last-Modified><Content-Length>16777216</Content-Length>"
+                     "</Properties></Blob>")
+    parts.append(f"</Blobs><NextMarker>{next_marker}</NextMarker></EnumerationResults>")
     return "".join(parts).encode()
 
 
@@ -74,6 +85,14 @@ class FaultyS3(http.server.BaseHTTPRequestHandler):
             if q.get("prefix") == "demo/base/":
                 return self.reply(200, list_xml([], ["demo/base/20261123T000000/"]))
             return self.reply(200, list_xml([]))
+        if bucket == "azbig":  # Azure List Blobs, 12,000 WAL blobs over 3 pages (marker)
+            if q.get("comp") != "list" or q.get("prefix") != "demo/wals/":
+                return self.reply(200, azure_list_xml([]))
+            keys = self.big_keys[:AZ_BIG]
+            start = int(q.get("marker", "0"))
+            end = start + 5000
+            return self.reply(200, azure_list_xml(keys[start:end],
+                                                  str(end) if end < len(keys) else ""))
         if bucket == "big":
             if q.get("prefix") != "demo/wals/":
                 return self.reply(200, list_xml([]))
@@ -111,13 +130,19 @@ class FaultsTest(unittest.TestCase):
         stores = [self.store(n, n) for n in ("forbidden", "missing", "broken", "malformed",
                                              "garbage", "big")]
         stores.append(self.store("hung", "hung", port=self.hung.getsockname()[1]))
-        probe = stores_poller(self.tmp, stores, env={"PGDR_FAULT_KEY": "k"})
+        stores.append({"name": "azbig", "cluster": "demo", "layout": "barman-cloud",
+                       "server_name": "demo", "url": "azure://azbig",
+                       "endpoint": f"http://127.0.0.1:{self.server.server_port}",
+                       "account_name": "acct", "account_key_env": "PGDR_FAULT_AZ_KEY",
+                       "timeout": "1s"})
+        probe = stores_poller(self.tmp, stores,
+                              env={"PGDR_FAULT_KEY": "k", "PGDR_FAULT_AZ_KEY": "a2V5a2V5a2V5"})
         started = time.monotonic()
         m = probe.poll(timeout=120)
         elapsed = time.monotonic() - started
         up = {s["name"]: probe.value(m, "pgdr_backup_store_up", store=s["name"]) for s in stores}
         self.assertEqual(up, {"forbidden": 0.0, "missing": 0.0, "broken": 0.0, "malformed": 0.0,
-                              "garbage": 1.0, "big": 1.0, "hung": 0.0})
+                              "garbage": 1.0, "big": 1.0, "hung": 0.0, "azbig": 1.0})
         logs = probe.logs()
         self.assertIn("store=forbidden", logs)
         self.assertIn("access denied", logs)
@@ -138,6 +163,8 @@ class FaultsTest(unittest.TestCase):
         m = probe.poll()
         self.assertEqual(probe.value(m, "pgdr_backup_store_objects_listed_total", store="big"),
                          listed)
+        # Azure: 12,000 blobs followed through NextMarker.
+        self.assertEqual(probe.value(m, "pgdr_wal_archive_segments", store="azbig"), float(AZ_BIG))
         # Secrets never appear in logs.
         self.assertNotIn("Signature=", logs)
         self.assertNotIn("PGDR_FAULT_KEY=k", logs)
