@@ -409,14 +409,14 @@ class Parser {
           sign = Next().tok == Tok::kSub ? -1 : 1;
         }
         const Token& d = Expect(Tok::kDuration, "duration");
-        int64_t* offset = OffsetSlot(*e, t.pos, "offset");
+        int64_t* offset = OffsetSlot(*e);
         if (*offset != 0) Fail(t.pos, "offset may not be set multiple times");
         *offset = sign * d.duration_ms;
         e->pos.end = d.end;
         continue;
       }
       if (t.tok == Tok::kAt) {
-        AtModifier* slot = AtSlot(*e, t.pos);
+        AtModifier* slot = AtSlot(*e);
         if (slot->kind != AtModifier::Kind::kNone) {
           Fail(t.pos, "@ <timestamp> may not be set multiple times");
         }
@@ -428,7 +428,7 @@ class Parser {
     }
   }
 
-  int64_t* OffsetSlot(Expr& e, int pos, std::string_view) {
+  int64_t* OffsetSlot(Expr& e) {
     switch (e.kind) {
       case NodeKind::kVectorSelector:
         return &static_cast<VectorSelector&>(e).offset_ms;
@@ -437,13 +437,13 @@ class Parser {
       case NodeKind::kSubquery:
         return &static_cast<SubqueryExpr&>(e).offset_ms;
       default:
-        Fail(pos,
+        Fail(e.pos.start,
              "offset modifier must be preceded by an instant vector selector or range vector "
              "selector or a subquery");
     }
   }
 
-  AtModifier* AtSlot(Expr& e, int pos) {
+  AtModifier* AtSlot(Expr& e) {
     switch (e.kind) {
       case NodeKind::kVectorSelector:
         return &static_cast<VectorSelector&>(e).at;
@@ -452,7 +452,7 @@ class Parser {
       case NodeKind::kSubquery:
         return &static_cast<SubqueryExpr&>(e).at;
       default:
-        Fail(pos,
+        Fail(e.pos.start,
              "@ modifier must be preceded by an instant vector selector or range vector selector "
              "or a subquery");
     }

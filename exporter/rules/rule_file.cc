@@ -78,7 +78,7 @@ class Loader {
       if (g["interval"]) {
         auto d = ParseDuration(Scalar(g["interval"]));
         if (!d.ok()) {
-          Error(Pos(g["interval"]) + ": " + d.status().message());
+          Fatal(d.status().message());
         } else {
           spec.interval_ms = d->count();
         }
@@ -106,11 +106,17 @@ class Loader {
       }
       out->push_back(std::move(spec));
     }
+    if (!fatal_.empty()) return {fatal_};
     return errors_;
   }
 
  private:
   void Error(const std::string& msg) { errors_.push_back(file_ + ": " + msg); }
+  // Errors while decoding YAML (bad durations) end the file's checks, as
+  // in promtool, where they abort unmarshalling.
+  void Fatal(const std::string& msg) {
+    if (fatal_.empty()) fatal_ = file_ + ": " + msg;
+  }
 
   void UnknownKeys(const YAML::Node& map, std::initializer_list<std::string_view> allowed,
                    std::string_view type) {
@@ -135,23 +141,26 @@ class Loader {
     rule.expr_text = Scalar(r["expr"]);
     const std::string name = rule.alert.empty() ? rule.record : rule.alert;
     const YAML::Node& name_node = rule.alert.empty() ? r["record"] : r["alert"];
-    auto rule_error = [&](const YAML::Node& at, const std::string& msg) {
-      std::string where = at ? Pos(at) + ": " : "";
-      Error(where + "group \"" + group + "\", rule " + std::to_string(index) + ", \"" + name +
-            "\": " + msg);
+    // Positions as rulefmt prints them: "line:col" of the node, "0:0" for an
+    // absent one, both nodes for record-and-alert, none for map keys.
+    auto at = [](const YAML::Node& n) { return n ? Pos(n) : std::string("0:0"); };
+    auto rule_error = [&](const std::string& where, const std::string& msg) {
+      Error((where.empty() ? "" : where + ": ") + "group \"" + group + "\", rule " +
+            std::to_string(index) + ", \"" + name + "\": " + msg);
     };
     if (!rule.record.empty() && !rule.alert.empty()) {
-      rule_error(r["record"], "only one of 'record' and 'alert' must be set");
+      rule_error(at(r["record"]) + ": " + at(r["alert"]),
+                 "only one of 'record' and 'alert' must be set");
     }
     if (rule.record.empty() && rule.alert.empty()) {
-      rule_error(r["record"] ? r["record"] : r["alert"], "one of 'record' or 'alert' must be set");
+      rule_error(at(r["record"]), "one of 'record' or 'alert' must be set");
     }
     if (rule.expr_text.empty()) {
-      rule_error(r["expr"], "field 'expr' must be set in rule");
+      rule_error(at(r["expr"]), "field 'expr' must be set in rule");
     } else {
       auto expr = promql::ParseExpr(rule.expr_text);
       if (!expr.ok()) {
-        rule_error(r["expr"], "could not parse expression: " + expr.status().message());
+        rule_error(at(r["expr"]), "could not parse expression: " + expr.status().message());
       } else {
         rule.expr = std::shared_ptr<const promql::Expr>(std::move(*expr));
       }
@@ -160,7 +169,7 @@ class Loader {
       if (!r[key]) return;
       auto d = ParseDuration(Scalar(r[key]));
       if (!d.ok()) {
-        rule_error(r[key], d.status().message());
+        Fatal(d.status().message());
       } else {
         *out = d->count();
       }
@@ -171,7 +180,7 @@ class Loader {
       const YAML::Node& m = r[key];
       if (!m || m.IsNull()) return;
       if (!m.IsMap()) {
-        rule_error(m, std::string(key) + " must be a map");
+        rule_error(at(m), std::string(key) + " must be a map");
         return;
       }
       for (const auto& kv : m) (*out)[kv.first.Scalar()] = Scalar(kv.second);
@@ -180,27 +189,30 @@ class Loader {
     string_map("annotations", &rule.annotations);
     if (!rule.record.empty()) {
       if (!rule.annotations.empty()) {
-        rule_error(name_node, "invalid field 'annotations' in recording rule");
+        rule_error(at(name_node), "invalid field 'annotations' in recording rule");
       }
-      if (rule.for_ms != 0) rule_error(name_node, "invalid field 'for' in recording rule");
+      if (rule.for_ms != 0) rule_error(at(name_node), "invalid field 'for' in recording rule");
       if (rule.keep_firing_for_ms != 0) {
-        rule_error(name_node, "invalid field 'keep_firing_for' in recording rule");
+        rule_error(at(name_node), "invalid field 'keep_firing_for' in recording rule");
       }
       if (!IsMetricName(rule.record)) {
-        rule_error(name_node, "invalid recording rule name: " + rule.record);
+        rule_error(at(name_node), "invalid recording rule name: " + rule.record);
       }
     }
     for (const auto& [k, v] : rule.labels) {
-      if (!IsLabelName(k) || k == "__name__") rule_error({}, "invalid label name: " + k);
+      if (!IsLabelName(k) || k == "__name__") rule_error("", "invalid label name: " + k);
     }
     for (const auto& [k, v] : rule.annotations) {
-      if (!IsLabelName(k)) rule_error({}, "invalid annotation name: " + k);
+      if (!IsLabelName(k)) rule_error("", "invalid annotation name: " + k);
     }
     if (!rule.alert.empty()) {
-      for (const auto* m : {&rule.labels, &rule.annotations}) {
+      for (const auto& [kind, m] :
+           {std::pair{"label", &rule.labels}, std::pair{"annotation", &rule.annotations}}) {
         for (const auto& [k, v] : *m) {
           auto t = Template::Parse("__alert_" + rule.alert, v);
-          if (!t.ok()) rule_error({}, t.status().message());
+          if (!t.ok()) {
+            rule_error("", std::string(kind) + " \"" + k + "\": " + t.status().message());
+          }
         }
       }
     }
@@ -209,6 +221,7 @@ class Loader {
 
   std::string file_;
   std::vector<std::string> errors_;
+  std::string fatal_;
 };
 
 }  // namespace

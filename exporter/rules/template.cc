@@ -229,7 +229,8 @@ class Parser {
       std::string action = Trim(inner);
       if (action.rfind("/*", 0) == 0) continue;  // comment
       if (action == "end" || action == "else" || action.rfind("else ", 0) == 0) return action;
-      if (action.rfind("if ", 0) == 0) {
+      if (action == "if" || action.rfind("if ", 0) == 0) {
+        if (Trim(action.substr(2)).empty()) Fail("missing value for if");
         out.push_back(ParseIf(action.substr(3)));
         continue;
       }

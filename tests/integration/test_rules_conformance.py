@@ -128,6 +128,24 @@ tests:
 """
 
 
+BAD_RULE_FILES = {
+    'b1.yml': 'groups:\n  - name: g\n    rules:\n      - record: x\n        alert: y\n        expr: up\n',
+    'b2.yml': 'groups:\n  - name: g\n    rules:\n      - expr: up\n',
+    'b3.yml': 'groups:\n  - name: g\n    rules:\n      - record: "bad name"\n        expr: up\n        annotations: {a: b}\n        for: 5m\n',
+    'b4.yml': 'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        labels: {"bad-label": x, __name__: y}\n        annotations: {"bad-ann": x}\n',
+    'b5.yml': 'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        foo: bar\n',
+    'b6.yml': 'groups:\n  - name: g\n    rules: []\n  - name: g\n    rules: []\n  - rules: []\n',
+    'b7.yml': 'groups:\n  - name: g\n    interval: 5x\n    rules:\n      - alert: A\n        expr: up\n        for: 1q\n',
+    'b8.yml': 'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        annotations:\n          s: "{{ $labels.x | nosuchfn }}"\n          t: "{{ if }}"\n',
+    'b9.yml': 'groups: [\n',
+    'b10.yml': 'group:\n  - name: g\n',
+    'b11.yml': 'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: sum(up) by (job) > bool 1 offset 5m\n',
+    'b12.yml': 'groups:\n  - name: g\n    limit: 5\n    rules:\n      - record: a:b\n        expr: rate(x[5m:]) @ start()\n        keep_firing_for: 1m\n',
+}
+# Files whose YAML does not even parse: only the exit code is compared.
+YAML_SYNTAX_ERRORS = {'b9.yml'}
+
+
 def report_errors(text):
     """promtool splits its report between stdout and stderr: the error lines."""
     return [line for line in text.splitlines()
@@ -200,6 +218,24 @@ class RulesConformanceTest(unittest.TestCase):
         self.assertIn("humanize", ALERT_RULES)
         self.assertGreater(their_out.count("Annotations:{h="), 20, their_out[:2000])
         self.assertEqual(report_errors(our_out), report_errors(their_out))
+
+    def test_check_rules_errors_identical_to_promtool(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, text in BAD_RULE_FILES.items():
+                with open(os.path.join(tmp, name), "w") as f:
+                    f.write(text)
+            for name in BAD_RULE_FILES:
+                with self.subTest(file=name):
+                    ours, our_out = run([EXPORTER, "check-rules", name], tmp)
+                    theirs, their_out = run([PROMTOOL, "check", "rules", name], tmp)
+                    self.assertEqual(ours, theirs, our_out + their_out)
+                    if name in YAML_SYNTAX_ERRORS:
+                        continue
+
+                    def lines(text):
+                        return sorted(line for line in text.splitlines()
+                                      if line.strip() and not line.startswith("Checking"))
+                    self.assertEqual(lines(our_out), lines(their_out))
 
     def test_failure_report_reads_like_promtool(self):
         cwd = PROMTOOL_DIR
