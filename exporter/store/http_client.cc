@@ -6,6 +6,9 @@
 #include <cctype>
 #include <mutex>
 
+#include "pgdr/store/listing_xml.h"
+#include "pgdr/store/object_store.h"
+
 namespace pgdr::store {
 namespace {
 
@@ -101,6 +104,48 @@ Result<HttpResponse> HttpClient::Get(const std::string& url,
   if (rc != CURLE_OK) return Status::IOError(curl_easy_strerror(rc));
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
+}
+
+Status CheckHttpResponse(const HttpResponse& response, const std::string& description,
+                         const std::string& what, size_t max_body) {
+  if (response.truncated) {
+    return Status::Corruption(description + ": " + std::string(kErrTooLarge) + " (" +
+                              std::to_string(max_body) + " bytes): " + what);
+  }
+  if (response.status >= 200 && response.status < 300) return Status::OK();
+  std::string detail = ParseErrorBody(response.body);
+  std::string suffix = ": " + what + (detail.empty() ? "" : " (" + detail + ")");
+  if (response.status == 404) {
+    return Status::NotFound(description + ": " + std::string(kErrNotFound) + suffix);
+  }
+  if (response.status == 401 || response.status == 403) {
+    return Status::Unavailable(description + ": " + std::string(kErrAccessDenied) + suffix);
+  }
+  return Status::IOError(description + ": " + std::string(kErrHttpStatus) + " " +
+                         std::to_string(response.status) + suffix);
+}
+
+Status TransportError(const Status& status, const std::string& description,
+                      const std::string& what) {
+  bool timeout = status.code() == Status::Code::kTimeout;
+  std::string msg = description + ": " + std::string(timeout ? kErrTimeout : kErrRequestFailed) +
+                    ": " + what + ": " + status.message();
+  return timeout ? Status::Timeout(msg) : Status::IOError(msg);
+}
+
+std::string_view RequestResult(const Status& status) {
+  switch (status.code()) {
+    case Status::Code::kOk:
+      return "ok";
+    case Status::Code::kTimeout:
+      return "timeout";
+    case Status::Code::kNotFound:
+      return "not_found";
+    case Status::Code::kUnavailable:
+      return "denied";
+    default:
+      return "error";
+  }
 }
 
 std::string UriEncode(std::string_view text, bool encode_slash) {

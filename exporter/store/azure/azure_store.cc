@@ -23,21 +23,6 @@ std::string HttpDate() {
   return buf;
 }
 
-std::string ResultOf(const Status& s) {
-  switch (s.code()) {
-    case Status::Code::kOk:
-      return "ok";
-    case Status::Code::kTimeout:
-      return "timeout";
-    case Status::Code::kNotFound:
-      return "not_found";
-    case Status::Code::kUnavailable:
-      return "denied";
-    default:
-      return "error";
-  }
-}
-
 class AzureStore final : public ObjectStore {
  public:
   AzureStore(StoreOptions options, std::string endpoint, std::string account, std::string container,
@@ -101,31 +86,15 @@ class AzureStore final : public ObjectStore {
                             const HeaderList& query, size_t max_body) {
     auto started = std::chrono::steady_clock::now();
     Result<HttpResponse> response = SendOnce(key, query, max_body);
-    Status status = response.ok() ? Check(*response, key, max_body) : response.status();
+    Status status = response.ok()
+                        ? CheckHttpResponse(*response, description_,
+                                            key.empty() ? "list " + container_ : key, max_body)
+                        : response.status();
     stats_.Record(
-        operation, ResultOf(status),
+        operation, RequestResult(status),
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!status.ok()) return status;
     return response;
-  }
-
-  Status Check(const HttpResponse& response, const std::string& key, size_t max_body) {
-    std::string what = key.empty() ? "list " + container_ : key;
-    if (response.truncated) {
-      return Status::Corruption(description_ + ": " + std::string(kErrTooLarge) + " (" +
-                                std::to_string(max_body) + " bytes): " + what);
-    }
-    if (response.status >= 200 && response.status < 300) return Status::OK();
-    std::string detail = ParseErrorBody(response.body);
-    std::string suffix = ": " + what + (detail.empty() ? "" : " (" + detail + ")");
-    if (response.status == 404) {
-      return Status::NotFound(description_ + ": " + std::string(kErrNotFound) + suffix);
-    }
-    if (response.status == 401 || response.status == 403) {
-      return Status::Unavailable(description_ + ": " + std::string(kErrAccessDenied) + suffix);
-    }
-    return Status::IOError(description_ + ": " + std::string(kErrHttpStatus) + " " +
-                           std::to_string(response.status) + suffix);
   }
 
   Result<HttpResponse> SendOnce(const std::string& key, const HeaderList& query, size_t max_body) {
@@ -160,12 +129,8 @@ class AzureStore final : public ObjectStore {
     if (!canonical_query.empty()) url += "?" + canonical_query;
     Result<HttpResponse> response = http_.Get(url, headers, max_body);
     if (!response.ok()) {
-      bool timeout = response.status().code() == Status::Code::kTimeout;
-      std::string msg =
-          description_ + ": " + std::string(timeout ? kErrTimeout : kErrRequestFailed) + ": " +
-          (key.empty() ? "list " + container_ : key) + ": " + response.status().message();
-      if (timeout) return Status::Timeout(msg);
-      return Status::IOError(msg);
+      return TransportError(response.status(), description_,
+                            key.empty() ? "list " + container_ : key);
     }
     return response;
   }

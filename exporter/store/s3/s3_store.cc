@@ -51,21 +51,6 @@ std::string AmzDate() {
   return buf;
 }
 
-std::string ResultOf(const Status& s) {
-  switch (s.code()) {
-    case Status::Code::kOk:
-      return "ok";
-    case Status::Code::kTimeout:
-      return "timeout";
-    case Status::Code::kNotFound:
-      return "not_found";
-    case Status::Code::kUnavailable:
-      return "denied";
-    default:
-      return "error";
-  }
-}
-
 class S3Store final : public ObjectStore {
  public:
   S3Store(StoreOptions options, Endpoint endpoint, std::string bucket, std::string root,
@@ -131,30 +116,14 @@ class S3Store final : public ObjectStore {
     auto started = std::chrono::steady_clock::now();
     Result<HttpResponse> response = SendOnce(key, query, max_body);
     Status status = response.ok() ? Status::OK() : response.status();
-    if (response.ok()) status = Check(*response, key, max_body);
+    if (response.ok())
+      status = CheckHttpResponse(*response, description_, key.empty() ? "list " + bucket_ : key,
+                                 max_body);
     stats_.Record(
-        operation, ResultOf(status),
+        operation, RequestResult(status),
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!status.ok()) return status;
     return response;
-  }
-
-  Status Check(const HttpResponse& response, const std::string& key, size_t max_body) {
-    std::string what = key.empty() ? "list " + bucket_ : key;
-    if (response.truncated) {
-      return Status::Corruption(description_ + ": " + std::string(kErrTooLarge) + " (" +
-                                std::to_string(max_body) + " bytes): " + what);
-    }
-    if (response.status >= 200 && response.status < 300) return Status::OK();
-    std::string detail = ParseErrorBody(response.body);
-    std::string suffix = ": " + what + (detail.empty() ? "" : " (" + detail + ")");
-    if (response.status == 404)
-      return Status::NotFound(description_ + ": " + std::string(kErrNotFound) + suffix);
-    if (response.status == 401 || response.status == 403) {
-      return Status::Unavailable(description_ + ": " + std::string(kErrAccessDenied) + suffix);
-    }
-    return Status::IOError(description_ + ": " + std::string(kErrHttpStatus) + " " +
-                           std::to_string(response.status) + suffix);
   }
 
   // Explicit *_file/*_env sources, else $AWS_ACCESS_KEY_ID..., else the
@@ -224,13 +193,7 @@ class S3Store final : public ObjectStore {
     if (!canonical_query.empty()) url += "?" + canonical_query;
     Result<HttpResponse> response = http_.Get(url, headers, max_body);
     if (!response.ok()) {
-      std::string_view kind =
-          response.status().code() == Status::Code::kTimeout ? kErrTimeout : kErrRequestFailed;
-      std::string what = key.empty() ? "list " + bucket_ : key;
-      std::string msg = description_ + ": " + std::string(kind) + ": " + what + ": " +
-                        response.status().message();
-      if (response.status().code() == Status::Code::kTimeout) return Status::Timeout(msg);
-      return Status::IOError(msg);
+      return TransportError(response.status(), description_, key.empty() ? "list " + bucket_ : key);
     }
     return response;
   }

@@ -48,6 +48,18 @@ class HttpClient {
   void* curl_ = nullptr;  // CURL*, owned
 };
 
+// Shared by the HTTP drivers so that every store words errors the same:
+// a truncated body is kErrTooLarge, 404 NotFound (kErrNotFound), 401/403
+// Unavailable (kErrAccessDenied), other non-2xx IOError (kErrHttpStatus);
+// `what` names the key or listing, `description` the store.
+Status CheckHttpResponse(const HttpResponse& response, const std::string& description,
+                         const std::string& what, size_t max_body);
+// A transport failure (kErrTimeout or kErrRequestFailed) in the same wording.
+Status TransportError(const Status& status, const std::string& description,
+                      const std::string& what);
+// The `result` label of pgdr_backup_store_requests_total for a request's Status.
+std::string_view RequestResult(const Status& status);
+
 // Percent-encodes per RFC 3986 (unreserved kept); '/' kept when !encode_slash.
 std::string UriEncode(std::string_view text, bool encode_slash);
 
