@@ -777,6 +777,14 @@ def machine():
             "pgdr_exporter": version([harness.EXPORTER, "--version"])}
 
 
+def tsdb_payload_1h(series, interval_s):
+    """Lower bound of what pgdr's in-process TSDB holds after its 1 h retention
+    fills: 16 bytes per sample (include/pgdr/tsdb.h: Sample{int64 t; double v}
+    in a std::deque), ring capped at 4096 samples per series; label and index
+    overhead not counted. Derived, not measured."""
+    return int(series * min(3600 / interval_s, 4096) * 16)
+
+
 def mib(b):
     return f"{b / 1048576:.1f} MiB" if b is not None else "–"
 
@@ -804,8 +812,8 @@ def render(res):
                    f"≤ 0.33: {'met' if t['rss_le_1_3_vs_one_sidecar'] else 'MISSED'} |")
         out.append(f"| RSS growth per minute (window) | {mib(a.get('rss_growth_bytes_per_min'))} | "
                    f"{mib(b.get('rss_growth_bytes_per_min'))} | – | |")
-        out.append(f"| RSS after 1 h: pgdr extrapolated (TSDB fills), pe its peak | {mib(a.get('rss_extrapolated_1h_bytes'))} | "
-                   f"{mib(b.get('rss_extrapolated_1h_bytes'))} | {r.get('rss_extrapolated_1h')} | |")
+        out.append(f"| TSDB sample payload after 1 h (derived: series × 3600/interval × 16 B) | "
+                   f"{mib(tsdb_payload_1h(a['series'], c['scrape_interval_s']))} | none | – | |")
         out.append(f"| connections opened during the window | {a['connections_opened']} | "
                    f"{b['connections_opened']} | – | one persistent per member: "
                    f"{'met' if t['one_persistent_connection_per_member'] else 'MISSED'} |")
@@ -846,19 +854,26 @@ def render(res):
                     f"{bc['prepared']['cycles']} cycles each, back to back).", ""]
     s = res.get("scale")
     if s:
-        out += [f"### Scale (one pgdr_exporter, interval {s['runs'][0]['interval_s']} s)", "",
-                "| targets | CPU (% of one core) | PG backends CPU % | RSS end | peak RSS | RSS growth /min | RSS 1 h (extrap.) | series | "
-                "cycle p50 / p99 / max | start jitter p99 | data age at scrape p99 / max | snapshot lag p50 / max | run-queue wait % | /metrics p50 |",
-                "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
+        out += [f"### Scale (one pgdr_exporter, interval {s['runs'][0]['interval_s']} s, every target a DSN "
+                f"to one PostgreSQL)", "",
+                "| targets | CPU (% of one core) | run-queue wait % | PG backends CPU % | RSS end | peak RSS | "
+                "TSDB payload after 1 h (derived) | series | /metrics p50 |",
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in s["runs"]:
-            cd = r["cycle_duration_ms"]
-            out.append(f"| {r['targets']} | {r['cpu_percent_of_one_core']} | {r['pg_backend_cpu_percent']} | "
-                       f"{mib(r['rss_bytes_end'])} | {mib(r['peak_rss_bytes'])} | "
-                       f"{mib(r['rss_growth_bytes_per_min'])} | {mib(r.get('rss_extrapolated_1h_bytes'))} | {r['series']} | "
-                       f"{cd['p50']} / {cd['p99']} / {cd['max']} ms | {r['start_jitter_ms']['p99']} ms | "
-                       f"{r['data_age_at_scrape_s']['p99']} / {r['data_age_at_scrape_s']['max']} s | "
-                       f"{(r.get('snapshot_lag_s') or {}).get('p50')} / {(r.get('snapshot_lag_s') or {}).get('max')} s | "
-                       f"{r.get('runqueue_wait_percent')} | {r['metrics_latency_p50_ms']} ms |")
+            out.append(f"| {r['targets']} | {r['cpu_percent_of_one_core']} | {r.get('runqueue_wait_percent')} | "
+                       f"{r['pg_backend_cpu_percent']} | {mib(r['rss_bytes_end'])} | {mib(r['peak_rss_bytes'])} | "
+                       f"{mib(tsdb_payload_1h(r['series'], r['interval_s']))} | {r['series']} | "
+                       f"{r['metrics_latency_p50_ms']} ms |")
+        out += ["", "Collection delay:", "",
+                "| targets | cycles seen | cycle duration p50 / p99 / max | start jitter p50 / p99 / max | "
+                "data age at scrape p50 / p99 / max | snapshot lag p50 / max |",
+                "|---:|---:|---|---|---|---|"]
+        for r in s["runs"]:
+            cd, sj, age = r["cycle_duration_ms"], r["start_jitter_ms"], r["data_age_at_scrape_s"]
+            lag = r.get("snapshot_lag_s") or {}
+            out.append(f"| {r['targets']} | {r['cycles_observed']} | {cd['p50']} / {cd['p99']} / {cd['max']} ms | "
+                       f"{sj['p50']} / {sj['p99']} / {sj['max']} ms | {age['p50']} / {age['p99']} / {age['max']} s | "
+                       f"{lag.get('p50')} / {lag.get('max')} s |")
         out.append("")
     return "\n".join(out)
 
@@ -870,6 +885,8 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="tiny N, for CI (< 2 minutes)")
     ap.add_argument("--render", metavar="RESULTS_JSON", help="print the tables of a results file")
     ap.add_argument("--phases", default="comparison,latency,scale")
+    ap.add_argument("--exporter-source", default=os.environ.get("PGDR_EXPORTER_SOURCE", ""),
+                    help="what the binary was built from (recorded in the results)")
     args = ap.parse_args()
     if args.render:
         with open(args.render) as f:
@@ -899,6 +916,8 @@ def main():
            "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
            "git_commit": subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True,
                                         text=True).stdout.strip(),
+           "exporter_binary": os.path.abspath(args.exporter),
+           "exporter_source": args.exporter_source or "working tree of git_commit",
            "machine": machine()}
     log(f"machine: {res['machine']}")
     with TempDir() as tmp:
