@@ -239,6 +239,7 @@ Result<std::vector<Token>> Lex(std::string_view in) {
       if (dlen > 0 && (i + static_cast<int>(dlen) >= n || !IsAlnum(in[i + dlen]))) {
         auto d = ParseDurationMs(in.substr(i, dlen));
         if (!d.ok()) return error(start, d.status().message());
+        if (*d == 0) return error(start, "duration must be greater than 0");
         i += static_cast<int>(dlen);
         emit(Tok::kDuration, start, i)->duration_ms = *d;
         continue;

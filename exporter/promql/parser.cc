@@ -279,7 +279,7 @@ class Parser {
     }
     if (IsComparison(bin.op) && !bin.return_bool && lt == ValueType::kScalar &&
         rt == ValueType::kScalar) {
-      Fail(bin.pos.start, "comparisons between scalars must use BOOL modifier");
+      Fail(op_pos, "comparisons between scalars must use BOOL modifier");
     }
     if (IsSetOp(bin.op) && (lt == ValueType::kScalar || rt == ValueType::kScalar)) {
       Fail(bin.pos.start, "set operator \"" + op + "\" not allowed in binary scalar expression");
@@ -391,8 +391,9 @@ class Parser {
           Fail(e->pos.start, "ranges only allowed for vector selectors");
         }
         auto& vs = static_cast<VectorSelector&>(*e);
-        if (vs.offset_ms != 0 || vs.at.kind != AtModifier::Kind::kNone) {
-          Fail(t.pos, "no offset or @ modifiers allowed before range");
+        if (vs.offset_ms != 0) Fail(t.pos, "no offset modifiers allowed before range");
+        if (vs.at.kind != AtModifier::Kind::kNone) {
+          Fail(t.pos, "no @ modifiers allowed before range");
         }
         auto ms = std::make_unique<MatrixSelector>();
         ms->range_ms = range.duration_ms;
@@ -410,7 +411,7 @@ class Parser {
         }
         const Token& d = Expect(Tok::kDuration, "duration");
         int64_t* offset = OffsetSlot(*e);
-        if (*offset != 0) Fail(t.pos, "offset may not be set multiple times");
+        if (*offset != 0) Fail(e->pos.start, "offset may not be set multiple times");
         *offset = sign * d.duration_ms;
         e->pos.end = d.end;
         continue;
@@ -418,7 +419,7 @@ class Parser {
       if (t.tok == Tok::kAt) {
         AtModifier* slot = AtSlot(*e);
         if (slot->kind != AtModifier::Kind::kNone) {
-          Fail(t.pos, "@ <timestamp> may not be set multiple times");
+          Fail(e->pos.start, "@ <timestamp> may not be set multiple times");
         }
         *slot = ParseAt();
         e->pos.end = toks_[pos_ - 1].end;
@@ -562,7 +563,7 @@ class Parser {
         auto m = tsdb::Matcher::Make(type, l.text, v.text);
         if (!m.ok()) Fail(v.pos, m.status().message());
         if (l.text == tsdb::kMetricName && !name.empty()) {
-          Fail(l.pos, "metric name must not be set twice: \"" + name + "\" or \"" + v.text + "\"");
+          Fail(start, "metric name must not be set twice: \"" + name + "\" or \"" + v.text + "\"");
         }
         vs->matchers.push_back(std::move(*m));
         if (Peek().tok == Tok::kComma) {

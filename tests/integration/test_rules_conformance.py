@@ -60,7 +60,7 @@ DIFF_EXPRS = [
     '{__name__=~"g|m", a="a"}', 'count_over_time(m[10m])', 'm offset -2m',
     'sum(rate(c[5m])) by (a) * 60', 'quantile by (a) (0.25, g)', 'topk by (a) (1, g)',
     'count(count by (a) (g))', '(g > 2) * 2', 'absent(g)', 'g != 5', '1 - g / 10', 'g / 0',
-    '0 / g', 'max_over_time(g[1h:5m])', 'changes(m[15m])', 'g + on(a) g',
+    '0 / g', 'max_over_time(g[1h:5m])', 'changes(m[15m])',
 ]
 
 

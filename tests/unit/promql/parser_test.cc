@@ -19,7 +19,7 @@ TEST(Parser, ErrorsCarryPositions) {
   EXPECT_EQ(Error("nosuchfn(x)"), "1:1: parse error: unknown function with name \"nosuchfn\"");
   EXPECT_EQ(Error("{a=\"\"}"),
             "1:1: parse error: vector selector must contain at least one non-empty matcher");
-  EXPECT_EQ(Error("1 > 2"), "1:1: parse error: comparisons between scalars must use BOOL modifier");
+  EXPECT_EQ(Error("1 > 2"), "1:3: parse error: comparisons between scalars must use BOOL modifier");
   EXPECT_EQ(Error("rate(x)"),
             "1:6: parse error: expected type range vector in call to function \"rate\", got "
             "instant vector");
