@@ -4,11 +4,13 @@ Python 3 standard library only; every wait is bounded; loopback only.
 
     TcpProxy(target_port)        a TCP proxy the test can cut (partition)
     Alertmanager(tmp)            a real Alertmanager (Debian prometheus-alertmanager)
+    Webhook()                    a receiver of webhook messages
     WriteLoop(port)              a client writing one row per transaction through
                                  PgBouncer, recording what committed and when
     actions_config(...)          an exporter config with the actions module enabled
 """
 
+import http.server
 import json
 import os
 import shutil
@@ -228,6 +230,42 @@ class Alertmanager:
     def alerts(self):
         status, body = http_get(f"{self.url}/api/v2/alerts", timeout=5)
         return json.loads(body) if status == 200 else []
+
+
+class Webhook:
+    """Receives webhook messages (Alertmanager webhook JSON) on a loopback port."""
+
+    def __init__(self):
+        self.received = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with outer.lock:
+                    outer.received.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def start(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def messages(self, alertname):
+        """Messages whose group is `alertname`, in arrival order."""
+        with self.lock:
+            return [m for m in self.received if m.get("groupLabels", {}).get("alertname") == alertname]
 
 
 class WriteLoop:

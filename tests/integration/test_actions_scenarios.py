@@ -69,8 +69,10 @@ class ActionScenarios(unittest.TestCase):
             cluster.primary.sql("CREATE TABLE writes (id int PRIMARY KEY, at timestamptz DEFAULT now())")
             pooler = PgBouncer(tmp, cluster.primary, name="pb-demo").start()
             am = ah.Alertmanager(tmp).start()
+            hook = ah.Webhook().start()
             cfg = ah.actions_config(cluster, tmp, [ah.failover_trigger(redirect=["pb-demo"])],
                                     dry_run=False, poolers=[pooler], alertmanagers=[am])
+            cfg["alerting"]["webhooks"] = [{"name": "oncall", "url": hook.url}]
             exp = self.start_exporter(tmp, cfg)
 
             loop = ah.WriteLoop(pooler.port).start()
@@ -119,6 +121,19 @@ class ActionScenarios(unittest.TestCase):
             am.stop_flag = True
             self.assertEqual(got["annotations"].get("runbook_url"), ah.RUNBOOK)
             self.assertEqual(got["labels"].get("cluster"), "demo")
+
+            # The webhook got the Alertmanager webhook message, firing then
+            # resolved, with Alertmanager's own fingerprint.
+            msgs = wait_until(lambda: (lambda m: m if {"firing", "resolved"} <= {x["status"] for x in m}
+                                       else None)(hook.messages("TestPrimaryLost")),
+                              timeout=30, what="TestPrimaryLost firing and resolved at the webhook")
+            hook.stop()
+            first = msgs[0]
+            self.assertEqual(first["version"], "4")
+            self.assertEqual(first["receiver"], "oncall")
+            self.assertEqual(first["groupLabels"], {"alertname": "TestPrimaryLost", "cluster": "demo"})
+            self.assertEqual(first["commonAnnotations"]["runbook_url"], ah.RUNBOOK)
+            self.assertEqual(first["alerts"][0]["fingerprint"], got["fingerprint"])
 
             log = exp.log()
             self.assertRegex(log, r'msg="failover started".*candidate=' + re.escape(new_primary.name))
