@@ -429,33 +429,20 @@ class Monitor final : public BackupMonitor {
   std::optional<SegmentId> reported_gap_;
 };
 
-Result<std::unique_ptr<BackupMonitor>> Build(const YamlReader& reader, const YAML::Node& entry,
-                                             std::unique_ptr<ObjectStore> store) {
-  MonitorSettings settings;
-  Status parsed = GuardYaml(reader.file(), [&] { settings = ParseSettings(reader, entry); });
-  if (!parsed.ok()) return parsed;
-  std::string where = reader.Where(entry) + ": backup store \"" + settings.name + "\": ";
-  if (store == nullptr) {
-    Result<std::unique_ptr<ObjectStore>> made = MakeObjectStore(settings.store_options);
-    if (!made.ok()) return Status::InvalidArgument(where + made.status().message());
-    store = std::move(*made);
-  }
-  Result<std::unique_ptr<Layout>> layout = MakeLayout(settings.layout, settings.layout_options);
-  if (!layout.ok()) return Status::InvalidArgument(where + layout.status().message());
-  return std::unique_ptr<BackupMonitor>(
-      std::make_unique<Monitor>(std::move(settings), std::move(store), std::move(*layout)));
-}
-
 }  // namespace
 
 Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const YamlReader& reader,
                                                          const YAML::Node& entry) {
-  return Build(reader, entry, nullptr);
-}
-
-Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitorForStore(
-    const YamlReader& reader, const YAML::Node& settings, std::unique_ptr<ObjectStore> store) {
-  return Build(reader, settings, std::move(store));
+  MonitorSettings settings;
+  Status parsed = GuardYaml(reader.file(), [&] { settings = ParseSettings(reader, entry); });
+  if (!parsed.ok()) return parsed;
+  std::string where = reader.Where(entry) + ": backup store \"" + settings.name + "\": ";
+  Result<std::unique_ptr<ObjectStore>> store = MakeObjectStore(settings.store_options);
+  if (!store.ok()) return Status::InvalidArgument(where + store.status().message());
+  Result<std::unique_ptr<Layout>> layout = MakeLayout(settings.layout, settings.layout_options);
+  if (!layout.ok()) return Status::InvalidArgument(where + layout.status().message());
+  return std::unique_ptr<BackupMonitor>(
+      std::make_unique<Monitor>(std::move(settings), std::move(*store), std::move(*layout)));
 }
 
 }  // namespace pgdr::store

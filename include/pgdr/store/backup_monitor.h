@@ -29,8 +29,6 @@
 
 namespace pgdr::store {
 
-class ObjectStore;
-
 // What the exporter's RPO computation needs from one store.
 struct ArchiveFacts {
   std::string cluster, store;
@@ -56,10 +54,5 @@ class BackupMonitor {
 // (keys documented in docs/backups.md). Errors name file:line:col.
 Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const YamlReader& reader,
                                                          const YAML::Node& entry);
-
-// For tests and benchmarks: a monitor over a store built by the caller.
-// `settings` is a `backup_stores:` entry; its url only names the store.
-Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitorForStore(
-    const YamlReader& reader, const YAML::Node& settings, std::unique_ptr<ObjectStore> store);
 
 }  // namespace pgdr::store
