@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pgdr/promql/parser.h"
 #include "pgdr/status.h"
 
 namespace pgdr::promql {
@@ -59,8 +60,5 @@ Result<std::vector<Token>> Lex(std::string_view input);
 
 // Parses "5m", "1h30m", "250ms" (no sign). Exposed for the test scripts.
 Result<int64_t> ParseDurationMs(std::string_view text);
-
-// Go's strconv.Unquote for "..", '..' and `..` literals.
-Result<std::string> Unquote(std::string_view quoted);
 
 }  // namespace pgdr::promql

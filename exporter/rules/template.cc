@@ -346,48 +346,12 @@ class Parser {
         op.fields = ParseFields(s, i);
       } else if (c == '"' || c == '`') {
         size_t j = i + 1;
-        std::string text;
-        while (j < s.size() && s[j] != c) {
-          if (c == '"' && s[j] == '\\' && j + 1 < s.size()) {
-            // Go's strconv.Unquote: unknown escapes (like \w) are errors.
-            char e = s[++j];
-            switch (e) {
-              case 'a':
-                text += '\a';
-                break;
-              case 'b':
-                text += '\b';
-                break;
-              case 'f':
-                text += '\f';
-                break;
-              case 'n':
-                text += '\n';
-                break;
-              case 'r':
-                text += '\r';
-                break;
-              case 't':
-                text += '\t';
-                break;
-              case 'v':
-                text += '\v';
-                break;
-              case '\\':
-              case '"':
-                text += e;
-                break;
-              default:
-                Fail("invalid syntax");
-            }
-          } else {
-            text += s[j];
-          }
-          ++j;
-        }
+        while (j < s.size() && s[j] != c) j += (c == '"' && s[j] == '\\') ? 2 : 1;
         if (j >= s.size()) Fail("unterminated quoted string");
+        auto text = promql::Unquote(s.substr(i, j - i + 1));
+        if (!text.ok()) Fail("invalid syntax");  // as Go's strconv.Unquote
         op.kind = Operand::Kind::kString;
-        op.text = text;
+        op.text = std::move(*text);
         i = j + 1;
       } else if (c == '$') {
         size_t j = i + 1;

@@ -117,6 +117,10 @@ struct SeriesDescription {
 };
 Result<SeriesDescription> ParseSeriesDescription(std::string_view input);
 
+// Go's strconv.Unquote for "..", '..' and `..` literals (PromQL strings,
+// template strings): \x, \u, \U and octal escapes; unknown ones are errors.
+Result<std::string> Unquote(std::string_view quoted);
+
 // Prometheus's model.Duration.String(): "1w", "1h30m", "90d", "250ms", "0s".
 std::string FormatDurationMs(int64_t ms);
 

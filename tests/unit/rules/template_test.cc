@@ -68,6 +68,9 @@ TEST(Template, StringLiteralsUnquoteAsGo) {
   auto bad = Template::Parse("__alert_T", R"t({{ reReplaceAll "(\w+)" "x" "y" }})t");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(), "template: __alert_T:1: invalid syntax");
+  EXPECT_EQ(Expand(R"t({{ "\x41\u00e9\101\t|" }}{{ `\w` }})t"),
+            "A\xc3\xa9"
+            "A\t|\\w");
 }
 
 TEST(Template, NestingIsBounded) {
