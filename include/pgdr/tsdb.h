@@ -142,7 +142,8 @@ class Tsdb final : public Storage {
   std::vector<Series> Select(const std::vector<Matcher>& matchers, int64_t mint,
                              int64_t maxt) const override;
 
-  // Drops samples older than newest_time - retention and empty series.
+  // Drops samples older than now - retention and series left empty.
+  // RuleManager::Tick calls it every minute; call it yourself otherwise.
   void Compact(int64_t now_ms);
   void Clear();
   Stats GetStats() const;
