@@ -272,7 +272,7 @@ TEST(ActionEngine, FailedProviderIsCountedAndRetriedAfterCooldown) {
   EXPECT_EQ(Count(*e, "failed"), 1);
   Drive(*e, 7, 8, false, false);
   EXPECT_EQ(Count(*e, "refused"), 1);  // cooldown
-  Drive(*e, 9, 15, false, false);
+  Drive(*e, 9, 12, false, false);      // promoted again at 9; the next cooldown ends at 14
   ASSERT_TRUE(e->WaitIdle(std::chrono::seconds(10)));
   EXPECT_EQ(Count(*e, "failed"), 2);
 }
