@@ -1,5 +1,6 @@
 #include "pgdr/actions/actions_config.h"
 
+#include <cstdlib>
 #include <set>
 
 #include "pgdr/files.h"
@@ -10,12 +11,15 @@ namespace pgdr::actions {
 
 namespace {
 
+const std::string kServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount/";
+
 std::optional<std::string> Opt(const YamlReader& r, const YAML::Node& n, std::string_view key) {
   return r.OptString(n, key);
 }
 
 // basic_auth / bearer_token_* / tls_ca_file / timeout / max_retries on a receiver.
-void ReadHttpOptions(const YamlReader& r, const YAML::Node& n, ReceiverConfig& rc) {
+void ReadHttpOptions(const YamlReader& r, const YAML::Node& n, ReceiverConfig& rc,
+                     const std::string& default_url = "") {
   if (const YAML::Node ba = n["basic_auth"]; ba) {
     r.ExpectMap(ba, "basic_auth");
     r.CheckKeys(ba, {"username", "password_env", "password_file"}, "basic_auth");
@@ -32,7 +36,8 @@ void ReadHttpOptions(const YamlReader& r, const YAML::Node& n, ReceiverConfig& r
   rc.timeout = r.DurationOr(n, "timeout", rc.timeout);
   rc.max_retries = static_cast<int>(r.IntOr(n, "max_retries", rc.max_retries));
   if (rc.max_retries < 0) r.Fail(n["max_retries"], "max_retries must be >= 0");
-  const std::string url = r.String(n, "url");
+  const std::string url =
+      default_url.empty() ? r.String(n, "url") : r.StringOr(n, "url", default_url);
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
     r.Fail(n["url"], "url must start with http:// or https://");
   }
@@ -154,7 +159,9 @@ void LoadTriggers(const YamlReader& r, const Config& config, ActionsConfig& out)
                     "bearer_token_env",
                     "bearer_token_file",
                     "tls_ca_file",
-                    "max_retries"},
+                    "max_retries",
+                    "namespace",
+                    "cnpg_cluster"},
                 "trigger");
     Trigger t;
     t.action = ParseAction(r, n);
@@ -180,9 +187,10 @@ void LoadTriggers(const YamlReader& r, const Config& config, ActionsConfig& out)
     only("poolers", t.action == Trigger::Action::kRedirect);
     if (is_failover) {
       t.provider = r.StringOr(n, "provider", "pg_promote");
-      if (t.provider != "pg_promote" && t.provider != "exec" && t.provider != "patroni") {
-        r.Fail(n["provider"],
-               "unknown provider \"" + t.provider + "\" (allowed: pg_promote, exec, patroni)");
+      if (t.provider != "pg_promote" && t.provider != "exec" && t.provider != "patroni" &&
+          t.provider != "cnpg") {
+        r.Fail(n["provider"], "unknown provider \"" + t.provider +
+                                  "\" (allowed: pg_promote, exec, patroni, cnpg)");
       }
       t.policy.confirm_for = r.DurationOr(n, "confirm_for", t.policy.confirm_for);
       t.policy.max_lag_bytes = r.NumberOr(n, "max_lag_bytes", t.policy.max_lag_bytes);
@@ -202,8 +210,11 @@ void LoadTriggers(const YamlReader& r, const Config& config, ActionsConfig& out)
       t.command = r.StringList(n, "command");
       if (t.command.empty()) r.Fail(n, "`command` is required (a list: program and arguments)");
     }
+    const bool cnpg = is_failover && t.provider == "cnpg";
+    only("namespace", cnpg);
+    only("cnpg_cluster", cnpg);
     const bool needs_url =
-        t.action == Trigger::Action::kWebhook || (is_failover && t.provider == "patroni");
+        t.action == Trigger::Action::kWebhook || (is_failover && t.provider == "patroni") || cnpg;
     for (const char* k : {"url", "basic_auth", "bearer_token_env", "bearer_token_file",
                           "tls_ca_file", "max_retries"}) {
       only(k, needs_url);
@@ -211,9 +222,24 @@ void LoadTriggers(const YamlReader& r, const Config& config, ActionsConfig& out)
     if (needs_url) {
       ReceiverConfig rc;
       rc.kind = ReceiverConfig::Kind::kWebhook;
-      ReadHttpOptions(r, n, rc);
+      std::string default_url;
+      if (cnpg) {
+        // In a pod: the API server and the service account's token and CA.
+        const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
+        const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
+        default_url = host ? "https://" + std::string(host) + ":" + (port ? port : "443")
+                           : "https://kubernetes.default.svc";
+        t.k8s_namespace = r.String(n, "namespace");
+        t.cnpg_cluster = r.StringOr(n, "cnpg_cluster", "");
+      }
+      ReadHttpOptions(r, n, rc, default_url);
+      if (cnpg && rc.bearer_token.empty() && rc.basic_user.empty()) {
+        rc.bearer_token = ResolvePassword(std::nullopt, kServiceAccountDir + "token");
+      }
+      if (cnpg && rc.ca_file.empty() && !n["tls_ca_file"])
+        rc.ca_file = kServiceAccountDir + "ca.crt";
       rc.timeout = t.timeout;
-      t.url = rc.url;
+      t.http = rc;
       if (t.action == Trigger::Action::kWebhook) {
         rc.name = "action:" + t.name;
         rc.on_demand = true;

@@ -273,10 +273,19 @@ void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
                      {"PGDR_OLD_PRIMARY", d.old_primary},
                      {"PGDR_DRY_RUN", "false"}},
                     t.timeout);
+  } else if (t.provider == "cnpg") {
+    st = CnpgPromote(t.http.url, t.http.bearer_token, t.http.ca_file, t.timeout, t.k8s_namespace,
+                     t.cnpg_cluster.empty() ? cluster : t.cnpg_cluster, d.candidate);
   } else {  // patroni
     HttpPost post;
-    post.url = t.url + (t.url.ends_with("/") ? "failover" : "/failover");
+    post.url = t.http.url + (t.http.url.ends_with("/") ? "failover" : "/failover");
     post.body = nlohmann::json{{"candidate", d.candidate}}.dump();
+    post.basic_user = t.http.basic_user;
+    post.basic_password = t.http.basic_password;
+    post.ca_file = t.http.ca_file;
+    if (!t.http.bearer_token.empty()) {
+      post.headers.push_back("Authorization: Bearer " + t.http.bearer_token);
+    }
     post.timeout = t.timeout;
     st = PostJson(post).status;
   }

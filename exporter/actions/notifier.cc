@@ -191,9 +191,13 @@ class Notifier::Receiver {
   }
 
   bool SendWithRetries(const std::string& body) {
-    HttpPost post{
-        url_,           body, {}, config_.basic_user, config_.basic_password, config_.ca_file,
-        config_.timeout};
+    HttpPost post;
+    post.url = url_;
+    post.body = body;
+    post.basic_user = config_.basic_user;
+    post.basic_password = config_.basic_password;
+    post.ca_file = config_.ca_file;
+    post.timeout = config_.timeout;
     if (!config_.bearer_token.empty()) {
       post.headers.push_back("Authorization: Bearer " + config_.bearer_token);
     }

@@ -12,7 +12,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -306,12 +308,13 @@ HttpOutcome PostJson(const HttpPost& post) {
     out.status = Status::IOError("curl_easy_init failed");
     return out;
   }
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  curl_slist* headers = curl_slist_append(nullptr, ("Content-Type: " + post.content_type).c_str());
   headers = curl_slist_append(headers, "User-Agent: pgdr_exporter");
   headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
   for (const auto& h : post.headers) headers = curl_slist_append(headers, h.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, post.url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  if (post.method != "POST") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, post.method.c_str());
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post.body.c_str());
   curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(post.body.size()));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(post.timeout.count()));
@@ -335,6 +338,39 @@ HttpOutcome PostJson(const HttpPost& post) {
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   return out;
+}
+
+Status CnpgPromote(const std::string& api_url, const std::string& bearer_token,
+                   const std::string& ca_file, milliseconds timeout,
+                   const std::string& k8s_namespace, const std::string& cluster,
+                   const std::string& instance) {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char stamp[40];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  HttpPost patch;
+  std::string base = api_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  patch.url = base + "/apis/postgresql.cnpg.io/v1/namespaces/" + k8s_namespace + "/clusters/" +
+              cluster + "/status";
+  patch.method = "PATCH";
+  patch.content_type = "application/merge-patch+json";
+  patch.body = nlohmann::json{{"status",
+                               {{"targetPrimary", instance},
+                                {"targetPrimaryTimestamp", stamp},
+                                {"phase", "Switchover in progress"},
+                                {"phaseReason", "pgdr: switching over to " + instance}}}}
+                   .dump();
+  if (!bearer_token.empty()) patch.headers.push_back("Authorization: Bearer " + bearer_token);
+  patch.ca_file = ca_file;
+  patch.timeout = timeout;
+  const HttpOutcome r = PostJson(patch);
+  if (!r.status.ok())
+    return Status::IOError("PATCH Cluster " + k8s_namespace + "/" + cluster +
+                           " status: " + r.status.message());
+  return Status::OK();
 }
 
 }  // namespace pgdr::actions

@@ -41,7 +41,7 @@ struct Trigger {
   bool dry_run = true;  // from the trigger, else actions.dry_run (default true)
   std::string cluster;  // empty: the alert's `cluster` label
   // failover
-  std::string provider = "pg_promote";  // pg_promote | exec | patroni
+  std::string provider = "pg_promote";  // pg_promote | exec | patroni | cnpg
   FailoverPolicy policy;
   milliseconds timeout{30000};        // promote / command / HTTP, default 30s
   bool repoint_replicas = true;       // pg_promote: make the other replicas follow
@@ -50,9 +50,12 @@ struct Trigger {
   std::vector<std::string> poolers;  // empty: every pooler of the cluster
   // exec (action or failover provider)
   std::vector<std::string> command;
-  // webhook action / patroni provider
-  std::string url;
+  // webhook action, patroni and cnpg providers: URL, auth, CA, timeout
+  ReceiverConfig http;
   std::string receiver;  // webhook action: its notifier receiver name
+  // cnpg provider: the CloudNativePG Cluster resource
+  std::string k8s_namespace;
+  std::string cnpg_cluster;  // default: the pgdr cluster name
 };
 
 struct ActionsConfig {

@@ -72,9 +72,12 @@ Status RedirectPooler(const PoolerEndpoint& pooler, const std::string& host,
 Status RunCommand(const std::vector<std::string>& argv,
                   const std::map<std::string, std::string>& env, std::chrono::milliseconds timeout);
 
-// Sends `body` (JSON) with POST to `url`; OK on 2xx. `headers` as "Name: value".
+// Sends `body` (JSON) with POST (or `method`) to `url`; OK on 2xx.
+// `headers` as "Name: value".
 struct HttpPost {
   std::string url;
+  std::string method = "POST";
+  std::string content_type = "application/json";
   std::string body;
   std::vector<std::string> headers;
   std::string basic_user, basic_password;  // basic auth when basic_user is set
@@ -86,5 +89,14 @@ struct HttpOutcome {
   long code = 0;  // HTTP status, 0 when no response
 };
 HttpOutcome PostJson(const HttpPost& post);
+
+// Asks CloudNativePG to promote `instance` as `kubectl cnpg promote` does: a
+// merge patch of the Cluster's status subresource setting targetPrimary,
+// targetPrimaryTimestamp, phase "Switchover in progress" and phaseReason.
+// `api` holds the API server URL, bearer token, CA file and timeout.
+Status CnpgPromote(const std::string& api_url, const std::string& bearer_token,
+                   const std::string& ca_file, std::chrono::milliseconds timeout,
+                   const std::string& k8s_namespace, const std::string& cluster,
+                   const std::string& instance);
 
 }  // namespace pgdr::actions
