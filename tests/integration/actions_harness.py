@@ -270,11 +270,12 @@ class Webhook:
 
 class WriteLoop:
     """One INSERT per transaction through PgBouncer, as fast as psql goes.
-    Records the ids that committed (psql exit 0) with their times."""
+    Records the ids that committed (psql exit 0) with when the attempt
+    started and when it returned."""
 
     def __init__(self, port):
         self.port = port
-        self.committed = []  # [(id, monotonic time)]
+        self.committed = []  # [(id, started, returned)], monotonic seconds
         self.failures = 0
         self.stop_flag = False
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -284,6 +285,7 @@ class WriteLoop:
         env = dict(os.environ, PGCONNECT_TIMEOUT="2")
         while not self.stop_flag:
             i += 1
+            started = time.monotonic()
             try:
                 r = subprocess.run(
                     ["psql", "-X", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
@@ -294,7 +296,7 @@ class WriteLoop:
             except subprocess.TimeoutExpired:
                 ok = False
             if ok:
-                self.committed.append((i, time.monotonic()))
+                self.committed.append((i, started, time.monotonic()))
             else:
                 self.failures += 1
                 time.sleep(0.05)
@@ -307,8 +309,9 @@ class WriteLoop:
         self.stop_flag = True
         self.thread.join(timeout=10)
 
-    def first_commit_after(self, t):
-        for i, at in list(self.committed):
-            if at > t:
-                return at
+    def first_commit_started_after(self, t):
+        """When the first write whose attempt started after `t` returned."""
+        for _, started, returned in list(self.committed):
+            if started > t:
+                return returned
         return None

@@ -79,12 +79,14 @@ class ActionScenarios(unittest.TestCase):
             try:
                 wait_until(lambda: len(loop.committed) >= 20, timeout=30, what="writes through PgBouncer")
                 killed = time.monotonic()
-                cluster.primary.stop("immediate")
-                committed_before = {i for i, at in loop.committed if at < killed}
+                cluster.primary.stop("immediate")  # pg_ctl -w: returns once it is gone
+                dead = time.monotonic()
+                # Acknowledged before the primary was gone: must survive the failover.
+                committed_before = {i for i, _, returned in loop.committed if returned < dead}
 
                 wait_until(lambda: ah.failover_count(exp, "success") >= 1, timeout=90, interval=0.5,
                            what="a successful failover")
-                first = wait_until(lambda: loop.first_commit_after(killed + 0.001), timeout=60,
+                first = wait_until(lambda: loop.first_commit_started_after(dead), timeout=60,
                                    interval=0.2, what="a write through PgBouncer after failover")
             finally:
                 loop.stop()
