@@ -93,3 +93,55 @@ TEST(ListAfterWalkTest, VisitorErrorStops) {
 
 }  // namespace
 }  // namespace pgdr::store
+
+namespace pgdr::store {
+namespace {
+
+TEST(MakeObjectStoreTest, UrlsAndDescriptions) {
+  StoreOptions options;
+  options.url = "gs://walg-bucket/pg/main/";
+  auto gcs = MakeObjectStore(options);
+  ASSERT_TRUE(gcs.ok()) << gcs.status().ToString();
+  EXPECT_EQ((*gcs)->description(), "gs://walg-bucket/pg/main");
+  EXPECT_TRUE((*gcs)->capabilities().native_start_after);
+  options.url = "s3://bucket";
+  auto s3 = MakeObjectStore(options);
+  ASSERT_TRUE(s3.ok());
+  EXPECT_EQ((*s3)->description(), "s3://bucket");
+  options.url = "azure://container/prefix";
+  options.account_name = "acct";
+  auto azure = MakeObjectStore(options);
+  ASSERT_TRUE(azure.ok());
+  EXPECT_FALSE((*azure)->capabilities().native_start_after);
+
+  for (const char* bad :
+       {"s3://", "s3:///prefix", "file://relative/dir", "ftp://host/x", "gs://"}) {
+    options.url = bad;
+    EXPECT_FALSE(MakeObjectStore(options).ok()) << bad;
+  }
+  options.url = "s3://bucket/p";
+  options.endpoint = "ftp://host";
+  EXPECT_FALSE(MakeObjectStore(options).ok());
+}
+
+TEST(ReadSecretTest, FileThenEnvThenStandard) {
+  ::setenv("PGDR_TEST_SECRET", "from-env", 1);
+  ::setenv("PGDR_TEST_STANDARD", "from-standard", 1);
+  EXPECT_EQ(*ReadSecret({"PGDR_TEST_SECRET", ""}, "PGDR_TEST_STANDARD"), "from-env");
+  EXPECT_EQ(*ReadSecret({}, "PGDR_TEST_STANDARD"), "from-standard");
+  std::string file = testing::TempDir() + "/pgdr_secret";
+  {
+    FILE* f = std::fopen(file.c_str(), "w");
+    std::fputs("from-file\n", f);
+    std::fclose(f);
+  }
+  EXPECT_EQ(*ReadSecret({"PGDR_TEST_SECRET", file}, "PGDR_TEST_STANDARD"), "from-file");
+  auto missing = ReadSecret({"PGDR_TEST_UNSET_VARIABLE", ""}, "PGDR_TEST_STANDARD");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("PGDR_TEST_UNSET_VARIABLE"), std::string::npos);
+  EXPECT_EQ(missing.status().message().find("from-"), std::string::npos);  // never the value
+  std::remove(file.c_str());
+}
+
+}  // namespace
+}  // namespace pgdr::store
