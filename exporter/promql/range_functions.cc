@@ -1,5 +1,6 @@
 // Range-vector functions with Prometheus 2.42's arithmetic (extrapolated
-// rate, plain sums, Welford variance, least-squares regression).
+// rate, compensated sums, Welford variance, least-squares regression), so
+// that results round exactly as Prometheus's do.
 #include "range_functions.h"
 
 #include <cmath>
@@ -13,6 +14,20 @@ namespace {
 
 using Points = std::vector<tsdb::Sample>;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Neumaier's compensated summation, as Prometheus's kahanSumInc; the
+// compensation is dropped once the sum is infinite (else Inf - Inf = NaN).
+void KahanAdd(double inc, double& sum, double& c) {
+  const double t = sum + inc;
+  if (std::isinf(t)) {
+    c = 0;
+  } else if (std::fabs(sum) >= std::fabs(inc)) {
+    c += (sum - t) + inc;
+  } else {
+    c += (inc - t) + sum;
+  }
+  sum = t;
+}
 
 std::optional<double> ExtrapolatedRate(const Points& p, const RangeArg& range, bool counter,
                                        bool rate) {
@@ -56,21 +71,26 @@ std::optional<double> InstantValue(const Points& p, bool rate) {
 
 std::pair<double, double> LinearRegression(const Points& p, int64_t intercept_time) {
   double n = 0, sum_x = 0, sum_y = 0, sum_xy = 0, sum_x2 = 0;
+  double c_x = 0, c_y = 0, c_xy = 0, c_x2 = 0;
   const double init_y = p[0].v;
   bool const_y = true;
   for (size_t i = 0; i < p.size(); ++i) {
     if (const_y && i > 0 && p[i].v != init_y) const_y = false;
     n += 1;
     double x = static_cast<double>(p[i].t - intercept_time) / 1e3;
-    sum_x += x;
-    sum_y += p[i].v;
-    sum_xy += x * p[i].v;
-    sum_x2 += x * x;
+    KahanAdd(x, sum_x, c_x);
+    KahanAdd(p[i].v, sum_y, c_y);
+    KahanAdd(x * p[i].v, sum_xy, c_xy);
+    KahanAdd(x * x, sum_x2, c_x2);
   }
   if (const_y) {
     if (std::isinf(init_y)) return {kNaN, kNaN};
     return {0, init_y};
   }
+  sum_x += c_x;
+  sum_y += c_y;
+  sum_xy += c_xy;
+  sum_x2 += c_x2;
   double cov_xy = sum_xy - sum_x * sum_y / n;
   double var_x = sum_x2 - sum_x * sum_x / n;
   double slope = cov_xy / var_x;
@@ -141,21 +161,21 @@ std::optional<double> Apply(Func f, const Points& p, const RangeArg& range,
       return resets;
     }
     case Func::kAvgOverTime: {
-      double mean = 0, count = 0;
+      double mean = 0, c = 0, count = 0;
       for (const auto& s : p) {
         count++;
         if (std::isinf(mean)) {
           if (std::isinf(s.v) && (mean > 0) == (s.v > 0)) continue;
           if (!std::isinf(s.v) && !std::isnan(s.v)) continue;
         }
-        mean += s.v / count - mean / count;
+        KahanAdd(s.v / count - mean / count, mean, c);
       }
-      return mean;
+      return std::isinf(mean) ? mean : mean + c;
     }
     case Func::kSumOverTime: {
-      double sum = 0;
-      for (const auto& s : p) sum += s.v;
-      return sum;
+      double sum = 0, c = 0;
+      for (const auto& s : p) KahanAdd(s.v, sum, c);
+      return sum + c;
     }
     case Func::kCountOverTime:
       return static_cast<double>(p.size());
@@ -185,14 +205,14 @@ std::optional<double> Apply(Func f, const Points& p, const RangeArg& range,
     }
     case Func::kStddevOverTime:
     case Func::kStdvarOverTime: {
-      double count = 0, mean = 0, aux = 0;
+      double count = 0, mean = 0, c_mean = 0, aux = 0, c_aux = 0;
       for (const auto& s : p) {
         count++;
-        double delta = s.v - mean;
-        mean += delta / count;
-        aux += delta * (s.v - mean);
+        double delta = s.v - (mean + c_mean);
+        KahanAdd(delta / count, mean, c_mean);
+        KahanAdd(delta * (s.v - (mean + c_mean)), aux, c_aux);
       }
-      double var = aux / count;
+      double var = (aux + c_aux) / count;
       return f == Func::kStddevOverTime ? std::sqrt(var) : var;
     }
     default:
