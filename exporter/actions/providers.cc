@@ -162,13 +162,33 @@ std::string RewriteConninfo(const std::string& conninfo, const std::string& host
   return text;
 }
 
+std::string UriToKeywords(const std::string& conninfo) {
+  if (conninfo.rfind("postgresql://", 0) != 0 && conninfo.rfind("postgres://", 0) != 0) {
+    return conninfo;
+  }
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+  if (err) PQfreemem(err);
+  if (!opts) return conninfo;
+  std::string out;
+  for (auto* o = opts; o->keyword; ++o) {
+    if (!o->val) continue;
+    const std::string v = o->val;
+    const bool plain = !v.empty() && v.find_first_of(" '\\\t") == std::string::npos;
+    if (!out.empty()) out += ' ';
+    out += std::string(o->keyword) + "=" + (plain ? v : Quote(v, '\''));
+  }
+  PQconninfoFree(opts);
+  return out;
+}
+
 Status RepointReplica(const PgEndpoint& replica, const std::string& primary_host,
                       const std::string& primary_port, milliseconds timeout) {
   auto conn = Connect(replica.dsn, replica.password, timeout, true);
   if (!conn.ok()) return conn.status();
   auto current = Query(conn->get(), "SHOW primary_conninfo");
   if (!current.ok()) return current.status();
-  const std::string next = RewriteConninfo(*current, primary_host, primary_port);
+  const std::string next = RewriteConninfo(UriToKeywords(*current), primary_host, primary_port);
   char* quoted = PQescapeLiteral(conn->get(), next.c_str(), next.size());
   if (!quoted) return Status::IOError("escape: " + Trim(PQerrorMessage(conn->get())));
   const std::string sql = std::string("ALTER SYSTEM SET primary_conninfo = ") + quoted;

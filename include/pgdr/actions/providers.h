@@ -55,6 +55,10 @@ struct PoolerEndpoint {
   bool reconnect = true;               // RECONNECT after RELOAD
 };
 
+// A libpq URI ("postgresql://u@h:5432/db?application_name=x") as key=value
+// pairs; other text is returned unchanged. Exposed for tests.
+std::string UriToKeywords(const std::string& conninfo);
+
 // Rewrites the entries of a [databases] file (`name = connstr` lines) so they
 // point at host:port; other lines are kept byte for byte. Returns the new
 // text and how many entries changed. Exposed for tests.

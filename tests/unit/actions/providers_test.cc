@@ -25,6 +25,13 @@ TEST(RewriteConninfo, ReplacesHostAndPortKeepsTheRest) {
             R"(password='it\'s' host=b port=2)");
 }
 
+TEST(RewriteConninfo, UriPrimaryConninfo) {
+  const std::string kw = UriToKeywords("postgresql://repl@10.0.0.1:5432/?application_name=r2");
+  EXPECT_EQ(RewriteConninfo(kw, "127.0.0.1", "6000"),
+            "user=repl host=127.0.0.1 port=6000 application_name=r2");
+  EXPECT_EQ(UriToKeywords("host=a port=1"), "host=a port=1");
+}
+
 TEST(RewriteDatabasesFile, RewritesEntriesKeepsComments) {
   const std::string in =
       "; pgdr manages this file\n"
