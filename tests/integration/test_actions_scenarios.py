@@ -139,7 +139,11 @@ class ActionScenarios(unittest.TestCase):
 
             log = exp.log()
             self.assertRegex(log, r'msg="failover started".*candidate=' + re.escape(new_primary.name))
-            self.assertRegex(log, r'msg="failover finished".*result=success')
+            finished = re.search(r'msg="failover finished".*result=success.*duration_seconds=([0-9.]+)',
+                                 log)
+            self.assertIsNotNone(finished)
+            print(f"  of which promotion, repointing and PgBouncer redirect took "
+                  f"{float(finished.group(1)):.2f}s in the exporter (promoted {new_primary.name})")
             self.assertRegex(log, r'msg="pgbouncer redirected".*result=success')
 
     def test_partition_no_promotion(self):
