@@ -263,7 +263,8 @@ void Notifier::Update(const std::vector<ActionAlert>& alerts, TimePoint now) {
     SentState& s = sent_[fp];
     const bool newly_resolved =
         a.state == ActionAlert::State::kResolved && s.last_sent < a.resolved_at;
-    if (newly_resolved || s.last_sent + config_.resend_delay <= now || s.last_sent == TimePoint{}) {
+    // Prometheus: LastSentAt.Add(resendDelay).Before(ts), strictly.
+    if (newly_resolved || s.last_sent + config_.resend_delay < now) {
       due.push_back(a);
       s.last_sent = now;
     }

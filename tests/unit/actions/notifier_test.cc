@@ -108,14 +108,15 @@ TEST(Notifier, AlertmanagerResendScheduleAsPrometheus) {
   auto a = Firing("A");
   auto pending = Firing("P");
   pending.state = ActionAlert::State::kPending;
-  n.Update({a, pending}, kT0);                // sent
-  n.Update({a, pending}, kT0 + seconds(30));  // within resend_delay: not sent
-  n.Update({a, pending}, kT0 + seconds(60));  // resent
+  n.Update({a, pending}, kT0);                                  // sent
+  n.Update({a, pending}, kT0 + seconds(30));                    // within resend_delay: not sent
+  n.Update({a, pending}, kT0 + seconds(60));                    // not strictly after last send + 1m
+  n.Update({a, pending}, kT0 + seconds(60) + milliseconds(1));  // resent
   a.state = ActionAlert::State::kResolved;
   a.resolved_at = kT0 + seconds(61);
   n.Update({a}, kT0 + seconds(61));                // resolved: sent at once
   n.Update({a}, kT0 + seconds(90));                // not yet
-  n.Update({a}, kT0 + seconds(121));               // resent while within 15m
+  n.Update({a}, kT0 + seconds(122));               // resent while within 15m
   n.Update({a}, kT0 + seconds(61) + minutes(16));  // retention over: dropped
   ASSERT_TRUE(n.Drain(seconds(10)));
   const auto reqs = sink.requests();
@@ -140,7 +141,7 @@ TEST(Notifier, RetriesWithBackoffThenCountsFailure) {
   n.Start();
   n.Update({Firing("A")}, kT0);
   ASSERT_TRUE(n.Drain(seconds(10)));
-  n.Update({Firing("A")}, kT0 + minutes(1));
+  n.Update({Firing("A")}, kT0 + minutes(1) + seconds(1));
   ASSERT_TRUE(n.Drain(seconds(10)));
   EXPECT_EQ(sink.requests().size(), 7u);
   MetricSet m;
