@@ -7,8 +7,9 @@
 // A Group evaluates its rules in order at one timestamp and appends their
 // output, with staleness markers for series that disappear.
 //
-// Thread-safety: a Group (and its rules) is driven by one thread; readers
-// (API, metrics) take Group::mutex() or use the Snapshot* accessors, which lock.
+// Thread-safety: Group::Eval and Group::RestoreFrom lock Group::mutex();
+// anyone else reading a group's rules or alerts (API, metrics) must hold it
+// too. RuleManager does all of this for its callers.
 #pragma once
 
 #include <cstdint>
