@@ -101,10 +101,11 @@ void LoadAlerting(const YamlReader& r, const Config& config, NotifierConfig& nc)
     r.ExpectSequence(hooks, "webhooks");
     for (const auto& n : hooks) {
       r.ExpectMap(n, "webhook");
-      r.CheckKeys(n,
-                  {"name", "url", "basic_auth", "bearer_token_env", "bearer_token_file",
-                   "tls_ca_file", "timeout", "max_retries", "match", "group_by", "repeat_interval"},
-                  "webhook");
+      r.CheckKeys(
+          n,
+          {"name", "url", "basic_auth", "bearer_token_env", "bearer_token_file", "tls_ca_file",
+           "timeout", "max_retries", "match", "group_by", "repeat_interval", "send_resolved"},
+          "webhook");
       ReceiverConfig rc;
       rc.kind = ReceiverConfig::Kind::kWebhook;
       ReadHttpOptions(r, n, rc);
@@ -113,6 +114,7 @@ void LoadAlerting(const YamlReader& r, const Config& config, NotifierConfig& nc)
       rc.match = ReadMatchers(r, n, "match");
       if (n["group_by"]) rc.group_by = r.StringList(n, "group_by");
       rc.repeat_interval = r.DurationOr(n, "repeat_interval", rc.repeat_interval);
+      rc.send_resolved = r.BoolOr(n, "send_resolved", true);
       nc.receivers.push_back(std::move(rc));
     }
   }

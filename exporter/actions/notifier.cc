@@ -292,6 +292,7 @@ void Notifier::Update(const std::vector<ActionAlert>& alerts, TimePoint now) {
     std::map<std::string, std::vector<ActionAlert>> groups;
     for (const auto& a : alerts) {
       if (!Sendable(a) || !MatchAll(rc.match, a.labels)) continue;
+      if (a.state == ActionAlert::State::kResolved && !rc.send_resolved) continue;
       if (a.state == ActionAlert::State::kResolved && now > a.resolved_at + kResolvedRetention) {
         continue;
       }

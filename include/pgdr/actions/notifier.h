@@ -50,7 +50,8 @@ struct ReceiverConfig {
   std::vector<Matcher> match;   // webhook: only alerts matching all; empty: every alert
   std::vector<std::string> group_by{"alertname", "cluster"};  // webhook grouping
   milliseconds repeat_interval{std::chrono::hours(4)};        // webhook, default 4h
-  bool on_demand = false;  // fed only through Enqueue (the `webhook` action), not by Update
+  bool send_resolved = true;  // webhook: also notify when a group's alerts resolve
+  bool on_demand = false;     // fed only through Enqueue (the `webhook` action), not by Update
 };
 
 struct NotifierConfig {

@@ -196,6 +196,21 @@ TEST(Notifier, WebhookOnChangeAndRepeat) {
   EXPECT_EQ(nlohmann::json::parse(Body(reqs[2]))["status"], "resolved");
 }
 
+TEST(Notifier, WebhookWithoutSendResolved) {
+  TestHttpSink sink;
+  auto config = OneReceiver(ReceiverConfig::Kind::kWebhook, sink.url());
+  config.receivers[0].send_resolved = false;
+  Notifier n(config);
+  n.Start();
+  auto a = Firing("A");
+  n.Update({a}, kT0);
+  a.state = ActionAlert::State::kResolved;
+  a.resolved_at = kT0 + seconds(5);
+  n.Update({a}, kT0 + seconds(5));
+  ASSERT_TRUE(n.Drain(seconds(10)));
+  EXPECT_EQ(sink.requests().size(), 1u);
+}
+
 TEST(Notifier, BasicAuthAndBearerToken) {
   TestHttpSink sink;
   auto config = OneReceiver(ReceiverConfig::Kind::kWebhook, sink.url());
