@@ -29,7 +29,6 @@
 #include <set>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
 
 #include "pgdr/actions/actions_config.h"
