@@ -196,6 +196,19 @@ TEST(Notifier, WebhookOnChangeAndRepeat) {
   EXPECT_EQ(nlohmann::json::parse(Body(reqs[2]))["status"], "resolved");
 }
 
+TEST(Notifier, BasicAuth) {
+  TestHttpSink sink;
+  auto config = OneReceiver(ReceiverConfig::Kind::kAlertmanager, sink.url());
+  config.receivers[0].basic_user = "pgdr";
+  config.receivers[0].basic_password = "pw";
+  Notifier n(config);
+  n.Start();
+  n.Update({Firing("A")}, kT0);
+  ASSERT_TRUE(n.Drain(seconds(10)));
+  ASSERT_EQ(sink.requests().size(), 1u);
+  EXPECT_NE(sink.requests()[0].find("Authorization: Basic cGdkcjpwdw=="), std::string::npos);
+}
+
 TEST(Notifier, WebhookWithoutSendResolved) {
   TestHttpSink sink;
   auto config = OneReceiver(ReceiverConfig::Kind::kWebhook, sink.url());
