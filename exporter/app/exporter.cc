@@ -214,7 +214,8 @@ class Exporter::Impl {
   void OnStorePoll(StorePoll poll) {
     {
       std::lock_guard lock(mu_);
-      store_polls_[poll.store] = std::make_shared<const StorePoll>(std::move(poll));
+      const std::string key = poll.store;
+      store_polls_[key] = std::make_shared<const StorePoll>(std::move(poll));
       dirty_ = true;
     }
     cv_.notify_all();
