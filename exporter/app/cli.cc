@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "pgdr/actions/engine.h"
 #include "pgdr/config.h"
 #include "pgdr/exporter.h"
 #include "pgdr/log.h"
@@ -26,6 +27,11 @@ int CheckConfig(const std::vector<std::string>& files) {
     auto monitors =
         config.ok() ? MakeBackupMonitors(*config)
                     : Result<std::vector<std::unique_ptr<store::BackupMonitor>>>(config.status());
+    if (monitors.ok()) {
+      if (auto engine = actions::ActionEngine::Create(*config); !engine.ok()) {
+        monitors = engine.status();
+      }
+    }
     if (!monitors.ok()) {
       std::cerr << "FAILED: " << monitors.status().message() << "\n";
       rc = 1;

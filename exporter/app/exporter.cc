@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "pgdr/actions/engine.h"
 #include "pgdr/collection_loop.h"
 #include "pgdr/config.h"
 #include "pgdr/files.h"
@@ -72,6 +73,39 @@ std::string AlertsHtml(const std::vector<rules::ManagedAlert>& alerts) {
   return out + "</table>";
 }
 
+// The evaluator's alerts as the actions module sees them.
+std::vector<actions::ActionAlert> ToActionAlerts(const std::vector<rules::ManagedAlert>& in,
+                                                 int64_t resend_delay_ms) {
+  const auto at = [](int64_t ms) {
+    return actions::TimePoint(
+        std::chrono::duration_cast<actions::TimePoint::duration>(std::chrono::milliseconds(ms)));
+  };
+  std::vector<actions::ActionAlert> out;
+  out.reserve(in.size());
+  for (const auto& m : in) {
+    const rules::Alert& a = m.alert;
+    if (a.state == rules::AlertState::kInactive && a.resolved_at_ms == 0) continue;
+    actions::ActionAlert alert;
+    for (const auto& l : a.labels) alert.labels[l.name] = l.value;
+    alert.annotations = a.annotations;
+    if (a.resolved_at_ms != 0) {
+      alert.state = actions::ActionAlert::State::kResolved;
+      alert.resolved_at = at(a.resolved_at_ms);
+    } else {
+      alert.state = a.state == rules::AlertState::kFiring ? actions::ActionAlert::State::kFiring
+                                                          : actions::ActionAlert::State::kPending;
+    }
+    alert.active_at = at(a.active_at_ms);
+    if (a.fired_at_ms != 0) alert.fired_at = at(a.fired_at_ms);
+    if (m.last_eval_ms != 0) {
+      alert.valid_until = at(m.last_eval_ms + 4 * std::max(m.interval_ms, resend_delay_ms));
+    }
+    alert.value = a.value;
+    out.push_back(std::move(alert));
+  }
+  return out;
+}
+
 }  // namespace
 
 class Exporter::Impl {
@@ -83,10 +117,14 @@ class Exporter::Impl {
     if (!config.ok()) return config.status();
     auto monitors = MakeBackupMonitors(*config);
     if (!monitors.ok()) return monitors.status();
+    auto engine = actions::ActionEngine::Create(*config);
+    if (!engine.ok()) return engine.status();
     if (Status s = LoadRules(*config); !s.ok()) return s;
+    SwapActions(std::move(*engine));
     RouteHttp();
     if (Status s = http_.Start(options_.listen_address); !s.ok()) return s;
     composer_ = std::thread([this] { ComposeLoop(); });
+    evaluator_ = std::thread([this] { EvaluateLoop(); });
     Apply(std::move(*config), std::move(*monitors));
     Log(LogLevel::kInfo, "pgdr_exporter started",
         {{"listen", options_.listen_address},
@@ -100,6 +138,9 @@ class Exporter::Impl {
     auto config = LoadConfig(options_.config_file);
     Result<std::vector<std::unique_ptr<store::BackupMonitor>>> monitors =
         config.ok() ? MakeBackupMonitors(*config) : config.status();
+    Result<std::unique_ptr<actions::ActionEngine>> engine =
+        monitors.ok() ? actions::ActionEngine::Create(*config) : monitors.status();
+    if (!engine.ok()) monitors = engine.status();
     if (monitors.ok()) {
       if (Status s = LoadRules(*config); !s.ok()) monitors = s;
     }
@@ -115,6 +156,7 @@ class Exporter::Impl {
       return monitors.status();
     }
     StopCollection();
+    SwapActions(std::move(*engine));
     Apply(std::move(*config), std::move(*monitors));
     Log(LogLevel::kInfo, "config reloaded", {{"config", options_.config_file}});
     return Status::OK();
@@ -123,13 +165,14 @@ class Exporter::Impl {
   void Stop() {
     http_.Stop();
     StopCollection();
-    if (rules_) rules_->Stop();
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
     }
     cv_.notify_all();
     if (composer_.joinable()) composer_.join();
+    if (evaluator_.joinable()) evaluator_.join();
+    if (auto engine = Actions()) engine->Stop();
   }
 
  private:
@@ -173,22 +216,67 @@ class Exporter::Impl {
     options.default_interval_ms = config.evaluation_interval.count();
     options.external_labels = config.external_labels;
     options.external_url = "http://" + options_.listen_address;
-    const bool same = rules_ && options.default_interval_ms == rules_options_.default_interval_ms &&
+    auto running = Rules();
+    const bool same = running &&
+                      options.default_interval_ms == rules_options_.default_interval_ms &&
                       options.external_labels == rules_options_.external_labels;
-    if (same) return rules_->Load(config.rule_files);
-    auto manager = std::make_unique<rules::RuleManager>(&tsdb_, options);
+    if (same) return running->Load(config.rule_files);
+    auto manager = std::make_shared<rules::RuleManager>(&tsdb_, options);
     if (Status s = manager->Load(config.rule_files); !s.ok()) return s;
-    if (rules_) rules_->Stop();
+    std::lock_guard eval_lock(eval_mu_);
+    std::lock_guard lock(engines_mu_);
     rules_ = std::move(manager);
     rules_options_ = options;
-    rules_->Start();
     return Status::OK();
+  }
+
+  // Replaces the running action engine, carrying over its guards' memory,
+  // counters and manual maintenance windows.
+  void SwapActions(std::unique_ptr<actions::ActionEngine> engine) {
+    std::lock_guard eval_lock(eval_mu_);
+    if (auto old = Actions()) {
+      old->Stop();
+      engine->AdoptState(*old);
+    }
+    engine->Start();
+    std::lock_guard lock(engines_mu_);
+    actions_ = std::move(engine);
+  }
+
+  std::shared_ptr<rules::RuleManager> Rules() const {
+    std::lock_guard lock(engines_mu_);
+    return rules_;
+  }
+  std::shared_ptr<actions::ActionEngine> Actions() const {
+    std::lock_guard lock(engines_mu_);
+    return actions_;
+  }
+
+  // Evaluates the rule groups that are due, then hands every alert and the
+  // latest snapshot to the action engine (which never blocks this thread).
+  void EvaluateLoop() {
+    constexpr auto kTick = std::chrono::milliseconds(500);
+    while (true) {
+      {
+        std::unique_lock lock(mu_);
+        if (cv_.wait_for(lock, kTick, [&] { return stopping_; })) return;
+      }
+      std::lock_guard eval_lock(eval_mu_);
+      auto rules = Rules();
+      auto engine = Actions();
+      const auto now = SystemClock::now();
+      rules->Tick(
+          std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+      engine->OnAlerts(ToActionAlerts(rules->Alerts(), engine->resend_delay_ms()),
+                       snapshots_.Latest(), now);
+    }
   }
 
   // Feeds the local TSDB with every result not yet appended, at its own
   // collection time; sources that vanished get staleness markers.
   void AppendToTsdb(const SnapshotInputs& inputs, const Snapshot& snapshot,
-                    const std::map<std::string, std::shared_ptr<const StorePoll>>& polls) {
+                    const std::map<std::string, std::shared_ptr<const StorePoll>>& polls,
+                    const std::vector<prometheus::MetricFamily>& self) {
     const auto ms = [](SystemClock::time_point t) {
       return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
     };
@@ -205,6 +293,7 @@ class Exporter::Impl {
       if (appended_[key] != poll.get()) tsdb_.AppendScrape(key, poll->families, ms(inputs.now));
     }
     tsdb_.AppendScrape("computed", snapshot.computed, ms(inputs.now));
+    tsdb_.AppendScrape("self", self, ms(inputs.now));
     for (const auto& [key, ptr] : appended_) {
       if (seen.count(key) == 0) tsdb_.MarkSourceStale(key, ms(inputs.now));
     }
@@ -255,13 +344,14 @@ class Exporter::Impl {
         polls = store_polls_;
       }
       inputs.now = SystemClock::now();
-      inputs.other = SelfMetrics();
+      const auto self = SelfMetrics();
+      inputs.other = self;
       for (const auto& [name, poll] : polls) {
         inputs.archives.push_back(poll->position);
         inputs.other.insert(inputs.other.end(), poll->families.begin(), poll->families.end());
       }
       auto snapshot = ComposeSnapshot(inputs);
-      AppendToTsdb(inputs, *snapshot, polls);
+      AppendToTsdb(inputs, *snapshot, polls, self);
       snapshots_.Publish(std::move(snapshot));
       last = SteadyClock::now();
     }
@@ -284,7 +374,8 @@ class Exporter::Impl {
     m.Counter("pgdr_config_reload_failures_total",
               "Reloads refused because the new config was invalid.", {}, reload_failures_.load());
     AppendProcessMetrics(m);
-    if (rules_) rules_->CollectMetrics(m);
+    if (auto rules = Rules()) rules->CollectMetrics(m);
+    if (auto engine = Actions()) engine->CollectMetrics(m);
     return m.Take();
   }
 
@@ -318,23 +409,29 @@ class Exporter::Impl {
       return HttpResponse{200, "application/json", TargetsJson(s ? *s : Snapshot{})};
     });
     http_.Route("/api/v1/rules", [this](const HttpRequest&) {
-      return HttpResponse{200, "application/json", rules_->RulesJson().dump()};
+      return HttpResponse{200, "application/json", Rules()->RulesJson().dump()};
     });
     http_.Route("/api/v1/alerts", [this](const HttpRequest&) {
-      return HttpResponse{200, "application/json", rules_->AlertsJson().dump()};
+      return HttpResponse{200, "application/json", Rules()->AlertsJson().dump()};
     });
+    http_.Route("/api/v1/maintenance",
+                [this](const HttpRequest& req) { return Actions()->HandleMaintenance(req); });
     http_.Route("/", [this](const HttpRequest&) {
       auto s = snapshots_.Latest();
       return HttpResponse{
           200, "text/html; charset=utf-8",
-          StatusPageHtml(s ? *s : Snapshot{}, options_.version, AlertsHtml(rules_->Alerts()))};
+          StatusPageHtml(s ? *s : Snapshot{}, options_.version, AlertsHtml(Rules()->Alerts()))};
     });
   }
 
   const ExporterOptions options_;
   tsdb::Tsdb tsdb_;
-  std::unique_ptr<rules::RuleManager> rules_;
-  rules::ManagerOptions rules_options_;
+  std::mutex eval_mu_;  // one evaluation at a time; engines swapped between them
+  mutable std::mutex engines_mu_;
+  std::shared_ptr<rules::RuleManager> rules_;       // GUARDED_BY(engines_mu_)
+  std::shared_ptr<actions::ActionEngine> actions_;  // GUARDED_BY(engines_mu_)
+  rules::ManagerOptions rules_options_;             // reload thread only
+  std::thread evaluator_;
   std::map<std::string, const void*> appended_;  // composer thread only
   HttpServer http_;
   SnapshotStore snapshots_;

@@ -3,7 +3,10 @@
 //   collection thread (CollectionLoop) ──► results ──► composer thread
 //   store thread (backup monitors)     ──► polls   ──►   │ ComposeSnapshot
 //                                                        ▼
-//   HTTP workers ◄── SnapshotStore (immutable, latest) ◄─┘
+//   HTTP workers ◄── SnapshotStore (immutable, latest) ◄─┤ AppendScrape
+//                                                        ▼
+//   evaluator thread: RuleManager::Tick (local TSDB) ──► ActionEngine::OnAlerts
+//                     (notifiers, guarded failover, redirects, on their own threads)
 //
 // Reload (SIGHUP or POST /-/reload) loads the new config first; if it is
 // invalid the old one keeps running and the error is returned and logged.

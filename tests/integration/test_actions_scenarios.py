@@ -41,9 +41,7 @@ class ActionScenarios(unittest.TestCase):
 
     def start_exporter(self, tmp, cfg):
         exp = Exporter(tmp, cfg).start()
-        if not ah.actions_wired(exp):
-            self.skipTest("this pgdr_exporter does not run the actions module yet "
-                          "(no /api/v1/maintenance)")
+        self.assertTrue(ah.actions_wired(exp), "the exporter serves no /api/v1/maintenance")
         wait_until(lambda: exp.value("pgdr_cluster_primaries", cluster="demo") == 1, timeout=30,
                    what="the exporter sees the primary")
         return exp

@@ -67,6 +67,9 @@ class ActionEngine {
   HttpResponse HandleMaintenance(const HttpRequest& request);
   MaintenanceWindows& maintenance() { return maintenance_; }
 
+  // alerting.resend_delay: the exporter derives each alert's valid_until from it.
+  int64_t resend_delay_ms() const { return config_.notifier.resend_delay.count(); }
+
   // Notifier, failover, action and maintenance metrics.
   void CollectMetrics(MetricSet& out) const;
 
