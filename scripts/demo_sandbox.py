@@ -14,6 +14,7 @@ SOURCE_DIR = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "integration"))
 
 import harness  # noqa: E402
+from test_backup_support import S3_KEY, S3rver  # noqa: E402
 
 
 def main():
@@ -23,12 +24,29 @@ def main():
         signal.signal(sig, lambda *_: stop.set())
     with harness.TempDir() as tmp:
         print(f"demo: sandbox in {tmp.path}", flush=True)
-        cluster = harness.PgCluster(tmp, "demo", replicas=2, archive_dir=True)
+        s3 = S3rver(tmp)
+        if s3.binary is None:
+            sys.exit("demo: s3rver is missing (scripts/setup.sh installs it from npm)")
+        s3.start()
+        os.environ.update({"AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_KEY,
+                           "AWS_DEFAULT_REGION": "us-east-1"})
+        archive = f"barman-cloud-wal-archive --endpoint-url {s3.endpoint} s3://backups/demo demo %p"
+        cluster = harness.PgCluster(tmp, "demo", replicas=2, extra_conf="\n".join(
+            ["archive_mode = on", f"archive_command = '{archive}'", "archive_timeout = 60s"]))
         cluster.start()
+        primary = cluster.primary
+        print("demo: taking a base backup with barman-cloud-backup", flush=True)
+        primary.sql("SELECT pg_switch_wal()")
+        harness.run(harness.as_pg_user([
+            "barman-cloud-backup", "--endpoint-url", s3.endpoint, "-h", primary.sockdir,
+            "-p", str(primary.port), "-U", "postgres", "s3://backups/demo", "demo"]), timeout=300)
+        bouncer = harness.PgBouncer(tmp, primary, name="demo-pooler").start()
         with open(os.path.join(HERE, "demo", "pgdr-demo.yml")) as f:
             config = string.Template(f.read()).substitute(
                 SOURCE_DIR=SOURCE_DIR, PORT_1=cluster.members[0].port,
-                PORT_2=cluster.members[1].port, PORT_3=cluster.members[2].port)
+                PORT_2=cluster.members[1].port, PORT_3=cluster.members[2].port,
+                PGBOUNCER_PORT=bouncer.port, PGBOUNCER_DATABASES=bouncer.databases_file,
+                S3_ENDPOINT=s3.endpoint)
         exporter = harness.Exporter(tmp, config)
         exporter.address = ("127.0.0.1" + listen) if listen.startswith(":") else listen
         exporter.start(timeout=60)
@@ -39,6 +57,9 @@ demo: running. PostgreSQL primary 127.0.0.1:{cluster.primary.port}, replicas """
   status page      http://localhost:{port}/
   metrics          http://localhost:{port}/metrics
   targets          http://localhost:{port}/api/v1/targets
+  rules / alerts   http://localhost:{port}/api/v1/rules  /api/v1/alerts
+  pgbouncer        psql -h 127.0.0.1 -p {bouncer.port} -U postgres postgres
+  object store     {s3.endpoint} (s3rver; bucket "backups", barman-cloud layout)
   health           http://localhost:{port}/-/healthy  /-/ready
   exporter log     {exporter.log_path}
   try:             psql -h 127.0.0.1 -p {cluster.replicas[1].port} -U postgres -c 'SELECT pg_wal_replay_pause()'
