@@ -64,7 +64,19 @@ if ((build)); then
   # PGDR_WERROR=OFF: GCC 12 at -O3 reports a false -Wrestrict in promql/ast.cc.
   cmake -S "$root" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DPGDR_WERROR=OFF >/dev/null
-  ninja -C "$root/build-bench" -j"$(nproc)" pgdr_exporter
+  ninja -C "$root/build-bench" -j"$(nproc)" pgdr_exporter store_poll_bench
+fi
+
+# ---- Object-store poll cost against history (issue 3): Google Benchmark,
+# an in-process S3 server and a local directory, 100 vs 50,000 segments.
+store_bench="$root/build-bench/tests/bench/store_poll_bench"
+if [[ -x "$store_bench" ]]; then
+  if ((smoke)); then
+    "$store_bench" --benchmark_filter='/100$' --benchmark_min_time=0.05
+  else
+    "$store_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+      --benchmark_out="$root/bench/store_poll.json" --benchmark_out_format=json
+  fi
 fi
 exporter="${PGDR_EXPORTER:-$root/build-bench/exporter/pgdr_exporter}"
 [[ -x "$exporter" ]] || { echo "bench: no exporter binary at $exporter" >&2; exit 1; }
