@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string_view>
 
 #include "pgdr/log.h"
 #include "pgdr/memory_reader.h"
@@ -168,6 +169,7 @@ void TargetCollector::StartConnect(SteadyClock::time_point now) {
   conn_ = StartConnection(target_.dsn, ResolvePassword(target_.password_env, target_.password_file),
                           options);
   ++connects_total_;
+  prepared_.assign(Slot(ItemKind::kQuery, queries_->size()), false);
   state_ = State::kConnecting;
   deadline_ = std::min(deadline_, now + options_.connect_timeout);
   if (!conn_ || PQstatus(conn_.get()) == CONNECTION_BAD) {
@@ -201,12 +203,33 @@ void TargetCollector::PollConnect(SteadyClock::time_point now) {
   SendRound(now);
 }
 
+size_t TargetCollector::Slot(ItemKind kind, size_t index) {
+  switch (kind) {
+    case ItemKind::kProbe:
+      return 0;
+    case ItemKind::kPredicate:
+      return 1 + 2 * index;
+    case ItemKind::kQuery:
+      break;
+  }
+  return 2 + 2 * index;
+}
+
 bool TargetCollector::Send(ItemKind kind, size_t index, const std::string& sql) {
-  if (PQsendQueryParams(conn_.get(), sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1 ||
+  Item item{kind, index};
+  item.slot = Slot(kind, index);
+  const std::string name = "pgdr_" + std::to_string(item.slot);
+  if (!prepared_[item.slot]) {
+    // Parse and first execution share one segment: if the Parse fails the
+    // execution is skipped (PGRES_PIPELINE_ABORTED) and only this statement fails.
+    if (PQsendPrepare(conn_.get(), name.c_str(), sql.c_str(), 0, nullptr) != 1) return false;
+    item.prepare = true;
+  }
+  if (PQsendQueryPrepared(conn_.get(), name.c_str(), 0, nullptr, nullptr, nullptr, 0) != 1 ||
       PQpipelineSync(conn_.get()) != 1) {
     return false;
   }
-  pending_.push_back({kind, index, nullptr, false});
+  pending_.push_back(std::move(item));
   return true;
 }
 
@@ -267,9 +290,12 @@ void TargetCollector::ReadResults(SteadyClock::time_point now) {
   while (next_item_ < pending_.size() && !PQisBusy(conn_.get())) {
     PgResultPtr r(PQgetResult(conn_.get()));
     Item& item = pending_[next_item_];
+    // A segment holds one or two statements (Parse, execution), each ending
+    // with a NULL, then the sync.
+    const int statements = item.prepare ? 2 : 1;
     if (!r) {
-      if (item.saw_null) break;  // nothing more until the sync arrives
-      item.saw_null = true;
+      if (item.nulls >= statements) break;  // nothing more until the sync arrives
+      ++item.nulls;
       continue;
     }
     if (PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) {
@@ -278,7 +304,11 @@ void TargetCollector::ReadResults(SteadyClock::time_point now) {
       if (state_ != State::kRunning) return;
       continue;
     }
-    if (!item.result) item.result = std::move(r);
+    if (item.prepare && item.nulls == 0) {
+      if (!item.prepare_result) item.prepare_result = std::move(r);
+    } else if (!item.result) {
+      item.result = std::move(r);
+    }
   }
   if (PQstatus(conn_.get()) == CONNECTION_BAD) {
     FailConnection(ConnectionError(), now);
@@ -294,6 +324,20 @@ void TargetCollector::ReadResults(SteadyClock::time_point now) {
 
 void TargetCollector::CompleteItem(Item& item, SteadyClock::time_point now) {
   const PGresult* r = item.result.get();
+  if (item.prepare) {
+    const PGresult* p = item.prepare_result.get();
+    if (p != nullptr && PQresultStatus(p) == PGRES_COMMAND_OK) {
+      prepared_[item.slot] = true;
+      prepares_total_ += 1;
+    } else {
+      r = p;  // the Parse failed: its error is the statement's error
+    }
+  } else if (r != nullptr && PQresultStatus(r) == PGRES_FATAL_ERROR) {
+    // The statement is gone from the session (a pooler in between, DISCARD
+    // ALL): prepare it again next cycle.
+    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (state != nullptr && std::string_view(state) == "26000") prepared_[item.slot] = false;
+  }
   const bool ok = r != nullptr && PQresultStatus(r) == PGRES_TUPLES_OK;
   switch (item.kind) {
     case ItemKind::kProbe:
@@ -401,6 +445,9 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   m.Counter("pgdr_connections_opened_total",
             "Connections the exporter opened to the member (persistent: grows only on reconnects).",
             base_labels_, connects_total_);
+  m.Counter("pgdr_statements_prepared_total",
+            "Statements the exporter prepared on the member (once per statement and connection).",
+            base_labels_, prepares_total_);
   prometheus::ClientMetric::Histogram h;
   h.sample_count = static_cast<std::uint64_t>(probe_count_);
   h.sample_sum = probe_sum_;

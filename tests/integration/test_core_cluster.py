@@ -157,6 +157,32 @@ class CollectionTest(unittest.TestCase):
             self.assertEqual(node.sql(
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgdr_exporter'"), "1")
 
+    def test_statements_prepared_once_per_connection_and_again_after_reconnect(self):
+        primary = self.cluster.primary
+        prepared = lambda: self.exporter.value("pgdr_statements_prepared_total", member=primary.name)
+        opened = lambda: self.exporter.value("pgdr_connections_opened_total", member=primary.name)
+
+        def query_errors():
+            return sum(v for labels, v in self.exporter.samples("pgdr_collect_errors_total",
+                                                                member=primary.name)
+                       if labels["collector"] not in ("connect", "probe"))
+
+        wait_until(lambda: (prepared() or 0) > 0, timeout=10, what="statements prepared")
+        time.sleep(1.5)
+        first, errors = prepared(), query_errors()
+        time.sleep(2.5)  # two more cycles: executed, not prepared again
+        self.assertEqual(prepared(), first)
+        connections = opened()
+        primary.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = 'pgdr_exporter'")
+        wait_until(lambda: opened() == connections + 1 and prepared() > first, timeout=10,
+                   what="reconnected and prepared again")
+        wait_until(lambda: self.exporter.value("pgdr_up", member=primary.name) == 1.0, timeout=5)
+        time.sleep(2.5)
+        self.assertEqual(self.exporter.value("pgdr_up", member=primary.name), 1.0)
+        self.assertEqual(query_errors(), errors)  # no query failed for want of its statement
+        self.assertIsNotNone(self.exporter.value("pgdr_xid_age", member=primary.name))
+
     def test_targets_api_and_status_page(self):
         import json
         status, body = self.exporter.get("/api/v1/targets")
