@@ -348,9 +348,9 @@ class Exporter::Impl {
       inputs.other = self;
       for (const auto& [name, poll] : polls) {
         inputs.archives.push_back(poll->position);
-        inputs.other.insert(inputs.other.end(), poll->families.begin(), poll->families.end());
+        inputs.stable.push_back({poll, &poll->families});
       }
-      auto snapshot = ComposeSnapshot(inputs);
+      auto snapshot = composer_state_.Compose(inputs);
       AppendToTsdb(inputs, *snapshot, polls, self);
       snapshots_.Publish(std::move(snapshot));
       last = SteadyClock::now();
@@ -433,6 +433,7 @@ class Exporter::Impl {
   rules::ManagerOptions rules_options_;             // reload thread only
   std::thread evaluator_;
   std::map<std::string, const void*> appended_;  // composer thread only
+  SnapshotComposer composer_state_;              // composer thread only
   HttpServer http_;
   SnapshotStore snapshots_;
   std::mutex reload_mu_;

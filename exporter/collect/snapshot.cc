@@ -1,25 +1,35 @@
 #include "pgdr/snapshot.h"
 
-#include <prometheus/text_serializer.h>
-
 namespace pgdr {
 
-std::shared_ptr<const Snapshot> ComposeSnapshot(const SnapshotInputs& in) {
+std::shared_ptr<const Snapshot> SnapshotComposer::Compose(const SnapshotInputs& in) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->composed_at = in.now;
-  MetricSet all;
+  std::vector<const SerializedFamilies*> sources;
+  sources.reserve(in.targets.size() + in.stable.size() + 2);
+  snapshot->targets.reserve(in.targets.size());
   for (const auto& [key, target] : in.targets) {
-    all.Merge(target->families);
+    sources.push_back(&cache_.Get(target, target->families));
     snapshot->targets.push_back(target);
   }
   MetricSet computed;
   AppendClusterMetrics(in, computed);
   snapshot->computed = computed.Take();
-  all.Merge(snapshot->computed);
-  all.Merge(in.other);
-  snapshot->series = all.series();
-  snapshot->text = prometheus::TextSerializer().Serialize(all.Take());
+  const SerializedFamilies computed_text = SerializeFamilies(snapshot->computed);
+  const SerializedFamilies other_text = SerializeFamilies(in.other);
+  sources.push_back(&computed_text);
+  sources.push_back(&other_text);
+  for (const auto& s : in.stable) {
+    if (s.families != nullptr) sources.push_back(&cache_.Get(s.owner, *s.families));
+  }
+  snapshot->text = AssembleExposition(sources, &snapshot->series);
+  cache_.EndRound();
   return snapshot;
+}
+
+std::shared_ptr<const Snapshot> ComposeSnapshot(const SnapshotInputs& in) {
+  SnapshotComposer composer;
+  return composer.Compose(in);
 }
 
 }  // namespace pgdr

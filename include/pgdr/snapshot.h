@@ -2,11 +2,14 @@
 //
 // The composer merges the latest result of every target, the object-store
 // polls and the exporter's own metrics, adds the cross-member metrics (lag
-// against the cluster's primary, RPO), and serialises the text exposition
-// once. Scrapes then copy a string: they never touch a database, and ten
-// Prometheus replicas cost the databases nothing extra.
+// against the cluster's primary, RPO), and writes the text exposition once.
+// Scrapes then copy a string: they never touch a database, and ten
+// Prometheus replicas cost the databases nothing extra. A SnapshotComposer
+// serialises each target result and store poll only once (see exposition.h),
+// so a composition costs the changed sources plus a concatenation.
 //
-// Thread-safety: a Snapshot is immutable; SnapshotStore is safe from any thread.
+// Thread-safety: a Snapshot is immutable; SnapshotStore is safe from any
+// thread; a SnapshotComposer belongs to one thread.
 #pragma once
 
 #include <chrono>
@@ -17,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "pgdr/exposition.h"
 #include "pgdr/metric_set.h"
 #include "pgdr/target_result.h"
 
@@ -39,10 +43,18 @@ struct Snapshot {
   size_t series = 0;
 };
 
+// Families owned by an immutable shared object (a store poll): serialised
+// once per owner.
+struct StableFamilies {
+  std::shared_ptr<const void> owner;
+  const std::vector<prometheus::MetricFamily>* families = nullptr;
+};
+
 struct SnapshotInputs {
   std::map<std::string, std::shared_ptr<const TargetResult>> targets;
   std::vector<ArchivePosition> archives;
-  std::vector<prometheus::MetricFamily> other;  // stores, exporter, evaluator
+  std::vector<prometheus::MetricFamily> other;  // exporter, evaluator: serialised every time
+  std::vector<StableFamilies> stable;           // stores
   std::chrono::system_clock::time_point now;
 };
 
@@ -50,6 +62,18 @@ struct SnapshotInputs {
 // pgdr_rpo_bytes/_seconds{scope} and primary/replica counts per cluster.
 void AppendClusterMetrics(const SnapshotInputs& in, MetricSet& out);
 
+// The exposition is that of TextSerializer over, merged in this order: every
+// target (by key), the cross-member metrics, `other`, then `stable`.
+class SnapshotComposer {
+ public:
+  std::shared_ptr<const Snapshot> Compose(const SnapshotInputs& in);
+  size_t serialized_sources() const { return cache_.serialized(); }
+
+ private:
+  ExpositionCache cache_;
+};
+
+// One composition without a cache (serialises everything).
 std::shared_ptr<const Snapshot> ComposeSnapshot(const SnapshotInputs& in);
 
 class SnapshotStore {
