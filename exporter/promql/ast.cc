@@ -133,6 +133,19 @@ const char* AggOpName(AggOp op) {
   return kNames[static_cast<int>(op)];
 }
 
+std::string FormatFloatExponent(double v, char e) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
+  const std::string_view sci(buf, res.ptr - buf);
+  const size_t at = sci.find('e');
+  const int exp = std::stoi(std::string(sci.substr(at + 1)));
+  char suffix[16];
+  std::snprintf(suffix, sizeof(suffix), "%c%c%02d", e, exp < 0 ? '-' : '+', std::abs(exp));
+  return std::string(sci.substr(0, at)) + suffix;
+}
+
 std::string FormatFloat(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
@@ -151,8 +164,11 @@ std::string FormatFloat(double v) {
   }
   std::string out;
   if (exp < -4 || exp >= 6) {  // Go: shortest %g switches to %e at 1e+06
-    out = digits.substr(0, 1);
-    if (digits.size() > 1) out += "." + digits.substr(1);
+    out.assign(1, digits[0]);
+    if (digits.size() > 1) {
+      out += '.';
+      out.append(digits, 1);
+    }
     char eb[16];
     std::snprintf(eb, sizeof(eb), "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
     out += eb;

@@ -14,18 +14,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-bool IsLabelName(std::string_view s) {
-  if (s.empty()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (!(c == '_' || std::isalpha(static_cast<unsigned char>(c)) ||
-          (i > 0 && std::isdigit(static_cast<unsigned char>(c))))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 template <typename F>
 Vector MapValues(Vector v, F f) {
   for (Sample& s : v) {
@@ -146,7 +134,8 @@ Vector LabelReplace(Evaluator& ev, const Call& call, int64_t ts) {
   opts.set_log_errors(false);
   RE2 re("^(?:" + regex + ")$", opts);
   if (!re.ok()) ThrowEval("invalid regular expression in label_replace(): " + regex);
-  if (!IsLabelName(dst)) ThrowEval("invalid destination label name in label_replace(): " + dst);
+  if (!tsdb::IsValidLabelName(dst))
+    ThrowEval("invalid destination label name in label_replace(): " + dst);
   const int n = re.NumberOfCapturingGroups() + 1;
   std::vector<re2::StringPiece> groups(n);
   for (Sample& s : v) {
@@ -166,11 +155,12 @@ Vector LabelJoin(Evaluator& ev, const Call& call, int64_t ts) {
   std::vector<std::string> srcs;
   for (size_t i = 3; i < call.args.size(); ++i) {
     srcs.push_back(ev.EvalString(*call.args[i], ts));
-    if (!IsLabelName(srcs.back())) {
+    if (!tsdb::IsValidLabelName(srcs.back())) {
       ThrowEval("invalid source label name in label_join(): " + srcs.back());
     }
   }
-  if (!IsLabelName(dst)) ThrowEval("invalid destination label name in label_join(): " + dst);
+  if (!tsdb::IsValidLabelName(dst))
+    ThrowEval("invalid destination label name in label_join(): " + dst);
   for (Sample& s : v) {
     std::string joined;
     for (size_t i = 0; i < srcs.size(); ++i) {

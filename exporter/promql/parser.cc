@@ -99,17 +99,6 @@ std::optional<AggOp> ToAggOp(const std::string& s) {
   return std::nullopt;
 }
 
-bool IsLabelName(std::string_view s) {
-  if (s.empty()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool ok = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
-
 ValueType TypeOf(const Expr& e) { return e.type; }
 
 class Parser {
@@ -233,7 +222,8 @@ class Parser {
     std::vector<std::string> out;
     while (Peek().tok != Tok::kRParen) {
       const Token& t = Peek();
-      if (t.tok != Tok::kIdentifier || !IsLabelName(t.text)) Unexpected("in grouping opts");
+      if (t.tok != Tok::kIdentifier || !tsdb::IsValidLabelName(t.text))
+        Unexpected("in grouping opts");
       out.push_back(Next().text);
       if (Peek().tok == Tok::kComma) {
         Next();
@@ -536,7 +526,7 @@ class Parser {
       Next();
       while (Peek().tok != Tok::kRBrace) {
         const Token& l = Peek();
-        if (l.tok != Tok::kIdentifier || !IsLabelName(l.text))
+        if (l.tok != Tok::kIdentifier || !tsdb::IsValidLabelName(l.text))
           Unexpected("in label matching, expected label");
         Next();
         tsdb::MatchType type;
@@ -681,7 +671,7 @@ class Parser {
     if (op == AggOp::kCountValues) {
       const auto& label = static_cast<const Expr&>(*agg->param);
       if (label.kind == NodeKind::kString &&
-          !IsLabelName(static_cast<const StringLiteral&>(label).value)) {
+          !tsdb::IsValidLabelName(static_cast<const StringLiteral&>(label).value)) {
         Fail(label.pos.start,
              "invalid label name \"" + static_cast<const StringLiteral&>(label).value + "\"");
       }

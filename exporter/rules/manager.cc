@@ -9,6 +9,7 @@
 #include <set>
 
 #include "pgdr/promql/ast.h"
+#include "pgdr/promql/parser.h"
 #include "pgdr/rules/rule_file.h"
 
 namespace pgdr::rules {
@@ -36,20 +37,6 @@ std::string Rfc3339(int64_t ms) {
     out += fs;
   }
   return out + "Z";
-}
-
-// Go's strconv.FormatFloat(v, 'e', -1, 64): "1e+00", "1.5e-01".
-std::string FormatValue(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
-  std::string s(buf, res.ptr);
-  size_t e = s.find('e');
-  int exp = std::stoi(s.substr(e + 1));
-  char eb[16];
-  std::snprintf(eb, sizeof(eb), "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
-  return s.substr(0, e) + eb;
 }
 
 // Go's url.QueryEscape.
@@ -83,9 +70,11 @@ nlohmann::json MapJson(const std::map<std::string, std::string>& m) {
 
 nlohmann::json AlertJson(const Alert& a) {
   nlohmann::json j = {
-      {"labels", LabelsJson(a.labels)},   {"annotations", MapJson(a.annotations)},
-      {"state", AlertStateName(a.state)}, {"activeAt", Rfc3339(a.active_at_ms)},
-      {"value", FormatValue(a.value)},
+      {"labels", LabelsJson(a.labels)},
+      {"annotations", MapJson(a.annotations)},
+      {"state", AlertStateName(a.state)},
+      {"activeAt", Rfc3339(a.active_at_ms)},
+      {"value", promql::FormatFloatExponent(a.value, 'e')},
   };
   if (a.keep_firing_since_ms != 0) j["keepFiringSince"] = Rfc3339(a.keep_firing_since_ms);
   return j;

@@ -10,18 +10,6 @@
 namespace pgdr::rules {
 namespace {
 
-bool IsLabelName(std::string_view s) {
-  if (s.empty()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (!(c == '_' || std::isalpha(static_cast<unsigned char>(c)) ||
-          (i > 0 && std::isdigit(static_cast<unsigned char>(c))))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool IsMetricName(std::string_view s) {
   if (s.empty()) return false;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -200,10 +188,10 @@ class Loader {
       }
     }
     for (const auto& [k, v] : rule.labels) {
-      if (!IsLabelName(k) || k == "__name__") rule_error("", "invalid label name: " + k);
+      if (!tsdb::IsValidLabelName(k) || k == "__name__") rule_error("", "invalid label name: " + k);
     }
     for (const auto& [k, v] : rule.annotations) {
-      if (!IsLabelName(k)) rule_error("", "invalid annotation name: " + k);
+      if (!tsdb::IsValidLabelName(k)) rule_error("", "invalid annotation name: " + k);
     }
     if (!rule.alert.empty()) {
       for (const auto& [kind, m] :

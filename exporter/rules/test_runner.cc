@@ -29,21 +29,6 @@ struct Failure {
 
 std::string GoLabels(const tsdb::Labels& labels) { return tsdb::LabelsToGoString(labels); }
 
-// Go's strconv.FormatFloat(v, 'E', -1, 64): "1E+00", "6.1E+01".
-std::string FormatE(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
-  std::string s(buf, res.ptr);
-  size_t e = s.find('e');
-  std::string mant = s.substr(0, e);
-  int exp = std::stoi(s.substr(e + 1));
-  char eb[16];
-  std::snprintf(eb, sizeof(eb), "E%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
-  return mant + eb;
-}
-
 // Go's time.Duration.String() for whole milliseconds: "0s", "5m0s", "1.5s".
 std::string GoDuration(int64_t ms) {
   if (ms == 0) return "0s";
@@ -374,7 +359,7 @@ class TestGroup {
       std::string out;
       for (size_t i = 0; i < v.size(); ++i) {
         if (i > 0) out += ", ";
-        out += GoLabels(v[i].first) + " " + FormatE(v[i].second);
+        out += GoLabels(v[i].first) + " " + promql::FormatFloatExponent(v[i].second, 'E');
       }
       return out;
     };

@@ -12,6 +12,17 @@ constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
 
 }  // namespace
 
+bool IsValidLabelName(std::string_view s) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool ok = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
 std::string Quote(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {

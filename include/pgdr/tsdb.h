@@ -54,6 +54,8 @@ void SetLabel(Labels& labels, std::string_view name, std::string_view value);
 std::string LabelsToString(const Labels& labels);
 // Go's strconv.Quote (label values and expressions in messages).
 std::string Quote(std::string_view s);
+// [a-zA-Z_][a-zA-Z0-9_]*: the label names PromQL, rule files and label_replace accept.
+bool IsValidLabelName(std::string_view s);
 // `{__name__="x", a="b"}`: Go's labels.Labels.String(), used in messages.
 std::string LabelsToGoString(const Labels& labels);
 // A byte string equal for equal label sets, for hash maps.

@@ -126,5 +126,8 @@ std::string FormatDurationMs(int64_t ms);
 
 // Go's fmt "%v" of a float64 ("1e+06", "0.5", "+Inf", "NaN").
 std::string FormatFloat(double v);
+// Go's strconv.FormatFloat(v, 'e' or 'E', -1, 64): "1e+00", "6.1E+01" (the
+// Prometheus API's alert values and promtool's messages).
+std::string FormatFloatExponent(double v, char e);
 
 }  // namespace pgdr::promql
