@@ -25,7 +25,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import Exporter, PgCluster, Prometheus, TempDir, run, as_pg_user, wait_until  # noqa: E402
+from harness import Exporter, PgBouncer, PgCluster, Prometheus, TempDir, run, as_pg_user, wait_until  # noqa: E402
 
 DASHBOARDS = ["pgdr-fleet-overview.json", "pgdr-cluster.json", "pgdr-backups-dr.json"]
 CLUSTER = "demo"
@@ -35,8 +35,6 @@ CLUSTER = "demo"
 PENDING = {
     "pgdr_restore_drill_last_success_timestamp_seconds": "restore drills are not run in this sandbox",
     "pgdr_restore_drill_duration_seconds": "restore drills are not run in this sandbox",
-    "pgdr_pgbouncer_clients": "no PgBouncer in this sandbox",
-    "pgdr_pgbouncer_max_wait_seconds": "no PgBouncer in this sandbox",
 }
 REGION = "eu-west"
 
@@ -110,6 +108,8 @@ class DashboardQueriesTest(unittest.TestCase):
                 t["memory"]["cgroup_path"] = cg
         cfg["backup_stores"] = [{"name": "fs", "cluster": CLUSTER, "layout": "barman-cloud",
                                  "url": "file://" + store, "server_name": CLUSTER, "interval": "1s"}]
+        bouncer = PgBouncer(tmp, p, name="edge").start()
+        cfg["pgbouncers"] = [{"name": "edge", "cluster": CLUSTER, "dsn": bouncer.admin_dsn}]
         exp = Exporter(tmp, cfg).start()
         rules = sorted(glob.glob(os.path.join(harness.SOURCE_DIR, "rules", "*.yml")))
         prom = Prometheus(tmp, [exp.address], rule_files=rules).start()
