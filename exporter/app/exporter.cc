@@ -273,10 +273,17 @@ class Exporter::Impl {
   }
 
   // Feeds the local TSDB with every result not yet appended, at its own
-  // collection time; sources that vanished get staleness markers.
+  // collection time; sources that vanished get staleness markers. Only the
+  // rule evaluator reads the TSDB: without rule groups nothing is stored (it
+  // was a third of the exporter's CPU and its largest memory), and a reload
+  // that adds rules starts filling it from then on.
   void AppendToTsdb(const SnapshotInputs& inputs, const Snapshot& snapshot,
                     const std::map<std::string, std::shared_ptr<const StorePoll>>& polls,
-                    const std::vector<prometheus::MetricFamily>& self) {
+                    const std::vector<prometheus::MetricFamily>* self) {
+    if (auto rules = Rules(); !rules || rules->group_count() == 0) {
+      appended_.clear();
+      return;
+    }
     const auto ms = [](SystemClock::time_point t) {
       return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
     };
@@ -293,7 +300,7 @@ class Exporter::Impl {
       if (appended_[key] != poll.get()) tsdb_.AppendScrape(key, poll->families, ms(inputs.now));
     }
     tsdb_.AppendScrape("computed", snapshot.computed, ms(inputs.now));
-    tsdb_.AppendScrape("self", self, ms(inputs.now));
+    if (self != nullptr) tsdb_.AppendScrape("self", *self, ms(inputs.now));
     for (const auto& [key, ptr] : appended_) {
       if (seen.count(key) == 0) tsdb_.MarkSourceStale(key, ms(inputs.now));
     }
@@ -323,10 +330,18 @@ class Exporter::Impl {
   }
 
   // Composes at most every kMinGap so that a fleet finishing cycles one by
-  // one costs a few compositions a second, not one per member.
+  // one costs a few compositions a second, not one per member. The
+  // exporter's own metrics (process, rules, actions: a walk over the TSDB and
+  // /proc) are taken at most every kSelfEvery and reused in between.
   void ComposeLoop() {
     constexpr auto kMinGap = std::chrono::milliseconds(200);
+    constexpr auto kSelfEvery = std::chrono::seconds(1);
     auto last = SteadyClock::now() - kMinGap;
+    std::vector<prometheus::MetricFamily> self;
+    auto self_at = SteadyClock::now() - kSelfEvery;
+    // A reload (or a refused one) changes the self metrics at once.
+    std::pair<SystemClock::time_point, double> self_config{};
+    std::pair<SystemClock::time_point, double> config_now{};
     while (true) {
       SnapshotInputs inputs;
       std::map<std::string, std::shared_ptr<const StorePoll>> polls;
@@ -340,18 +355,24 @@ class Exporter::Impl {
           if (stopping_) return;
         }
         dirty_ = false;
+        config_now = {last_reload_, reload_failures_.load()};
         inputs.targets = results_;
         polls = store_polls_;
       }
       inputs.now = SystemClock::now();
-      const auto self = SelfMetrics();
+      const bool self_due = SteadyClock::now() - self_at >= kSelfEvery || config_now != self_config;
+      if (self_due) {
+        self = SelfMetrics();
+        self_at = SteadyClock::now();
+        self_config = config_now;
+      }
       inputs.other = self;
       for (const auto& [name, poll] : polls) {
         inputs.archives.push_back(poll->position);
         inputs.stable.push_back({poll, &poll->families});
       }
       auto snapshot = composer_state_.Compose(inputs);
-      AppendToTsdb(inputs, *snapshot, polls, self);
+      AppendToTsdb(inputs, *snapshot, polls, self_due ? &self : nullptr);
       snapshots_.Publish(std::move(snapshot));
       last = SteadyClock::now();
     }

@@ -7,23 +7,42 @@
 namespace pgdr {
 namespace {
 
-// The header TextSerializer writes for `family` (what it writes for the
-// family without samples), so that headers and samples split exactly.
-std::string Header(const prometheus::TextSerializer& serializer,
-                   const prometheus::MetricFamily& family) {
-  prometheus::MetricFamily head;
-  head.name = family.name;
-  head.help = family.help;
-  head.type = family.type;
-  return serializer.Serialize({head});
+const char* TypeName(prometheus::MetricType type) {
+  switch (type) {
+    case prometheus::MetricType::Counter:
+      return "counter";
+    case prometheus::MetricType::Gauge:
+      return "gauge";
+    case prometheus::MetricType::Summary:
+      return "summary";
+    case prometheus::MetricType::Untyped:
+      return "untyped";
+    case prometheus::MetricType::Histogram:
+      return "histogram";
+  }
+  return "untyped";
 }
 
-SerializedFamily Describe(const prometheus::TextSerializer& serializer,
-                          const prometheus::MetricFamily& family) {
+// The header as TextSerializer writes it (HELP only when there is help,
+// written as is). SerializeFamilies checks it against the serializer's own
+// output and falls back to the serializer if they ever differ.
+SerializedFamily Describe(const prometheus::MetricFamily& family) {
   SerializedFamily out;
   out.name = family.name;
   out.type = family.type;
-  out.header = Header(serializer, family);
+  if (!family.help.empty()) {
+    out.header.reserve(family.name.size() * 2 + family.help.size() + 24);
+    out.header += "# HELP ";
+    out.header += family.name;
+    out.header += ' ';
+    out.header += family.help;
+    out.header += '\n';
+  }
+  out.header += "# TYPE ";
+  out.header += family.name;
+  out.header += ' ';
+  out.header += TypeName(family.type);
+  out.header += '\n';
   out.series = family.metric.size();
   return out;
 }
@@ -34,7 +53,7 @@ SerializedFamilies SerializeFamilies(const std::vector<prometheus::MetricFamily>
   const prometheus::TextSerializer serializer;
   SerializedFamilies out;
   out.reserve(families.size());
-  for (const auto& f : families) out.push_back(Describe(serializer, f));
+  for (const auto& f : families) out.push_back(Describe(f));
   // One pass over all families, then cut at the headers: sample lines never
   // start with '#' (a metric name does), and label values cannot hold a raw
   // newline (the serializer escapes it).
@@ -61,6 +80,11 @@ SerializedFamilies SerializeFamilies(const std::vector<prometheus::MetricFamily>
   if (!split || pos != full.size()) {
     // Not the layout expected of this serializer: serialise family by family.
     for (size_t i = 0; i < out.size(); ++i) {
+      prometheus::MetricFamily head;
+      head.name = families[i].name;
+      head.help = families[i].help;
+      head.type = families[i].type;
+      out[i].header = serializer.Serialize({head});
       out[i].samples = serializer.Serialize({families[i]}).substr(out[i].header.size());
     }
   }

@@ -9,7 +9,11 @@ std::shared_ptr<const Snapshot> SnapshotComposer::Compose(const SnapshotInputs& 
   sources.reserve(in.targets.size() + in.stable.size() + 2);
   snapshot->targets.reserve(in.targets.size());
   for (const auto& [key, target] : in.targets) {
-    sources.push_back(&cache_.Get(target, target->families));
+    if (target->text.empty()) {
+      sources.push_back(&cache_.Get(target, target->families));
+    } else {
+      for (const auto& block : target->text) sources.push_back(block.get());
+    }
     snapshot->targets.push_back(target);
   }
   MetricSet computed;

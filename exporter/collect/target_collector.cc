@@ -1,6 +1,9 @@
 #include "pgdr/target_collector.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -73,6 +76,24 @@ bool RunsInThisDatabase(const QuerySpec& q, const char* db) {
   return false;
 }
 
+// libpq 15 flushes the socket at every PQpipelineSync, i.e. after every
+// statement: one TCP segment and one server wake-up each. Corking the socket
+// while a round is queued sends the round in as few segments as fit. On a
+// Unix socket the option does not exist and the call fails harmlessly.
+class TcpCork {
+ public:
+  explicit TcpCork(int fd) : fd_(fd) { Set(1); }
+  ~TcpCork() { Set(0); }
+  TcpCork(const TcpCork&) = delete;
+  TcpCork& operator=(const TcpCork&) = delete;
+
+ private:
+  void Set(int on) const {
+    if (fd_ >= 0) setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+  }
+  int fd_;
+};
+
 }  // namespace
 
 TargetCollector::TargetCollector(TargetConfig target,
@@ -144,6 +165,8 @@ void TargetCollector::StartCycle(SteadyClock::time_point now) {
   probe_ok_ = false;
   predicate_false_.assign(queries_->size(), false);
   cycle_metrics_ = MetricSet();
+  cycle_cached_.clear();
+  producers_.clear();
   facts_ = MemberFacts();
   backend_pid_.reset();
   cycle_error_.clear();
@@ -240,6 +263,8 @@ void TargetCollector::SendRound(SteadyClock::time_point now) {
   last_result_at_ = now;
   ++round_;
   bool sent = true;
+  std::optional<TcpCork> cork;
+  cork.emplace(PQsocket(conn_.get()));
   if (round_ == 1) {
     sent = Send(ItemKind::kProbe, 0, kProbeSql);
     for (size_t i = 0; sent && i < queries_->size(); ++i) {
@@ -257,7 +282,7 @@ void TargetCollector::SendRound(SteadyClock::time_point now) {
         continue;
       }
       if (auto it = cache_.find(i); it != cache_.end() && now - it->second.fetched < q.cache_ttl) {
-        cycle_metrics_.Merge(MetricSet(it->second.metrics).Take());
+        UseCached(i);
         continue;
       }
       if (!Send(ItemKind::kQuery, i, q.sql)) {
@@ -270,6 +295,7 @@ void TargetCollector::SendRound(SteadyClock::time_point now) {
       return;
     }
   }
+  cork.reset();  // uncorked: what the kernel holds goes out now
   if (!sent) {
     FailConnection(ConnectionError(), now);
     return;
@@ -399,8 +425,21 @@ void TargetCollector::OnQuery(size_t index, const PGresult* r, SteadyClock::time
   if (s.unparsable > 0) {
     RecordError(q.name, std::to_string(s.unparsable) + " values are not numbers");
   }
-  if (q.cache_ttl.count() > 0) cache_[index] = {now, metrics};
+  if (q.cache_ttl.count() > 0) {
+    CachedQuery& cached = cache_[index];
+    cached.fetched = now;
+    cached.families = metrics.Take();
+    cached.text = std::make_shared<const SerializedFamilies>(SerializeFamilies(cached.families));
+    UseCached(index);
+    return;
+  }
+  for (const auto& [name, family] : metrics.families()) ++producers_[name];
   cycle_metrics_.Merge(metrics.Take());
+}
+
+void TargetCollector::UseCached(size_t index) {
+  for (const auto& family : cache_[index].families) ++producers_[family.name];
+  cycle_cached_.push_back(index);
 }
 
 void TargetCollector::RecordError(const std::string& collector, const std::string& why) {
@@ -432,7 +471,7 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   const bool up = probe_ok_;
   if (!up) facts_ = MemberFacts();
   facts_.up = up;
-  MetricSet& m = cycle_metrics_;
+  MetricSet m;  // the exporter's own series of this member
   m.Gauge("pgdr_up",
           "Whether the member answered the probe query in the last collection (1) or not (0).",
           base_labels_, up ? 1 : 0);
@@ -483,6 +522,9 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   }
   if (!target_.cgroup_path.empty()) AppendCgroupMemory(target_.cgroup_path, base_labels_, m);
 
+  for (const auto& [name, family] : m.families()) ++producers_[name];
+  cycle_metrics_.Merge(m.Take());
+
   auto result = std::make_shared<TargetResult>();
   result->key = target_.Key();
   result->cluster = target_.cluster;
@@ -490,8 +532,27 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   result->region = target_.region;
   result->labels = base_labels_;
   result->facts = facts_;
-  result->families = m.Take();
-  dropped_duplicates_ += static_cast<double>(DropDuplicateSeries(result->families));
+  // Within one query (and the exporter's own series) no label set repeats;
+  // only a family that several producers wrote to can hold duplicates.
+  const bool shared =
+      std::any_of(producers_.begin(), producers_.end(), [](const auto& p) { return p.second > 1; });
+  if (!shared) {
+    // The cycle's own samples are serialised here, once; cached results
+    // keep the text serialised when they were fetched.
+    std::vector<prometheus::MetricFamily> fresh = cycle_metrics_.Take();
+    result->text.push_back(std::make_shared<const SerializedFamilies>(SerializeFamilies(fresh)));
+    MetricSet all;
+    all.Merge(std::move(fresh));
+    for (size_t index : cycle_cached_) {
+      all.Merge(cache_[index].families);
+      result->text.push_back(cache_[index].text);
+    }
+    result->families = all.Take();
+  } else {
+    for (size_t index : cycle_cached_) cycle_metrics_.Merge(cache_[index].families);
+    result->families = cycle_metrics_.Take();
+    dropped_duplicates_ += static_cast<double>(DropDuplicateSeries(result->families));
+  }
   result->error = cycle_error_;
   result->collected_at = std::chrono::system_clock::now();
   result->duration_seconds = Seconds(now - cycle_start_);

@@ -1,6 +1,7 @@
 #include "pgdr/metric_set.h"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 
 namespace pgdr {
@@ -58,6 +59,20 @@ void MetricSet::Merge(const std::vector<prometheus::MetricFamily>& other) {
     if (family == nullptr) continue;
     family->metric.insert(family->metric.end(), f.metric.begin(), f.metric.end());
   }
+}
+
+void MetricSet::Merge(std::vector<prometheus::MetricFamily>&& other) {
+  for (auto& f : other) {
+    prometheus::MetricFamily* family = Family(f.name, f.help, f.type);
+    if (family == nullptr) continue;
+    if (family->metric.empty()) {
+      family->metric = std::move(f.metric);
+    } else {
+      family->metric.insert(family->metric.end(), std::make_move_iterator(f.metric.begin()),
+                            std::make_move_iterator(f.metric.end()));
+    }
+  }
+  other.clear();
 }
 
 size_t MetricSet::series() const {

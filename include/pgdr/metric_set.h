@@ -39,6 +39,7 @@ class MetricSet {
 
   // Appends every family of `other` (used to merge producers).
   void Merge(const std::vector<prometheus::MetricFamily>& other);
+  void Merge(std::vector<prometheus::MetricFamily>&& other);  // moves the samples
 
   bool empty() const { return families_.empty(); }
   size_t series() const;

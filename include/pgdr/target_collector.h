@@ -67,7 +67,8 @@ class TargetCollector final : public PolledCollector {
   };
   struct CachedQuery {
     SteadyClock::time_point fetched;
-    MetricSet metrics;
+    std::vector<prometheus::MetricFamily> families;
+    std::shared_ptr<const SerializedFamilies> text;  // serialised once per fetch
   };
   struct CollectorStats {
     double errors_total = 0;
@@ -83,6 +84,7 @@ class TargetCollector final : public PolledCollector {
   void CompleteItem(Item& item, SteadyClock::time_point now);
   void OnProbe(const PGresult* r, SteadyClock::time_point now);
   void OnQuery(size_t index, const PGresult* r, SteadyClock::time_point now);
+  void UseCached(size_t index);  // the cached result of query `index` joins this cycle
   bool Send(ItemKind kind, size_t index, const std::string& sql);
   // The prepared-statement slot of a statement: 0 the probe, then two per query.
   static size_t Slot(ItemKind kind, size_t index);
@@ -117,7 +119,9 @@ class TargetCollector final : public PolledCollector {
   int round_ = 0;
   bool probe_ok_ = false;
   std::vector<bool> predicate_false_;
-  MetricSet cycle_metrics_;
+  MetricSet cycle_metrics_;                            // this cycle's samples, cached results aside
+  std::vector<size_t> cycle_cached_;                   // cache_ entries that are part of this cycle
+  std::map<std::string, int, std::less<>> producers_;  // family -> producers this cycle
   MemberFacts facts_;
   std::optional<int> backend_pid_;
   std::string cycle_error_;

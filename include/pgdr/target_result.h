@@ -10,10 +10,12 @@
 #include <prometheus/metric_family.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "pgdr/exposition.h"
 #include "pgdr/metric_set.h"
 
 namespace pgdr {
@@ -38,6 +40,12 @@ struct TargetResult {
   Labels labels;  // cluster, member, region (if set), static labels
   MemberFacts facts;
   std::vector<prometheus::MetricFamily> families;
+  // `families` already serialised, in blocks whose concatenation (in order,
+  // as AssembleExposition merges them) is the text of `families`; a cached
+  // query's block is shared by every cycle that reuses it, so it is serialised
+  // once per fetch, not once per cycle. Empty: the composer serialises
+  // `families` itself.
+  std::vector<std::shared_ptr<const SerializedFamilies>> text;
   std::string error;  // the last error of this cycle, secrets removed; empty when healthy
   std::chrono::system_clock::time_point collected_at;
   double duration_seconds = 0;

@@ -151,5 +151,32 @@ TEST(SnapshotComposer, RecomposesOnlyChangedTargetsAndMatchesAFullSerialization)
   EXPECT_EQ(ComposeSnapshot(in)->text, composer.Compose(in)->text);
 }
 
+TEST(SnapshotComposer, UsesTheBlocksAResultWasSerialisedIn) {
+  // A collector hands its cycle's own samples and a cached query's samples as
+  // two blocks; together they must read as `families`.
+  auto fresh = Member("a", 1);
+  MetricSet cached_set;
+  cached_set.Gauge("pgdr_cached", "From a cached query.", {{"member", "a"}}, 4);
+  const auto cached = cached_set.Take();
+  auto r = std::make_shared<TargetResult>(*Result("a", 1));
+  r->text = {std::make_shared<const SerializedFamilies>(SerializeFamilies(fresh)),
+             std::make_shared<const SerializedFamilies>(SerializeFamilies(cached))};
+  MetricSet all;
+  all.Merge(fresh);
+  all.Merge(cached);
+  r->families = all.Take();
+  SnapshotInputs in;
+  in.targets["c/a"] = r;
+  in.targets["c/b"] = Result("b", 1);
+  in.now = std::chrono::system_clock::now();
+  SnapshotComposer composer;
+  auto s = composer.Compose(in);
+  EXPECT_EQ(composer.serialized_sources(), 1u);  // only b, which came without text
+  EXPECT_EQ(s->text, ComposeSnapshot(in)->text);
+  size_t series = 0;
+  EXPECT_EQ(s->text, Reference({r->families, in.targets["c/b"]->families, s->computed}, &series));
+  EXPECT_NE(s->text.find("pgdr_cached{member=\"a\"} 4"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pgdr
