@@ -39,6 +39,7 @@ inline constexpr std::string_view kMetricName = "__name__";
 struct Label {
   std::string name;
   std::string value;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   auto operator<=>(const Label&) const = default;
 };
 // Sorted by name, names unique. Empty values are never stored.

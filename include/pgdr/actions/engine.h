@@ -81,6 +81,7 @@ class ActionEngine {
   using Task = std::function<void()>;
   struct Counted {
     std::string a, b, c;
+    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
     auto operator<=>(const Counted&) const = default;
   };
 

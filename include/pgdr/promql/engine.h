@@ -41,10 +41,10 @@ struct String {
 using Value = std::variant<Scalar, Vector, Matrix, String>;
 
 struct EngineOptions {
-  int64_t lookback_delta_ms = 5 * 60 * 1000;     // Prometheus default 5m
-  int64_t default_subquery_step_ms = 60 * 1000;  // step of `x[5m:]`; the eval interval
-  size_t max_samples = 50'000'000;               // per query, as --query.max-samples
-  int64_t timeout_ms = 2 * 60 * 1000;            // per query, as --query.timeout (2m)
+  int64_t lookback_delta_ms = int64_t{5} * 60 * 1000;     // Prometheus default 5m
+  int64_t default_subquery_step_ms = int64_t{60} * 1000;  // step of `x[5m:]`; the eval interval
+  size_t max_samples = 50'000'000;                        // per query, as --query.max-samples
+  int64_t timeout_ms = int64_t{2} * 60 * 1000;            // per query, as --query.timeout (2m)
 };
 
 class Engine {

@@ -34,7 +34,7 @@ using QueryFunc = std::function<Result<promql::Vector>(const promql::Expr&, int6
 // Where rule output goes (the TSDB).
 using AppendFunc = std::function<void(const tsdb::Labels&, int64_t t_ms, double v)>;
 
-inline constexpr int64_t kResolvedRetentionMs = 15 * 60 * 1000;
+inline constexpr int64_t kResolvedRetentionMs = int64_t{15} * 60 * 1000;
 
 enum class AlertState { kInactive, kPending, kFiring };
 const char* AlertStateName(AlertState s);  // "inactive", "pending", "firing"

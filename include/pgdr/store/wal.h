@@ -26,6 +26,7 @@ inline constexpr uint64_t kDefaultWalSegmentSize = 16ull << 20;
 struct SegmentId {
   uint32_t timeline = 0;
   uint64_t segno = 0;  // LSN / segment size
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   auto operator<=>(const SegmentId&) const = default;
 };
 
