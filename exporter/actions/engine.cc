@@ -115,7 +115,7 @@ bool ActionEngine::WaitIdle(milliseconds timeout) {
 }
 
 void ActionEngine::OnAlerts(const std::vector<ActionAlert>& alerts,
-                            std::shared_ptr<const Snapshot> snapshot, TimePoint now) {
+                            const std::shared_ptr<const Snapshot>& snapshot, TimePoint now) {
   notifier_.Update(alerts, now);
   std::lock_guard lock(mu_);
   if (snapshot && snapshot != last_snapshot_) {
@@ -232,7 +232,7 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
 
 void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
                                const FailoverDecision& d, const ActionAlert& alert,
-                               std::vector<MemberView> members) {
+                               const std::vector<MemberView>& members) {
   const auto started = std::chrono::steady_clock::now();
   const PgEndpoint* candidate = nullptr;
   for (const auto& ep : config_.members.at(cluster)) {

@@ -54,6 +54,7 @@ nlohmann::json WebhookBody(const std::string& receiver, const std::vector<std::s
                            const std::vector<ActionAlert>& alerts, const std::string& external_url,
                            const LabelMap& external_labels) {
   std::vector<LabelMap> labels;
+  labels.reserve(alerts.size());
   for (const auto& a : alerts) labels.push_back(WithExternal(a.labels, external_labels));
   LabelMap group, common, common_annotations;
   if (!alerts.empty()) {
@@ -88,7 +89,11 @@ nlohmann::json WebhookBody(const std::string& receiver, const std::vector<std::s
   std::string key = "{}:{";
   bool first = true;
   for (const auto& [k, v] : group) {
-    key += (first ? "" : ", ") + k + "=\"" + v + "\"";
+    if (!first) key += ", ";
+    key += k;
+    key += "=\"";
+    key += v;
+    key += '"';
     first = false;
   }
   key += "}";

@@ -17,11 +17,12 @@ Result<std::vector<std::unique_ptr<store::BackupMonitor>>> MakeBackupMonitors(
   return out;
 }
 
-StorePoller::StorePoller(std::vector<std::unique_ptr<store::BackupMonitor>> monitors, Sink sink)
+StorePoller::StorePoller(std::vector<std::unique_ptr<store::BackupMonitor>> monitors,
+                         const Sink& sink)
     : monitors_(std::move(monitors)) {
   for (auto& monitor : monitors_) {
     store::BackupMonitor* m = monitor.get();
-    threads_.emplace_back([m, sink](std::stop_token stop) {
+    threads_.emplace_back([m, sink](const std::stop_token& stop) {
       std::mutex mu;
       std::condition_variable_any cv;
       while (!stop.stop_requested()) {

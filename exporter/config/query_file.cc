@@ -111,7 +111,7 @@ QuerySpec ParseQuery(const YamlReader& r, const std::string& name, const YAML::N
 
 Result<VersionRange> VersionRange::Parse(const std::string& text) {
   VersionRange range;
-  std::string rest = text;
+  const std::string& rest = text;
   size_t pos = 0;
   while (true) {
     size_t bar = rest.find("||", pos);

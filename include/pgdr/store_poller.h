@@ -32,7 +32,7 @@ class StorePoller {
  public:
   using Sink = std::function<void(StorePoll)>;
 
-  StorePoller(std::vector<std::unique_ptr<store::BackupMonitor>> monitors, Sink sink);
+  StorePoller(std::vector<std::unique_ptr<store::BackupMonitor>> monitors, const Sink& sink);
   ~StorePoller();  // stops and joins
   StorePoller(const StorePoller&) = delete;
   StorePoller& operator=(const StorePoller&) = delete;

@@ -54,8 +54,8 @@ class ActionEngine {
   void Stop();
 
   // After each rule evaluation. `snapshot` may be null before the first composition.
-  void OnAlerts(const std::vector<ActionAlert>& alerts, std::shared_ptr<const Snapshot> snapshot,
-                TimePoint now);
+  void OnAlerts(const std::vector<ActionAlert>& alerts,
+                const std::shared_ptr<const Snapshot>& snapshot, TimePoint now);
 
   // On a config reload: carries over from the engine being replaced what
   // safety and counters need: each cluster's guard memory (last primary and
@@ -90,7 +90,7 @@ class ActionEngine {
   void HandleOnce(const Trigger& t, const ActionAlert& alert, const std::string& cluster,
                   TimePoint now);
   void RunFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d,
-                   const ActionAlert& alert, std::vector<MemberView> members);
+                   const ActionAlert& alert, const std::vector<MemberView>& members);
   Status Redirect(const std::vector<std::string>& poolers, const std::string& cluster,
                   const std::string& address);
   void CountFailover(const std::string& cluster, const std::string& provider,
