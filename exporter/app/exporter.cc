@@ -291,7 +291,8 @@ class Exporter::Impl {
     for (const auto& [key, result] : inputs.targets) {
       seen[key] = result.get();
       if (appended_[key] != result.get()) {
-        tsdb_.AppendScrape(key, result->families, ms(result->collected_at));
+        tsdb_.AppendScrape(key, result->reused.empty() ? result->families : AllFamilies(*result),
+                           ms(result->collected_at));
       }
     }
     for (const auto& [name, poll] : polls) {

@@ -2,7 +2,13 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
 #include <string_view>
+
+#include "pgdr/metric_set.h"
 
 namespace pgdr {
 namespace {
@@ -47,46 +53,89 @@ SerializedFamily Describe(const prometheus::MetricFamily& family) {
   return out;
 }
 
+// TextSerializer's sample line for counters, gauges and untyped samples,
+// written straight into a string: the serializer's ostream (locale, sentry
+// and num_put per value) was most of a cycle's serialisation cost. Values as
+// it writes them: "%.16g" (precision max_digits10 - 1), "Nan", "+Inf", "-Inf".
+void AppendValue(std::string& out, double value) {
+  if (std::isnan(value)) {
+    out += "Nan";
+  } else if (std::isinf(value)) {
+    out += value < 0 ? "-Inf" : "+Inf";
+  } else {
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::general,
+                                 std::numeric_limits<double>::max_digits10 - 1);
+    out.append(buf, r.ptr);
+  }
+}
+
+void AppendSample(std::string& out, const prometheus::MetricFamily& family,
+                  const prometheus::ClientMetric& metric, double value) {
+  out += family.name;
+  if (!metric.label.empty()) {
+    out += '{';
+    bool first = true;
+    for (const auto& l : metric.label) {
+      if (!first) out += ',';
+      first = false;
+      out += l.name;
+      out += "=\"";
+      for (char c : l.value) {
+        switch (c) {
+          case '\n':
+            out += "\\n";
+            break;
+          case '\\':
+            out += "\\\\";
+            break;
+          case '"':
+            out += "\\\"";
+            break;
+          default:
+            out += c;
+        }
+      }
+      out += '"';
+    }
+    out += '}';
+  }
+  out += ' ';
+  AppendValue(out, value);
+  if (metric.timestamp_ms != 0) {
+    out += ' ';
+    out += std::to_string(metric.timestamp_ms);
+  }
+  out += '\n';
+}
+
 }  // namespace
 
 SerializedFamilies SerializeFamilies(const std::vector<prometheus::MetricFamily>& families) {
   const prometheus::TextSerializer serializer;
   SerializedFamilies out;
   out.reserve(families.size());
-  for (const auto& f : families) out.push_back(Describe(f));
-  // One pass over all families, then cut at the headers: sample lines never
-  // start with '#' (a metric name does), and label values cannot hold a raw
-  // newline (the serializer escapes it).
-  const std::string full = serializer.Serialize(families);
-  size_t pos = 0;
-  bool split = true;
-  for (size_t i = 0; i < out.size() && split; ++i) {
-    if (full.compare(pos, out[i].header.size(), out[i].header) != 0) {
-      split = false;
-      break;
+  for (const auto& f : families) {
+    SerializedFamily& text = out.emplace_back(Describe(f));
+    switch (f.type) {
+      case prometheus::MetricType::Counter:
+      case prometheus::MetricType::Gauge:
+      case prometheus::MetricType::Untyped:
+        for (const auto& m : f.metric) AppendSample(text.samples, f, m, SampleValue(f, m));
+        continue;
+      default:
+        break;
     }
-    const size_t begin = pos + out[i].header.size();
-    size_t end = full.size();
-    if (i + 1 < out.size()) {
-      end = begin;
-      while (end < full.size() && full[end] != '#') {
-        const size_t nl = full.find('\n', end);
-        end = nl == std::string::npos ? full.size() : nl + 1;
-      }
-    }
-    out[i].samples = full.substr(begin, end - begin);
-    pos = end;
-  }
-  if (!split || pos != full.size()) {
-    // Not the layout expected of this serializer: serialise family by family.
-    for (size_t i = 0; i < out.size(); ++i) {
+    // Histograms and summaries (a few per member): the serializer itself.
+    const std::string full = serializer.Serialize({f});
+    if (full.compare(0, text.header.size(), text.header) != 0) {
       prometheus::MetricFamily head;
-      head.name = families[i].name;
-      head.help = families[i].help;
-      head.type = families[i].type;
-      out[i].header = serializer.Serialize({head});
-      out[i].samples = serializer.Serialize({families[i]}).substr(out[i].header.size());
+      head.name = f.name;
+      head.help = f.help;
+      head.type = f.type;
+      text.header = serializer.Serialize({head});
     }
+    text.samples = full.substr(std::min(text.header.size(), full.size()));
   }
   return out;
 }

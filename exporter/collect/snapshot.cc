@@ -10,7 +10,8 @@ std::shared_ptr<const Snapshot> SnapshotComposer::Compose(const SnapshotInputs& 
   snapshot->targets.reserve(in.targets.size());
   for (const auto& [key, target] : in.targets) {
     if (target->text.empty()) {
-      sources.push_back(&cache_.Get(target, target->families));
+      sources.push_back(
+          &cache_.Get(target, target->reused.empty() ? target->families : AllFamilies(*target)));
     } else {
       for (const auto& block : target->text) sources.push_back(block.get());
     }

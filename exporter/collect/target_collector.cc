@@ -428,8 +428,8 @@ void TargetCollector::OnQuery(size_t index, const PGresult* r, SteadyClock::time
   if (q.cache_ttl.count() > 0) {
     CachedQuery& cached = cache_[index];
     cached.fetched = now;
-    cached.families = metrics.Take();
-    cached.text = std::make_shared<const SerializedFamilies>(SerializeFamilies(cached.families));
+    cached.families = std::make_shared<const std::vector<prometheus::MetricFamily>>(metrics.Take());
+    cached.text = std::make_shared<const SerializedFamilies>(SerializeFamilies(*cached.families));
     UseCached(index);
     return;
   }
@@ -438,7 +438,7 @@ void TargetCollector::OnQuery(size_t index, const PGresult* r, SteadyClock::time
 }
 
 void TargetCollector::UseCached(size_t index) {
-  for (const auto& family : cache_[index].families) ++producers_[family.name];
+  for (const auto& family : *cache_[index].families) ++producers_[family.name];
   cycle_cached_.push_back(index);
 }
 
@@ -537,19 +537,17 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   const bool shared =
       std::any_of(producers_.begin(), producers_.end(), [](const auto& p) { return p.second > 1; });
   if (!shared) {
-    // The cycle's own samples are serialised here, once; cached results
-    // keep the text serialised when they were fetched.
-    std::vector<prometheus::MetricFamily> fresh = cycle_metrics_.Take();
-    result->text.push_back(std::make_shared<const SerializedFamilies>(SerializeFamilies(fresh)));
-    MetricSet all;
-    all.Merge(std::move(fresh));
+    // The cycle's own samples are serialised here, once; cached results are
+    // shared, with the text serialised when they were fetched.
+    result->families = cycle_metrics_.Take();
+    result->text.push_back(
+        std::make_shared<const SerializedFamilies>(SerializeFamilies(result->families)));
     for (size_t index : cycle_cached_) {
-      all.Merge(cache_[index].families);
+      result->reused.push_back(cache_[index].families);
       result->text.push_back(cache_[index].text);
     }
-    result->families = all.Take();
   } else {
-    for (size_t index : cycle_cached_) cycle_metrics_.Merge(cache_[index].families);
+    for (size_t index : cycle_cached_) cycle_metrics_.Merge(*cache_[index].families);
     result->families = cycle_metrics_.Take();
     dropped_duplicates_ += static_cast<double>(DropDuplicateSeries(result->families));
   }

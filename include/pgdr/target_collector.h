@@ -67,7 +67,7 @@ class TargetCollector final : public PolledCollector {
   };
   struct CachedQuery {
     SteadyClock::time_point fetched;
-    std::vector<prometheus::MetricFamily> families;
+    std::shared_ptr<const std::vector<prometheus::MetricFamily>> families;
     std::shared_ptr<const SerializedFamilies> text;  // serialised once per fetch
   };
   struct CollectorStats {

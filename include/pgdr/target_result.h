@@ -40,15 +40,28 @@ struct TargetResult {
   Labels labels;  // cluster, member, region (if set), static labels
   MemberFacts facts;
   std::vector<prometheus::MetricFamily> families;
-  // `families` already serialised, in blocks whose concatenation (in order,
-  // as AssembleExposition merges them) is the text of `families`; a cached
+  // Families this result shares with earlier ones (a cached query's result,
+  // reused until its TTL expires) instead of copying them into `families`
+  // every cycle. The member's samples are `families` plus these:
+  // AllFamilies() when one list is needed.
+  std::vector<std::shared_ptr<const std::vector<prometheus::MetricFamily>>> reused;
+  // The samples already serialised, in blocks whose concatenation (in order,
+  // as AssembleExposition merges them) is the text of AllFamilies(); a cached
   // query's block is shared by every cycle that reuses it, so it is serialised
   // once per fetch, not once per cycle. Empty: the composer serialises
-  // `families` itself.
+  // `families` itself (`reused` is then empty too).
   std::vector<std::shared_ptr<const SerializedFamilies>> text;
   std::string error;  // the last error of this cycle, secrets removed; empty when healthy
   std::chrono::system_clock::time_point collected_at;
   double duration_seconds = 0;
 };
+
+// `families` and every `reused` list merged into one (a copy).
+inline std::vector<prometheus::MetricFamily> AllFamilies(const TargetResult& r) {
+  MetricSet all;
+  all.Merge(r.families);
+  for (const auto& f : r.reused) all.Merge(*f);
+  return all.Take();
+}
 
 }  // namespace pgdr

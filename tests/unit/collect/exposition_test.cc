@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include <cstring>
 #include <limits>
 
 #include "pgdr/metric_set.h"
@@ -87,6 +88,54 @@ TEST(Exposition, SplitsEveryFamilyExactly) {
   }
 }
 
+TEST(Exposition, WritesEveryValueAsTheSerializerDoes) {
+  std::vector<double> values = {0,
+                                -0.0,
+                                1,
+                                -5,
+                                1.5,
+                                0.1,
+                                1.0 / 3,
+                                1e21,
+                                1e-7,
+                                123456789012345678.0,
+                                9007199254740993.0,
+                                1700000000.123456,
+                                std::numeric_limits<double>::max(),
+                                std::numeric_limits<double>::min(),
+                                std::numeric_limits<double>::denorm_min(),
+                                std::numeric_limits<double>::quiet_NaN(),
+                                std::numeric_limits<double>::infinity(),
+                                -std::numeric_limits<double>::infinity()};
+  uint64_t x = 88172645463325252ull;  // xorshift: many more values, reproducibly
+  for (int i = 0; i < 2000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    double d = 0;
+    std::memcpy(&d, &x, sizeof d);
+    values.push_back(d);
+    values.push_back(static_cast<double>(x % 100000000) / 1000);
+  }
+  for (auto type : {prometheus::MetricType::Counter, prometheus::MetricType::Gauge,
+                    prometheus::MetricType::Untyped}) {
+    MetricFamily f;
+    f.name = "t";
+    f.help = "h";
+    f.type = type;
+    for (size_t i = 0; i < values.size(); ++i) {
+      prometheus::ClientMetric m;
+      if (i % 3 != 0) m.label = {{"a", "x"}, {"b", "\\\"\n" + std::to_string(i)}};
+      if (i % 7 == 0) m.timestamp_ms = 1700000000000 + static_cast<int64_t>(i);
+      m.counter.value = m.gauge.value = m.untyped.value = values[i];
+      f.metric.push_back(m);
+    }
+    const auto text = SerializeFamilies({f});
+    ASSERT_EQ(text.size(), 1u);
+    EXPECT_EQ(text[0].header + text[0].samples, prometheus::TextSerializer().Serialize({f}));
+  }
+}
+
 TEST(ExpositionCache, SerialisesEachOwnerOnceAndForgetsUnusedOnes) {
   ExpositionCache cache;
   auto a = std::make_shared<const std::vector<MetricFamily>>(Member("a", 1));
@@ -161,10 +210,9 @@ TEST(SnapshotComposer, UsesTheBlocksAResultWasSerialisedIn) {
   auto r = std::make_shared<TargetResult>(*Result("a", 1));
   r->text = {std::make_shared<const SerializedFamilies>(SerializeFamilies(fresh)),
              std::make_shared<const SerializedFamilies>(SerializeFamilies(cached))};
-  MetricSet all;
-  all.Merge(fresh);
-  all.Merge(cached);
-  r->families = all.Take();
+  r->families = fresh;
+  r->reused = {std::make_shared<const std::vector<MetricFamily>>(cached)};
+  ASSERT_EQ(AllFamilies(*r).size(), fresh.size() + 1);
   SnapshotInputs in;
   in.targets["c/a"] = r;
   in.targets["c/b"] = Result("b", 1);
@@ -174,7 +222,13 @@ TEST(SnapshotComposer, UsesTheBlocksAResultWasSerialisedIn) {
   EXPECT_EQ(composer.serialized_sources(), 1u);  // only b, which came without text
   EXPECT_EQ(s->text, ComposeSnapshot(in)->text);
   size_t series = 0;
-  EXPECT_EQ(s->text, Reference({r->families, in.targets["c/b"]->families, s->computed}, &series));
+  EXPECT_EQ(s->text,
+            Reference({AllFamilies(*r), in.targets["c/b"]->families, s->computed}, &series));
+  // Without its blocks the same result composes to the same text.
+  auto plain = std::make_shared<TargetResult>(*r);
+  plain->text.clear();
+  in.targets["c/a"] = plain;
+  EXPECT_EQ(SnapshotComposer().Compose(in)->text, s->text);
   EXPECT_NE(s->text.find("pgdr_cached{member=\"a\"} 4"), std::string::npos);
 }
 
