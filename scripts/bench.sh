@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Benchmarks pgdr_exporter against prometheus-postgres-exporter, its latency
-# floor, and its scale to 500 targets (issue 7; method in docs/benchmarks.md).
+# floor, and its scale to 500 targets (issue 7; method in docs/benchmarks.md),
+# the object-store poll cost, and the rule evaluator against a real Prometheus
+# (method in docs/evaluator.md).
 #
-#   scripts/bench.sh            full run (< 20 min on 2 cores), writes bench/results.json
-#   scripts/bench.sh --smoke    tiny run (< 2 min once built), writes build-bench/results-smoke.json
+#   scripts/bench.sh            full run (< 25 min on 2 cores), writes bench/results.json
+#                               and bench/evaluator_results.json
+#   scripts/bench.sh --smoke    tiny run (< 3 min once built), writes build-bench/*-smoke.json
 #
-# Options: --smoke, --out FILE, --no-build (use $PGDR_EXPORTER or the existing
-# build-bench binary), --phases comparison,latency,scale.
+# Options: --smoke, --out FILE (bench.py's results), --no-build (use
+# $PGDR_EXPORTER or the existing build-bench binaries), --phases
+# comparison,latency,scale,store,evaluator (default: all).
 # Installs what it needs from Debian (idempotent), builds a Release binary in
 # build-bench/, starts everything on loopback and stops it all on exit.
 set -euo pipefail
@@ -22,11 +26,15 @@ while (($#)); do
     --out=*) out="${1#--out=}" ;;
     --phases) phases="$2"; shift ;;
     --phases=*) phases="${1#--phases=}" ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
+# want PHASE: true when PHASE was asked for (or no --phases was given).
+want() { [[ -z "$phases" || ",$phases," == *",$1,"* ]]; }
+# bench.py's own phases, in the order given.
+py_phases=$(tr ',' '\n' <<<"$phases" | grep -xE 'comparison|latency|scale' | paste -sd, - || true)
 
 # ---- packages (only what is missing)
 packages=(
@@ -64,13 +72,17 @@ if ((build)); then
   # PGDR_WERROR=OFF: GCC 12 at -O3 reports a false -Wrestrict in promql/ast.cc.
   cmake -S "$root" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DPGDR_WERROR=OFF >/dev/null
-  ninja -C "$root/build-bench" -j"$(nproc)" pgdr_exporter store_poll_bench
+  targets=()
+  [[ -z "$phases" || -n "$py_phases" ]] && targets+=(pgdr_exporter)
+  want store && targets+=(store_poll_bench)
+  want evaluator && targets+=(evaluator_bench)
+  ((${#targets[@]} == 0)) || ninja -C "$root/build-bench" -j"$(nproc)" "${targets[@]}"
 fi
 
 # ---- Object-store poll cost against history (issue 3): Google Benchmark,
 # an in-process S3 server and a local directory, 100 vs 50,000 segments.
 store_bench="$root/build-bench/tests/bench/store_poll_bench"
-if [[ -x "$store_bench" ]]; then
+if want store && [[ -x "$store_bench" ]]; then
   if ((smoke)); then
     "$store_bench" --benchmark_filter='/100$' --benchmark_min_time=0.05
   else
@@ -78,6 +90,39 @@ if [[ -x "$store_bench" ]]; then
       --benchmark_out="$root/bench/store_poll.json" --benchmark_out_format=json
   fi
 fi
+py=python3
+"$py" -c 'import yaml' 2>/dev/null || py=/usr/bin/python3
+# run_py SCRIPT ARGS...: the Python benches stop every process they started
+# (harness.TempDir) on exit, error, SIGINT and SIGTERM; the trap forwards a
+# signal to them and waits.
+run_py() {
+  "$py" "$@" &
+  child=$!
+  trap 'kill -TERM "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true' INT TERM
+  trap 'kill -TERM "$child" 2>/dev/null || true' EXIT
+  local status=0
+  wait "$child" || status=$?
+  trap - EXIT INT TERM
+  return "$status"
+}
+
+# ---- Rule evaluation (docs/evaluator.md): the built-in evaluator vs a real
+# Prometheus 2.42 on the same data: rules/*.yml over a simulated 200-member
+# fleet, and rules_large.yml (10,002 rules). ~4 min; smoke ~1 min.
+if want evaluator; then
+  eval_driver="$root/build-bench/tests/bench/evaluator_bench"
+  [[ -x "$eval_driver" ]] || { echo "bench: no driver at $eval_driver" >&2; exit 1; }
+  if ((smoke)); then
+    run_py "$root/bench/evaluator_bench.py" --driver "$eval_driver" --smoke \
+      --out "$root/build-bench/evaluator-results-smoke.json"
+  else
+    run_py "$root/bench/evaluator_bench.py" --driver "$eval_driver" \
+      --out "$root/bench/evaluator_results.json"
+  fi
+fi
+
+# ---- pgdr_exporter vs postgres_exporter, latency floor, scale (bench/bench.py)
+[[ -n "$phases" && -z "$py_phases" ]] && exit 0
 exporter="${PGDR_EXPORTER:-$root/build-bench/exporter/pgdr_exporter}"
 [[ -x "$exporter" ]] || { echo "bench: no exporter binary at $exporter" >&2; exit 1; }
 
@@ -87,17 +132,5 @@ if ((smoke)); then
 else
   args+=(--out "${out:-$root/bench/results.json}")
 fi
-[[ -n "$phases" ]] && args+=(--phases "$phases")
-
-# bench.py stops every process it started (harness.TempDir) on exit, error,
-# SIGINT and SIGTERM; the trap forwards a signal to it and waits.
-py=python3
-"$py" -c 'import yaml' 2>/dev/null || py=/usr/bin/python3
-"$py" "$root/bench/bench.py" "${args[@]}" &
-child=$!
-trap 'kill -TERM "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true' INT TERM
-trap 'kill -TERM "$child" 2>/dev/null || true' EXIT
-wait "$child"
-status=$?
-trap - EXIT
-exit "$status"
+[[ -n "$py_phases" ]] && args+=(--phases "$py_phases")
+run_py "$root/bench/bench.py" "${args[@]}"
