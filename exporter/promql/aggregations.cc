@@ -123,7 +123,7 @@ Vector EvalAggregate(Evaluator& ev, const AggregateExpr& agg, int64_t ts) {
       tsdb::SetLabel(labels, value_label, FormatValueLabel(s.value));
     }
     auto [it, inserted] = index.emplace(tsdb::LabelsKey(labels), groups.size());
-    if (inserted) groups.push_back(Group{std::move(labels)});
+    if (inserted) groups.push_back(Group{.labels = std::move(labels)});
     Group& g = groups[it->second];
     if (keep_members) {
       g.members.push_back(std::move(s));

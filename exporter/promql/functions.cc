@@ -64,9 +64,9 @@ double DatePart(Func f, double value) {
     case Func::kDaysInMonth:
       return kDaysIn[m - 1] + ((m == 2 && IsLeap(y)) ? 1 : 0);
     case Func::kHour:
-      return static_cast<double>(rem / 3600);
+      return static_cast<double>(rem / 3600);  // NOLINT(bugprone-integer-division): whole hours
     case Func::kMinute:
-      return static_cast<double>((rem % 3600) / 60);
+      return static_cast<double>((rem % 3600) / 60);  // NOLINT(bugprone-integer-division)
     default:
       return kNaN;
   }
@@ -414,6 +414,8 @@ Vector EvalCall(Evaluator& ev, const Call& call, int64_t ts) {
     case Func::kMinute:
     case Func::kMonth:
     case Func::kYear: {
+      // Whole seconds, as Go's time.Unix(ts/1000, 0).
+      // NOLINTNEXTLINE(bugprone-integer-division)
       if (call.args.empty()) return {Sample{{}, DatePart(f, static_cast<double>(ts / 1000))}};
       Vector out =
           MapValues(ev.EvalVector(*call.args[0], ts), [&](double v) { return DatePart(f, v); });

@@ -132,6 +132,8 @@ Result<promql::Vector> AlertingRule::Eval(const EvalContext& ctx) {
     out.push_back(promql::Sample{std::move(alerts), 1});
     tsdb::Labels for_state = a.labels;
     tsdb::SetLabel(for_state, tsdb::kMetricName, "ALERTS_FOR_STATE");
+    // Whole seconds, as Prometheus's float64(ActiveAt.Unix()).
+    // NOLINTNEXTLINE(bugprone-integer-division)
     out.push_back(promql::Sample{std::move(for_state), static_cast<double>(a.active_at_ms / 1000)});
     ++it;
   }

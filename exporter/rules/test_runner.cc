@@ -74,16 +74,19 @@ std::string AlertsString(const std::vector<LabelsAndAnnotations>& la) {
   std::string s = "[";
   for (size_t i = 0; i < la.size(); ++i) {
     if (i > 0) s += ",";
-    s += "\n" + std::to_string(i) + ":" +
-         Indent(
-             "\nLabels:" + GoLabels(la[i].labels) + "\nAnnotations:" + GoLabels(la[i].annotations),
-             "  ");
+    s += '\n';
+    s += std::to_string(i);
+    s += ':';
+    s += Indent(
+        "\nLabels:" + GoLabels(la[i].labels) + "\nAnnotations:" + GoLabels(la[i].annotations),
+        "  ");
   }
   return s + "\n]";
 }
 
 tsdb::Labels FromMap(const std::map<std::string, std::string>& m) {
   std::vector<tsdb::Label> out;
+  out.reserve(m.size());
   for (const auto& [k, v] : m) out.push_back({k, v});
   return tsdb::MakeLabels(std::move(out));
 }
