@@ -812,7 +812,7 @@ def render(res):
                    f"≤ 0.33: {'met' if t['rss_le_1_3_vs_one_sidecar'] else 'MISSED'} |")
         out.append(f"| RSS growth per minute (window) | {mib(a.get('rss_growth_bytes_per_min'))} | "
                    f"{mib(b.get('rss_growth_bytes_per_min'))} | – | |")
-        out.append(f"| TSDB sample payload after 1 h (derived: series × 3600/interval × 16 B) | "
+        out.append(f"| TSDB sample payload after 1 h with rule files (derived: series × 3600/interval × 16 B; none without rules) | "
                    f"{mib(tsdb_payload_1h(a['series'], c['scrape_interval_s']))} | none | – | |")
         out.append(f"| connections opened during the window | {a['connections_opened']} | "
                    f"{b['connections_opened']} | – | one persistent per member: "
@@ -848,16 +848,16 @@ def render(res):
                     f"pgdr's mean wall / minimal client = {lat['ratio_wall_over_minimal_client_two_rounds']}.", ""]
         bc = lat.get("backend_cpu_per_cycle_ms")
         if bc:
-            out += [f"PostgreSQL backend CPU per cycle for these statements, sent as pgdr sends them (unnamed "
-                    f"Parse each cycle): {bc['unprepared']['cpu']} ms; as statements prepared once per "
-                    f"connection: {bc['prepared']['cpu']} ms (ratio {lat['ratio_backend_cpu_prepared_over_unprepared']}; "
+            out += [f"PostgreSQL backend CPU per cycle for these statements from the minimal client, unprepared "
+                    f"(unnamed Parse each cycle, as pgdr did before 2026-11-30): {bc['unprepared']['cpu']} ms; as statements prepared once per "
+                    f"connection (as pgdr sends them now): {bc['prepared']['cpu']} ms (ratio {lat['ratio_backend_cpu_prepared_over_unprepared']}; "
                     f"{bc['prepared']['cycles']} cycles each, back to back).", ""]
     s = res.get("scale")
     if s:
         out += [f"### Scale (one pgdr_exporter, interval {s['runs'][0]['interval_s']} s, every target a DSN "
                 f"to one PostgreSQL)", "",
                 "| targets | CPU (% of one core) | run-queue wait % | PG backends CPU % | RSS end | peak RSS | "
-                "TSDB payload after 1 h (derived) | series | /metrics p50 |",
+                "TSDB payload after 1 h with rules (derived) | series | /metrics p50 |",
                 "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in s["runs"]:
             out.append(f"| {r['targets']} | {r['cpu_percent_of_one_core']} | {r.get('runqueue_wait_percent')} | "
