@@ -254,8 +254,12 @@ class Exporter::Impl {
 
   // Evaluates the rule groups that are due, then hands every alert and the
   // latest snapshot to the action engine (which never blocks this thread).
+  // The engine is called when there is something new to decide on: a group
+  // was evaluated or a snapshot was published (its guards need fresh facts).
   void EvaluateLoop() {
     constexpr auto kTick = std::chrono::milliseconds(500);
+    std::shared_ptr<const Snapshot> decided_on;
+    std::shared_ptr<actions::ActionEngine> decided_by;
     while (true) {
       {
         std::unique_lock lock(mu_);
@@ -265,10 +269,13 @@ class Exporter::Impl {
       auto rules = Rules();
       auto engine = Actions();
       const auto now = SystemClock::now();
-      rules->Tick(
+      const int evaluated = rules->Tick(
           std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
-      engine->OnAlerts(ToActionAlerts(rules->Alerts(), engine->resend_delay_ms()),
-                       snapshots_.Latest(), now);
+      auto snapshot = snapshots_.Latest();
+      if (evaluated == 0 && snapshot == decided_on && engine == decided_by) continue;
+      engine->OnAlerts(ToActionAlerts(rules->Alerts(), engine->resend_delay_ms()), snapshot, now);
+      decided_on = std::move(snapshot);
+      decided_by = std::move(engine);
     }
   }
 
