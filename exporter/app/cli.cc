@@ -12,6 +12,7 @@
 #include "pgdr/promql/test_runner.h"
 #include "pgdr/rules/test_runner.h"
 #include "pgdr/store_poller.h"
+#include "pgdr/yaml_reader.h"
 
 #ifndef PGDR_VERSION
 #define PGDR_VERSION "dev"
@@ -89,6 +90,10 @@ int RunCli(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
+  std::string retention = "1h";
+  app.add_option("--storage.tsdb.retention.time", retention,
+                 "How long the rule evaluator keeps samples in memory")
+      ->capture_default_str();
   app.set_version_flag("--version", std::string("pgdr_exporter ") + PGDR_VERSION);
 
   std::vector<std::string> check_files;
@@ -115,6 +120,12 @@ int RunCli(int argc, char** argv) {
     return 2;
   }
   InitLogging(*level, *format);
+  auto retention_ms = ParseDuration(retention);
+  if (!retention_ms.ok() || retention_ms->count() <= 0) {
+    std::cerr << "--storage.tsdb.retention.time: invalid duration \"" << retention << "\"\n";
+    return 2;
+  }
+  options.tsdb.retention = *retention_ms;
 
   if (check->parsed()) return CheckConfig(check_files);
   if (promql_test->parsed()) return promql::RunPromqlTestFiles(promql_files, std::cout);

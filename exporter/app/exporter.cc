@@ -110,7 +110,7 @@ std::vector<actions::ActionAlert> ToActionAlerts(const std::vector<rules::Manage
 
 class Exporter::Impl {
  public:
-  explicit Impl(ExporterOptions options) : options_(std::move(options)) {}
+  explicit Impl(ExporterOptions options) : options_(std::move(options)), tsdb_(options_.tsdb) {}
 
   Status Start() {
     auto config = LoadConfig(options_.config_file);

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "pgdr/status.h"
+#include "pgdr/tsdb.h"
 
 namespace pgdr {
 
@@ -27,6 +28,8 @@ struct ExporterOptions {
   std::string listen_address = ":9688";
   std::string telemetry_path = "/metrics";
   std::string version;
+  // The evaluator's in-memory series buffer (--storage.tsdb.retention.time).
+  tsdb::Options tsdb;
 };
 
 class Exporter {

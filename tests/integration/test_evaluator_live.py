@@ -85,6 +85,39 @@ class EvaluatorLiveTest(unittest.TestCase):
             cluster.replicas[0].start()
             wait_until(lambda: state("pgdr") is None, timeout=20, what="alert resolved in pgdr")
 
+    def test_retention_flag_bounds_what_the_evaluator_sees(self):
+        """--storage.tsdb.retention.time=5s: a 1m window holds at most ~5 s of
+        1 s samples, while the same window without the flag keeps growing."""
+        rule = """
+groups:
+  - name: retention
+    interval: 1s
+    rules:
+      - alert: SamplesInWindow
+        expr: count_over_time(pgdr_up{member="ret-1"}[1m]) > 0
+"""
+        with TempDir() as tmp:
+            rule_path = os.path.join(tmp.path, "retention.yml")
+            with open(rule_path, "w") as f:
+                f.write(rule)
+            cluster = PgCluster(tmp, "ret", replicas=0)
+            cluster.start()
+            config = cluster.exporter_config(interval="1s")
+            config["rule_files"] = [rule_path]
+            config["evaluation_interval"] = "1s"
+            short = Exporter(tmp, config, args=["--storage.tsdb.retention.time=5s"]).start()
+            default = Exporter(tmp, config).start()
+
+            def samples(exporter):
+                alerts = json.loads(exporter.get("/api/v1/alerts")[1])["data"]["alerts"]
+                return float(alerts[0]["value"]) if alerts else None
+
+            wait_until(lambda: (samples(default) or 0) >= 12, timeout=40,
+                       what="12 samples in the default exporter's window")
+            self.assertIsNotNone(samples(short))
+            self.assertGreaterEqual(samples(short), 3)
+            self.assertLessEqual(samples(short), 6)
+
 
 if __name__ == "__main__":
     unittest.main()
