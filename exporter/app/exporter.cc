@@ -220,9 +220,14 @@ class Exporter::Impl {
     const bool same = running &&
                       options.default_interval_ms == rules_options_.default_interval_ms &&
                       options.external_labels == rules_options_.external_labels;
-    if (same) return running->Load(config.rule_files);
+    if (same) {
+      Status s = running->Load(config.rule_files);
+      if (s.ok()) tsdb_.SetScrapeFilter(running->SelectedMetricNames());
+      return s;
+    }
     auto manager = std::make_shared<rules::RuleManager>(&tsdb_, options);
     if (Status s = manager->Load(config.rule_files); !s.ok()) return s;
+    tsdb_.SetScrapeFilter(manager->SelectedMetricNames());
     std::lock_guard eval_lock(eval_mu_);
     std::lock_guard lock(engines_mu_);
     rules_ = std::move(manager);

@@ -133,6 +133,57 @@ const char* AggOpName(AggOp op) {
   return kNames[static_cast<int>(op)];
 }
 
+namespace {
+
+// Adds the names `e` reads to `names`; false when a selector names no single metric.
+bool CollectNames(const Expr& e, std::set<std::string>& names) {
+  switch (e.kind) {
+    case NodeKind::kNumber:
+    case NodeKind::kString:
+      return true;
+    case NodeKind::kVectorSelector: {
+      const auto& v = static_cast<const VectorSelector&>(e);
+      for (const tsdb::Matcher& m : v.matchers) {
+        if (m.name() == tsdb::kMetricName && m.type() == tsdb::MatchType::kEqual) {
+          names.insert(m.value());
+          return true;
+        }
+      }
+      return false;
+    }
+    case NodeKind::kMatrixSelector:
+      return CollectNames(*static_cast<const MatrixSelector&>(e).selector, names);
+    case NodeKind::kSubquery:
+      return CollectNames(*static_cast<const SubqueryExpr&>(e).expr, names);
+    case NodeKind::kParen:
+      return CollectNames(*static_cast<const ParenExpr&>(e).expr, names);
+    case NodeKind::kUnary:
+      return CollectNames(*static_cast<const UnaryExpr&>(e).expr, names);
+    case NodeKind::kBinary: {
+      const auto& b = static_cast<const BinaryExpr&>(e);
+      return CollectNames(*b.lhs, names) && CollectNames(*b.rhs, names);
+    }
+    case NodeKind::kCall:
+      for (const ExprPtr& arg : static_cast<const Call&>(e).args) {
+        if (!CollectNames(*arg, names)) return false;
+      }
+      return true;
+    case NodeKind::kAggregate: {
+      const auto& a = static_cast<const AggregateExpr&>(e);
+      return CollectNames(*a.expr, names) && (!a.param || CollectNames(*a.param, names));
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::set<std::string>> SelectedMetricNames(const Expr& expr) {
+  std::set<std::string> names;
+  if (!CollectNames(expr, names)) return std::nullopt;
+  return names;
+}
+
 std::string FormatFloatExponent(double v, char e) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";

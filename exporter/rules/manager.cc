@@ -147,6 +147,19 @@ std::vector<std::shared_ptr<Group>> RuleManager::Snapshot() const {
   return groups_;
 }
 
+std::optional<std::set<std::string>> RuleManager::SelectedMetricNames() const {
+  std::set<std::string> names;
+  for (const auto& g : Snapshot()) {
+    std::lock_guard lock(g->mutex());
+    for (const auto& r : g->rules()) {
+      auto used = promql::SelectedMetricNames(*r->spec().expr);
+      if (!used) return std::nullopt;
+      names.merge(*used);
+    }
+  }
+  return names;
+}
+
 size_t RuleManager::group_count() const { return Snapshot().size(); }
 
 int RuleManager::Tick(int64_t now_ms) {

@@ -132,8 +132,19 @@ void Tsdb::TrimLocked(Buffer& b, int64_t now_ms) {
 
 void Tsdb::AppendScrape(std::string_view source,
                         const std::vector<prometheus::MetricFamily>& families, int64_t t_ms) {
+  std::shared_ptr<const std::set<std::string>> filter;
+  {
+    std::lock_guard lock(filter_mu_);
+    filter = filter_;
+  }
+  const auto wanted = [&](const std::string& name) {
+    return filter == nullptr || filter->contains(name) || filter->contains(name + "_bucket") ||
+           filter->contains(name + "_sum") || filter->contains(name + "_count");
+  };
   std::vector<Flat> flat;
-  for (const auto& family : families) Flatten(family, flat);
+  for (const auto& family : families) {
+    if (wanted(family.name)) Flatten(family, flat);
+  }
   std::unique_lock lock(mu_);
   auto& previous = sources_[std::string(source)];
   std::unordered_set<std::string> current;
@@ -148,6 +159,11 @@ void Tsdb::AppendScrape(std::string_view source,
     if (it != series_.end()) AppendLocked(it->second.labels, key, t_ms, StaleNaN());
   }
   previous = std::move(current);
+}
+
+void Tsdb::SetScrapeFilter(std::optional<std::set<std::string>> names) {
+  std::lock_guard lock(filter_mu_);
+  filter_ = names ? std::make_shared<const std::set<std::string>>(std::move(*names)) : nullptr;
 }
 
 void Tsdb::MarkSourceStale(std::string_view source, int64_t t_ms) {

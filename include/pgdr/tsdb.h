@@ -23,6 +23,9 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -139,6 +142,12 @@ class Tsdb final : public Storage {
   void AppendScrape(std::string_view source, const std::vector<prometheus::MetricFamily>& families,
                     int64_t t_ms);
 
+  // Restricts AppendScrape to the families whose samples some rule can
+  // select (`names`: metric names; nullopt, the default: every family).
+  // Series of families a new filter drops go stale like any series a source
+  // stops sending. Rules' own output (Append) is never filtered.
+  void SetScrapeFilter(std::optional<std::set<std::string>> names);
+
   // Marks every series of `source` stale at `t_ms` (the source went away).
   void MarkSourceStale(std::string_view source, int64_t t_ms);
 
@@ -160,6 +169,8 @@ class Tsdb final : public Storage {
   void TrimLocked(Buffer& buffer, int64_t now_ms);
 
   const Options options_;
+  std::mutex filter_mu_;
+  std::shared_ptr<const std::set<std::string>> filter_;  // GUARDED_BY(filter_mu_); null: all
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, Buffer> series_;  // GUARDED_BY(mu_)
   // Series by metric name; pointers into series_ (node-based, so stable).

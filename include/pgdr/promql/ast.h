@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -168,6 +169,11 @@ struct AggregateExpr final : Expr {
   bool without = false;
   bool has_grouping = false;  // by()/without() was written
 };
+
+// The metric names `expr` can read, or nullopt when one of its selectors
+// names no single metric ({__name__=~"pg_.*"}, {job="x"}): the exporter
+// stores in its TSDB only what some loaded rule can select.
+std::optional<std::set<std::string>> SelectedMetricNames(const Expr& expr);
 
 // Prints the expression as Prometheus's String() does (used by /api/v1/rules).
 std::string ToString(const Expr& expr);

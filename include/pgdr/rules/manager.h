@@ -36,6 +36,8 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -102,6 +104,10 @@ class RuleManager {
   nlohmann::json AlertsJson() const;
 
   std::vector<ManagedAlert> Alerts() const;
+
+  // The metric names the loaded rules read (promql::SelectedMetricNames over
+  // every rule); nullopt when some rule may read any series.
+  std::optional<std::set<std::string>> SelectedMetricNames() const;
 
   // pgdr_rule_group_last_duration_seconds{group},
   // pgdr_rule_evaluation_failures_total{group}, pgdr_alerts{alertname,state},

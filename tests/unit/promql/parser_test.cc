@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "pgdr/promql/ast.h"
 #include "pgdr/promql/engine.h"
 
 namespace pgdr::promql {
@@ -10,6 +11,23 @@ namespace {
 std::string Error(std::string_view q) {
   auto r = ParseExpr(q);
   return r.ok() ? "" : r.status().message();
+}
+
+TEST(Parser, SelectedMetricNames) {
+  auto names = [](std::string_view q) {
+    auto e = ParseExpr(q);
+    EXPECT_TRUE(e.ok()) << q;
+    return SelectedMetricNames(**e);
+  };
+  using Names = std::set<std::string>;
+  EXPECT_EQ(names("1 + 2"), Names{});
+  EXPECT_EQ(names("sum by (c) (rate(a_total[5m])) / on(c) group_left b"), (Names{"a_total", "b"}));
+  EXPECT_EQ(names("histogram_quantile(0.9, sum by (le) (rate(h_bucket[1m])))"), Names{"h_bucket"});
+  EXPECT_EQ(names("max_over_time((x offset 1m)[10m:1m]) and absent(y)"), (Names{"x", "y"}));
+  EXPECT_EQ(names("topk(scalar(k), {__name__=\"v\", job=\"j\"})"), (Names{"k", "v"}));
+  EXPECT_EQ(names("-z"), Names{"z"});
+  EXPECT_FALSE(names("{__name__=~\"pg_.*\"}").has_value());
+  EXPECT_FALSE(names("x + on() count({job=\"a\"})").has_value());
 }
 
 TEST(Parser, ErrorsCarryPositions) {

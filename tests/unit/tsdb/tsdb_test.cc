@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <set>
 #include <thread>
 
 namespace pgdr::tsdb {
@@ -62,6 +63,26 @@ TEST(Tsdb, ScrapeMarksVanishedSeriesStale) {
   EXPECT_EQ(db.Select(NameIs("pgdr_up"), 0, 3000)[0].samples.size(), 2u);
   db.MarkSourceStale("pg1", 4000);
   EXPECT_TRUE(IsStaleNaN(db.Select(NameIs("pgdr_up"), 0, 4000)[0].samples.back().v));
+}
+
+TEST(Tsdb, ScrapeFilterKeepsOnlySelectedFamilies) {
+  Tsdb db;
+  db.SetScrapeFilter(std::set<std::string>{"pgdr_up"});
+  db.AppendScrape("pg1", {Gauge("pgdr_up", "a", 1), Gauge("pgdr_lag", "a", 5)}, 1000);
+  EXPECT_EQ(db.Select(NameIs("pgdr_up"), 0, 1000).size(), 1u);
+  EXPECT_TRUE(db.Select(NameIs("pgdr_lag"), 0, 1000).empty());
+  EXPECT_EQ(db.GetStats().series, 1u);
+  // A rule's own output is not filtered.
+  EXPECT_TRUE(db.Append(L({{"__name__", "recorded"}}), 1000, 1));
+  // A new filter drops pgdr_up: its series goes stale like a vanished one.
+  db.SetScrapeFilter(std::set<std::string>{"pgdr_lag"});
+  db.AppendScrape("pg1", {Gauge("pgdr_up", "a", 1), Gauge("pgdr_lag", "a", 5)}, 2000);
+  EXPECT_TRUE(IsStaleNaN(db.Select(NameIs("pgdr_up"), 0, 2000)[0].samples.back().v));
+  EXPECT_EQ(db.Select(NameIs("pgdr_lag"), 0, 2000).size(), 1u);
+  // No filter: everything.
+  db.SetScrapeFilter(std::nullopt);
+  db.AppendScrape("pg1", {Gauge("pgdr_other", "a", 1)}, 3000);
+  EXPECT_EQ(db.Select(NameIs("pgdr_other"), 0, 3000).size(), 1u);
 }
 
 TEST(Tsdb, HistogramsBecomeBucketSumCount) {
