@@ -1,3 +1,4 @@
+#include <cctype>
 #include <sstream>
 
 #include "pgdr/files.h"
@@ -38,6 +39,26 @@ ColumnUsage ParseUsage(const YamlReader& r, const YAML::Node& n) {
                 "\" (supported: LABEL, GAUGE, COUNTER, DISCARD, MAPPEDMETRIC, DURATION)");
 }
 
+// A description as exposition HELP text: the serializer writes HELP as is,
+// so backslashes and line breaks (YAML block scalars) are escaped here.
+std::string HelpText(std::string_view description) {
+  while (!description.empty() && std::isspace(static_cast<unsigned char>(description.back()))) {
+    description.remove_suffix(1);
+  }
+  std::string out;
+  out.reserve(description.size());
+  for (const char c : description) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 ColumnSpec ParseColumn(const YamlReader& r, const std::string& query, const std::string& prefix,
                        const std::string& column, const YAML::Node& body) {
   r.CheckKeys(body, {"usage", "description", "name", "scale", "mapping"},
@@ -46,7 +67,7 @@ ColumnSpec ParseColumn(const YamlReader& r, const std::string& query, const std:
   c.column = column;
   if (!body["usage"]) r.Fail(body, "missing required key \"usage\"");
   c.usage = ParseUsage(r, body["usage"]);
-  c.description = r.StringOr(body, "description", column);
+  c.description = HelpText(r.StringOr(body, "description", column));
   c.metric_name = r.StringOr(body, "name", prefix + query + "_" + column);
   if (c.usage == ColumnUsage::kDuration && !body["name"]) c.metric_name += "_milliseconds";
   c.scale = r.NumberOr(body, "scale", 1.0);

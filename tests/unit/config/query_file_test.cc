@@ -50,6 +50,22 @@ pg_stat_bgwriter_17:
   EXPECT_EQ(spec.target_databases, std::vector<std::string>{"*"});
 }
 
+TEST(QueryFileTest, DescriptionsBecomeValidHelpText) {
+  auto q = ParseQueryFile(R"(
+a:
+  query: SELECT 1 AS v
+  metrics:
+    - v:
+        usage: GAUGE
+        description: |
+          first line
+          C:\path
+)",
+                          "q.yml", "p_");
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_EQ((*q)[0].columns[0].description, "first line\\nC:\\\\path");
+}
+
 TEST(QueryFileTest, ErrorsNameFileLineAndColumn) {
   auto q = ParseQueryFile("a:\n  query: x\n  metrics:\n    - v: {usage: GAUGE}\n  colour: red\n",
                           "q.yml", "p_");
