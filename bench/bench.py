@@ -789,6 +789,18 @@ def mib(b):
     return f"{b / 1048576:.1f} MiB" if b is not None else "–"
 
 
+def write_results(res, out, started, render_fn):
+    """Stamps duration and load, writes the results file, prints its tables."""
+    res["duration_s"] = round(time.time() - started, 1)
+    res["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(res, f, indent=1)
+        f.write("\n")
+    print(render_fn(res))
+    log(f"wrote {out} in {res['duration_s']} s")
+
+
 def render(res):
     out = []
     c = res.get("comparison")
@@ -943,14 +955,7 @@ def main():
         if "scale" in phases:
             log(f"phase 3: scale {args.scale_sizes}")
             res["scale"] = phase_scale(tmp, args)
-    res["duration_s"] = round(time.time() - started, 1)
-    res["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(res, f, indent=1, sort_keys=False)
-        f.write("\n")
-    print(render(res))
-    log(f"wrote {args.out} in {res['duration_s']} s")
+    write_results(res, args.out, started, render)
     return 0
 
 

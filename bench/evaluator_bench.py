@@ -53,7 +53,7 @@ sys.path.insert(0, HERE)
 
 import harness  # noqa: E402
 from harness import Prometheus, TempDir, http_get, parse_metrics, wait_until  # noqa: E402
-from bench import log, machine, pct, rnd  # noqa: E402
+from bench import log, machine, pct, rnd, write_results  # noqa: E402
 
 INTERVAL_S = 5
 CLUSTERS, MEMBERS = 50, 4
@@ -470,14 +470,7 @@ def main():
         finally:
             if server:
                 server.close()
-    res["duration_s"] = round(time.time() - started, 1)
-    res["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(res, f, indent=1)
-        f.write("\n")
-    print(render(res))
-    log(f"wrote {args.out} in {res['duration_s']} s")
+    write_results(res, args.out, started, render)
     return 0
 
 
