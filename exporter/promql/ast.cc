@@ -207,6 +207,7 @@ std::string FormatFloat(double v) {
   size_t e = sci.find('e');
   std::string mantissa = sci.substr(0, e);
   int exp = std::stoi(sci.substr(e + 1));
+  if (exp < -4 || exp >= 6) return FormatFloatExponent(v, 'e');  // Go's %g switches at 1e+06
   bool neg = mantissa[0] == '-';
   if (neg) mantissa.erase(0, 1);
   std::string digits;
@@ -214,16 +215,7 @@ std::string FormatFloat(double v) {
     if (c != '.') digits += c;
   }
   std::string out;
-  if (exp < -4 || exp >= 6) {  // Go: shortest %g switches to %e at 1e+06
-    out.assign(1, digits[0]);
-    if (digits.size() > 1) {
-      out += '.';
-      out.append(digits, 1);
-    }
-    char eb[16];
-    std::snprintf(eb, sizeof(eb), "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
-    out += eb;
-  } else if (exp < 0) {
+  if (exp < 0) {
     out = "0." + std::string(-exp - 1, '0') + digits;
   } else if (static_cast<int>(digits.size()) <= exp + 1) {
     out = digits + std::string(exp + 1 - digits.size(), '0');
