@@ -303,8 +303,9 @@ class Exporter::Impl {
     for (const auto& [key, result] : inputs.targets) {
       seen[key] = result.get();
       if (appended_[key] != result.get()) {
-        tsdb_.AppendScrape(key, result->reused.empty() ? result->families : AllFamilies(*result),
-                           ms(result->collected_at));
+        std::vector<const std::vector<prometheus::MetricFamily>*> parts{&result->families};
+        for (const auto& reused : result->reused) parts.push_back(reused.get());
+        tsdb_.AppendScrapeParts(key, parts, ms(result->collected_at));
       }
     }
     for (const auto& [name, poll] : polls) {

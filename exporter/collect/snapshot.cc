@@ -10,8 +10,9 @@ std::shared_ptr<const Snapshot> SnapshotComposer::Compose(const SnapshotInputs& 
   snapshot->targets.reserve(in.targets.size());
   for (const auto& [key, target] : in.targets) {
     if (target->text.empty()) {
-      sources.push_back(
-          &cache_.Get(target, target->reused.empty() ? target->families : AllFamilies(*target)));
+      // No copy of `families` unless cached lists must be merged in.
+      sources.push_back(target->reused.empty() ? &cache_.Get(target, target->families)
+                                               : &cache_.Get(target, AllFamilies(*target)));
     } else {
       for (const auto& block : target->text) sources.push_back(block.get());
     }

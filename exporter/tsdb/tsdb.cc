@@ -132,18 +132,23 @@ void Tsdb::TrimLocked(Buffer& b, int64_t now_ms) {
 
 void Tsdb::AppendScrape(std::string_view source,
                         const std::vector<prometheus::MetricFamily>& families, int64_t t_ms) {
-  std::shared_ptr<const std::set<std::string>> filter;
+  const std::vector<prometheus::MetricFamily>* part = &families;
+  AppendScrapeParts(source, std::span(&part, 1), t_ms);
+}
+
+void Tsdb::AppendScrapeParts(std::string_view source,
+                             std::span<const std::vector<prometheus::MetricFamily>* const> parts,
+                             int64_t t_ms) {
+  std::shared_ptr<const std::set<std::string, std::less<>>> filter;
   {
     std::lock_guard lock(filter_mu_);
     filter = filter_;
   }
-  const auto wanted = [&](const std::string& name) {
-    return filter == nullptr || filter->contains(name) || filter->contains(name + "_bucket") ||
-           filter->contains(name + "_sum") || filter->contains(name + "_count");
-  };
   std::vector<Flat> flat;
-  for (const auto& family : families) {
-    if (wanted(family.name)) Flatten(family, flat);
+  for (const auto* families : parts) {
+    for (const auto& family : *families) {
+      if (filter == nullptr || filter->contains(family.name)) Flatten(family, flat);
+    }
   }
   std::unique_lock lock(mu_);
   auto& previous = sources_[std::string(source)];
@@ -162,8 +167,19 @@ void Tsdb::AppendScrape(std::string_view source,
 }
 
 void Tsdb::SetScrapeFilter(std::optional<std::set<std::string>> names) {
+  std::shared_ptr<const std::set<std::string, std::less<>>> families;
+  if (names) {
+    std::set<std::string, std::less<>> wanted;
+    for (const std::string& name : *names) {
+      wanted.insert(name);
+      for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
+        if (name.ends_with(suffix)) wanted.insert(name.substr(0, name.size() - suffix.size()));
+      }
+    }
+    families = std::make_shared<const std::set<std::string, std::less<>>>(std::move(wanted));
+  }
   std::lock_guard lock(filter_mu_);
-  filter_ = names ? std::make_shared<const std::set<std::string>>(std::move(*names)) : nullptr;
+  filter_ = std::move(families);
 }
 
 void Tsdb::MarkSourceStale(std::string_view source, int64_t t_ms) {

@@ -27,6 +27,7 @@
 #include <optional>
 #include <set>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -141,6 +142,11 @@ class Tsdb final : public Storage {
   // name{quantile}, name_sum, name_count.
   void AppendScrape(std::string_view source, const std::vector<prometheus::MetricFamily>& families,
                     int64_t t_ms);
+  // The same for one collection held in several lists (a member's own
+  // samples and the cached query results it shares), without merging them.
+  void AppendScrapeParts(std::string_view source,
+                         std::span<const std::vector<prometheus::MetricFamily>* const> parts,
+                         int64_t t_ms);
 
   // Restricts AppendScrape to the families whose samples some rule can
   // select (`names`: metric names; nullopt, the default: every family).
@@ -170,7 +176,9 @@ class Tsdb final : public Storage {
 
   const Options options_;
   std::mutex filter_mu_;
-  std::shared_ptr<const std::set<std::string>> filter_;  // GUARDED_BY(filter_mu_); null: all
+  // Family names whose samples a rule can select (for a histogram or summary
+  // its base name, derived once here rather than per append); null: all.
+  std::shared_ptr<const std::set<std::string, std::less<>>> filter_;  // GUARDED_BY(filter_mu_)
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, Buffer> series_;  // GUARDED_BY(mu_)
   // Series by metric name; pointers into series_ (node-based, so stable).

@@ -101,6 +101,12 @@ TEST(Tsdb, HistogramsBecomeBucketSumCount) {
   EXPECT_EQ(GetLabel(buckets[0].labels, "le"), "+Inf");
   EXPECT_EQ(db.Select(NameIs("pgdr_probe_latency_seconds_count"), 0, 0)[0].samples[0].v, 3);
   EXPECT_DOUBLE_EQ(db.Select(NameIs("pgdr_probe_latency_seconds_sum"), 0, 0)[0].samples[0].v, 0.6);
+  // A filter naming one of the histogram's series keeps the whole family.
+  Tsdb filtered;
+  filtered.SetScrapeFilter(std::set<std::string>{"pgdr_probe_latency_seconds_bucket"});
+  filtered.AppendScrape("s", {f, Gauge("pgdr_up", "a", 1)}, 0);
+  EXPECT_EQ(filtered.Select(NameIs("pgdr_probe_latency_seconds_bucket"), 0, 0).size(), 3u);
+  EXPECT_TRUE(filtered.Select(NameIs("pgdr_up"), 0, 0).empty());
 }
 
 TEST(Tsdb, RetentionAndRingBoundMemory) {
