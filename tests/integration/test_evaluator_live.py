@@ -26,17 +26,26 @@ groups:
 """
 
 
+def sandbox(tmp, name, rule, replicas, shipped_rules=False):
+    """A started cluster and an exporter config (1 s collection and
+    evaluation) that loads `rule`, written to a file, and optionally the
+    shipped rules. Returns (cluster, config, rule file path)."""
+    rule_path = os.path.join(tmp.path, f"{name}.yml")
+    with open(rule_path, "w") as f:
+        f.write(rule)
+    cluster = PgCluster(tmp, name, replicas=replicas)
+    cluster.start()
+    config = cluster.exporter_config(interval="1s")
+    shipped = [os.path.join(SOURCE_DIR, "rules", "*.yml")] if shipped_rules else []
+    config["rule_files"] = shipped + [rule_path]
+    config["evaluation_interval"] = "1s"
+    return cluster, config, rule_path
+
+
 class EvaluatorLiveTest(unittest.TestCase):
     def test_shipped_rules_load_and_alert_states_match_prometheus(self):
         with TempDir() as tmp:
-            rule_path = os.path.join(tmp.path, "live.yml")
-            with open(rule_path, "w") as f:
-                f.write(RULE)
-            cluster = PgCluster(tmp, "live", replicas=1)
-            cluster.start()
-            config = cluster.exporter_config(interval="1s")
-            config["rule_files"] = [os.path.join(SOURCE_DIR, "rules", "*.yml"), rule_path]
-            config["evaluation_interval"] = "1s"
+            cluster, config, rule_path = sandbox(tmp, "live", RULE, replicas=1, shipped_rules=True)
             exporter = Exporter(tmp, config).start()
             prom = Prometheus(tmp, [exporter.address], rule_files=[rule_path]).start()
 
@@ -97,14 +106,7 @@ groups:
         expr: count_over_time(pgdr_up{member="ret-1"}[1m]) > 0
 """
         with TempDir() as tmp:
-            rule_path = os.path.join(tmp.path, "retention.yml")
-            with open(rule_path, "w") as f:
-                f.write(rule)
-            cluster = PgCluster(tmp, "ret", replicas=0)
-            cluster.start()
-            config = cluster.exporter_config(interval="1s")
-            config["rule_files"] = [rule_path]
-            config["evaluation_interval"] = "1s"
+            _, config, _ = sandbox(tmp, "ret", rule, replicas=0)
             short = Exporter(tmp, config, args=["--storage.tsdb.retention.time=5s"]).start()
             default = Exporter(tmp, config).start()
 
