@@ -1,3 +1,3 @@
-#include "pgdr/cli.h"
+#include "pgdr/app/cli.h"
 
-int main(int argc, char** argv) { return pgdr::RunCli(argc, argv); }
+int main(int argc, char** argv) { return pgdr::app::RunCli(argc, argv); }

@@ -3,9 +3,9 @@
 #include <cstdlib>
 #include <set>
 
-#include "pgdr/files.h"
-#include "pgdr/pg_connect.h"
-#include "pgdr/yaml_reader.h"
+#include "pgdr/collect/pg_connect.h"
+#include "pgdr/config/yaml_reader.h"
+#include "pgdr/core/files.h"
 
 namespace pgdr::actions {
 
@@ -13,24 +13,26 @@ namespace {
 
 const std::string kServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount/";
 
-std::optional<std::string> Opt(const YamlReader& r, const YAML::Node& n, std::string_view key) {
+std::optional<std::string> Opt(const config::YamlReader& r, const YAML::Node& n,
+                               std::string_view key) {
   return r.OptString(n, key);
 }
 
 // basic_auth / bearer_token_* / tls_ca_file / timeout / max_retries on a receiver.
-void ReadHttpOptions(const YamlReader& r, const YAML::Node& n, ReceiverConfig& rc,
+void ReadHttpOptions(const config::YamlReader& r, const YAML::Node& n, ReceiverConfig& rc,
                      const std::string& default_url = "") {
   if (const YAML::Node ba = n["basic_auth"]; ba) {
     r.ExpectMap(ba, "basic_auth");
     r.CheckKeys(ba, {"username", "password_env", "password_file"}, "basic_auth");
     rc.basic_user = r.String(ba, "username");
-    rc.basic_password = ResolvePassword(Opt(r, ba, "password_env"), Opt(r, ba, "password_file"));
+    rc.basic_password =
+        collect::ResolvePassword(Opt(r, ba, "password_env"), Opt(r, ba, "password_file"));
   }
   const auto token_env = Opt(r, n, "bearer_token_env");
   const auto token_file = Opt(r, n, "bearer_token_file");
   if (token_env || token_file) {
     if (!rc.basic_user.empty()) r.Fail(n, "basic_auth and bearer_token_* are exclusive");
-    rc.bearer_token = ResolvePassword(token_env, token_file);
+    rc.bearer_token = collect::ResolvePassword(token_env, token_file);
   }
   rc.ca_file = r.StringOr(n, "tls_ca_file", "");
   rc.timeout = r.DurationOr(n, "timeout", rc.timeout);
@@ -44,7 +46,8 @@ void ReadHttpOptions(const YamlReader& r, const YAML::Node& n, ReceiverConfig& r
   rc.url = url;
 }
 
-std::vector<Matcher> ReadMatchers(const YamlReader& r, const YAML::Node& n, std::string_view key) {
+std::vector<Matcher> ReadMatchers(const config::YamlReader& r, const YAML::Node& n,
+                                  std::string_view key) {
   std::vector<Matcher> out;
   const YAML::Node m = n[std::string(key)];
   if (!m) return out;
@@ -66,7 +69,7 @@ std::vector<Matcher> ReadMatchers(const YamlReader& r, const YAML::Node& n, std:
   return out;
 }
 
-void LoadAlerting(const YamlReader& r, const Config& config, NotifierConfig& nc) {
+void LoadAlerting(const config::YamlReader& r, const config::Config& config, NotifierConfig& nc) {
   nc.evaluation_interval = config.evaluation_interval;
   nc.external_labels = config.external_labels;
   const YAML::Node a = config.alerting;
@@ -120,7 +123,7 @@ void LoadAlerting(const YamlReader& r, const Config& config, NotifierConfig& nc)
   }
 }
 
-Trigger::Action ParseAction(const YamlReader& r, const YAML::Node& n) {
+Trigger::Action ParseAction(const config::YamlReader& r, const YAML::Node& n) {
   const std::string a = r.String(n, "action");
   if (a == "failover") return Trigger::Action::kFailover;
   if (a == "redirect") return Trigger::Action::kRedirect;
@@ -129,7 +132,7 @@ Trigger::Action ParseAction(const YamlReader& r, const YAML::Node& n) {
   r.Fail(n["action"], "unknown action \"" + a + "\" (allowed: failover, redirect, webhook, exec)");
 }
 
-void LoadTriggers(const YamlReader& r, const Config& config, ActionsConfig& out) {
+void LoadTriggers(const config::YamlReader& r, const config::Config& config, ActionsConfig& out) {
   const YAML::Node a = config.actions;
   if (!a || a.IsNull()) return;
   r.ExpectMap(a, "actions");
@@ -236,7 +239,7 @@ void LoadTriggers(const YamlReader& r, const Config& config, ActionsConfig& out)
       }
       ReadHttpOptions(r, n, rc, default_url);
       if (cnpg && rc.bearer_token.empty() && rc.basic_user.empty()) {
-        rc.bearer_token = ResolvePassword(std::nullopt, kServiceAccountDir + "token");
+        rc.bearer_token = collect::ResolvePassword(std::nullopt, kServiceAccountDir + "token");
       }
       if (cnpg && rc.ca_file.empty() && !n["tls_ca_file"])
         rc.ca_file = kServiceAccountDir + "ca.crt";
@@ -256,7 +259,8 @@ void LoadTriggers(const YamlReader& r, const Config& config, ActionsConfig& out)
   }
 }
 
-void LoadMaintenance(const YamlReader& r, const Config& config, ActionsConfig& out) {
+void LoadMaintenance(const config::YamlReader& r, const config::Config& config,
+                     ActionsConfig& out) {
   const YAML::Node m = config.maintenance;
   if (!m || m.IsNull()) return;
   r.ExpectMap(m, "maintenance");
@@ -282,26 +286,27 @@ void LoadMaintenance(const YamlReader& r, const Config& config, ActionsConfig& o
 
 }  // namespace
 
-Result<ActionsConfig> LoadActionsConfig(const Config& config) {
+core::Result<ActionsConfig> LoadActionsConfig(const config::Config& config) {
   ActionsConfig out;
   for (const auto& t : config.targets) {
     if (!out.members.count(t.cluster)) out.clusters.push_back(t.cluster);
     out.members[t.cluster].push_back(
-        PgEndpoint{t.member, t.dsn, ResolvePassword(t.password_env, t.password_file)});
+        PgEndpoint{t.member, t.dsn, collect::ResolvePassword(t.password_env, t.password_file)});
     out.addresses[t.Key()] = DsnAddress(t.dsn);
   }
   for (const auto& p : config.pgbouncers) {
     PoolerEndpoint pe;
     pe.name = p.name;
     pe.admin_dsn = p.dsn;
-    pe.password = ResolvePassword(p.password_env, p.password_file);
-    pe.databases_file =
-        p.databases_file.empty() ? "" : ResolvePath(DirName(config.file), p.databases_file);
+    pe.password = collect::ResolvePassword(p.password_env, p.password_file);
+    pe.databases_file = p.databases_file.empty()
+                            ? ""
+                            : core::ResolvePath(core::DirName(config.file), p.databases_file);
     out.poolers[p.name] = pe;
     out.pooler_cluster[p.name] = p.cluster;
   }
-  const YamlReader r(config.file);
-  const Status st = GuardYaml(config.file, [&] {
+  const config::YamlReader r(config.file);
+  const core::Status st = config::GuardYaml(config.file, [&] {
     LoadAlerting(r, config, out.notifier);
     LoadTriggers(r, config, out);
     LoadMaintenance(r, config, out);

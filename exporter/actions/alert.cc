@@ -55,7 +55,7 @@ void SkipSpace(std::string_view text, size_t& i) {
 }
 
 // Reads a quoted string starting at text[i] (a quote); advances past it.
-Result<std::string> ReadQuoted(std::string_view text, size_t& i) {
+core::Result<std::string> ReadQuoted(std::string_view text, size_t& i) {
   const char quote = text[i++];
   std::string out;
   while (i < text.size() && text[i] != quote) {
@@ -75,21 +75,22 @@ Result<std::string> ReadQuoted(std::string_view text, size_t& i) {
     }
     out.push_back(c);
   }
-  if (i >= text.size()) return Status::InvalidArgument("unterminated string in matcher");
+  if (i >= text.size()) return core::Status::InvalidArgument("unterminated string in matcher");
   ++i;
   return out;
 }
 
 // Parses one matcher at text[i]; advances past it.
-Result<Matcher> ParseOne(std::string_view text, size_t& i);
+core::Result<Matcher> ParseOne(std::string_view text, size_t& i);
 
 }  // namespace
 
-Result<Matcher> Matcher::Parse(std::string_view text) {
+core::Result<Matcher> Matcher::Parse(std::string_view text) {
   auto all = ParseMatchers(text);
   if (!all.ok()) return all.status();
   if (all->size() != 1) {
-    return Status::InvalidArgument("expected exactly one matcher in \"" + std::string(text) + "\"");
+    return core::Status::InvalidArgument("expected exactly one matcher in \"" + std::string(text) +
+                                         "\"");
   }
   return std::move(all->front());
 }
@@ -122,13 +123,14 @@ std::string Matcher::ToString() const {
 
 namespace {
 
-Result<Matcher> ParseOne(std::string_view text, size_t& i) {
+core::Result<Matcher> ParseOne(std::string_view text, size_t& i) {
   SkipSpace(text, i);
   const size_t start = i;
   while (i < text.size() && IsNameChar(text[i], i == start)) ++i;
   if (i == start) {
-    return Status::InvalidArgument("expected a label name at offset " + std::to_string(start) +
-                                   " in matchers \"" + std::string(text) + "\"");
+    return core::Status::InvalidArgument("expected a label name at offset " +
+                                         std::to_string(start) + " in matchers \"" +
+                                         std::string(text) + "\"");
   }
   std::string name(text.substr(start, i - start));
   SkipSpace(text, i);
@@ -140,13 +142,13 @@ Result<Matcher> ParseOne(std::string_view text, size_t& i) {
     op = "=";
     ++i;
   } else {
-    return Status::InvalidArgument("expected =, !=, =~ or !~ after \"" + name +
-                                   "\" in matchers \"" + std::string(text) + "\"");
+    return core::Status::InvalidArgument("expected =, !=, =~ or !~ after \"" + name +
+                                         "\" in matchers \"" + std::string(text) + "\"");
   }
   SkipSpace(text, i);
   if (i >= text.size() || (text[i] != '"' && text[i] != '\'')) {
-    return Status::InvalidArgument("expected a quoted value after \"" + name + op +
-                                   "\" in matchers \"" + std::string(text) + "\"");
+    return core::Status::InvalidArgument("expected a quoted value after \"" + name + op +
+                                         "\" in matchers \"" + std::string(text) + "\"");
   }
   auto value = ReadQuoted(text, i);
   if (!value.ok()) return value.status();
@@ -155,7 +157,7 @@ Result<Matcher> ParseOne(std::string_view text, size_t& i) {
 
 }  // namespace
 
-Result<Matcher> Matcher::Make(std::string name, std::string_view op, std::string value) {
+core::Result<Matcher> Matcher::Make(std::string name, std::string_view op, std::string value) {
   Matcher m;
   m.name_ = std::move(name);
   m.value_ = std::move(value);
@@ -170,17 +172,17 @@ Result<Matcher> Matcher::Make(std::string name, std::string_view op, std::string
     opts.set_dot_nl(true);
     auto re = std::make_shared<RE2>("^(?:" + m.value_ + ")$", opts);
     if (!re->ok()) {
-      return Status::InvalidArgument("invalid regex \"" + m.value_ + "\" for label \"" + m.name_ +
-                                     "\": " + re->error());
+      return core::Status::InvalidArgument("invalid regex \"" + m.value_ + "\" for label \"" +
+                                           m.name_ + "\": " + re->error());
     }
     m.re_ = std::move(re);
   } else {
-    return Status::InvalidArgument("unknown matcher operator \"" + std::string(op) + "\"");
+    return core::Status::InvalidArgument("unknown matcher operator \"" + std::string(op) + "\"");
   }
   return m;
 }
 
-Result<std::vector<Matcher>> ParseMatchers(std::string_view text) {
+core::Result<std::vector<Matcher>> ParseMatchers(std::string_view text) {
   std::vector<Matcher> out;
   size_t i = 0;
   SkipSpace(text, i);
@@ -205,17 +207,17 @@ Result<std::vector<Matcher>> ParseMatchers(std::string_view text) {
   SkipSpace(text, i);
   if (braces) {
     if (i >= text.size() || text[i] != '}') {
-      return Status::InvalidArgument("missing closing brace in matchers \"" + std::string(text) +
-                                     "\"");
+      return core::Status::InvalidArgument("missing closing brace in matchers \"" +
+                                           std::string(text) + "\"");
     }
     ++i;
     SkipSpace(text, i);
   }
   if (i != text.size()) {
-    return Status::InvalidArgument("unexpected \"" + std::string(text.substr(i)) +
-                                   "\" in matchers \"" + std::string(text) + "\"");
+    return core::Status::InvalidArgument("unexpected \"" + std::string(text.substr(i)) +
+                                         "\" in matchers \"" + std::string(text) + "\"");
   }
-  if (out.empty()) return Status::InvalidArgument("empty matcher list");
+  if (out.empty()) return core::Status::InvalidArgument("empty matcher list");
   return out;
 }
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "pgdr/log.h"
+#include "pgdr/core/log.h"
 
 namespace pgdr::actions {
 
@@ -45,7 +45,7 @@ std::pair<std::string, std::string> SplitAddress(const std::string& a) {
 
 }  // namespace
 
-Result<std::unique_ptr<ActionEngine>> ActionEngine::Create(const Config& config) {
+core::Result<std::unique_ptr<ActionEngine>> ActionEngine::Create(const config::Config& config) {
   auto loaded = LoadActionsConfig(config);
   if (!loaded.ok()) return loaded.status();
   return std::make_unique<ActionEngine>(std::move(*loaded));
@@ -115,7 +115,8 @@ bool ActionEngine::WaitIdle(milliseconds timeout) {
 }
 
 void ActionEngine::OnAlerts(const std::vector<ActionAlert>& alerts,
-                            const std::shared_ptr<const Snapshot>& snapshot, TimePoint now) {
+                            const std::shared_ptr<const collect::Snapshot>& snapshot,
+                            TimePoint now) {
   notifier_.Update(alerts, now);
   std::lock_guard lock(mu_);
   if (snapshot && snapshot != last_snapshot_) {
@@ -139,10 +140,10 @@ void ActionEngine::OnAlerts(const std::vector<ActionAlert>& alerts,
         const std::string key = std::to_string(i) + "/nocluster/" + Fingerprint(a.labels);
         live.insert(key);
         if (decisions_.emplace(key, "nocluster").second) {
-          Log(LogLevel::kWarn, "action skipped: the alert names no known cluster",
-              {{"trigger", t.name},
-               {"alertname", Get(a.labels, "alertname")},
-               {"cluster", cluster}});
+          core::Log(core::LogLevel::kWarn, "action skipped: the alert names no known cluster",
+                    {{"trigger", t.name},
+                     {"alertname", Get(a.labels, "alertname")},
+                     {"cluster", cluster}});
         }
         continue;
       }
@@ -177,56 +178,56 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
     if (d.reason == last) return;
     last = d.reason;
     if (d.reason == "not_confirmed") {
-      Log(LogLevel::kInfo, "failover waiting for confirmation",
-          {{"trigger", t.name},
-           {"cluster", cluster},
-           {"provider", t.provider},
-           {"alertname", alertname},
-           {"detail", d.detail}});
+      core::Log(core::LogLevel::kInfo, "failover waiting for confirmation",
+                {{"trigger", t.name},
+                 {"cluster", cluster},
+                 {"provider", t.provider},
+                 {"alertname", alertname},
+                 {"detail", d.detail}});
       return;
     }
-    Log(LogLevel::kWarn, "failover refused",
-        {{"trigger", t.name},
-         {"cluster", cluster},
-         {"provider", t.provider},
-         {"alertname", alertname},
-         {"result", "refused"},
-         {"reason", d.reason},
-         {"detail", maintenance ? d.detail + " (" + why + ")" : d.detail},
-         {"candidate", d.candidate},
-         {"old_primary", d.old_primary}});
+    core::Log(core::LogLevel::kWarn, "failover refused",
+              {{"trigger", t.name},
+               {"cluster", cluster},
+               {"provider", t.provider},
+               {"alertname", alertname},
+               {"result", "refused"},
+               {"reason", d.reason},
+               {"detail", maintenance ? d.detail + " (" + why + ")" : d.detail},
+               {"candidate", d.candidate},
+               {"old_primary", d.old_primary}});
     CountFailover(cluster, t.provider, "refused");
     return;
   }
   if (t.dry_run) {
     last = "dry_run";
-    Log(LogLevel::kWarn, "failover dry run: would promote",
-        {{"trigger", t.name},
-         {"cluster", cluster},
-         {"provider", t.provider},
-         {"alertname", alertname},
-         {"result", "dry_run"},
-         {"candidate", d.candidate},
-         {"candidate_lsn_bytes", Num(d.candidate_lsn)},
-         {"lag_bytes", Num(d.lag_bytes)},
-         {"old_primary", d.old_primary},
-         {"repoint_replicas", t.repoint_replicas ? "true" : "false"},
-         {"redirect", Join(t.redirect)}});
+    core::Log(core::LogLevel::kWarn, "failover dry run: would promote",
+              {{"trigger", t.name},
+               {"cluster", cluster},
+               {"provider", t.provider},
+               {"alertname", alertname},
+               {"result", "dry_run"},
+               {"candidate", d.candidate},
+               {"candidate_lsn_bytes", Num(d.candidate_lsn)},
+               {"lag_bytes", Num(d.lag_bytes)},
+               {"old_primary", d.old_primary},
+               {"repoint_replicas", t.repoint_replicas ? "true" : "false"},
+               {"redirect", Join(t.redirect)}});
     CountFailover(cluster, t.provider, "dry_run");
     return;
   }
   last = "acted";
   tracker.last_failover = now;
   in_flight_.insert(cluster);
-  Log(LogLevel::kWarn, "failover started",
-      {{"trigger", t.name},
-       {"cluster", cluster},
-       {"provider", t.provider},
-       {"alertname", alertname},
-       {"candidate", d.candidate},
-       {"candidate_lsn_bytes", Num(d.candidate_lsn)},
-       {"lag_bytes", Num(d.lag_bytes)},
-       {"old_primary", d.old_primary}});
+  core::Log(core::LogLevel::kWarn, "failover started",
+            {{"trigger", t.name},
+             {"cluster", cluster},
+             {"provider", t.provider},
+             {"alertname", alertname},
+             {"candidate", d.candidate},
+             {"candidate_lsn_bytes", Num(d.candidate_lsn)},
+             {"lag_bytes", Num(d.lag_bytes)},
+             {"old_primary", d.old_primary}});
   Dispatch([this, &t, cluster, d, alert, members] { RunFailover(t, cluster, d, alert, members); });
 }
 
@@ -238,9 +239,9 @@ void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
   for (const auto& ep : config_.members.at(cluster)) {
     if (ep.member == d.candidate) candidate = &ep;
   }
-  Status st;
+  core::Status st;
   if (!candidate) {
-    st = Status::NotFound("candidate " + d.candidate + " has no target");
+    st = core::Status::NotFound("candidate " + d.candidate + " has no target");
   } else if (t.provider == "pg_promote") {
     st = PromoteReplica(*candidate, t.timeout);
     if (st.ok() && t.repoint_replicas) {
@@ -249,13 +250,13 @@ void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
         if (m.member == d.candidate || !m.up || m.in_recovery != true) continue;
         for (const auto& ep : config_.members.at(cluster)) {
           if (ep.member != m.member) continue;
-          const Status rs = RepointReplica(ep, host, port, t.timeout);
-          Log(rs.ok() ? LogLevel::kInfo : LogLevel::kError, "replica repointed",
-              {{"cluster", cluster},
-               {"member", m.member},
-               {"primary", d.candidate},
-               {"result", rs.ok() ? "success" : "failed"},
-               {"error", rs.message()}});
+          const core::Status rs = RepointReplica(ep, host, port, t.timeout);
+          core::Log(rs.ok() ? core::LogLevel::kInfo : core::LogLevel::kError, "replica repointed",
+                    {{"cluster", cluster},
+                     {"member", m.member},
+                     {"primary", d.candidate},
+                     {"result", rs.ok() ? "success" : "failed"},
+                     {"error", rs.message()}});
         }
       }
     }
@@ -290,22 +291,22 @@ void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
     st = PostJson(post).status;
   }
   if (st.ok() && !t.redirect.empty()) {
-    const Status rs = Redirect(t.redirect, cluster, d.candidate_address);
-    if (!rs.ok()) st = Status::IOError("promoted, but redirect failed: " + rs.message());
+    const core::Status rs = Redirect(t.redirect, cluster, d.candidate_address);
+    if (!rs.ok()) st = core::Status::IOError("promoted, but redirect failed: " + rs.message());
   }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   char took[32];
   std::snprintf(took, sizeof took, "%.3f", secs);
-  Log(st.ok() ? LogLevel::kWarn : LogLevel::kError, "failover finished",
-      {{"trigger", t.name},
-       {"cluster", cluster},
-       {"provider", t.provider},
-       {"result", st.ok() ? "success" : "failed"},
-       {"candidate", d.candidate},
-       {"old_primary", d.old_primary},
-       {"duration_seconds", took},
-       {"error", st.message()}});
+  core::Log(st.ok() ? core::LogLevel::kWarn : core::LogLevel::kError, "failover finished",
+            {{"trigger", t.name},
+             {"cluster", cluster},
+             {"provider", t.provider},
+             {"result", st.ok() ? "success" : "failed"},
+             {"candidate", d.candidate},
+             {"old_primary", d.old_primary},
+             {"duration_seconds", took},
+             {"error", st.message()}});
   std::lock_guard lock(mu_);
   CountFailover(cluster, t.provider, st.ok() ? "success" : "failed");
   in_flight_.erase(cluster);
@@ -316,18 +317,19 @@ void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
   }
 }
 
-Status ActionEngine::Redirect(const std::vector<std::string>& poolers, const std::string& cluster,
-                              const std::string& address) {
+core::Status ActionEngine::Redirect(const std::vector<std::string>& poolers,
+                                    const std::string& cluster, const std::string& address) {
   const auto [host, port] = SplitAddress(address);
-  Status result;
+  core::Status result;
   for (const auto& name : poolers) {
-    const Status st = RedirectPooler(config_.poolers.at(name), host, port, milliseconds(10000));
-    Log(st.ok() ? LogLevel::kWarn : LogLevel::kError, "pgbouncer redirected",
-        {{"pooler", name},
-         {"cluster", cluster},
-         {"address", address},
-         {"result", st.ok() ? "success" : "failed"},
-         {"error", st.message()}});
+    const core::Status st =
+        RedirectPooler(config_.poolers.at(name), host, port, milliseconds(10000));
+    core::Log(st.ok() ? core::LogLevel::kWarn : core::LogLevel::kError, "pgbouncer redirected",
+              {{"pooler", name},
+               {"cluster", cluster},
+               {"address", address},
+               {"result", st.ok() ? "success" : "failed"},
+               {"error", st.message()}});
     if (!st.ok() && result.ok()) result = st;
   }
   return result;
@@ -338,14 +340,14 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
   const std::string alertname = Get(alert.labels, "alertname");
   std::string why;
   if (maintenance_.Active(cluster, now, &why)) {
-    Log(LogLevel::kWarn, "action refused",
-        {{"trigger", t.name},
-         {"action", ActionName(t)},
-         {"cluster", cluster},
-         {"alertname", alertname},
-         {"result", "refused"},
-         {"reason", "maintenance"},
-         {"detail", why}});
+    core::Log(core::LogLevel::kWarn, "action refused",
+              {{"trigger", t.name},
+               {"action", ActionName(t)},
+               {"cluster", cluster},
+               {"alertname", alertname},
+               {"result", "refused"},
+               {"reason", "maintenance"},
+               {"detail", why}});
     CountAction(t, "refused");
     return;
   }
@@ -365,25 +367,25 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
       }
     }
     if (primaries != 1 || poolers.empty()) {
-      Log(LogLevel::kWarn, "action refused",
-          {{"trigger", t.name},
-           {"action", "redirect"},
-           {"cluster", cluster},
-           {"alertname", alertname},
-           {"result", "refused"},
-           {"reason", poolers.empty() ? "no_pooler" : "no_single_primary"}});
+      core::Log(core::LogLevel::kWarn, "action refused",
+                {{"trigger", t.name},
+                 {"action", "redirect"},
+                 {"cluster", cluster},
+                 {"alertname", alertname},
+                 {"result", "refused"},
+                 {"reason", poolers.empty() ? "no_pooler" : "no_single_primary"}});
       CountAction(t, "refused");
       return;
     }
   }
   if (t.dry_run) {
-    Log(LogLevel::kWarn, "action dry run: would act",
-        {{"trigger", t.name},
-         {"action", ActionName(t)},
-         {"cluster", cluster},
-         {"alertname", alertname},
-         {"result", "dry_run"},
-         {"address", primary_address}});
+    core::Log(core::LogLevel::kWarn, "action dry run: would act",
+              {{"trigger", t.name},
+               {"action", ActionName(t)},
+               {"cluster", cluster},
+               {"alertname", alertname},
+               {"result", "dry_run"},
+               {"address", primary_address}});
     CountAction(t, "dry_run");
     return;
   }
@@ -392,17 +394,17 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
         WebhookBody(t.receiver, {"alertname", "cluster"}, {alert}, config_.notifier.external_url,
                     config_.notifier.external_labels)
             .dump();
-    const Status st = notifier_.Enqueue(t.receiver, body);
-    Log(LogLevel::kInfo, "action webhook queued",
-        {{"trigger", t.name},
-         {"cluster", cluster},
-         {"alertname", alertname},
-         {"result", st.ok() ? "success" : "failed"}});
+    const core::Status st = notifier_.Enqueue(t.receiver, body);
+    core::Log(core::LogLevel::kInfo, "action webhook queued",
+              {{"trigger", t.name},
+               {"cluster", cluster},
+               {"alertname", alertname},
+               {"result", st.ok() ? "success" : "failed"}});
     CountAction(t, st.ok() ? "success" : "failed");
     return;
   }
   Dispatch([this, &t, alert, cluster, poolers, primary_address] {
-    Status st;
+    core::Status st;
     if (t.action == Trigger::Action::kRedirect) {
       st = Redirect(poolers, cluster, primary_address);
     } else {
@@ -416,12 +418,12 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
                        {"PGDR_DRY_RUN", "false"}},
                       t.timeout);
     }
-    Log(st.ok() ? LogLevel::kInfo : LogLevel::kError, "action finished",
-        {{"trigger", t.name},
-         {"action", ActionName(t)},
-         {"cluster", cluster},
-         {"result", st.ok() ? "success" : "failed"},
-         {"error", st.message()}});
+    core::Log(st.ok() ? core::LogLevel::kInfo : core::LogLevel::kError, "action finished",
+              {{"trigger", t.name},
+               {"action", ActionName(t)},
+               {"cluster", cluster},
+               {"result", st.ok() ? "success" : "failed"},
+               {"error", st.message()}});
     std::lock_guard lock(mu_);
     CountAction(t, st.ok() ? "success" : "failed");
   });
@@ -444,13 +446,13 @@ void ActionEngine::AdoptState(const ActionEngine& previous) {
   action_counts_ = previous.action_counts_;
 }
 
-HttpResponse ActionEngine::HandleMaintenance(const HttpRequest& request) {
+http::HttpResponse ActionEngine::HandleMaintenance(const http::HttpRequest& request) {
   if (request.method == "POST") return maintenance_.HandlePost(request, Clock::now());
   if (request.method == "GET") return maintenance_.HandleGet(Clock::now());
-  return HttpResponse{405, "text/plain; charset=utf-8", "method not allowed\n"};
+  return http::HttpResponse{405, "text/plain; charset=utf-8", "method not allowed\n"};
 }
 
-void ActionEngine::CollectMetrics(MetricSet& out) const {
+void ActionEngine::CollectMetrics(core::MetricSet& out) const {
   notifier_.CollectMetrics(out);
   maintenance_.CollectMetrics(out, Clock::now());
   std::lock_guard lock(mu_);

@@ -5,11 +5,12 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "pgdr/yaml_reader.h"
+#include "pgdr/config/yaml_reader.h"
 
 namespace pgdr::actions {
 
-std::vector<MemberView> ClusterMembers(const Snapshot& snapshot, const std::string& cluster,
+std::vector<MemberView> ClusterMembers(const collect::Snapshot& snapshot,
+                                       const std::string& cluster,
                                        const std::map<std::string, std::string>& addresses) {
   std::vector<MemberView> out;
   for (const auto& t : snapshot.targets) {
@@ -52,7 +53,7 @@ double Position(const MemberView& m) {
   return std::max(m.lsn_bytes.value_or(0), m.receive_lsn_bytes.value_or(0));
 }
 
-std::string Seconds(std::chrono::milliseconds d) { return FormatDuration(d); }
+std::string Seconds(std::chrono::milliseconds d) { return config::FormatDuration(d); }
 
 }  // namespace
 

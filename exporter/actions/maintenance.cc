@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "pgdr/log.h"
-#include "pgdr/yaml_reader.h"
+#include "pgdr/config/yaml_reader.h"
+#include "pgdr/core/log.h"
 
 namespace pgdr::actions {
 
@@ -85,13 +85,13 @@ TimePoint FloorMinute(TimePoint t) { return std::chrono::floor<minutes>(t); }
 
 }  // namespace
 
-Result<CronSchedule> CronSchedule::Parse(const std::string& text) {
+core::Result<CronSchedule> CronSchedule::Parse(const std::string& text) {
   std::stringstream in(text);
   std::vector<std::string> fields;
   for (std::string f; in >> f;) fields.push_back(f);
   if (fields.size() != 5) {
-    return Status::InvalidArgument("cron \"" + text +
-                                   "\": expected 5 fields (minute hour day month weekday)");
+    return core::Status::InvalidArgument("cron \"" + text +
+                                         "\": expected 5 fields (minute hour day month weekday)");
   }
   CronSchedule c;
   c.text_ = text;
@@ -103,8 +103,8 @@ Result<CronSchedule> CronSchedule::Parse(const std::string& text) {
   std::vector<bool>* bits[] = {&c.minutes_, &c.hours_, &c.days_, &c.months_, &c.weekdays_};
   for (int i = 0; i < 5; ++i) {
     if (!ParseField(fields[i], i, kLo[i], kHi[i], *bits[i], star)) {
-      return Status::InvalidArgument("cron \"" + text + "\": invalid " + kNames[i] + " field \"" +
-                                     fields[i] + "\"");
+      return core::Status::InvalidArgument("cron \"" + text + "\": invalid " + kNames[i] +
+                                           " field \"" + fields[i] + "\"");
     }
     if (i == 2) c.day_star_ = star;
     if (i == 4) c.weekday_star_ = star;
@@ -160,34 +160,35 @@ bool MaintenanceWindows::ActiveLocked(const std::string& cluster, TimePoint now,
     const auto lookback = std::chrono::ceil<minutes>(w.duration);
     const auto start = w.cron.LastFiring(now, lookback);
     if (start && now < *start + w.duration) {
-      if (why) *why = "cron \"" + w.cron.text() + "\" for " + FormatDuration(w.duration);
+      if (why) *why = "cron \"" + w.cron.text() + "\" for " + config::FormatDuration(w.duration);
       return true;
     }
   }
   return false;
 }
 
-Status MaintenanceWindows::Open(const std::string& cluster, std::chrono::milliseconds duration,
-                                const std::string& reason, TimePoint now) {
+core::Status MaintenanceWindows::Open(const std::string& cluster,
+                                      std::chrono::milliseconds duration, const std::string& reason,
+                                      TimePoint now) {
   const std::string key = cluster == "*" ? "" : cluster;
   if (!key.empty() && !clusters_.empty() && !clusters_.count(key)) {
-    return Status::NotFound("unknown cluster \"" + cluster + "\"");
+    return core::Status::NotFound("unknown cluster \"" + cluster + "\"");
   }
   if (duration <= std::chrono::milliseconds::zero()) {
-    return Status::InvalidArgument("duration must be positive");
+    return core::Status::InvalidArgument("duration must be positive");
   }
   std::lock_guard lock(mu_);
   manual_[key] = Manual{now + duration, reason};
-  return Status::OK();
+  return core::Status::OK();
 }
 
-Status MaintenanceWindows::Close(const std::string& cluster) {
+core::Status MaintenanceWindows::Close(const std::string& cluster) {
   const std::string key = cluster == "*" ? "" : cluster;
   std::lock_guard lock(mu_);
   if (manual_.erase(key) == 0) {
-    return Status::NotFound("no manual maintenance window open for \"" + cluster + "\"");
+    return core::Status::NotFound("no manual maintenance window open for \"" + cluster + "\"");
   }
-  return Status::OK();
+  return core::Status::OK();
 }
 
 void MaintenanceWindows::AdoptManual(const MaintenanceWindows& other) {
@@ -197,17 +198,17 @@ void MaintenanceWindows::AdoptManual(const MaintenanceWindows& other) {
 
 namespace {
 
-HttpResponse JsonResponse(int status, const nlohmann::json& body) {
-  return HttpResponse{status, "application/json", body.dump()};
+http::HttpResponse JsonResponse(int status, const nlohmann::json& body) {
+  return http::HttpResponse{status, "application/json", body.dump()};
 }
 
-HttpResponse JsonError(int status, const std::string& msg) {
+http::HttpResponse JsonError(int status, const std::string& msg) {
   return JsonResponse(status, {{"status", "error"}, {"error", msg}});
 }
 
 }  // namespace
 
-HttpResponse MaintenanceWindows::HandlePost(const HttpRequest& request, TimePoint now) {
+http::HttpResponse MaintenanceWindows::HandlePost(const http::HttpRequest& request, TimePoint now) {
   const auto body = nlohmann::json::parse(request.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) return JsonError(400, "body must be a JSON object");
   for (const auto& [k, v] : body.items()) {
@@ -220,27 +221,31 @@ HttpResponse MaintenanceWindows::HandlePost(const HttpRequest& request, TimePoin
   const std::string action = body.value("action", "");
   const std::string cluster = body.value("cluster", "");
   if (cluster.empty()) return JsonError(400, "\"cluster\" is required (\"*\" for every cluster)");
-  Status st;
+  core::Status st;
   if (action == "open") {
-    const auto duration = ParseDuration(body.value("duration", "1h"));
+    const auto duration = config::ParseDuration(body.value("duration", "1h"));
     if (!duration.ok()) return JsonError(400, "duration: " + duration.status().message());
     const std::string reason = body.value("reason", "opened through the API");
     st = Open(cluster, *duration, reason, now);
     if (st.ok()) {
-      Log(LogLevel::kInfo, "maintenance window opened",
-          {{"cluster", cluster}, {"duration", FormatDuration(*duration)}, {"reason", reason}});
+      core::Log(core::LogLevel::kInfo, "maintenance window opened",
+                {{"cluster", cluster},
+                 {"duration", config::FormatDuration(*duration)},
+                 {"reason", reason}});
     }
   } else if (action == "close") {
     st = Close(cluster);
-    if (st.ok()) Log(LogLevel::kInfo, "maintenance window closed", {{"cluster", cluster}});
+    if (st.ok())
+      core::Log(core::LogLevel::kInfo, "maintenance window closed", {{"cluster", cluster}});
   } else {
     return JsonError(400, "\"action\" must be \"open\" or \"close\"");
   }
-  if (!st.ok()) return JsonError(st.code() == Status::Code::kNotFound ? 404 : 400, st.message());
+  if (!st.ok())
+    return JsonError(st.code() == core::Status::Code::kNotFound ? 404 : 400, st.message());
   return HandleGet(now);
 }
 
-HttpResponse MaintenanceWindows::HandleGet(TimePoint now) const {
+http::HttpResponse MaintenanceWindows::HandleGet(TimePoint now) const {
   std::lock_guard lock(mu_);
   nlohmann::json clusters = nlohmann::json::array();
   for (const auto& c : clusters_) {
@@ -254,7 +259,7 @@ HttpResponse MaintenanceWindows::HandleGet(TimePoint now) const {
     windows.push_back({{"kind", "cron"},
                        {"cluster", w.cluster.empty() ? "*" : w.cluster},
                        {"cron", w.cron.text()},
-                       {"duration", FormatDuration(w.duration)},
+                       {"duration", config::FormatDuration(w.duration)},
                        {"reason", w.reason},
                        {"next_start", next ? FormatRfc3339(*next) : ""}});
   }
@@ -269,7 +274,7 @@ HttpResponse MaintenanceWindows::HandleGet(TimePoint now) const {
       200, {{"status", "success"}, {"data", {{"clusters", clusters}, {"windows", windows}}}});
 }
 
-void MaintenanceWindows::CollectMetrics(MetricSet& out, TimePoint now) const {
+void MaintenanceWindows::CollectMetrics(core::MetricSet& out, TimePoint now) const {
   std::lock_guard lock(mu_);
   for (const auto& c : clusters_) {
     out.Gauge("pgdr_maintenance_active",

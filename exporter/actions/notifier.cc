@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "pgdr/actions/providers.h"
-#include "pgdr/log.h"
+#include "pgdr/core/log.h"
 
 namespace pgdr::actions {
 
@@ -148,8 +148,8 @@ class Notifier::Receiver {
       if (queue_.size() >= capacity_) {
         queue_.pop_front();
         ++dropped_;
-        Log(LogLevel::kWarn, "notification queue full, oldest message dropped",
-            {{"receiver", config_.name}});
+        core::Log(core::LogLevel::kWarn, "notification queue full, oldest message dropped",
+                  {{"receiver", config_.name}});
       }
       queue_.push_back(std::move(body));
     }
@@ -161,9 +161,9 @@ class Notifier::Receiver {
     return queue_.empty() && !busy_;
   }
 
-  void Collect(MetricSet& out) {
+  void Collect(core::MetricSet& out) {
     std::lock_guard lock(mu_);
-    const Labels r{{"receiver", config_.name}};
+    const core::Labels r{{"receiver", config_.name}};
     static constexpr const char* kHelp =
         "Notifications (one Alertmanager request or webhook message) by final result, after "
         "retries.";
@@ -213,10 +213,10 @@ class Notifier::Receiver {
       // A 4xx other than 429 will not get better by retrying.
       const bool permanent = r.code >= 400 && r.code < 500 && r.code != 429;
       if (permanent || attempt >= config_.max_retries) {
-        Log(LogLevel::kError, "notification failed",
-            {{"receiver", config_.name},
-             {"error", r.status.message()},
-             {"attempts", std::to_string(attempt + 1)}});
+        core::Log(core::LogLevel::kError, "notification failed",
+                  {{"receiver", config_.name},
+                   {"error", r.status.message()},
+                   {"attempts", std::to_string(attempt + 1)}});
         return false;
       }
       std::unique_lock lock(mu_);
@@ -334,17 +334,17 @@ void Notifier::Update(const std::vector<ActionAlert>& alerts, TimePoint now) {
   }
 }
 
-Status Notifier::Enqueue(const std::string& receiver, std::string body) {
+core::Status Notifier::Enqueue(const std::string& receiver, std::string body) {
   for (auto& r : receivers_) {
     if (r->config().name == receiver) {
       r->Push(std::move(body));
-      return Status::OK();
+      return core::Status::OK();
     }
   }
-  return Status::NotFound("no receiver named \"" + receiver + "\"");
+  return core::Status::NotFound("no receiver named \"" + receiver + "\"");
 }
 
-void Notifier::CollectMetrics(MetricSet& out) const {
+void Notifier::CollectMetrics(core::MetricSet& out) const {
   for (const auto& r : receivers_) r->Collect(out);
 }
 

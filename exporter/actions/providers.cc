@@ -18,8 +18,8 @@
 #include <sstream>
 #include <thread>
 
-#include "pgdr/files.h"
-#include "pgdr/pg_handle.h"
+#include "pgdr/collect/pg_handle.h"
+#include "pgdr/core/files.h"
 
 extern char** environ;
 
@@ -38,8 +38,8 @@ std::string Trim(std::string s) {
 
 // A blocking connection with a connect timeout; `server_options` empty for
 // PgBouncer's admin console (which refuses the options parameter).
-Result<PgConnPtr> Connect(const std::string& dsn, const std::string& password, milliseconds timeout,
-                          bool with_statement_timeout) {
+core::Result<collect::PgConnPtr> Connect(const std::string& dsn, const std::string& password,
+                                         milliseconds timeout, bool with_statement_timeout) {
   const std::string connect_timeout =
       std::to_string(std::max<long long>(2, (timeout.count() + 999) / 1000));
   const std::string options = "-c statement_timeout=" + std::to_string(timeout.count() + 5000);
@@ -55,20 +55,20 @@ Result<PgConnPtr> Connect(const std::string& dsn, const std::string& password, m
   }
   keys.push_back(nullptr);
   values.push_back(nullptr);
-  PgConnPtr conn(PQconnectdbParams(keys.data(), values.data(), 1));
+  collect::PgConnPtr conn(PQconnectdbParams(keys.data(), values.data(), 1));
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
-    return Status::Unavailable(
+    return core::Status::Unavailable(
         "connect: " + (conn ? Trim(PQerrorMessage(conn.get())) : std::string("no memory")));
   }
   return conn;
 }
 
 // Runs one query; returns the first cell of the first row ("" when none).
-Result<std::string> Query(PGconn* conn, const std::string& sql) {
-  PgResultPtr res(PQexec(conn, sql.c_str()));
+core::Result<std::string> Query(PGconn* conn, const std::string& sql) {
+  collect::PgResultPtr res(PQexec(conn, sql.c_str()));
   const auto st = PQresultStatus(res.get());
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-    return Status::IOError(sql.substr(0, sql.find(' ')) + ": " + Trim(PQerrorMessage(conn)));
+    return core::Status::IOError(sql.substr(0, sql.find(' ')) + ": " + Trim(PQerrorMessage(conn)));
   }
   if (st == PGRES_TUPLES_OK && PQntuples(res.get()) > 0 && PQnfields(res.get()) > 0) {
     return std::string(PQgetvalue(res.get(), 0, 0));
@@ -87,7 +87,7 @@ std::string Quote(const std::string& s, char q) {
 
 }  // namespace
 
-Status PromoteReplica(const PgEndpoint& replica, milliseconds timeout) {
+core::Status PromoteReplica(const PgEndpoint& replica, milliseconds timeout) {
   auto conn = Connect(replica.dsn, replica.password, timeout, true);
   if (!conn.ok()) return conn.status();
   const long long secs = std::max<long long>(1, timeout.count() / 1000);
@@ -95,15 +95,15 @@ Status PromoteReplica(const PgEndpoint& replica, milliseconds timeout) {
       conn->get(), "SELECT pg_promote(wait => true, wait_seconds => " + std::to_string(secs) + ")");
   if (!promoted.ok()) return promoted.status();
   if (*promoted != "t") {
-    return Status::Timeout("pg_promote did not finish within " + std::to_string(secs) + "s");
+    return core::Status::Timeout("pg_promote did not finish within " + std::to_string(secs) + "s");
   }
   auto check = Connect(replica.dsn, replica.password, timeout, true);
   if (!check.ok())
-    return Status::Unavailable("verify after promotion: " + check.status().message());
+    return core::Status::Unavailable("verify after promotion: " + check.status().message());
   auto in_recovery = Query(check->get(), "SELECT pg_is_in_recovery()");
   if (!in_recovery.ok()) return in_recovery.status();
-  if (*in_recovery != "f") return Status::IOError("still in recovery after pg_promote");
-  return Status::OK();
+  if (*in_recovery != "f") return core::Status::IOError("still in recovery after pg_promote");
+  return core::Status::OK();
 }
 
 std::string RewriteConninfo(const std::string& conninfo, const std::string& host,
@@ -182,20 +182,20 @@ std::string UriToKeywords(const std::string& conninfo) {
   return out;
 }
 
-Status RepointReplica(const PgEndpoint& replica, const std::string& primary_host,
-                      const std::string& primary_port, milliseconds timeout) {
+core::Status RepointReplica(const PgEndpoint& replica, const std::string& primary_host,
+                            const std::string& primary_port, milliseconds timeout) {
   auto conn = Connect(replica.dsn, replica.password, timeout, true);
   if (!conn.ok()) return conn.status();
   auto current = Query(conn->get(), "SHOW primary_conninfo");
   if (!current.ok()) return current.status();
   const std::string next = RewriteConninfo(UriToKeywords(*current), primary_host, primary_port);
   char* quoted = PQescapeLiteral(conn->get(), next.c_str(), next.size());
-  if (!quoted) return Status::IOError("escape: " + Trim(PQerrorMessage(conn->get())));
+  if (!quoted) return core::Status::IOError("escape: " + Trim(PQerrorMessage(conn->get())));
   const std::string sql = std::string("ALTER SYSTEM SET primary_conninfo = ") + quoted;
   PQfreemem(quoted);
   if (auto r = Query(conn->get(), sql); !r.ok()) return r.status();
   if (auto r = Query(conn->get(), "SELECT pg_reload_conf()"); !r.ok()) return r.status();
-  return Status::OK();
+  return core::Status::OK();
 }
 
 std::string RewriteDatabasesFile(const std::string& text, const std::string& host,
@@ -228,10 +228,10 @@ std::string RewriteDatabasesFile(const std::string& text, const std::string& hos
   return out;
 }
 
-Status RedirectPooler(const PoolerEndpoint& pooler, const std::string& host,
-                      const std::string& port, milliseconds timeout) {
+core::Status RedirectPooler(const PoolerEndpoint& pooler, const std::string& host,
+                            const std::string& port, milliseconds timeout) {
   if (!pooler.databases_file.empty()) {
-    auto text = ReadFile(pooler.databases_file);
+    auto text = core::ReadFile(pooler.databases_file);
     if (!text.ok()) return text.status();
     int changed = 0;
     const std::string next = RewriteDatabasesFile(*text, host, port, pooler.databases, &changed);
@@ -241,7 +241,7 @@ Status RedirectPooler(const PoolerEndpoint& pooler, const std::string& host,
         std::ofstream f(tmp, std::ios::trunc);
         f << next;
         f.flush();
-        if (!f) return Status::IOError("write " + tmp);
+        if (!f) return core::Status::IOError("write " + tmp);
       }
       // Keep the original's mode and (when permitted) owner: PgBouncer must read it.
       struct stat st {};
@@ -250,23 +250,23 @@ Status RedirectPooler(const PoolerEndpoint& pooler, const std::string& host,
         (void)!chown(tmp.c_str(), st.st_uid, st.st_gid);
       }
       if (std::rename(tmp.c_str(), pooler.databases_file.c_str()) != 0) {
-        return Status::IOError("rename " + tmp + " to " + pooler.databases_file);
+        return core::Status::IOError("rename " + tmp + " to " + pooler.databases_file);
       }
     }
   }
   auto conn = Connect(pooler.admin_dsn, pooler.password, timeout, false);
   if (!conn.ok())
-    return Status::Unavailable("pgbouncer " + pooler.name + ": " + conn.status().message());
+    return core::Status::Unavailable("pgbouncer " + pooler.name + ": " + conn.status().message());
   if (auto r = Query(conn->get(), "RELOAD"); !r.ok()) return r.status();
   if (pooler.reconnect) {
     if (auto r = Query(conn->get(), "RECONNECT"); !r.ok()) return r.status();
   }
-  return Status::OK();
+  return core::Status::OK();
 }
 
-Status RunCommand(const std::vector<std::string>& argv,
-                  const std::map<std::string, std::string>& env, milliseconds timeout) {
-  if (argv.empty()) return Status::InvalidArgument("empty command");
+core::Status RunCommand(const std::vector<std::string>& argv,
+                        const std::map<std::string, std::string>& env, milliseconds timeout) {
+  if (argv.empty()) return core::Status::InvalidArgument("empty command");
   std::map<std::string, std::string> merged;
   for (char** e = environ; e && *e; ++e) {
     const std::string kv = *e;
@@ -295,25 +295,27 @@ Status RunCommand(const std::vector<std::string>& argv,
   const int rc = posix_spawnp(&pid, args[0], &files, &attr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&files);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0) return Status::IOError("spawn " + argv[0] + ": " + std::strerror(rc));
+  if (rc != 0) return core::Status::IOError("spawn " + argv[0] + ": " + std::strerror(rc));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   int wstatus = 0;
   while (true) {
     const pid_t w = waitpid(pid, &wstatus, WNOHANG);
     if (w == pid) break;
-    if (w < 0) return Status::IOError("waitpid: " + std::string(std::strerror(errno)));
+    if (w < 0) return core::Status::IOError("waitpid: " + std::string(std::strerror(errno)));
     if (std::chrono::steady_clock::now() >= deadline) {
       kill(-pid, SIGKILL);
       waitpid(pid, &wstatus, 0);
-      return Status::Timeout(argv[0] + " killed after " + std::to_string(timeout.count()) + "ms");
+      return core::Status::Timeout(argv[0] + " killed after " + std::to_string(timeout.count()) +
+                                   "ms");
     }
     std::this_thread::sleep_for(milliseconds(20));
   }
-  if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return Status::OK();
+  if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return core::Status::OK();
   if (WIFEXITED(wstatus)) {
-    return Status::IOError(argv[0] + " exited with status " + std::to_string(WEXITSTATUS(wstatus)));
+    return core::Status::IOError(argv[0] + " exited with status " +
+                                 std::to_string(WEXITSTATUS(wstatus)));
   }
-  return Status::IOError(argv[0] + " killed by signal " + std::to_string(WTERMSIG(wstatus)));
+  return core::Status::IOError(argv[0] + " killed by signal " + std::to_string(WTERMSIG(wstatus)));
 }
 
 namespace {
@@ -326,7 +328,7 @@ HttpOutcome PostJson(const HttpPost& post) {
   HttpOutcome out;
   CURL* curl = curl_easy_init();
   if (!curl) {
-    out.status = Status::IOError("curl_easy_init failed");
+    out.status = core::Status::IOError("curl_easy_init failed");
     return out;
   }
   curl_slist* headers = curl_slist_append(nullptr, ("Content-Type: " + post.content_type).c_str());
@@ -349,11 +351,11 @@ HttpOutcome PostJson(const HttpPost& post) {
   if (!post.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, post.ca_file.c_str());
   const CURLcode rc = curl_easy_perform(curl);
   if (rc != CURLE_OK) {
-    out.status = Status::Unavailable(curl_easy_strerror(rc));
+    out.status = core::Status::Unavailable(curl_easy_strerror(rc));
   } else {
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.code);
     if (out.code < 200 || out.code >= 300) {
-      out.status = Status::IOError("HTTP " + std::to_string(out.code));
+      out.status = core::Status::IOError("HTTP " + std::to_string(out.code));
     }
   }
   curl_slist_free_all(headers);
@@ -361,10 +363,10 @@ HttpOutcome PostJson(const HttpPost& post) {
   return out;
 }
 
-Status CnpgPromote(const std::string& api_url, const std::string& bearer_token,
-                   const std::string& ca_file, milliseconds timeout,
-                   const std::string& k8s_namespace, const std::string& cluster,
-                   const std::string& instance) {
+core::Status CnpgPromote(const std::string& api_url, const std::string& bearer_token,
+                         const std::string& ca_file, milliseconds timeout,
+                         const std::string& k8s_namespace, const std::string& cluster,
+                         const std::string& instance) {
   const auto now = std::chrono::system_clock::now();
   const std::time_t secs = std::chrono::system_clock::to_time_t(now);
   std::tm tm{};
@@ -389,9 +391,9 @@ Status CnpgPromote(const std::string& api_url, const std::string& bearer_token,
   patch.timeout = timeout;
   const HttpOutcome r = PostJson(patch);
   if (!r.status.ok())
-    return Status::IOError("PATCH Cluster " + k8s_namespace + "/" + cluster +
-                           " status: " + r.status.message());
-  return Status::OK();
+    return core::Status::IOError("PATCH Cluster " + k8s_namespace + "/" + cluster +
+                                 " status: " + r.status.message());
+  return core::Status::OK();
 }
 
 }  // namespace pgdr::actions

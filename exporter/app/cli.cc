@@ -1,33 +1,34 @@
-#include "pgdr/cli.h"
+#include "pgdr/app/cli.h"
 
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "app/exporter.h"
+#include "app/store_poller.h"
 #include "pgdr/actions/engine.h"
-#include "pgdr/config.h"
-#include "pgdr/exporter.h"
-#include "pgdr/log.h"
+#include "pgdr/config/config.h"
+#include "pgdr/config/yaml_reader.h"
+#include "pgdr/core/log.h"
 #include "pgdr/promql/test_runner.h"
 #include "pgdr/rules/test_runner.h"
-#include "pgdr/store_poller.h"
-#include "pgdr/yaml_reader.h"
 
 #ifndef PGDR_VERSION
 #define PGDR_VERSION "dev"
 #endif
 
-namespace pgdr {
+namespace pgdr::app {
 namespace {
 
 int CheckConfig(const std::vector<std::string>& files) {
   int rc = 0;
   for (const auto& file : files) {
-    auto config = LoadConfig(file);
+    auto config = config::LoadConfig(file);
     auto monitors =
-        config.ok() ? MakeBackupMonitors(*config)
-                    : Result<std::vector<std::unique_ptr<store::BackupMonitor>>>(config.status());
+        config.ok()
+            ? MakeBackupMonitors(*config)
+            : core::Result<std::vector<std::unique_ptr<store::BackupMonitor>>>(config.status());
     if (monitors.ok()) {
       if (auto engine = actions::ActionEngine::Create(*config); !engine.ok()) {
         monitors = engine.status();
@@ -57,8 +58,8 @@ int Serve(const ExporterOptions& options) {
   signal(SIGPIPE, SIG_IGN);
 
   Exporter exporter(options);
-  if (Status s = exporter.Start(); !s.ok()) {
-    Log(LogLevel::kError, "cannot start", {{"err", s.message()}});
+  if (core::Status s = exporter.Start(); !s.ok()) {
+    core::Log(core::LogLevel::kError, "cannot start", {{"err", s.message()}});
     return 1;
   }
   while (true) {
@@ -68,7 +69,7 @@ int Serve(const ExporterOptions& options) {
       (void)exporter.Reload();  // logged inside; the old config keeps running
       continue;
     }
-    Log(LogLevel::kInfo, "stopping", {{"signal", std::to_string(sig)}});
+    core::Log(core::LogLevel::kInfo, "stopping", {{"signal", std::to_string(sig)}});
     exporter.Stop();
     return 0;
   }
@@ -113,14 +114,14 @@ int RunCli(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  auto level = ParseLogLevel(log_level);
-  auto format = ParseLogFormat(log_format);
+  auto level = core::ParseLogLevel(log_level);
+  auto format = core::ParseLogFormat(log_format);
   if (!level.ok() || !format.ok()) {
     std::cerr << (level.ok() ? format.status() : level.status()).message() << "\n";
     return 2;
   }
-  InitLogging(*level, *format);
-  auto retention_ms = ParseDuration(retention);
+  core::InitLogging(*level, *format);
+  auto retention_ms = config::ParseDuration(retention);
   if (!retention_ms.ok() || retention_ms->count() <= 0) {
     std::cerr << "--storage.tsdb.retention.time: invalid duration \"" << retention << "\"\n";
     return 2;
@@ -134,4 +135,4 @@ int RunCli(int argc, char** argv) {
   return Serve(options);
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::app

@@ -1,4 +1,4 @@
-#include "pgdr/exporter.h"
+#include "app/exporter.h"
 
 #include <unistd.h>
 
@@ -8,19 +8,19 @@
 #include <sstream>
 #include <thread>
 
+#include "app/status_views.h"
+#include "app/store_poller.h"
 #include "pgdr/actions/engine.h"
-#include "pgdr/collection_loop.h"
-#include "pgdr/config.h"
-#include "pgdr/files.h"
-#include "pgdr/http_server.h"
-#include "pgdr/log.h"
+#include "pgdr/collect/collection_loop.h"
+#include "pgdr/collect/snapshot.h"
+#include "pgdr/config/config.h"
+#include "pgdr/core/files.h"
+#include "pgdr/core/log.h"
+#include "pgdr/http/server.h"
 #include "pgdr/rules/manager.h"
-#include "pgdr/snapshot.h"
-#include "pgdr/status_views.h"
-#include "pgdr/store_poller.h"
-#include "pgdr/tsdb.h"
+#include "pgdr/tsdb/tsdb.h"
 
-namespace pgdr {
+namespace pgdr::app {
 namespace {
 
 using SystemClock = std::chrono::system_clock;
@@ -31,8 +31,8 @@ double UnixSeconds(SystemClock::time_point t) {
 }
 
 // CPU seconds and resident bytes of this process, from /proc/self.
-void AppendProcessMetrics(MetricSet& out) {
-  auto stat = ReadFile("/proc/self/stat");
+void AppendProcessMetrics(core::MetricSet& out) {
+  auto stat = core::ReadFile("/proc/self/stat");
   if (stat.ok()) {
     const size_t close = stat->rfind(')');
     std::istringstream in(stat->substr(close + 2));
@@ -112,42 +112,42 @@ class Exporter::Impl {
  public:
   explicit Impl(ExporterOptions options) : options_(std::move(options)), tsdb_(options_.tsdb) {}
 
-  Status Start() {
-    auto config = LoadConfig(options_.config_file);
+  core::Status Start() {
+    auto config = config::LoadConfig(options_.config_file);
     if (!config.ok()) return config.status();
     auto monitors = MakeBackupMonitors(*config);
     if (!monitors.ok()) return monitors.status();
     auto engine = actions::ActionEngine::Create(*config);
     if (!engine.ok()) return engine.status();
-    if (Status s = LoadRules(*config); !s.ok()) return s;
+    if (core::Status s = LoadRules(*config); !s.ok()) return s;
     SwapActions(std::move(*engine));
     RouteHttp();
-    if (Status s = http_.Start(options_.listen_address); !s.ok()) return s;
+    if (core::Status s = http_.Start(options_.listen_address); !s.ok()) return s;
     composer_ = std::thread([this] { ComposeLoop(); });
     evaluator_ = std::thread([this] { EvaluateLoop(); });
     Apply(std::move(*config), std::move(*monitors));
-    Log(LogLevel::kInfo, "pgdr_exporter started",
-        {{"listen", options_.listen_address},
-         {"config", options_.config_file},
-         {"version", options_.version}});
-    return Status::OK();
+    core::Log(core::LogLevel::kInfo, "pgdr_exporter started",
+              {{"listen", options_.listen_address},
+               {"config", options_.config_file},
+               {"version", options_.version}});
+    return core::Status::OK();
   }
 
-  Status Reload() {
+  core::Status Reload() {
     std::lock_guard reload_lock(reload_mu_);
-    auto config = LoadConfig(options_.config_file);
-    Result<std::vector<std::unique_ptr<store::BackupMonitor>>> monitors =
+    auto config = config::LoadConfig(options_.config_file);
+    core::Result<std::vector<std::unique_ptr<store::BackupMonitor>>> monitors =
         config.ok() ? MakeBackupMonitors(*config) : config.status();
-    Result<std::unique_ptr<actions::ActionEngine>> engine =
+    core::Result<std::unique_ptr<actions::ActionEngine>> engine =
         monitors.ok() ? actions::ActionEngine::Create(*config) : monitors.status();
     if (!engine.ok()) monitors = engine.status();
     if (monitors.ok()) {
-      if (Status s = LoadRules(*config); !s.ok()) monitors = s;
+      if (core::Status s = LoadRules(*config); !s.ok()) monitors = s;
     }
     if (!monitors.ok()) {
       reload_failures_ += 1;
-      Log(LogLevel::kError, "reload failed; keeping the running config",
-          {{"err", monitors.status().message()}});
+      core::Log(core::LogLevel::kError, "reload failed; keeping the running config",
+                {{"err", monitors.status().message()}});
       {
         std::lock_guard lock(mu_);
         dirty_ = true;
@@ -158,8 +158,8 @@ class Exporter::Impl {
     StopCollection();
     SwapActions(std::move(*engine));
     Apply(std::move(*config), std::move(*monitors));
-    Log(LogLevel::kInfo, "config reloaded", {{"config", options_.config_file}});
-    return Status::OK();
+    core::Log(core::LogLevel::kInfo, "config reloaded", {{"config", options_.config_file}});
+    return core::Status::OK();
   }
 
   void Stop() {
@@ -176,10 +176,10 @@ class Exporter::Impl {
   }
 
  private:
-  void Apply(Config config, std::vector<std::unique_ptr<store::BackupMonitor>> monitors) {
+  void Apply(config::Config config, std::vector<std::unique_ptr<store::BackupMonitor>> monitors) {
     {
       std::lock_guard lock(mu_);
-      std::map<std::string, std::shared_ptr<const TargetResult>> kept;
+      std::map<std::string, std::shared_ptr<const collect::TargetResult>> kept;
       for (const auto& t : config.targets) {
         if (auto it = results_.find(t.Key()); it != results_.end()) kept.insert(*it);
       }
@@ -193,8 +193,9 @@ class Exporter::Impl {
       dirty_ = true;
     }
     config_ = std::move(config);
-    loop_ = std::make_unique<CollectionLoop>(
-        config_, [this](std::shared_ptr<const TargetResult> r) { OnTargetResult(std::move(r)); });
+    loop_ = std::make_unique<collect::CollectionLoop>(
+        config_,
+        [this](std::shared_ptr<const collect::TargetResult> r) { OnTargetResult(std::move(r)); });
     collector_ = std::thread([this] { loop_->Run(); });
     stores_ = std::make_unique<StorePoller>(
         std::move(monitors), [this](StorePoll poll) { OnStorePoll(std::move(poll)); });
@@ -211,7 +212,7 @@ class Exporter::Impl {
   // Loads the rule files into the running manager (keeping alert state), or
   // into a new one when the evaluation settings changed. On error the
   // running rules are untouched.
-  Status LoadRules(const Config& config) {
+  core::Status LoadRules(const config::Config& config) {
     rules::ManagerOptions options;
     options.default_interval_ms = config.evaluation_interval.count();
     options.external_labels = config.external_labels;
@@ -221,18 +222,18 @@ class Exporter::Impl {
                       options.default_interval_ms == rules_options_.default_interval_ms &&
                       options.external_labels == rules_options_.external_labels;
     if (same) {
-      Status s = running->Load(config.rule_files);
+      core::Status s = running->Load(config.rule_files);
       if (s.ok()) tsdb_.SetScrapeFilter(running->SelectedMetricNames());
       return s;
     }
     auto manager = std::make_shared<rules::RuleManager>(&tsdb_, options);
-    if (Status s = manager->Load(config.rule_files); !s.ok()) return s;
+    if (core::Status s = manager->Load(config.rule_files); !s.ok()) return s;
     tsdb_.SetScrapeFilter(manager->SelectedMetricNames());
     std::lock_guard eval_lock(eval_mu_);
     std::lock_guard lock(engines_mu_);
     rules_ = std::move(manager);
     rules_options_ = options;
-    return Status::OK();
+    return core::Status::OK();
   }
 
   // Replaces the running action engine, carrying over its guards' memory,
@@ -263,7 +264,7 @@ class Exporter::Impl {
   // was evaluated or a snapshot was published (its guards need fresh facts).
   void EvaluateLoop() {
     constexpr auto kTick = std::chrono::milliseconds(500);
-    std::shared_ptr<const Snapshot> decided_on;
+    std::shared_ptr<const collect::Snapshot> decided_on;
     std::shared_ptr<actions::ActionEngine> decided_by;
     while (true) {
       {
@@ -289,7 +290,7 @@ class Exporter::Impl {
   // rule evaluator reads the TSDB: without rule groups nothing is stored (it
   // was a third of the exporter's CPU and its largest memory), and a reload
   // that adds rules starts filling it from then on.
-  void AppendToTsdb(const SnapshotInputs& inputs, const Snapshot& snapshot,
+  void AppendToTsdb(const collect::SnapshotInputs& inputs, const collect::Snapshot& snapshot,
                     const std::map<std::string, std::shared_ptr<const StorePoll>>& polls,
                     const std::vector<prometheus::MetricFamily>* self) {
     if (auto rules = Rules(); !rules || rules->group_count() == 0) {
@@ -331,9 +332,9 @@ class Exporter::Impl {
     cv_.notify_all();
   }
 
-  void OnTargetResult(std::shared_ptr<const TargetResult> r) {
+  void OnTargetResult(std::shared_ptr<const collect::TargetResult> r) {
     if (!r->error.empty() && !r->facts.up) {
-      Log(LogLevel::kDebug, "member down", {{"target", r->key}, {"err", r->error}});
+      core::Log(core::LogLevel::kDebug, "member down", {{"target", r->key}, {"err", r->error}});
     }
     {
       std::lock_guard lock(mu_);
@@ -357,7 +358,7 @@ class Exporter::Impl {
     std::pair<SystemClock::time_point, double> self_config{};
     std::pair<SystemClock::time_point, double> config_now{};
     while (true) {
-      SnapshotInputs inputs;
+      collect::SnapshotInputs inputs;
       std::map<std::string, std::shared_ptr<const StorePoll>> polls;
       {
         std::unique_lock lock(mu_);
@@ -393,7 +394,7 @@ class Exporter::Impl {
   }
 
   std::vector<prometheus::MetricFamily> SelfMetrics() {
-    MetricSet m;
+    core::MetricSet m;
     m.Gauge("pgdr_build_info", "pgdr build: version.", {{"version", options_.version}}, 1);
     size_t targets = 0;
     SystemClock::time_point reload;
@@ -415,47 +416,49 @@ class Exporter::Impl {
   }
 
   void RouteHttp() {
-    http_.Route(options_.telemetry_path, [this](const HttpRequest&) {
+    http_.Route(options_.telemetry_path, [this](const http::HttpRequest&) {
       auto s = snapshots_.Latest();
-      if (!s) return HttpResponse{503, "text/plain; charset=utf-8", "no collection finished yet\n"};
-      return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", s->text};
+      if (!s)
+        return http::HttpResponse{503, "text/plain; charset=utf-8", "no collection finished yet\n"};
+      return http::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", s->text};
     });
-    http_.Route("/-/healthy", [](const HttpRequest&) {
-      return HttpResponse{200, "text/plain; charset=utf-8", "Healthy.\n"};
+    http_.Route("/-/healthy", [](const http::HttpRequest&) {
+      return http::HttpResponse{200, "text/plain; charset=utf-8", "Healthy.\n"};
     });
-    http_.Route("/-/ready", [this](const HttpRequest&) {
-      return snapshots_.Latest() ? HttpResponse{200, "text/plain; charset=utf-8", "Ready.\n"}
-                                 : HttpResponse{503, "text/plain; charset=utf-8", "Not ready.\n"};
+    http_.Route("/-/ready", [this](const http::HttpRequest&) {
+      return snapshots_.Latest()
+                 ? http::HttpResponse{200, "text/plain; charset=utf-8", "Ready.\n"}
+                 : http::HttpResponse{503, "text/plain; charset=utf-8", "Not ready.\n"};
     });
-    http_.Route("/-/reload", [this](const HttpRequest& req) {
+    http_.Route("/-/reload", [this](const http::HttpRequest& req) {
       if (req.method != "POST" && req.method != "PUT") {
-        return HttpResponse{405, "text/plain; charset=utf-8",
-                            "Only POST or PUT requests allowed.\n"};
+        return http::HttpResponse{405, "text/plain; charset=utf-8",
+                                  "Only POST or PUT requests allowed.\n"};
       }
-      Status s = Reload();
+      core::Status s = Reload();
       if (!s.ok()) {
-        return HttpResponse{500, "text/plain; charset=utf-8",
-                            "failed to reload config: " + s.message() + "\n"};
+        return http::HttpResponse{500, "text/plain; charset=utf-8",
+                                  "failed to reload config: " + s.message() + "\n"};
       }
-      return HttpResponse{200, "text/plain; charset=utf-8", ""};
+      return http::HttpResponse{200, "text/plain; charset=utf-8", ""};
     });
-    http_.Route("/api/v1/targets", [this](const HttpRequest&) {
+    http_.Route("/api/v1/targets", [this](const http::HttpRequest&) {
       auto s = snapshots_.Latest();
-      return HttpResponse{200, "application/json", TargetsJson(s ? *s : Snapshot{})};
+      return http::HttpResponse{200, "application/json", TargetsJson(s ? *s : collect::Snapshot{})};
     });
-    http_.Route("/api/v1/rules", [this](const HttpRequest&) {
-      return HttpResponse{200, "application/json", Rules()->RulesJson().dump()};
+    http_.Route("/api/v1/rules", [this](const http::HttpRequest&) {
+      return http::HttpResponse{200, "application/json", Rules()->RulesJson().dump()};
     });
-    http_.Route("/api/v1/alerts", [this](const HttpRequest&) {
-      return HttpResponse{200, "application/json", Rules()->AlertsJson().dump()};
+    http_.Route("/api/v1/alerts", [this](const http::HttpRequest&) {
+      return http::HttpResponse{200, "application/json", Rules()->AlertsJson().dump()};
     });
     http_.Route("/api/v1/maintenance",
-                [this](const HttpRequest& req) { return Actions()->HandleMaintenance(req); });
-    http_.Route("/", [this](const HttpRequest&) {
+                [this](const http::HttpRequest& req) { return Actions()->HandleMaintenance(req); });
+    http_.Route("/", [this](const http::HttpRequest&) {
       auto s = snapshots_.Latest();
-      return HttpResponse{
-          200, "text/html; charset=utf-8",
-          StatusPageHtml(s ? *s : Snapshot{}, options_.version, AlertsHtml(Rules()->Alerts()))};
+      return http::HttpResponse{200, "text/html; charset=utf-8",
+                                StatusPageHtml(s ? *s : collect::Snapshot{}, options_.version,
+                                               AlertsHtml(Rules()->Alerts()))};
     });
   }
 
@@ -468,12 +471,12 @@ class Exporter::Impl {
   rules::ManagerOptions rules_options_;             // reload thread only
   std::thread evaluator_;
   std::map<std::string, const void*> appended_;  // composer thread only
-  SnapshotComposer composer_state_;              // composer thread only
-  HttpServer http_;
-  SnapshotStore snapshots_;
+  collect::SnapshotComposer composer_state_;     // composer thread only
+  http::HttpServer http_;
+  collect::SnapshotStore snapshots_;
   std::mutex reload_mu_;
-  Config config_;
-  std::unique_ptr<CollectionLoop> loop_;
+  config::Config config_;
+  std::unique_ptr<collect::CollectionLoop> loop_;
   std::thread collector_;
   std::unique_ptr<StorePoller> stores_;
   std::thread composer_;
@@ -481,7 +484,7 @@ class Exporter::Impl {
 
   std::mutex mu_;  // guards everything below
   std::condition_variable cv_;
-  std::map<std::string, std::shared_ptr<const TargetResult>> results_;
+  std::map<std::string, std::shared_ptr<const collect::TargetResult>> results_;
   std::map<std::string, std::shared_ptr<const StorePoll>> store_polls_;
   size_t target_count_ = 0;
   SystemClock::time_point last_reload_;
@@ -491,8 +494,8 @@ class Exporter::Impl {
 
 Exporter::Exporter(ExporterOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Exporter::~Exporter() { impl_->Stop(); }
-Status Exporter::Start() { return impl_->Start(); }
-Status Exporter::Reload() { return impl_->Reload(); }
+core::Status Exporter::Start() { return impl_->Start(); }
+core::Status Exporter::Reload() { return impl_->Reload(); }
 void Exporter::Stop() { impl_->Stop(); }
 
-}  // namespace pgdr
+}  // namespace pgdr::app

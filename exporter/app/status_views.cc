@@ -1,11 +1,11 @@
-#include "pgdr/status_views.h"
+#include "app/status_views.h"
 
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-namespace pgdr {
+namespace pgdr::app {
 namespace {
 
 std::string Rfc3339(std::chrono::system_clock::time_point t) {
@@ -17,13 +17,14 @@ std::string Rfc3339(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-std::string Role(const TargetResult& t) {
+std::string Role(const collect::TargetResult& t) {
   if (!t.facts.up || !t.facts.in_recovery) return "unknown";
   return *t.facts.in_recovery ? "replica" : "primary";
 }
 
 // The value of a computed series for a member, if present.
-std::optional<double> Computed(const Snapshot& s, const std::string& name, const TargetResult& t) {
+std::optional<double> Computed(const collect::Snapshot& s, const std::string& name,
+                               const collect::TargetResult& t) {
   for (const auto& f : s.computed) {
     if (f.name != name) continue;
     for (const auto& m : f.metric) {
@@ -32,7 +33,7 @@ std::optional<double> Computed(const Snapshot& s, const std::string& name, const
         if (l.name == "member" && l.value != t.member) match = false;
         if (l.name == "cluster" && l.value != t.cluster) match = false;
       }
-      if (match) return SampleValue(f, m);
+      if (match) return core::SampleValue(f, m);
     }
   }
   return std::nullopt;
@@ -72,7 +73,7 @@ std::string HtmlEscape(const std::string& text) {
   return out;
 }
 
-std::string TargetsJson(const Snapshot& snapshot) {
+std::string TargetsJson(const collect::Snapshot& snapshot) {
   nlohmann::json targets = nlohmann::json::array();
   for (const auto& t : snapshot.targets) {
     nlohmann::json labels = nlohmann::json::object();
@@ -95,7 +96,7 @@ std::string TargetsJson(const Snapshot& snapshot) {
   return body.dump();
 }
 
-std::string StatusPageHtml(const Snapshot& snapshot, const std::string& version,
+std::string StatusPageHtml(const collect::Snapshot& snapshot, const std::string& version,
                            const std::string& extra_html) {
   std::ostringstream out;
   out << "<!doctype html><html><head><meta charset=\"utf-8\"><title>pgdr</title>"
@@ -134,7 +135,7 @@ std::string StatusPageHtml(const Snapshot& snapshot, const std::string& version,
         if (l.name == "scope") scope = l.value;
       }
       auto& slot = rpo[{cluster, scope}];
-      (f.name == "pgdr_rpo_bytes" ? slot.first : slot.second) = SampleValue(f, m);
+      (f.name == "pgdr_rpo_bytes" ? slot.first : slot.second) = core::SampleValue(f, m);
     }
   }
   for (const auto& [key, v] : rpo) {
@@ -146,4 +147,4 @@ std::string StatusPageHtml(const Snapshot& snapshot, const std::string& version,
   return out.str();
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::app

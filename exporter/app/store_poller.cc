@@ -1,14 +1,14 @@
-#include "pgdr/store_poller.h"
+#include "app/store_poller.h"
 
 #include <condition_variable>
 #include <mutex>
 
-namespace pgdr {
+namespace pgdr::app {
 
-Result<std::vector<std::unique_ptr<store::BackupMonitor>>> MakeBackupMonitors(
-    const Config& config) {
+core::Result<std::vector<std::unique_ptr<store::BackupMonitor>>> MakeBackupMonitors(
+    const config::Config& config) {
   std::vector<std::unique_ptr<store::BackupMonitor>> out;
-  const YamlReader reader(config.file);
+  const config::YamlReader reader(config.file);
   for (const auto& entry : config.backup_stores) {
     auto monitor = store::MakeBackupMonitor(reader, entry);
     if (!monitor.ok()) return monitor.status();
@@ -27,7 +27,7 @@ StorePoller::StorePoller(std::vector<std::unique_ptr<store::BackupMonitor>> moni
       std::condition_variable_any cv;
       while (!stop.stop_requested()) {
         const auto started = std::chrono::steady_clock::now();
-        MetricSet metrics;
+        core::MetricSet metrics;
         const store::ArchiveFacts facts = m->Poll(metrics);
         sink({m->name(),
               {facts.cluster, facts.store, facts.up, facts.newest_archived_lsn_bytes,
@@ -45,4 +45,4 @@ StorePoller::~StorePoller() {
   threads_.clear();  // joins
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::app

@@ -1,8 +1,8 @@
 #include <algorithm>
 
-#include "pgdr/snapshot.h"
+#include "pgdr/collect/snapshot.h"
 
-namespace pgdr {
+namespace pgdr::collect {
 namespace {
 
 struct ClusterView {
@@ -45,10 +45,10 @@ std::optional<double> LagSeconds(const MemberFacts& f, std::optional<double> lag
 
 }  // namespace
 
-void AppendClusterMetrics(const SnapshotInputs& in, MetricSet& out) {
+void AppendClusterMetrics(const SnapshotInputs& in, core::MetricSet& out) {
   const double now = std::chrono::duration<double>(in.now.time_since_epoch()).count();
   for (const auto& [cluster, v] : GroupByCluster(in)) {
-    const Labels cluster_labels = {{"cluster", cluster}};
+    const core::Labels cluster_labels = {{"cluster", cluster}};
     out.Gauge("pgdr_cluster_primaries", "Members of the cluster that are up and not in recovery.",
               cluster_labels, static_cast<double>(v.primaries.size()));
     double streaming = 0;
@@ -82,7 +82,7 @@ void AppendClusterMetrics(const SnapshotInputs& in, MetricSet& out) {
     out.Gauge("pgdr_cluster_streaming_replicas",
               "Replicas of the cluster whose WAL receiver is streaming.", cluster_labels,
               streaming);
-    const Labels replica_scope = {{"cluster", cluster}, {"scope", "replica"}};
+    const core::Labels replica_scope = {{"cluster", cluster}, {"scope", "replica"}};
     if (best_bytes) {
       out.Gauge("pgdr_rpo_bytes", "Data that would be lost now, in WAL bytes, per failure scope.",
                 replica_scope, *best_bytes);
@@ -101,7 +101,7 @@ void AppendClusterMetrics(const SnapshotInputs& in, MetricSet& out) {
       }
     }
     if (best_archive != nullptr && v.primary != nullptr) {
-      const Labels archive_scope = {{"cluster", cluster}, {"scope", "archive"}};
+      const core::Labels archive_scope = {{"cluster", cluster}, {"scope", "archive"}};
       const double bytes =
           std::max(0.0, *v.primary->facts.lsn_bytes - *best_archive->newest_lsn_bytes);
       out.Gauge("pgdr_rpo_bytes", "Data that would be lost now, in WAL bytes, per failure scope.",
@@ -120,4 +120,4 @@ void AppendClusterMetrics(const SnapshotInputs& in, MetricSet& out) {
   }
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::collect

@@ -1,4 +1,4 @@
-#include "pgdr/collection_loop.h"
+#include "pgdr/collect/collection_loop.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -6,16 +6,16 @@
 
 #include <algorithm>
 
-#include "pgdr/pooler_collector.h"
-#include "pgdr/target_collector.h"
+#include "collect/pooler_collector.h"
+#include "collect/target_collector.h"
 
-namespace pgdr {
+namespace pgdr::collect {
 
 class CollectionLoop::Impl {
  public:
-  Impl(const Config& config, Sink sink)
+  Impl(const config::Config& config, Sink sink)
       : sink_(std::move(sink)), wake_fd_(eventfd(0, EFD_CLOEXEC)) {
-    auto queries = std::make_shared<const std::vector<QuerySpec>>(config.queries);
+    auto queries = std::make_shared<const std::vector<config::QuerySpec>>(config.queries);
     const auto start = SteadyClock::now();
     const size_t n = config.targets.size() + config.pgbouncers.size();
     auto offset = [&](size_t i) {
@@ -86,10 +86,10 @@ class CollectionLoop::Impl {
   std::vector<std::unique_ptr<PolledCollector>> collectors_;
 };
 
-CollectionLoop::CollectionLoop(const Config& config, Sink sink)
+CollectionLoop::CollectionLoop(const config::Config& config, Sink sink)
     : impl_(std::make_unique<Impl>(config, std::move(sink))) {}
 CollectionLoop::~CollectionLoop() = default;
 void CollectionLoop::Run() { impl_->Run(); }
 void CollectionLoop::Stop() { impl_->Stop(); }
 
-}  // namespace pgdr
+}  // namespace pgdr::collect

@@ -1,4 +1,4 @@
-#include "pgdr/exposition.h"
+#include "pgdr/collect/exposition.h"
 
 #include <prometheus/text_serializer.h>
 
@@ -8,9 +8,9 @@
 #include <limits>
 #include <string_view>
 
-#include "pgdr/metric_set.h"
+#include "pgdr/core/metric_set.h"
 
-namespace pgdr {
+namespace pgdr::collect {
 namespace {
 
 const char* TypeName(prometheus::MetricType type) {
@@ -121,7 +121,7 @@ SerializedFamilies SerializeFamilies(const std::vector<prometheus::MetricFamily>
       case prometheus::MetricType::Counter:
       case prometheus::MetricType::Gauge:
       case prometheus::MetricType::Untyped:
-        for (const auto& m : f.metric) AppendSample(text.samples, f, m, SampleValue(f, m));
+        for (const auto& m : f.metric) AppendSample(text.samples, f, m, core::SampleValue(f, m));
         continue;
       default:
         break;
@@ -191,4 +191,4 @@ void ExpositionCache::EndRound() {
   current_.clear();
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::collect

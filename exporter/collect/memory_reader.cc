@@ -1,18 +1,18 @@
-#include "pgdr/memory_reader.h"
+#include "collect/memory_reader.h"
 
 #include <unistd.h>
 
 #include <sstream>
 
-#include "pgdr/files.h"
-#include "pgdr/sql_metrics.h"
+#include "collect/sql_metrics.h"
+#include "pgdr/core/files.h"
 
-namespace pgdr {
+namespace pgdr::collect {
 namespace {
 
 // Field 4 of /proc/<pid>/stat, after the parenthesised command name.
 std::optional<int> ParentPid(const std::string& proc_root, int pid) {
-  auto stat = ReadFile(proc_root + "/" + std::to_string(pid) + "/stat");
+  auto stat = core::ReadFile(proc_root + "/" + std::to_string(pid) + "/stat");
   if (!stat.ok()) return std::nullopt;
   const size_t close = stat->rfind(')');
   if (close == std::string::npos) return std::nullopt;
@@ -25,8 +25,8 @@ std::optional<int> ParentPid(const std::string& proc_root, int pid) {
 
 std::vector<int> Children(const std::string& proc_root, int pid) {
   std::vector<int> out;
-  auto text = ReadFile(proc_root + "/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
-                       "/children");
+  auto text = core::ReadFile(proc_root + "/" + std::to_string(pid) + "/task/" +
+                             std::to_string(pid) + "/children");
   if (!text.ok()) return out;
   std::istringstream in(*text);
   int child = 0;
@@ -35,7 +35,7 @@ std::vector<int> Children(const std::string& proc_root, int pid) {
 }
 
 std::optional<double> ResidentBytes(const std::string& proc_root, int pid) {
-  auto statm = ReadFile(proc_root + "/" + std::to_string(pid) + "/statm");
+  auto statm = core::ReadFile(proc_root + "/" + std::to_string(pid) + "/statm");
   if (!statm.ok()) return std::nullopt;
   std::istringstream in(*statm);
   double size = 0;
@@ -45,7 +45,7 @@ std::optional<double> ResidentBytes(const std::string& proc_root, int pid) {
 }
 
 std::optional<double> ProportionalBytes(const std::string& proc_root, int pid) {
-  auto rollup = ReadFile(proc_root + "/" + std::to_string(pid) + "/smaps_rollup");
+  auto rollup = core::ReadFile(proc_root + "/" + std::to_string(pid) + "/smaps_rollup");
   if (!rollup.ok()) return std::nullopt;
   std::istringstream in(*rollup);
   std::string line;
@@ -60,7 +60,7 @@ std::optional<double> ProportionalBytes(const std::string& proc_root, int pid) {
 }
 
 std::optional<double> ReadCgroupValue(const std::string& path) {
-  auto text = ReadFile(path);
+  auto text = core::ReadFile(path);
   if (!text.ok()) return std::nullopt;
   std::string v = *text;
   while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
@@ -96,7 +96,7 @@ std::optional<ProcessMemory> ReadPostmasterMemory(int backend_pid, const std::st
   return m;
 }
 
-void AppendLocalMemory(int backend_pid, const Labels& labels, MetricSet& out) {
+void AppendLocalMemory(int backend_pid, const core::Labels& labels, core::MetricSet& out) {
   auto m = ReadPostmasterMemory(backend_pid);
   if (!m) return;
   out.Gauge(
@@ -112,7 +112,8 @@ void AppendLocalMemory(int backend_pid, const Labels& labels, MetricSet& out) {
             m->processes);
 }
 
-void AppendCgroupMemory(const std::string& cgroup_dir, const Labels& labels, MetricSet& out) {
+void AppendCgroupMemory(const std::string& cgroup_dir, const core::Labels& labels,
+                        core::MetricSet& out) {
   if (auto usage = ReadCgroupValue(cgroup_dir + "/memory.current")) {
     out.Gauge("pgdr_memory_cgroup_usage_bytes", "memory.current of the instance's cgroup.", labels,
               *usage);
@@ -123,4 +124,4 @@ void AppendCgroupMemory(const std::string& cgroup_dir, const Labels& labels, Met
   }
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::collect

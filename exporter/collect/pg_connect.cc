@@ -1,11 +1,11 @@
-#include "pgdr/pg_connect.h"
+#include "pgdr/collect/pg_connect.h"
 
 #include <cstdlib>
 #include <vector>
 
-#include "pgdr/files.h"
+#include "pgdr/core/files.h"
 
-namespace pgdr {
+namespace pgdr::collect {
 namespace {
 
 std::string TrimNewlines(std::string s) {
@@ -22,7 +22,7 @@ std::string ResolvePassword(const std::optional<std::string>& env,
     return value != nullptr ? value : "";
   }
   if (file) {
-    auto text = ReadFile(*file);
+    auto text = core::ReadFile(*file);
     if (text.ok()) return TrimNewlines(*text);
   }
   return "";
@@ -49,4 +49,4 @@ std::string ConnectionErrorText(const PGconn* conn) {
   return conn != nullptr ? TrimNewlines(PQerrorMessage(conn)) : std::string("out of memory");
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::collect

@@ -1,14 +1,14 @@
-#include "pgdr/pooler_collector.h"
+#include "collect/pooler_collector.h"
 
 #include <poll.h>
 
 #include <algorithm>
 
-#include "pgdr/log.h"
-#include "pgdr/pg_connect.h"
-#include "pgdr/sql_metrics.h"
+#include "collect/sql_metrics.h"
+#include "pgdr/collect/pg_connect.h"
+#include "pgdr/core/log.h"
 
-namespace pgdr {
+namespace pgdr::collect {
 namespace {
 
 std::optional<double> Number(const PGresult* r, int row, const char* column) {
@@ -26,7 +26,7 @@ std::string Text(const PGresult* r, int row, const char* column) {
 
 }  // namespace
 
-PoolerCollector::PoolerCollector(PgBouncerConfig pooler, CollectionConfig options,
+PoolerCollector::PoolerCollector(config::PgBouncerConfig pooler, config::CollectionConfig options,
                                  SteadyClock::time_point first_start)
     : pooler_(std::move(pooler)), options_(options), next_start_(first_start) {
   if (!pooler_.cluster.empty()) labels_.push_back({"cluster", pooler_.cluster});
@@ -140,11 +140,12 @@ void PoolerCollector::Fail(const std::string& why) {
                  ? std::chrono::duration_cast<SteadyClock::duration>(std::chrono::seconds(1))
                  : std::min<SteadyClock::duration>(backoff_ * 2, options_.max_backoff);
   backoff_until_ = SteadyClock::now() + backoff_;
-  Log(LogLevel::kWarn, "pgbouncer collection failed", {{"pooler", pooler_.name}, {"err", why}});
+  core::Log(core::LogLevel::kWarn, "pgbouncer collection failed",
+            {{"pooler", pooler_.name}, {"err", why}});
 }
 
 void PoolerCollector::Finish(SteadyClock::time_point now, bool up) {
-  MetricSet m;
+  core::MetricSet m;
   m.Gauge("pgdr_pgbouncer_up", "Whether the PgBouncer admin console answered SHOW POOLS.", labels_,
           up ? 1 : 0);
   m.Counter("pgdr_pgbouncer_collect_errors_total", "Failed collections of the PgBouncer.", labels_,
@@ -152,14 +153,14 @@ void PoolerCollector::Finish(SteadyClock::time_point now, bool up) {
   if (up && pools_) {
     const PGresult* r = pools_.get();
     for (int i = 0; i < PQntuples(r); ++i) {
-      Labels l = labels_;
+      core::Labels l = labels_;
       l.push_back({"database", Text(r, i, "database")});
       l.push_back({"user", Text(r, i, "user")});
       for (const auto& [column, state] :
            {std::pair<const char*, const char*>{"cl_active", "active"},
             {"cl_waiting", "waiting"}}) {
         if (auto v = Number(r, i, column)) {
-          Labels s = l;
+          core::Labels s = l;
           s.push_back({"state", state});
           m.Gauge("pgdr_pgbouncer_clients", "Client connections by pool and state.", s, *v);
         }
@@ -171,7 +172,7 @@ void PoolerCollector::Finish(SteadyClock::time_point now, bool up) {
             {"sv_tested", "tested"},
             {"sv_login", "login"}}) {
         if (auto v = Number(r, i, column)) {
-          Labels s = l;
+          core::Labels s = l;
           s.push_back({"state", state});
           m.Gauge("pgdr_pgbouncer_servers", "Server connections by pool and state.", s, *v);
         }
@@ -196,4 +197,4 @@ void PoolerCollector::Finish(SteadyClock::time_point now, bool up) {
   finished_ = std::move(result);
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::collect

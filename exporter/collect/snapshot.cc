@@ -1,6 +1,6 @@
-#include "pgdr/snapshot.h"
+#include "pgdr/collect/snapshot.h"
 
-namespace pgdr {
+namespace pgdr::collect {
 
 std::shared_ptr<const Snapshot> SnapshotComposer::Compose(const SnapshotInputs& in) {
   auto snapshot = std::make_shared<Snapshot>();
@@ -18,7 +18,7 @@ std::shared_ptr<const Snapshot> SnapshotComposer::Compose(const SnapshotInputs& 
     }
     snapshot->targets.push_back(target);
   }
-  MetricSet computed;
+  core::MetricSet computed;
   AppendClusterMetrics(in, computed);
   snapshot->computed = computed.Take();
   const SerializedFamilies computed_text = SerializeFamilies(snapshot->computed);
@@ -38,4 +38,4 @@ std::shared_ptr<const Snapshot> ComposeSnapshot(const SnapshotInputs& in) {
   return composer.Compose(in);
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::collect

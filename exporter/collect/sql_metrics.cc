@@ -1,11 +1,11 @@
-#include "pgdr/sql_metrics.h"
+#include "collect/sql_metrics.h"
 
 #include <cstdlib>
 #include <limits>
 #include <set>
 #include <unordered_map>
 
-namespace pgdr {
+namespace pgdr::collect {
 
 bool ParsePgNumber(const std::string& text, double* value) {
   if (text == "t" || text == "true") {
@@ -31,11 +31,12 @@ bool ParsePgNumber(const std::string& text, double* value) {
   return end == text.c_str() + text.size();
 }
 
-SqlMetricsStats AppendQueryMetrics(const QuerySpec& spec, const TextTable& table,
-                                   const Labels& base_labels, size_t max_series, MetricSet& out) {
+SqlMetricsStats AppendQueryMetrics(const config::QuerySpec& spec, const TextTable& table,
+                                   const core::Labels& base_labels, size_t max_series,
+                                   core::MetricSet& out) {
   SqlMetricsStats stats;
   struct Bound {
-    const ColumnSpec* spec;
+    const config::ColumnSpec* spec;
     int index;
   };
   std::vector<Bound> labels;
@@ -45,8 +46,8 @@ SqlMetricsStats AppendQueryMetrics(const QuerySpec& spec, const TextTable& table
     for (size_t i = 0; i < table.columns.size(); ++i) {
       if (table.columns[i] == c.column) index = static_cast<int>(i);
     }
-    if (index < 0 || c.usage == ColumnUsage::kDiscard) continue;
-    (c.usage == ColumnUsage::kLabel ? labels : values).push_back({&c, index});
+    if (index < 0 || c.usage == config::ColumnUsage::kDiscard) continue;
+    (c.usage == config::ColumnUsage::kLabel ? labels : values).push_back({&c, index});
   }
   // Label names already set by the target win over a query's column of the same name.
   std::set<std::string> taken;
@@ -54,7 +55,7 @@ SqlMetricsStats AppendQueryMetrics(const QuerySpec& spec, const TextTable& table
 
   std::unordered_map<std::string, std::set<std::string>> seen;  // metric -> label values
   for (const auto& row : table.rows) {
-    Labels row_labels = base_labels;
+    core::Labels row_labels = base_labels;
     std::string identity;
     for (const auto& l : labels) {
       if (taken.count(l.spec->column) != 0) continue;
@@ -67,7 +68,7 @@ SqlMetricsStats AppendQueryMetrics(const QuerySpec& spec, const TextTable& table
       const auto& cell = row[static_cast<size_t>(m.index)];
       if (!cell) continue;
       double value = 0;
-      if (m.spec->usage == ColumnUsage::kMappedMetric) {
+      if (m.spec->usage == config::ColumnUsage::kMappedMetric) {
         auto it = m.spec->mapping.find(*cell);
         if (it == m.spec->mapping.end()) {
           ++stats.unparsable;
@@ -88,7 +89,7 @@ SqlMetricsStats AppendQueryMetrics(const QuerySpec& spec, const TextTable& table
         continue;
       }
       const bool added =
-          m.spec->usage == ColumnUsage::kCounter
+          m.spec->usage == config::ColumnUsage::kCounter
               ? out.Counter(m.spec->metric_name, m.spec->description, row_labels, value)
               : out.Gauge(m.spec->metric_name, m.spec->description, row_labels, value);
       if (added) {
@@ -101,4 +102,4 @@ SqlMetricsStats AppendQueryMetrics(const QuerySpec& spec, const TextTable& table
   return stats;
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::collect

@@ -1,4 +1,4 @@
-#include "pgdr/target_collector.h"
+#include "collect/target_collector.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -9,12 +9,12 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "pgdr/log.h"
-#include "pgdr/memory_reader.h"
-#include "pgdr/pg_connect.h"
-#include "pgdr/sql_metrics.h"
+#include "collect/memory_reader.h"
+#include "collect/sql_metrics.h"
+#include "pgdr/collect/pg_connect.h"
+#include "pgdr/core/log.h"
 
-namespace pgdr {
+namespace pgdr::collect {
 namespace {
 
 constexpr const char* kProbeSql =
@@ -68,7 +68,7 @@ TextTable ToTable(const PGresult* r) {
 
 // Queries with `target_databases` run here when the list names this
 // connection's database or "*"; other databases are not connected to.
-bool RunsInThisDatabase(const QuerySpec& q, const char* db) {
+bool RunsInThisDatabase(const config::QuerySpec& q, const char* db) {
   if (q.target_databases.empty()) return true;
   for (const auto& name : q.target_databases) {
     if (name == "*" || (db != nullptr && name == db)) return true;
@@ -96,9 +96,10 @@ class TcpCork {
 
 }  // namespace
 
-TargetCollector::TargetCollector(TargetConfig target,
-                                 std::shared_ptr<const std::vector<QuerySpec>> queries,
-                                 CollectionConfig options, SteadyClock::time_point first_start)
+TargetCollector::TargetCollector(config::TargetConfig target,
+                                 std::shared_ptr<const std::vector<config::QuerySpec>> queries,
+                                 config::CollectionConfig options,
+                                 SteadyClock::time_point first_start)
     : target_(std::move(target)),
       queries_(std::move(queries)),
       options_(options),
@@ -164,7 +165,7 @@ void TargetCollector::StartCycle(SteadyClock::time_point now) {
   round_ = 0;
   probe_ok_ = false;
   predicate_false_.assign(queries_->size(), false);
-  cycle_metrics_ = MetricSet();
+  cycle_metrics_ = core::MetricSet();
   cycle_cached_.clear();
   producers_.clear();
   facts_ = MemberFacts();
@@ -268,17 +269,17 @@ void TargetCollector::SendRound(SteadyClock::time_point now) {
   if (round_ == 1) {
     sent = Send(ItemKind::kProbe, 0, kProbeSql);
     for (size_t i = 0; sent && i < queries_->size(); ++i) {
-      const QuerySpec& q = (*queries_)[i];
+      const config::QuerySpec& q = (*queries_)[i];
       if (q.predicate_sql) sent = Send(ItemKind::kPredicate, i, *q.predicate_sql);
     }
   } else {
     const bool replica = facts_.in_recovery.value_or(false);
     for (size_t i = 0; i < queries_->size(); ++i) {
-      const QuerySpec& q = (*queries_)[i];
+      const config::QuerySpec& q = (*queries_)[i];
       if (predicate_false_[i] || !q.versions.Contains(server_version_)) continue;
       if (!RunsInThisDatabase(q, PQdb(conn_.get()))) continue;
-      if ((q.role == ServerRole::kPrimary && replica) ||
-          (q.role == ServerRole::kReplica && !replica)) {
+      if ((q.role == config::ServerRole::kPrimary && replica) ||
+          (q.role == config::ServerRole::kReplica && !replica)) {
         continue;
       }
       if (auto it = cache_.find(i); it != cache_.end() && now - it->second.fetched < q.cache_ttl) {
@@ -408,7 +409,7 @@ void TargetCollector::OnProbe(const PGresult* r, SteadyClock::time_point now) {
 }
 
 void TargetCollector::OnQuery(size_t index, const PGresult* r, SteadyClock::time_point now) {
-  const QuerySpec& q = (*queries_)[index];
+  const config::QuerySpec& q = (*queries_)[index];
   CollectorStats& stats = collector_stats_[q.name];
   stats.ran = true;
   stats.last_duration = Seconds(now - last_result_at_);
@@ -417,7 +418,7 @@ void TargetCollector::OnQuery(size_t index, const PGresult* r, SteadyClock::time
     RecordError(q.name, ResultError(r));
     return;
   }
-  MetricSet metrics;
+  core::MetricSet metrics;
   const SqlMetricsStats s =
       AppendQueryMetrics(q, ToTable(r), base_labels_, options_.max_series_per_query, metrics);
   dropped_duplicates_ += static_cast<double>(s.duplicates);
@@ -444,8 +445,8 @@ void TargetCollector::UseCached(size_t index) {
 
 void TargetCollector::RecordError(const std::string& collector, const std::string& why) {
   collector_stats_[collector].errors_total += 1;
-  Log(LogLevel::kWarn, "collector failed",
-      {{"target", target_.Key()}, {"collector", collector}, {"err", why}});
+  core::Log(core::LogLevel::kWarn, "collector failed",
+            {{"target", target_.Key()}, {"collector", collector}, {"err", why}});
 }
 
 void TargetCollector::FailConnection(const std::string& why, SteadyClock::time_point now) {
@@ -471,7 +472,7 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   const bool up = probe_ok_;
   if (!up) facts_ = MemberFacts();
   facts_.up = up;
-  MetricSet m;  // the exporter's own series of this member
+  core::MetricSet m;  // the exporter's own series of this member
   m.Gauge("pgdr_up",
           "Whether the member answered the probe query in the last collection (1) or not (0).",
           base_labels_, up ? 1 : 0);
@@ -498,7 +499,7 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   m.Histogram("pgdr_probe_latency_seconds", "Round trip of the probe query (a trivial SELECT).",
               base_labels_, std::move(h));
   for (const auto& [name, stats] : collector_stats_) {
-    Labels l = base_labels_;
+    core::Labels l = base_labels_;
     l.push_back({"collector", name});
     if (stats.ran) {
       m.Gauge("pgdr_collect_duration_seconds", "Time the collector's query took in the last cycle.",
@@ -510,7 +511,7 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   for (const auto& [reason, value] :
        {std::pair<const char*, double>{"duplicate", dropped_duplicates_},
         {"limit", dropped_over_limit_}}) {
-    Labels l = base_labels_;
+    core::Labels l = base_labels_;
     l.push_back({"reason", reason});
     m.Counter(
         "pgdr_series_dropped_total",
@@ -549,7 +550,7 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   } else {
     for (size_t index : cycle_cached_) cycle_metrics_.Merge(*cache_[index].families);
     result->families = cycle_metrics_.Take();
-    dropped_duplicates_ += static_cast<double>(DropDuplicateSeries(result->families));
+    dropped_duplicates_ += static_cast<double>(core::DropDuplicateSeries(result->families));
   }
   result->error = cycle_error_;
   result->collected_at = std::chrono::system_clock::now();
@@ -560,4 +561,4 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   pending_.clear();
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::collect

@@ -1,4 +1,4 @@
-#include "pgdr/config.h"
+#include "pgdr/config/config.h"
 
 #include <glob.h>
 #include <libpq-fe.h>
@@ -6,10 +6,10 @@
 #include <memory>
 #include <set>
 
-#include "pgdr/files.h"
-#include "pgdr/yaml_reader.h"
+#include "pgdr/config/yaml_reader.h"
+#include "pgdr/core/files.h"
 
-namespace pgdr {
+namespace pgdr::config {
 namespace {
 
 struct ConninfoDeleter {
@@ -113,16 +113,16 @@ PgBouncerConfig ParsePgBouncer(const YamlReader& r, const YAML::Node& n) {
   return b;
 }
 
-Status ExpandGlob(const std::string& pattern, std::vector<std::string>* out) {
+core::Status ExpandGlob(const std::string& pattern, std::vector<std::string>* out) {
   glob_t g{};
   const int rc = glob(pattern.c_str(), GLOB_ERR, nullptr, &g);
   if (rc == 0) {
     for (size_t i = 0; i < g.gl_pathc; ++i) out->emplace_back(g.gl_pathv[i]);
   }
   globfree(&g);
-  if (rc == GLOB_NOMATCH) return Status::NotFound(pattern + ": no file matches");
-  if (rc != 0) return Status::IOError(pattern + ": cannot read");
-  return Status::OK();
+  if (rc == GLOB_NOMATCH) return core::Status::NotFound(pattern + ": no file matches");
+  if (rc != 0) return core::Status::IOError(pattern + ": cannot read");
+  return core::Status::OK();
 }
 
 }  // namespace
@@ -141,14 +141,14 @@ std::string RedactedDsn(const std::string& dsn) {
   return out;
 }
 
-Result<Config> LoadConfig(const std::string& path) {
+core::Result<Config> LoadConfig(const std::string& path) {
   auto root = LoadYamlFile(path);
   if (!root.ok()) return root.status();
   Config c;
   c.file = path;
-  const std::string base = DirName(path);
+  const std::string base = core::DirName(path);
   const YamlReader r(path);
-  Status s = GuardYaml(path, [&] {
+  core::Status s = GuardYaml(path, [&] {
     r.CheckKeys(*root,
                 {"collection", "query_files", "targets", "backup_stores", "rule_files",
                  "evaluation_interval", "external_labels", "alerting", "actions", "maintenance",
@@ -167,7 +167,7 @@ Result<Config> LoadConfig(const std::string& path) {
           f.metric_prefix = r.StringOr(item, "metric_prefix", f.metric_prefix);
         }
         std::vector<std::string> files;
-        if (Status g = ExpandGlob(ResolvePath(base, f.path), &files); !g.ok()) {
+        if (core::Status g = ExpandGlob(core::ResolvePath(base, f.path), &files); !g.ok()) {
           r.Fail(item, g.message());
         }
         for (const auto& file : files) {
@@ -205,7 +205,7 @@ Result<Config> LoadConfig(const std::string& path) {
     }
     for (const auto& rf : r.StringList(*root, "rule_files")) {
       std::vector<std::string> files;
-      if (Status g = ExpandGlob(ResolvePath(base, rf), &files); !g.ok()) {
+      if (core::Status g = ExpandGlob(core::ResolvePath(base, rf), &files); !g.ok()) {
         r.Fail((*root)["rule_files"], g.message());
       }
       c.rule_files.insert(c.rule_files.end(), files.begin(), files.end());
@@ -217,4 +217,4 @@ Result<Config> LoadConfig(const std::string& path) {
   return c;
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::config

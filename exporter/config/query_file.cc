@@ -1,29 +1,29 @@
 #include <cctype>
 #include <sstream>
 
-#include "pgdr/files.h"
-#include "pgdr/query_spec.h"
-#include "pgdr/yaml_reader.h"
+#include "pgdr/config/query_spec.h"
+#include "pgdr/config/yaml_reader.h"
+#include "pgdr/core/files.h"
 
-namespace pgdr {
+namespace pgdr::config {
 namespace {
 
 long long ToComparable(int major, int minor, int patch) {
   return major * 1000000LL + minor * 1000LL + patch;
 }
 
-Result<long long> ParseSemver(const std::string& text) {
+core::Result<long long> ParseSemver(const std::string& text) {
   int parts[3] = {0, 0, 0};
   size_t i = 0;
   int idx = 0;
   while (i < text.size() && idx < 3) {
     size_t start = i;
     while (i < text.size() && isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    if (start == i) return Status::InvalidArgument("bad version \"" + text + "\"");
+    if (start == i) return core::Status::InvalidArgument("bad version \"" + text + "\"");
     parts[idx++] = std::stoi(text.substr(start, i - start));
     if (i < text.size() && text[i] == '.') ++i;
   }
-  if (i != text.size()) return Status::InvalidArgument("bad version \"" + text + "\"");
+  if (i != text.size()) return core::Status::InvalidArgument("bad version \"" + text + "\"");
   return ToComparable(parts[0], parts[1], parts[2]);
 }
 
@@ -130,7 +130,7 @@ QuerySpec ParseQuery(const YamlReader& r, const std::string& name, const YAML::N
 
 }  // namespace
 
-Result<VersionRange> VersionRange::Parse(const std::string& text) {
+core::Result<VersionRange> VersionRange::Parse(const std::string& text) {
   VersionRange range;
   const std::string& rest = text;
   size_t pos = 0;
@@ -155,11 +155,13 @@ Result<VersionRange> VersionRange::Parse(const std::string& text) {
         skip = 1;
       auto v = ParseSemver(word.substr(skip));
       if (!v.ok())
-        return Status::InvalidArgument("runonserver \"" + text + "\": " + v.status().message());
+        return core::Status::InvalidArgument("runonserver \"" + text +
+                                             "\": " + v.status().message());
       b.version = *v;
       bounds.push_back(b);
     }
-    if (bounds.empty()) return Status::InvalidArgument("runonserver \"" + text + "\": empty range");
+    if (bounds.empty())
+      return core::Status::InvalidArgument("runonserver \"" + text + "\": empty range");
     range.alternatives_.push_back(std::move(bounds));
     if (bar == std::string::npos) break;
     pos = bar + 2;
@@ -202,13 +204,14 @@ bool VersionRange::Contains(int server_version_num) const {
   return false;
 }
 
-Result<std::vector<QuerySpec>> ParseQueryFile(const std::string& text, const std::string& name,
-                                              const std::string& metric_prefix) {
+core::Result<std::vector<QuerySpec>> ParseQueryFile(const std::string& text,
+                                                    const std::string& name,
+                                                    const std::string& metric_prefix) {
   auto root = LoadYamlString(text, name);
   if (!root.ok()) return root.status();
   std::vector<QuerySpec> out;
   const YamlReader r(name);
-  Status s = GuardYaml(name, [&] {
+  core::Status s = GuardYaml(name, [&] {
     if (root->IsNull()) return;
     r.ExpectMap(*root, "queries file");
     if (root->IsMap() && (*root)["kind"] && (*root)["kind"].Scalar() == "ConfigMap") {
@@ -233,11 +236,11 @@ Result<std::vector<QuerySpec>> ParseQueryFile(const std::string& text, const std
   return out;
 }
 
-Result<std::vector<QuerySpec>> LoadQueryFile(const std::string& path,
-                                             const std::string& metric_prefix) {
-  auto text = ReadFile(path);
+core::Result<std::vector<QuerySpec>> LoadQueryFile(const std::string& path,
+                                                   const std::string& metric_prefix) {
+  auto text = core::ReadFile(path);
   if (!text.ok()) return text.status();
   return ParseQueryFile(*text, path, metric_prefix);
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::config

@@ -1,10 +1,10 @@
-#include "pgdr/yaml_reader.h"
+#include "pgdr/config/yaml_reader.h"
 
 #include <cmath>
 
-#include "pgdr/files.h"
+#include "pgdr/core/files.h"
 
-namespace pgdr {
+namespace pgdr::config {
 namespace {
 
 std::string Join(std::initializer_list<std::string_view> items) {
@@ -33,9 +33,9 @@ std::string KindName(const YAML::Node& n) {
 
 }  // namespace
 
-Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
+core::Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   using std::chrono::milliseconds;
-  if (text.empty()) return Status::InvalidArgument("empty duration");
+  if (text.empty()) return core::Status::InvalidArgument("empty duration");
   if (text == "0") return milliseconds(0);
   long long total = 0;
   size_t i = 0;
@@ -44,7 +44,8 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     size_t start = i;
     while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
     if (start == i)
-      return Status::InvalidArgument("not a valid duration string: \"" + std::string(text) + "\"");
+      return core::Status::InvalidArgument("not a valid duration string: \"" + std::string(text) +
+                                           "\"");
     long long n = std::stoll(std::string(text.substr(start, i - start)));
     size_t ustart = i;
     while (i < text.size() && !(text[i] >= '0' && text[i] <= '9')) ++i;
@@ -66,9 +67,11 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     else if (unit == "ms")
       ms = 1, rank = 1;
     else
-      return Status::InvalidArgument("not a valid duration string: \"" + std::string(text) + "\"");
+      return core::Status::InvalidArgument("not a valid duration string: \"" + std::string(text) +
+                                           "\"");
     if (rank >= last_rank)
-      return Status::InvalidArgument("not a valid duration string: \"" + std::string(text) + "\"");
+      return core::Status::InvalidArgument("not a valid duration string: \"" + std::string(text) +
+                                           "\"");
     last_rank = rank;
     total += n * ms;
   }
@@ -226,32 +229,32 @@ std::vector<std::string> YamlReader::StringList(const YAML::Node& map, std::stri
   return out;
 }
 
-Status GuardYaml(const std::string& file, const std::function<void()>& parse) {
+core::Status GuardYaml(const std::string& file, const std::function<void()>& parse) {
   try {
     parse();
-    return Status::OK();
+    return core::Status::OK();
   } catch (const YamlError& e) {
-    return Status::InvalidArgument(e.what());
+    return core::Status::InvalidArgument(e.what());
   } catch (const YAML::Exception& e) {
     std::string where = file;
     if (!e.mark.is_null()) {
       where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
     }
-    return Status::InvalidArgument(where + ": " + e.msg);
+    return core::Status::InvalidArgument(where + ": " + e.msg);
   }
 }
 
-Result<YAML::Node> LoadYamlString(const std::string& text, const std::string& name) {
+core::Result<YAML::Node> LoadYamlString(const std::string& text, const std::string& name) {
   YAML::Node root;
-  Status s = GuardYaml(name, [&] { root = YAML::Load(text); });
+  core::Status s = GuardYaml(name, [&] { root = YAML::Load(text); });
   if (!s.ok()) return s;
   return root;
 }
 
-Result<YAML::Node> LoadYamlFile(const std::string& path) {
-  auto text = ReadFile(path);
+core::Result<YAML::Node> LoadYamlFile(const std::string& path) {
+  auto text = core::ReadFile(path);
   if (!text.ok()) return text.status();
   return LoadYamlString(*text, path);
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::config

@@ -1,11 +1,11 @@
-#include "pgdr/files.h"
+#include "pgdr/core/files.h"
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
-namespace pgdr {
+namespace pgdr::core {
 
 Result<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -28,4 +28,4 @@ std::string ResolvePath(const std::string& base_dir, const std::string& path) {
   return base_dir + "/" + path;
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::core

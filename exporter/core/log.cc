@@ -1,11 +1,11 @@
-#include "pgdr/log.h"
+#include "pgdr/core/log.h"
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 
-namespace pgdr {
+namespace pgdr::core {
 namespace {
 
 // Set once by InitLogging() before any thread starts; read-only afterwards.
@@ -135,4 +135,4 @@ void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> f
   spdlog::log(ToSpdlog(level), "{}", RenderLogLine(format, msg, fields));
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::core

@@ -1,10 +1,10 @@
-#include "pgdr/metric_set.h"
+#include "pgdr/core/metric_set.h"
 
 #include <algorithm>
 #include <iterator>
 #include <set>
 
-namespace pgdr {
+namespace pgdr::core {
 
 prometheus::MetricFamily* MetricSet::Family(std::string_view name, std::string_view help,
                                             prometheus::MetricType type) {
@@ -100,9 +100,9 @@ double SampleValue(const prometheus::MetricFamily& family, const prometheus::Cli
   }
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::core
 
-namespace pgdr {
+namespace pgdr::core {
 
 size_t DropDuplicateSeries(std::vector<prometheus::MetricFamily>& families) {
   size_t dropped = 0;
@@ -121,4 +121,4 @@ size_t DropDuplicateSeries(std::vector<prometheus::MetricFamily>& families) {
   return dropped;
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::core

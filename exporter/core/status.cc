@@ -1,6 +1,6 @@
-#include "pgdr/status.h"
+#include "pgdr/core/status.h"
 
-namespace pgdr {
+namespace pgdr::core {
 
 std::string Status::ToString() const {
   const char* prefix = "";
@@ -32,4 +32,4 @@ std::string Status::ToString() const {
   return prefix + message_;
 }
 
-}  // namespace pgdr
+}  // namespace pgdr::core

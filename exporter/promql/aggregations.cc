@@ -6,8 +6,8 @@
 #include <limits>
 #include <unordered_map>
 
-#include "evaluator.h"
-#include "functions_util.h"
+#include "promql/evaluator.h"
+#include "promql/functions_util.h"
 
 namespace pgdr::promql {
 namespace {

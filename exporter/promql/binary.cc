@@ -5,7 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "evaluator.h"
+#include "promql/evaluator.h"
 
 namespace pgdr::promql {
 namespace {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "evaluator.h"
+#include "promql/evaluator.h"
 
 namespace pgdr::promql {
 
@@ -185,17 +185,18 @@ Value Evaluator::Eval(const Expr& e, int64_t ts) {
   ThrowEval("unknown expression");
 }
 
-Result<Value> Engine::Eval(const tsdb::Storage& storage, const Expr& expr, int64_t t_ms) const {
+core::Result<Value> Engine::Eval(const tsdb::Storage& storage, const Expr& expr,
+                                 int64_t t_ms) const {
   Evaluator ev(storage, options_, t_ms);
   try {
     return ev.Eval(expr, t_ms);
   } catch (const EvalError& err) {
-    return Status::InvalidArgument(err.message);
+    return core::Status::InvalidArgument(err.message);
   }
 }
 
-Result<Value> Engine::Query(const tsdb::Storage& storage, std::string_view query,
-                            int64_t t_ms) const {
+core::Result<Value> Engine::Query(const tsdb::Storage& storage, std::string_view query,
+                                  int64_t t_ms) const {
   auto expr = ParseExpr(query);
   if (!expr.ok()) return expr.status();
   return Eval(storage, **expr, t_ms);

@@ -5,9 +5,9 @@
 #include <limits>
 #include <unordered_map>
 
-#include "evaluator.h"
-#include "functions_util.h"
-#include "range_functions.h"
+#include "promql/evaluator.h"
+#include "promql/functions_util.h"
+#include "promql/range_functions.h"
 
 namespace pgdr::promql {
 namespace {

@@ -1,5 +1,5 @@
 // The PromQL lexer: numbers, durations, strings, identifiers, operators.
-#include "lexer.h"
+#include "promql/lexer.h"
 
 #include <cctype>
 #include <cerrno>
@@ -72,9 +72,10 @@ std::string ParseErrorAt(std::string_view input, int pos, std::string_view msg) 
   return std::to_string(line) + ":" + std::to_string(col) + ": parse error: " + std::string(msg);
 }
 
-Result<int64_t> ParseDurationMs(std::string_view text) {
+core::Result<int64_t> ParseDurationMs(std::string_view text) {
   if (text.empty() || DurationLength(text) != text.size()) {
-    return Status::InvalidArgument("not a valid duration string: \"" + std::string(text) + "\"");
+    return core::Status::InvalidArgument("not a valid duration string: \"" + std::string(text) +
+                                         "\"");
   }
   int64_t total = 0;
   size_t i = 0;
@@ -83,7 +84,8 @@ Result<int64_t> ParseDurationMs(std::string_view text) {
     while (IsDigit(text[i])) {
       n = n * 10 + (text[i] - '0');
       if (n > std::numeric_limits<int64_t>::max() / 1000 / 3600 / 24 / 365) {
-        return Status::InvalidArgument("duration out of range: \"" + std::string(text) + "\"");
+        return core::Status::InvalidArgument("duration out of range: \"" + std::string(text) +
+                                             "\"");
       }
       ++i;
     }
@@ -119,26 +121,26 @@ Result<int64_t> ParseDurationMs(std::string_view text) {
   return total;
 }
 
-Result<std::string> Unquote(std::string_view q) {
-  if (q.size() < 2 || q.front() != q.back()) return Status::InvalidArgument("invalid syntax");
+core::Result<std::string> Unquote(std::string_view q) {
+  if (q.size() < 2 || q.front() != q.back()) return core::Status::InvalidArgument("invalid syntax");
   const char quote = q.front();
   std::string_view body = q.substr(1, q.size() - 2);
   if (quote == '`') return std::string(body);
   std::string out;
   for (size_t i = 0; i < body.size(); ++i) {
     char c = body[i];
-    if (c == quote || c == '\n') return Status::InvalidArgument("invalid syntax");
+    if (c == quote || c == '\n') return core::Status::InvalidArgument("invalid syntax");
     if (c != '\\') {
       out += c;
       continue;
     }
-    if (++i >= body.size()) return Status::InvalidArgument("invalid syntax");
+    if (++i >= body.size()) return core::Status::InvalidArgument("invalid syntax");
     c = body[i];
-    auto hex = [&](int digits) -> Result<uint32_t> {
+    auto hex = [&](int digits) -> core::Result<uint32_t> {
       uint32_t v = 0;
       for (int k = 1; k <= digits; ++k) {
         if (i + k >= body.size() || !std::isxdigit(static_cast<unsigned char>(body[i + k]))) {
-          return Status::InvalidArgument("invalid syntax");
+          return core::Status::InvalidArgument("invalid syntax");
         }
         char h = body[i + k];
         v = v * 16 + (IsDigit(h) ? h - '0' : (std::tolower(h) - 'a' + 10));
@@ -173,7 +175,7 @@ Result<std::string> Unquote(std::string_view q) {
         break;
       case '\'':
       case '"':
-        if (c != quote) return Status::InvalidArgument("invalid syntax");
+        if (c != quote) return core::Status::InvalidArgument("invalid syntax");
         out += c;
         break;
       case 'x': {
@@ -192,32 +194,32 @@ Result<std::string> Unquote(std::string_view q) {
       default:
         if (c >= '0' && c <= '7') {
           if (i + 2 >= body.size()) {
-            return Status::InvalidArgument("invalid syntax");
+            return core::Status::InvalidArgument("invalid syntax");
           }
           uint32_t v = 0;
           for (int k = 0; k < 3; ++k) {
             char o = body[i + k];
-            if (o < '0' || o > '7') return Status::InvalidArgument("invalid syntax");
+            if (o < '0' || o > '7') return core::Status::InvalidArgument("invalid syntax");
             v = v * 8 + (o - '0');
           }
-          if (v > 255) return Status::InvalidArgument("invalid syntax");
+          if (v > 255) return core::Status::InvalidArgument("invalid syntax");
           i += 2;
           out += static_cast<char>(v);
         } else {
-          return Status::InvalidArgument("unknown escape sequence");
+          return core::Status::InvalidArgument("unknown escape sequence");
         }
     }
   }
   return out;
 }
 
-Result<std::vector<Token>> Lex(std::string_view in) {
+core::Result<std::vector<Token>> Lex(std::string_view in) {
   std::vector<Token> out;
   const int n = static_cast<int>(in.size());
   int i = 0;
   int bracket_depth = 0;
   auto error = [&](int pos, std::string_view msg) {
-    return Status::InvalidArgument(ParseErrorAt(in, pos, msg));
+    return core::Status::InvalidArgument(ParseErrorAt(in, pos, msg));
   };
   auto emit = [&](Tok t, int start, int end) {
     out.push_back(Token{t, start, end, {}, 0, 0});

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pgdr/core/status.h"
 #include "pgdr/promql/parser.h"
-#include "pgdr/status.h"
 
 namespace pgdr::promql {
 
@@ -56,9 +56,9 @@ struct Token {
 std::string ParseErrorAt(std::string_view input, int pos, std::string_view msg);
 
 // Tokenises the whole input; the list always ends with kEof.
-Result<std::vector<Token>> Lex(std::string_view input);
+core::Result<std::vector<Token>> Lex(std::string_view input);
 
 // Parses "5m", "1h30m", "250ms" (no sign). Exposed for the test scripts.
-Result<int64_t> ParseDurationMs(std::string_view text);
+core::Result<int64_t> ParseDurationMs(std::string_view text);
 
 }  // namespace pgdr::promql

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "lexer.h"
+#include "promql/lexer.h"
 
 namespace pgdr::promql {
 namespace {
@@ -687,28 +687,28 @@ class Parser {
 };
 
 template <typename F>
-auto Guard(std::string_view input, F&& f) -> Result<decltype(f(std::declval<Parser&>()))> {
+auto Guard(std::string_view input, F&& f) -> core::Result<decltype(f(std::declval<Parser&>()))> {
   auto tokens = Lex(input);
   if (!tokens.ok()) return tokens.status();
   Parser parser(input, std::move(*tokens));
   try {
     return f(parser);
   } catch (const ParseFailure& failure) {
-    return Status::InvalidArgument(failure.message);
+    return core::Status::InvalidArgument(failure.message);
   }
 }
 
 }  // namespace
 
-Result<ExprPtr> ParseExpr(std::string_view input) {
+core::Result<ExprPtr> ParseExpr(std::string_view input) {
   return Guard(input, [](Parser& p) { return p.ParseTop(); });
 }
 
-Result<std::vector<tsdb::Matcher>> ParseMetricSelector(std::string_view input) {
+core::Result<std::vector<tsdb::Matcher>> ParseMetricSelector(std::string_view input) {
   return Guard(input, [](Parser& p) { return p.ParseSelectorOnly(); });
 }
 
-Result<SeriesDescription> ParseSeriesDescription(std::string_view input) {
+core::Result<SeriesDescription> ParseSeriesDescription(std::string_view input) {
   // Lex only the selector part: values use notation ("1+2x3") the lexer rejects.
   size_t cut = input.find('}');
   std::string_view head = input;
@@ -725,8 +725,8 @@ Result<SeriesDescription> ParseSeriesDescription(std::string_view input) {
   std::string_view rest = input.substr(head.size());
   size_t i = 0;
   auto bad = [&](std::string_view what) {
-    return Status::InvalidArgument("bad series value \"" + std::string(what) + "\" in \"" +
-                                   std::string(input) + "\"");
+    return core::Status::InvalidArgument("bad series value \"" + std::string(what) + "\" in \"" +
+                                         std::string(input) + "\"");
   };
   auto parse_number = [](std::string_view s, double* out) {
     std::string t(s);

@@ -1,13 +1,13 @@
 // Range-vector functions with Prometheus 2.42's arithmetic (extrapolated
 // rate, compensated sums, Welford variance, least-squares regression), so
 // that results round exactly as Prometheus's do.
-#include "range_functions.h"
+#include "promql/range_functions.h"
 
 #include <cmath>
 #include <limits>
 #include <optional>
 
-#include "functions_util.h"
+#include "promql/functions_util.h"
 
 namespace pgdr::promql {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "evaluator.h"
+#include "promql/evaluator.h"
 
 namespace pgdr::promql {
 

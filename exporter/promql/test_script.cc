@@ -5,10 +5,10 @@
 #include <map>
 #include <sstream>
 
-#include "lexer.h"
 #include "pgdr/promql/engine.h"
 #include "pgdr/promql/parser.h"
 #include "pgdr/promql/test_runner.h"
+#include "promql/lexer.h"
 
 namespace pgdr::promql {
 namespace {
@@ -105,7 +105,7 @@ class Script {
  public:
   explicit Script(std::string file) : file_(std::move(file)), storage_(TestStorageOptions()) {}
 
-  Result<TestFileResult> Run(const std::vector<std::string>& lines) {
+  core::Result<TestFileResult> Run(const std::vector<std::string>& lines) {
     TestFileResult result;
     result.file = file_;
     for (size_t i = 0; i < lines.size();) {
@@ -130,7 +130,7 @@ class Script {
       }
       i = j;
       if (line.rfind("load ", 0) == 0) {
-        Status st = Load(line.substr(5), body, line_no);
+        core::Status st = Load(line.substr(5), body, line_no);
         if (!st.ok()) return st;
         continue;
       }
@@ -145,31 +145,32 @@ class Script {
         }
         continue;
       }
-      return Status::InvalidArgument(file_ + ":" + std::to_string(line_no) +
-                                     ": unknown command \"" + line + "\"");
+      return core::Status::InvalidArgument(file_ + ":" + std::to_string(line_no) +
+                                           ": unknown command \"" + line + "\"");
     }
     return result;
   }
 
  private:
-  Status Load(const std::string& step_text, const std::vector<std::string>& body, int line_no) {
+  core::Status Load(const std::string& step_text, const std::vector<std::string>& body,
+                    int line_no) {
     auto step = ParseDurationMs(Trim(step_text));
     if (!step.ok()) {
-      return Status::InvalidArgument(file_ + ":" + std::to_string(line_no) + ": " +
-                                     step.status().message());
+      return core::Status::InvalidArgument(file_ + ":" + std::to_string(line_no) + ": " +
+                                           step.status().message());
     }
     for (const std::string& def : body) {
       auto desc = ParseSeriesDescription(def);
       if (!desc.ok()) {
-        return Status::InvalidArgument(file_ + ":" + std::to_string(line_no) + ": " +
-                                       desc.status().message());
+        return core::Status::InvalidArgument(file_ + ":" + std::to_string(line_no) + ": " +
+                                             desc.status().message());
       }
       for (size_t k = 0; k < desc->values.size(); ++k) {
         if (!desc->values[k]) continue;
         storage_.Append(desc->labels, static_cast<int64_t>(k) * *step, *desc->values[k]);
       }
     }
-    return Status::OK();
+    return core::Status::OK();
   }
 
   // Returns "" on success, else why the eval failed.
@@ -223,9 +224,9 @@ class Script {
 
 }  // namespace
 
-Result<TestFileResult> RunPromqlTestFile(const std::string& path) {
+core::Result<TestFileResult> RunPromqlTestFile(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return Status::IOError("cannot read " + path);
+  if (!in) return core::Status::IOError("cannot read " + path);
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   Script script(path);

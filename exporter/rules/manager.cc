@@ -103,19 +103,19 @@ RuleManager::RuleManager(tsdb::Tsdb* tsdb, ManagerOptions options)
         e.default_subquery_step_ms = options_.default_interval_ms;
         return e;
       }()),
-      query_([this](const promql::Expr& expr, int64_t t) -> Result<promql::Vector> {
+      query_([this](const promql::Expr& expr, int64_t t) -> core::Result<promql::Vector> {
         auto v = engine_.Eval(*tsdb_, expr, t);
         if (!v.ok()) return v.status();
         if (auto* vec = std::get_if<promql::Vector>(&*v)) return std::move(*vec);
         if (auto* s = std::get_if<promql::Scalar>(&*v)) {
           return promql::Vector{promql::Sample{{}, s->value}};
         }
-        return Status::InvalidArgument("rule result is not a vector or scalar");
+        return core::Status::InvalidArgument("rule result is not a vector or scalar");
       }) {}
 
 RuleManager::~RuleManager() { Stop(); }
 
-Status RuleManager::Load(const std::vector<std::string>& files) {
+core::Status RuleManager::Load(const std::vector<std::string>& files) {
   std::vector<std::shared_ptr<Group>> fresh;
   std::string errors;
   for (const std::string& file : files) {
@@ -128,7 +128,7 @@ Status RuleManager::Load(const std::vector<std::string>& files) {
       fresh.push_back(std::make_shared<Group>(std::move(g), options_.default_interval_ms));
     }
   }
-  if (!errors.empty()) return Status::InvalidArgument(errors);
+  if (!errors.empty()) return core::Status::InvalidArgument(errors);
   std::lock_guard lock(mu_);
   for (auto& g : fresh) {
     for (const auto& old : groups_) {
@@ -139,7 +139,7 @@ Status RuleManager::Load(const std::vector<std::string>& files) {
     }
   }
   groups_ = std::move(fresh);
-  return Status::OK();
+  return core::Status::OK();
 }
 
 std::vector<std::shared_ptr<Group>> RuleManager::Snapshot() const {
@@ -318,7 +318,7 @@ std::vector<ManagedAlert> RuleManager::Alerts() const {
   return out;
 }
 
-void RuleManager::CollectMetrics(MetricSet& out) const {
+void RuleManager::CollectMetrics(core::MetricSet& out) const {
   std::map<std::pair<std::string, std::string>, int> alerts;
   std::set<std::string> seen_names;
   for (const auto& g : Snapshot()) {

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <unordered_set>
 
-#include "pgdr/rules/template.h"
+#include "rules/template.h"
 
 namespace pgdr::rules {
 namespace {
@@ -30,7 +30,7 @@ const char* AlertStateName(AlertState s) {
   return "inactive";
 }
 
-Result<promql::Vector> RecordingRule::Eval(const EvalContext& ctx) {
+core::Result<promql::Vector> RecordingRule::Eval(const EvalContext& ctx) {
   auto result = (*ctx.query)(*spec_.expr, ctx.t_ms);
   if (!result.ok()) return result.status();
   promql::Vector v = std::move(*result);
@@ -39,18 +39,18 @@ Result<promql::Vector> RecordingRule::Eval(const EvalContext& ctx) {
     tsdb::SetLabel(s.metric, tsdb::kMetricName, spec_.record);
     for (const auto& [k, val] : spec_.labels) tsdb::SetLabel(s.metric, k, val);
     if (!seen.insert(tsdb::LabelsKey(s.metric)).second) {
-      return Status::InvalidArgument(
+      return core::Status::InvalidArgument(
           "vector contains metrics with the same labelset after applying rule labels");
     }
   }
   if (ctx.limit > 0 && static_cast<int>(v.size()) > ctx.limit) {
-    return Status::InvalidArgument("exceeded limit of " + std::to_string(ctx.limit) + " with " +
-                                   std::to_string(v.size()) + " series");
+    return core::Status::InvalidArgument("exceeded limit of " + std::to_string(ctx.limit) +
+                                         " with " + std::to_string(v.size()) + " series");
   }
   return v;
 }
 
-Result<promql::Vector> AlertingRule::Eval(const EvalContext& ctx) {
+core::Result<promql::Vector> AlertingRule::Eval(const EvalContext& ctx) {
   auto result = (*ctx.query)(*spec_.expr, ctx.t_ms);
   if (!result.ok()) return result.status();
   const int64_t ts = ctx.t_ms;
@@ -79,7 +79,7 @@ Result<promql::Vector> AlertingRule::Eval(const EvalContext& ctx) {
     a.value = s.value;
     std::string key = tsdb::LabelsKey(a.labels);
     if (fresh.contains(key)) {
-      return Status::InvalidArgument(
+      return core::Status::InvalidArgument(
           "vector contains metrics with the same labelset after applying alert labels");
     }
     fresh.emplace(std::move(key), std::move(a));
@@ -139,8 +139,8 @@ Result<promql::Vector> AlertingRule::Eval(const EvalContext& ctx) {
   }
   if (ctx.limit > 0 && active_pending > ctx.limit) {
     active_.clear();
-    return Status::InvalidArgument("exceeded limit of " + std::to_string(ctx.limit) + " with " +
-                                   std::to_string(active_pending) + " alerts");
+    return core::Status::InvalidArgument("exceeded limit of " + std::to_string(ctx.limit) +
+                                         " with " + std::to_string(active_pending) + " alerts");
   }
   return out;
 }

@@ -3,9 +3,9 @@
 
 #include <set>
 
+#include "pgdr/config/yaml_reader.h"
 #include "pgdr/promql/parser.h"
-#include "pgdr/rules/template.h"
-#include "pgdr/yaml_reader.h"
+#include "rules/template.h"
 
 namespace pgdr::rules {
 namespace {
@@ -64,7 +64,7 @@ class Loader {
         Error(Pos(g) + ": groupname: \"" + spec.name + "\" is repeated in the same file");
       }
       if (g["interval"]) {
-        auto d = ParseDuration(Scalar(g["interval"]));
+        auto d = config::ParseDuration(Scalar(g["interval"]));
         if (!d.ok()) {
           Fatal(d.status().message());
         } else {
@@ -155,7 +155,7 @@ class Loader {
     }
     auto duration = [&](const char* key, int64_t* out) {
       if (!r[key]) return;
-      auto d = ParseDuration(Scalar(r[key]));
+      auto d = config::ParseDuration(Scalar(r[key]));
       if (!d.ok()) {
         Fatal(d.status().message());
       } else {
@@ -215,7 +215,7 @@ class Loader {
 }  // namespace
 
 std::vector<std::string> ValidateRuleFile(const std::string& path, std::vector<GroupSpec>* groups) {
-  auto root = LoadYamlFile(path);
+  auto root = config::LoadYamlFile(path);
   if (!root.ok()) return {root.status().message()};
   Loader loader(path);
   std::vector<GroupSpec> out;
@@ -229,13 +229,13 @@ std::vector<std::string> ValidateRuleFile(const std::string& path, std::vector<G
   return errors;
 }
 
-Result<std::vector<GroupSpec>> LoadRuleFile(const std::string& path) {
+core::Result<std::vector<GroupSpec>> LoadRuleFile(const std::string& path) {
   std::vector<GroupSpec> groups;
   std::vector<std::string> errors = ValidateRuleFile(path, &groups);
   if (!errors.empty()) {
     std::string msg;
     for (const auto& e : errors) msg += (msg.empty() ? "" : "\n") + e;
-    return Status::InvalidArgument(msg);
+    return core::Status::InvalidArgument(msg);
   }
   return groups;
 }

@@ -1,5 +1,5 @@
 // A Go text/template subset for alert labels and annotations.
-#include "pgdr/rules/template.h"
+#include "rules/template.h"
 
 #include <re2/re2.h>
 
@@ -881,7 +881,7 @@ std::string FormatG4(double v) {
   return Sprintf("%.4g", v);
 }
 
-Result<Template> Template::Parse(std::string_view name, std::string_view text) {
+core::Result<Template> Template::Parse(std::string_view name, std::string_view text) {
   try {
     Parser parser(name, text);
     Template t;
@@ -889,18 +889,18 @@ Result<Template> Template::Parse(std::string_view name, std::string_view text) {
     t.root_ = std::make_shared<const Node>(parser.Parse());
     return t;
   } catch (const TemplateFailure& f) {
-    return Status::InvalidArgument(f.message);
+    return core::Status::InvalidArgument(f.message);
   }
 }
 
-Result<std::string> Template::Expand(const TemplateData& data) const {
+core::Result<std::string> Template::Expand(const TemplateData& data) const {
   try {
     Executor exec(data, name_);
     std::string out;
     exec.Run(root_->children, out);
     return out;
   } catch (const TemplateFailure& f) {
-    return Status::InvalidArgument(f.message);
+    return core::Status::InvalidArgument(f.message);
   }
 }
 

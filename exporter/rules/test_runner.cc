@@ -11,12 +11,12 @@
 #include <optional>
 #include <set>
 
+#include "pgdr/config/yaml_reader.h"
 #include "pgdr/promql/engine.h"
 #include "pgdr/promql/parser.h"
 #include "pgdr/rules/rule.h"
 #include "pgdr/rules/rule_file.h"
-#include "pgdr/tsdb.h"
-#include "pgdr/yaml_reader.h"
+#include "pgdr/tsdb/tsdb.h"
 
 namespace pgdr::rules {
 namespace {
@@ -93,7 +93,7 @@ tsdb::Labels FromMap(const std::map<std::string, std::string>& m) {
 
 int64_t DurationOf(const YAML::Node& n, const std::string& what) {
   if (!n) return 0;
-  auto d = ParseDuration(n.Scalar());
+  auto d = config::ParseDuration(n.Scalar());
   if (!d.ok()) {
     throw Failure{"yaml: unmarshal errors:\n  line " + std::to_string(n.Mark().line + 1) +
                   ": cannot unmarshal " + what + ": " + d.status().message()};
@@ -200,7 +200,7 @@ class TestGroup {
     storage_opts.retention = std::chrono::hours(24 * 365 * 1000);
     storage_opts.max_samples_per_series = 100'000'000;
     tsdb::Tsdb storage(storage_opts);
-    QueryFunc query = [&](const promql::Expr& expr, int64_t t) -> Result<promql::Vector> {
+    QueryFunc query = [&](const promql::Expr& expr, int64_t t) -> core::Result<promql::Vector> {
       return Query(engine, storage, expr, t);
     };
     AppendFunc append = [&](const tsdb::Labels& l, int64_t t, double v) {
@@ -266,15 +266,16 @@ class TestGroup {
     return it == group_order_.end() ? 0 : it->second;
   }
 
-  static Result<promql::Vector> Query(const promql::Engine& engine, const tsdb::Storage& storage,
-                                      const promql::Expr& expr, int64_t t) {
+  static core::Result<promql::Vector> Query(const promql::Engine& engine,
+                                            const tsdb::Storage& storage, const promql::Expr& expr,
+                                            int64_t t) {
     auto v = engine.Eval(storage, expr, t);
     if (!v.ok()) return v.status();
     if (auto* vec = std::get_if<promql::Vector>(&*v)) return std::move(*vec);
     if (auto* s = std::get_if<promql::Scalar>(&*v)) {
       return promql::Vector{promql::Sample{{}, s->value}};
     }
-    return Status::InvalidArgument("rule result is not a vector or scalar");
+    return core::Status::InvalidArgument("rule result is not a vector or scalar");
   }
 
   void CheckAlerts(const YAML::Node& test, int64_t t,
@@ -380,7 +381,7 @@ class TestGroup {
 };
 
 std::vector<std::string> RunFile(const std::string& file) {
-  auto root = LoadYamlFile(file);
+  auto root = config::LoadYamlFile(file);
   if (!root.ok()) return {root.status().message()};
   try {
     const YAML::Node& r = *root;

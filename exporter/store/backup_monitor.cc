@@ -3,10 +3,10 @@
 #include <cstdlib>
 #include <set>
 
-#include "pgdr/log.h"
-#include "pgdr/store/layout.h"
+#include "pgdr/core/log.h"
 #include "pgdr/store/object_store.h"
 #include "pgdr/store/wal.h"
+#include "store/layout.h"
 
 namespace pgdr::store {
 namespace {
@@ -34,12 +34,13 @@ struct WalState {
   std::set<uint32_t> histories_unreadable;  // compressed or unparseable
 };
 
-SecretSource Secret(const YamlReader& reader, const YAML::Node& entry, const std::string& base) {
+SecretSource Secret(const config::YamlReader& reader, const YAML::Node& entry,
+                    const std::string& base) {
   return SecretSource{reader.StringOr(entry, base + "_env", ""),
                       reader.StringOr(entry, base + "_file", "")};
 }
 
-MonitorSettings ParseSettings(const YamlReader& reader, const YAML::Node& entry) {
+MonitorSettings ParseSettings(const config::YamlReader& reader, const YAML::Node& entry) {
   reader.ExpectMap(entry, "backup store");
   reader.CheckKeys(entry,
                    {"name",
@@ -132,25 +133,25 @@ class DeadlineStore final : public ObjectStore {
                 std::chrono::milliseconds budget)
       : inner_(inner), deadline_(deadline), budget_(budget) {}
 
-  Status List(const ListOptions& options, const ListVisitor& visit) override {
-    if (Status s = Check(); !s.ok()) return s;
+  core::Status List(const ListOptions& options, const ListVisitor& visit) override {
+    if (core::Status s = Check(); !s.ok()) return s;
     return inner_.List(options, [&](const ObjectInfo& info) {
-      if (Status s = Check(); !s.ok()) return s;
+      if (core::Status s = Check(); !s.ok()) return s;
       return visit(info);
     });
   }
-  Result<std::string> Read(std::string_view key, size_t max_bytes) override {
-    if (Status s = Check(); !s.ok()) return s;
+  core::Result<std::string> Read(std::string_view key, size_t max_bytes) override {
+    if (core::Status s = Check(); !s.ok()) return s;
     return inner_.Read(key, max_bytes);
   }
   Capabilities capabilities() const override { return inner_.capabilities(); }
   const std::string& description() const override { return inner_.description(); }
 
  private:
-  Status Check() const {
-    if (Clock::now() <= deadline_) return Status::OK();
-    return Status::Timeout(inner_.description() + ": poll deadline of " + FormatDuration(budget_) +
-                           " exceeded");
+  core::Status Check() const {
+    if (Clock::now() <= deadline_) return core::Status::OK();
+    return core::Status::Timeout(inner_.description() + ": poll deadline of " +
+                                 config::FormatDuration(budget_) + " exceeded");
   }
   ObjectStore& inner_;
   const Clock::time_point& deadline_;
@@ -170,15 +171,16 @@ class Monitor final : public BackupMonitor {
   const std::string& name() const override { return settings_.name; }
   std::chrono::milliseconds interval() const override { return settings_.interval; }
 
-  ArchiveFacts Poll(MetricSet& out) override {
+  ArchiveFacts Poll(core::MetricSet& out) override {
     Clock::time_point started = Clock::now();
     deadline_ = started + settings_.deadline;
     bool full = !last_full_ || started - *last_full_ >= settings_.full_list_interval;
-    Status status = PollStore(full);
+    core::Status status = PollStore(full);
     if (status.ok() && full) last_full_ = started;
     if (status.ok()) polled_once_ = true;
     if (!status.ok()) {
-      Log(LogLevel::kWarn, "backup store poll failed",
+      core::Log(
+          core::LogLevel::kWarn, "backup store poll failed",
           {{"cluster", settings_.cluster}, {"store", settings_.name}, {"error", status.message()}});
     }
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -198,20 +200,20 @@ class Monitor final : public BackupMonitor {
  private:
   void ParseError(const std::string& key, const std::string& message) {
     ++parse_errors_;
-    Log(LogLevel::kWarn, "backup store object unparseable",
-        {{"cluster", settings_.cluster},
-         {"store", settings_.name},
-         {"key", key},
-         {"error", message}});
+    core::Log(core::LogLevel::kWarn, "backup store object unparseable",
+              {{"cluster", settings_.cluster},
+               {"store", settings_.name},
+               {"key", key},
+               {"error", message}});
   }
 
-  Status PollStore(bool full) {
-    Status s = layout_->RefreshBackups(
+  core::Status PollStore(bool full) {
+    core::Status s = layout_->RefreshBackups(
         guarded_, catalog_, full,
         [this](const std::string& key, const std::string& msg) { ParseError(key, msg); });
     if (!s.ok()) return s;
     std::string prefix = layout_->WalPrefix();
-    if (prefix.empty()) return Status::OK();
+    if (prefix.empty()) return core::Status::OK();
     if (!full) return ListWal(prefix, wal_);
     WalState fresh;
     s = ListWal(prefix, fresh);
@@ -219,10 +221,10 @@ class Monitor final : public BackupMonitor {
     return s;
   }
 
-  Status ListWal(const std::string& prefix, WalState& state) {
+  core::Status ListWal(const std::string& prefix, WalState& state) {
     uint64_t segment_size = settings_.layout_options.segment_size;
     ListOptions options{prefix, state.cursor, false};
-    return ListAfter(guarded_, options, [&](const ObjectInfo& info) -> Status {
+    return ListAfter(guarded_, options, [&](const ObjectInfo& info) -> core::Status {
       state.cursor = info.key;
       WalFile file = ClassifyWalFile(info.key, segment_size);
       switch (file.kind) {
@@ -243,45 +245,46 @@ class Monitor final : public BackupMonitor {
         default:
           break;
       }
-      return Status::OK();
+      return core::Status::OK();
     });
   }
 
-  Status ReadHistory(const ObjectInfo& info, uint32_t timeline, WalState& state) {
+  core::Status ReadHistory(const ObjectInfo& info, uint32_t timeline, WalState& state) {
     bool gzip = info.key.ends_with(".history.gz");
     if (!info.key.ends_with(".history") && !gzip) {
       // Other compressions: switch points unknown; the gap falls back to "any timeline".
       state.histories_unreadable.insert(timeline);
-      return Status::OK();
+      return core::Status::OK();
     }
-    Result<std::string> text = guarded_.Read(info.key, kMaxHistoryBytes);
+    core::Result<std::string> text = guarded_.Read(info.key, kMaxHistoryBytes);
     if (!text.ok()) return text.status();
     if (gzip) text = Gunzip(*text, kMaxHistoryBytes);
-    Result<std::vector<HistoryEntry>> entries =
-        text.ok() ? ParseHistoryFile(*text) : Result<std::vector<HistoryEntry>>(text.status());
+    core::Result<std::vector<HistoryEntry>> entries =
+        text.ok() ? ParseHistoryFile(*text)
+                  : core::Result<std::vector<HistoryEntry>>(text.status());
     if (!entries.ok()) {
       ParseError(info.key, entries.status().message());
       state.histories_unreadable.insert(timeline);
-      return Status::OK();
+      return core::Status::OK();
     }
     state.chain.histories[timeline] = std::move(*entries);
-    return Status::OK();
+    return core::Status::OK();
   }
 
-  Labels Base() const { return {{"cluster", settings_.cluster}, {"store", settings_.name}}; }
-  Labels With(std::string name, std::string value) const {
-    Labels labels = Base();
+  core::Labels Base() const { return {{"cluster", settings_.cluster}, {"store", settings_.name}}; }
+  core::Labels With(std::string name, std::string value) const {
+    core::Labels labels = Base();
     labels.push_back({std::move(name), std::move(value)});
     return labels;
   }
 
-  void Emit(MetricSet& out, bool up, double poll_seconds) {
+  void Emit(core::MetricSet& out, bool up, double poll_seconds) {
     out.Gauge("pgdr_backup_store_up", "1 if the last poll of the backup store succeeded.", Base(),
               up ? 1 : 0);
     out.Gauge("pgdr_backup_store_poll_duration_seconds", "Duration of the last poll of the store.",
               Base(), poll_seconds);
     for (const auto& [key, count] : store_->stats().count) {
-      Labels labels = With("operation", key.first);
+      core::Labels labels = With("operation", key.first);
       labels.push_back({"result", key.second});
       out.Counter("pgdr_backup_store_requests_total", "Requests made to the backup store.", labels,
                   static_cast<double>(count));
@@ -306,7 +309,7 @@ class Monitor final : public BackupMonitor {
     EmitWal(out);
   }
 
-  void EmitLogical(MetricSet& out) {
+  void EmitLogical(core::MetricSet& out) {
     const BackupRecord* newest = nullptr;
     for (const auto& [id, r] : catalog_) {
       // Ties (same mtime) go to the later key: dump names carry their date.
@@ -325,7 +328,7 @@ class Monitor final : public BackupMonitor {
     return (r.status == "done" || r.status == "done_with_errors") && r.end_time.has_value();
   }
 
-  void EmitBackups(MetricSet& out) {
+  void EmitBackups(core::MetricSet& out) {
     std::map<std::string, double> by_status = {{"done", 0}, {"failed", 0}, {"running", 0}};
     std::map<std::string, double> last_by_type;
     const BackupRecord* newest = nullptr;
@@ -371,7 +374,7 @@ class Monitor final : public BackupMonitor {
     }
   }
 
-  void EmitWal(MetricSet& out) {
+  void EmitWal(core::MetricSet& out) {
     uint64_t segments = 0;
     for (const auto& [tli, segs] : wal_.chain.segments) segments += segs.size();
     out.Gauge("pgdr_wal_archive_segments", "Complete WAL segments in the archive.", Base(),
@@ -405,11 +408,11 @@ class Monitor final : public BackupMonitor {
               Base(), static_cast<double>(gap.missing));
     if (gap.missing > 0 && gap.first_missing && reported_gap_ != gap.first_missing) {
       reported_gap_ = gap.first_missing;
-      Log(LogLevel::kWarn, "WAL archive has a gap",
-          {{"cluster", settings_.cluster},
-           {"store", settings_.name},
-           {"first_missing", SegmentName(*gap.first_missing, segment_size)},
-           {"missing", std::to_string(gap.missing)}});
+      core::Log(core::LogLevel::kWarn, "WAL archive has a gap",
+                {{"cluster", settings_.cluster},
+                 {"store", settings_.name},
+                 {"first_missing", SegmentName(*gap.first_missing, segment_size)},
+                 {"missing", std::to_string(gap.missing)}});
     }
     out.Gauge("pgdr_wal_archive_history_missing",
               "1 if the newest timeline's history file is absent or unreadable.", Base(),
@@ -431,16 +434,18 @@ class Monitor final : public BackupMonitor {
 
 }  // namespace
 
-Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const YamlReader& reader,
-                                                         const YAML::Node& entry) {
+core::Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const config::YamlReader& reader,
+                                                               const YAML::Node& entry) {
   MonitorSettings settings;
-  Status parsed = GuardYaml(reader.file(), [&] { settings = ParseSettings(reader, entry); });
+  core::Status parsed =
+      config::GuardYaml(reader.file(), [&] { settings = ParseSettings(reader, entry); });
   if (!parsed.ok()) return parsed;
   std::string where = reader.Where(entry) + ": backup store \"" + settings.name + "\": ";
-  Result<std::unique_ptr<ObjectStore>> store = MakeObjectStore(settings.store_options);
-  if (!store.ok()) return Status::InvalidArgument(where + store.status().message());
-  Result<std::unique_ptr<Layout>> layout = MakeLayout(settings.layout, settings.layout_options);
-  if (!layout.ok()) return Status::InvalidArgument(where + layout.status().message());
+  core::Result<std::unique_ptr<ObjectStore>> store = MakeObjectStore(settings.store_options);
+  if (!store.ok()) return core::Status::InvalidArgument(where + store.status().message());
+  core::Result<std::unique_ptr<Layout>> layout =
+      MakeLayout(settings.layout, settings.layout_options);
+  if (!layout.ok()) return core::Status::InvalidArgument(where + layout.status().message());
   return std::unique_ptr<BackupMonitor>(
       std::make_unique<Monitor>(std::move(settings), std::move(*store), std::move(*layout)));
 }

@@ -4,10 +4,11 @@
 
 namespace pgdr::store {
 
-Result<std::string> Gunzip(std::string_view data, size_t max_bytes) {
+core::Result<std::string> Gunzip(std::string_view data, size_t max_bytes) {
   z_stream stream{};
   // 16 + MAX_WBITS: expect a gzip header.
-  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) return Status::IOError("inflateInit2 failed");
+  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK)
+    return core::Status::IOError("inflateInit2 failed");
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   stream.avail_in = static_cast<uInt>(data.size());
   std::string out;
@@ -21,12 +22,13 @@ Result<std::string> Gunzip(std::string_view data, size_t max_bytes) {
     out.append(buffer, sizeof buffer - stream.avail_out);
     if (out.size() > max_bytes) {
       inflateEnd(&stream);
-      return Status::Corruption("gzip: decompressed size exceeds " + std::to_string(max_bytes));
+      return core::Status::Corruption("gzip: decompressed size exceeds " +
+                                      std::to_string(max_bytes));
     }
     if (rc == Z_OK && stream.avail_in == 0 && stream.avail_out != 0) break;  // input ended early
   }
   inflateEnd(&stream);
-  if (rc != Z_STREAM_END) return Status::Corruption("gzip: truncated or not gzip data");
+  if (rc != Z_STREAM_END) return core::Status::Corruption("gzip: truncated or not gzip data");
   return out;
 }
 

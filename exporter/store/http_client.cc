@@ -1,4 +1,4 @@
-#include "pgdr/store/http_client.h"
+#include "store/http_client.h"
 
 #include <curl/curl.h>
 
@@ -6,8 +6,8 @@
 #include <cctype>
 #include <mutex>
 
-#include "pgdr/store/listing_xml.h"
 #include "pgdr/store/object_store.h"
+#include "store/listing_xml.h"
 
 namespace pgdr::store {
 namespace {
@@ -64,10 +64,11 @@ HttpClient::~HttpClient() {
   if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
 }
 
-Result<HttpResponse> HttpClient::Get(const std::string& url,
-                                     const std::vector<std::string>& headers, size_t max_body) {
+core::Result<HttpResponse> HttpClient::Get(const std::string& url,
+                                           const std::vector<std::string>& headers,
+                                           size_t max_body) {
   auto* curl = static_cast<CURL*>(curl_);
-  if (curl == nullptr) return Status::IOError("curl_easy_init failed");
+  if (curl == nullptr) return core::Status::IOError("curl_easy_init failed");
   curl_easy_reset(curl);
   HttpResponse response;
   Sink sink{&response, max_body};
@@ -99,49 +100,50 @@ Result<HttpResponse> HttpClient::Get(const std::string& url,
     return response;
   }
   if (rc == CURLE_OPERATION_TIMEDOUT) {
-    return Status::Timeout("timed out after " + std::to_string(options_.timeout.count()) + "ms");
+    return core::Status::Timeout("timed out after " + std::to_string(options_.timeout.count()) +
+                                 "ms");
   }
-  if (rc != CURLE_OK) return Status::IOError(curl_easy_strerror(rc));
+  if (rc != CURLE_OK) return core::Status::IOError(curl_easy_strerror(rc));
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
 }
 
-Status CheckHttpResponse(const HttpResponse& response, const std::string& description,
-                         const std::string& what, size_t max_body) {
+core::Status CheckHttpResponse(const HttpResponse& response, const std::string& description,
+                               const std::string& what, size_t max_body) {
   if (response.truncated) {
-    return Status::Corruption(description + ": " + std::string(kErrTooLarge) + " (" +
-                              std::to_string(max_body) + " bytes): " + what);
+    return core::Status::Corruption(description + ": " + std::string(kErrTooLarge) + " (" +
+                                    std::to_string(max_body) + " bytes): " + what);
   }
-  if (response.status >= 200 && response.status < 300) return Status::OK();
+  if (response.status >= 200 && response.status < 300) return core::Status::OK();
   std::string detail = ParseErrorBody(response.body);
   std::string suffix = ": " + what + (detail.empty() ? "" : " (" + detail + ")");
   if (response.status == 404) {
-    return Status::NotFound(description + ": " + std::string(kErrNotFound) + suffix);
+    return core::Status::NotFound(description + ": " + std::string(kErrNotFound) + suffix);
   }
   if (response.status == 401 || response.status == 403) {
-    return Status::Unavailable(description + ": " + std::string(kErrAccessDenied) + suffix);
+    return core::Status::Unavailable(description + ": " + std::string(kErrAccessDenied) + suffix);
   }
-  return Status::IOError(description + ": " + std::string(kErrHttpStatus) + " " +
-                         std::to_string(response.status) + suffix);
+  return core::Status::IOError(description + ": " + std::string(kErrHttpStatus) + " " +
+                               std::to_string(response.status) + suffix);
 }
 
-Status TransportError(const Status& status, const std::string& description,
-                      const std::string& what) {
-  bool timeout = status.code() == Status::Code::kTimeout;
+core::Status TransportError(const core::Status& status, const std::string& description,
+                            const std::string& what) {
+  bool timeout = status.code() == core::Status::Code::kTimeout;
   std::string msg = description + ": " + std::string(timeout ? kErrTimeout : kErrRequestFailed) +
                     ": " + what + ": " + status.message();
-  return timeout ? Status::Timeout(msg) : Status::IOError(msg);
+  return timeout ? core::Status::Timeout(msg) : core::Status::IOError(msg);
 }
 
-std::string_view RequestResult(const Status& status) {
+std::string_view RequestResult(const core::Status& status) {
   switch (status.code()) {
-    case Status::Code::kOk:
+    case core::Status::Code::kOk:
       return "ok";
-    case Status::Code::kTimeout:
+    case core::Status::Code::kTimeout:
       return "timeout";
-    case Status::Code::kNotFound:
+    case core::Status::Code::kNotFound:
       return "not_found";
-    case Status::Code::kUnavailable:
+    case core::Status::Code::kUnavailable:
       return "denied";
     default:
       return "error";

@@ -3,7 +3,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "pgdr/store/layout.h"
+#include "store/layout.h"
 
 namespace pgdr::store {
 namespace {
@@ -26,7 +26,7 @@ bool IsNone(std::string_view v) { return v.empty() || v == "None"; }
 
 }  // namespace
 
-Result<BackupRecord> ParseBarmanBackupInfo(std::string_view text, uint64_t segment_size) {
+core::Result<BackupRecord> ParseBarmanBackupInfo(std::string_view text, uint64_t segment_size) {
   std::map<std::string, std::string, std::less<>> fields;
   int line_no = 0;
   while (!text.empty()) {
@@ -37,7 +37,7 @@ Result<BackupRecord> ParseBarmanBackupInfo(std::string_view text, uint64_t segme
     if (line.empty() || line.front() == '#') continue;
     size_t eq = line.find('=');
     if (eq == std::string_view::npos || eq == 0) {
-      return Status::Corruption("line " + std::to_string(line_no) + ": expected key=value");
+      return core::Status::Corruption("line " + std::to_string(line_no) + ": expected key=value");
     }
     fields[std::string(Trim(line.substr(0, eq)))] = std::string(Trim(line.substr(eq + 1)));
   }
@@ -48,7 +48,7 @@ Result<BackupRecord> ParseBarmanBackupInfo(std::string_view text, uint64_t segme
   BackupRecord record;
   record.id = std::string(get("backup_id"));
   std::string_view status = get("status");
-  if (status.empty()) return Status::Corruption("missing field \"status\" (truncated?)");
+  if (status.empty()) return core::Status::Corruption("missing field \"status\" (truncated?)");
   if (status == "DONE") {
     record.status = "done";
   } else if (status == "FAILED") {
@@ -66,27 +66,30 @@ Result<BackupRecord> ParseBarmanBackupInfo(std::string_view text, uint64_t segme
     if (IsNone(v)) continue;
     std::optional<double> t = ParseIso8601(v);
     if (!t)
-      return Status::Corruption("field \"" + std::string(key) + "\": bad time \"" + std::string(v) +
-                                "\"");
+      return core::Status::Corruption("field \"" + std::string(key) + "\": bad time \"" +
+                                      std::string(v) + "\"");
     *out = t;
   }
   if (std::string_view v = get("size"); !IsNone(v)) {
     record.size_bytes = Number(v);
-    if (!record.size_bytes) return Status::Corruption("field \"size\": not a number");
+    if (!record.size_bytes) return core::Status::Corruption("field \"size\": not a number");
   }
   if (std::string_view v = get("begin_wal"); !IsNone(v)) {
     record.begin_wal = ParseSegmentName(v, segment_size);
-    if (!record.begin_wal) return Status::Corruption("field \"begin_wal\": not a segment name");
+    if (!record.begin_wal)
+      return core::Status::Corruption("field \"begin_wal\": not a segment name");
   }
   if (record.status == "done") {
-    if (!record.end_time) return Status::Corruption("missing field \"end_time\" (truncated?)");
-    if (!record.begin_wal) return Status::Corruption("missing field \"begin_wal\" (truncated?)");
+    if (!record.end_time)
+      return core::Status::Corruption("missing field \"end_time\" (truncated?)");
+    if (!record.begin_wal)
+      return core::Status::Corruption("missing field \"begin_wal\" (truncated?)");
   }
   return record;
 }
 
-Result<std::vector<BackupRecord>> ParsePgBackRestInfo(std::string_view text,
-                                                      uint64_t segment_size) {
+core::Result<std::vector<BackupRecord>> ParsePgBackRestInfo(std::string_view text,
+                                                            uint64_t segment_size) {
   std::vector<BackupRecord> records;
   std::string section;
   bool seen_backrest = false;
@@ -100,19 +103,20 @@ Result<std::vector<BackupRecord>> ParsePgBackRestInfo(std::string_view text,
     if (line.empty() || line.front() == '#') continue;
     std::string where = "line " + std::to_string(line_no);
     if (line.front() == '[') {
-      if (line.back() != ']') return Status::Corruption(where + ": unterminated section");
+      if (line.back() != ']') return core::Status::Corruption(where + ": unterminated section");
       section = std::string(line.substr(1, line.size() - 2));
       if (section == "backrest") seen_backrest = true;
       if (section == "db:history") seen_db_history = true;
       continue;
     }
     size_t eq = line.find('=');
-    if (eq == std::string_view::npos) return Status::Corruption(where + ": expected key=value");
+    if (eq == std::string_view::npos)
+      return core::Status::Corruption(where + ": expected key=value");
     if (section != "backup:current") continue;
     std::string label(Trim(line.substr(0, eq)));
     nlohmann::json value = nlohmann::json::parse(line.substr(eq + 1), nullptr, false);
     if (value.is_discarded() || !value.is_object()) {
-      return Status::Corruption(where + ": backup " + label + ": value is not a JSON object");
+      return core::Status::Corruption(where + ": backup " + label + ": value is not a JSON object");
     }
     BackupRecord record;
     record.id = label;
@@ -130,7 +134,7 @@ Result<std::vector<BackupRecord>> ParsePgBackRestInfo(std::string_view text,
     record.begin_time = num("backup-timestamp-start");
     record.end_time = num("backup-timestamp-stop");
     if (!record.end_time) {
-      return Status::Corruption(where + ": backup " + label + ": no backup-timestamp-stop");
+      return core::Status::Corruption(where + ": backup " + label + ": no backup-timestamp-stop");
     }
     record.type = str("backup-type");
     if (record.type.empty()) record.type = "full";
@@ -140,7 +144,7 @@ Result<std::vector<BackupRecord>> ParsePgBackRestInfo(std::string_view text,
     if (!start.empty()) {
       record.begin_wal = ParseSegmentName(start, segment_size);
       if (!record.begin_wal) {
-        return Status::Corruption(where + ": backup " + label + ": bad backup-archive-start");
+        return core::Status::Corruption(where + ": backup " + label + ": bad backup-archive-start");
       }
     }
     auto error = value.find("backup-error");
@@ -149,16 +153,16 @@ Result<std::vector<BackupRecord>> ParsePgBackRestInfo(std::string_view text,
     }
     records.push_back(std::move(record));
   }
-  if (!seen_backrest) return Status::Corruption("no [backrest] section (not a backup.info?)");
-  if (!seen_db_history) return Status::Corruption("no [db:history] section (truncated?)");
+  if (!seen_backrest) return core::Status::Corruption("no [backrest] section (not a backup.info?)");
+  if (!seen_db_history) return core::Status::Corruption("no [db:history] section (truncated?)");
   return records;
 }
 
-Result<BackupRecord> ParseWalGSentinel(std::string_view name, std::string_view text,
-                                       uint64_t segment_size) {
+core::Result<BackupRecord> ParseWalGSentinel(std::string_view name, std::string_view text,
+                                             uint64_t segment_size) {
   nlohmann::json value = nlohmann::json::parse(text, nullptr, false);
   if (value.is_discarded() || !value.is_object()) {
-    return Status::Corruption("not a JSON object (truncated?)");
+    return core::Status::Corruption("not a JSON object (truncated?)");
   }
   BackupRecord record;
   record.id = std::string(name);
@@ -171,10 +175,10 @@ Result<BackupRecord> ParseWalGSentinel(std::string_view name, std::string_view t
     auto field = value.find(key);
     if (field == value.end() || !field->is_string()) continue;
     std::optional<double> t = ParseIso8601(field->get<std::string>());
-    if (!t) return Status::Corruption(std::string("field \"") + key + "\": bad time");
+    if (!t) return core::Status::Corruption(std::string("field \"") + key + "\": bad time");
     *out = t;
   }
-  if (!record.end_time) return Status::Corruption("missing field \"FinishTime\"");
+  if (!record.end_time) return core::Status::Corruption("missing field \"FinishTime\"");
   for (const char* key : {"CompressedSize", "UncompressedSize"}) {
     auto field = value.find(key);
     if (field != value.end() && field->is_number()) {
@@ -189,7 +193,7 @@ Result<BackupRecord> ParseWalGSentinel(std::string_view name, std::string_view t
   if (!record.begin_wal) {
     auto lsn = value.find("LSN");
     if (lsn == value.end() || !lsn->is_number_unsigned()) {
-      return Status::Corruption("missing field \"LSN\" and no segment in the backup name");
+      return core::Status::Corruption("missing field \"LSN\" and no segment in the backup name");
     }
     record.begin_wal = SegmentId{1, lsn->get<uint64_t>() / segment_size};
   }

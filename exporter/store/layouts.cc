@@ -3,7 +3,7 @@
 
 #include <set>
 
-#include "pgdr/store/layout.h"
+#include "store/layout.h"
 
 namespace pgdr::store {
 namespace {
@@ -30,19 +30,19 @@ class BarmanCloudLayout final : public Layout {
 
   std::string WalPrefix() const override { return options_.server_name + "/wals/"; }
 
-  Status RefreshBackups(ObjectStore& store, std::map<std::string, BackupRecord>& catalog, bool full,
-                        const ParseErrorSink& errors) override {
+  core::Status RefreshBackups(ObjectStore& store, std::map<std::string, BackupRecord>& catalog,
+                              bool full, const ParseErrorSink& errors) override {
     std::string base = options_.server_name + "/base/";
     // Backup ids are timestamps: new ones sort after the newest known, so an
     // incremental poll lists only after it; the full listing drops deleted ones.
     std::string cursor;
     if (!full && !catalog.empty()) cursor = base + catalog.rbegin()->first + "/" + kMaxCodePoint;
     std::set<std::string> ids;
-    Status listed = ListAfter(store, {base, cursor, true}, [&](const ObjectInfo& info) {
+    core::Status listed = ListAfter(store, {base, cursor, true}, [&](const ObjectInfo& info) {
       if (info.is_prefix) {
         ids.insert(info.key.substr(base.size(), info.key.size() - base.size() - 1));
       }
-      return Status::OK();
+      return core::Status::OK();
     });
     if (!listed.ok()) return listed;
     if (full) {
@@ -56,12 +56,12 @@ class BarmanCloudLayout final : public Layout {
       // Finished backups never change; running ones are re-read until they end.
       if (cached != catalog.end() && cached->second.status != "running") continue;
       std::string key = base + id + "/backup.info";
-      Result<std::string> text = store.Read(key, kMaxCatalogBytes);
+      core::Result<std::string> text = store.Read(key, kMaxCatalogBytes);
       if (!text.ok()) {
-        if (text.status().code() == Status::Code::kNotFound) continue;  // upload in progress
+        if (text.status().code() == core::Status::Code::kNotFound) continue;  // upload in progress
         return text.status();
       }
-      Result<BackupRecord> record = ParseBarmanBackupInfo(*text, options_.segment_size);
+      core::Result<BackupRecord> record = ParseBarmanBackupInfo(*text, options_.segment_size);
       if (!record.ok()) {
         errors(key, record.status().message());
         catalog[id] = Invalid(id);
@@ -70,7 +70,7 @@ class BarmanCloudLayout final : public Layout {
       if (record->id.empty()) record->id = id;
       catalog[id] = std::move(*record);
     }
-    return Status::OK();
+    return core::Status::OK();
   }
 
  private:
@@ -84,8 +84,8 @@ class WalGLayout final : public Layout {
 
   std::string WalPrefix() const override { return "wal_005/"; }
 
-  Status RefreshBackups(ObjectStore& store, std::map<std::string, BackupRecord>& catalog, bool full,
-                        const ParseErrorSink& errors) override {
+  core::Status RefreshBackups(ObjectStore& store, std::map<std::string, BackupRecord>& catalog,
+                              bool full, const ParseErrorSink& errors) override {
     static constexpr std::string_view kPrefix = "basebackups_005/";
     static constexpr std::string_view kSuffix = "_backup_stop_sentinel.json";
     std::map<std::string, ObjectInfo> sentinels;
@@ -94,14 +94,14 @@ class WalGLayout final : public Layout {
     if (!full && !catalog.empty()) {
       cursor = std::string(kPrefix) + catalog.rbegin()->first + std::string(kSuffix);
     }
-    Status listed =
+    core::Status listed =
         ListAfter(store, {std::string(kPrefix), cursor, true}, [&](const ObjectInfo& info) {
           if (!info.is_prefix && info.key.ends_with(kSuffix)) {
             std::string name = info.key.substr(kPrefix.size());
             name.resize(name.size() - kSuffix.size());
             sentinels.emplace(std::move(name), info);
           }
-          return Status::OK();
+          return core::Status::OK();
         });
     if (!listed.ok()) return listed;
     if (full) {
@@ -110,9 +110,9 @@ class WalGLayout final : public Layout {
     for (const auto& [name, info] : sentinels) {
       auto cached = catalog.find(name);
       if (cached != catalog.end() && !Changed(cached->second, info)) continue;
-      Result<std::string> text = store.Read(info.key, kMaxCatalogBytes);
+      core::Result<std::string> text = store.Read(info.key, kMaxCatalogBytes);
       if (!text.ok()) return text.status();
-      Result<BackupRecord> record = ParseWalGSentinel(name, *text, options_.segment_size);
+      core::Result<BackupRecord> record = ParseWalGSentinel(name, *text, options_.segment_size);
       if (!record.ok()) {
         errors(info.key, record.status().message());
         record = Invalid(name);
@@ -121,7 +121,7 @@ class WalGLayout final : public Layout {
       record->object_mtime = info.mtime_seconds;
       catalog[name] = std::move(*record);
     }
-    return Status::OK();
+    return core::Status::OK();
   }
 
  private:
@@ -135,39 +135,40 @@ class PgBackRestLayout final : public Layout {
 
   std::string WalPrefix() const override { return "archive/" + options_.stanza + "/"; }
 
-  Status RefreshBackups(ObjectStore& store, std::map<std::string, BackupRecord>& catalog, bool,
-                        const ParseErrorSink& errors) override {
+  core::Status RefreshBackups(ObjectStore& store, std::map<std::string, BackupRecord>& catalog,
+                              bool, const ParseErrorSink& errors) override {
     std::string key = "backup/" + options_.stanza + "/backup.info";
     std::map<std::string, ObjectInfo> files;  // backup.info, backup.info.copy
-    Status listed = store.List({key, "", false}, [&](const ObjectInfo& info) {
+    core::Status listed = store.List({key, "", false}, [&](const ObjectInfo& info) {
       files.emplace(info.key, info);
-      return Status::OK();
+      return core::Status::OK();
     });
     if (!listed.ok()) return listed;
     if (files.empty()) {
       catalog.clear();
-      return Status::OK();
+      return core::Status::OK();
     }
     // The file is rewritten whole after each backup; re-read it only when it
     // changed (also after a parse error, so that one bad file logs once).
     const ObjectInfo& main = files.begin()->second;
-    if (main.size == info_size_ && main.mtime_seconds == info_mtime_) return Status::OK();
+    if (main.size == info_size_ && main.mtime_seconds == info_mtime_) return core::Status::OK();
     info_size_ = main.size;
     info_mtime_ = main.mtime_seconds;
     for (const std::string& candidate : {key, key + ".copy"}) {
       if (!files.contains(candidate)) continue;
-      Result<std::string> text = store.Read(candidate, kMaxCatalogBytes);
+      core::Result<std::string> text = store.Read(candidate, kMaxCatalogBytes);
       if (!text.ok()) return text.status();
-      Result<std::vector<BackupRecord>> records = ParsePgBackRestInfo(*text, options_.segment_size);
+      core::Result<std::vector<BackupRecord>> records =
+          ParsePgBackRestInfo(*text, options_.segment_size);
       if (!records.ok()) {
         errors(candidate, records.status().message());
         continue;  // fall back to the copy, as pgBackRest itself does
       }
       catalog.clear();
       for (BackupRecord& r : *records) catalog[r.id] = std::move(r);
-      return Status::OK();
+      return core::Status::OK();
     }
-    return Status::OK();
+    return core::Status::OK();
   }
 
  private:
@@ -183,15 +184,15 @@ class PgDumpLayout final : public Layout {
 
   std::string WalPrefix() const override { return ""; }
 
-  Status RefreshBackups(ObjectStore& store, std::map<std::string, BackupRecord>& catalog, bool full,
-                        const ParseErrorSink&) override {
+  core::Status RefreshBackups(ObjectStore& store, std::map<std::string, BackupRecord>& catalog,
+                              bool full, const ParseErrorSink&) override {
     // Resume after the newest key seen (dumps are immutable once written);
     // a full listing replaces the catalog to drop deleted dumps.
     std::map<std::string, BackupRecord> fresh;
     std::map<std::string, BackupRecord>& into = full ? fresh : catalog;
     std::string cursor = full || catalog.empty() ? "" : catalog.rbegin()->first;
-    Status listed = ListAfter(store, {"", cursor, false}, [&](const ObjectInfo& info) {
-      if (fnmatch(options_.pattern.c_str(), info.key.c_str(), 0) != 0) return Status::OK();
+    core::Status listed = ListAfter(store, {"", cursor, false}, [&](const ObjectInfo& info) {
+      if (fnmatch(options_.pattern.c_str(), info.key.c_str(), 0) != 0) return core::Status::OK();
       BackupRecord record;
       record.id = info.key;
       record.status = "done";
@@ -199,7 +200,7 @@ class PgDumpLayout final : public Layout {
       record.end_time = info.mtime_seconds;
       record.size_bytes = static_cast<double>(info.size);
       into[info.key] = std::move(record);
-      return Status::OK();
+      return core::Status::OK();
     });
     if (listed.ok() && full) catalog = std::move(fresh);
     return listed;
@@ -211,19 +212,21 @@ class PgDumpLayout final : public Layout {
 
 }  // namespace
 
-Result<std::unique_ptr<Layout>> MakeLayout(std::string_view name, const LayoutOptions& options) {
+core::Result<std::unique_ptr<Layout>> MakeLayout(std::string_view name,
+                                                 const LayoutOptions& options) {
   if (name == "barman-cloud") {
-    if (options.server_name.empty()) return Status::InvalidArgument("server_name is required");
+    if (options.server_name.empty())
+      return core::Status::InvalidArgument("server_name is required");
     return std::unique_ptr<Layout>(std::make_unique<BarmanCloudLayout>(options));
   }
   if (name == "wal-g") return std::unique_ptr<Layout>(std::make_unique<WalGLayout>(options));
   if (name == "pgbackrest") {
-    if (options.stanza.empty()) return Status::InvalidArgument("stanza is required");
+    if (options.stanza.empty()) return core::Status::InvalidArgument("stanza is required");
     return std::unique_ptr<Layout>(std::make_unique<PgBackRestLayout>(options));
   }
   if (name == "pg_dump") return std::unique_ptr<Layout>(std::make_unique<PgDumpLayout>(options));
-  return Status::InvalidArgument("layout \"" + std::string(name) +
-                                 "\": expected barman-cloud, wal-g, pgbackrest or pg_dump");
+  return core::Status::InvalidArgument("layout \"" + std::string(name) +
+                                       "\": expected barman-cloud, wal-g, pgbackrest or pg_dump");
 }
 
 }  // namespace pgdr::store

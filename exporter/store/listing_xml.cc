@@ -1,4 +1,4 @@
-#include "pgdr/store/listing_xml.h"
+#include "store/listing_xml.h"
 
 #include <charconv>
 #include <pugixml.hpp>
@@ -6,13 +6,14 @@
 namespace pgdr::store {
 namespace {
 
-Status ParseDocument(std::string_view xml, pugi::xml_document& doc) {
+core::Status ParseDocument(std::string_view xml, pugi::xml_document& doc) {
   pugi::xml_parse_result parsed = doc.load_buffer(xml.data(), xml.size());
   if (!parsed) {
-    return Status::Corruption(std::string(kErrMalformedListing) + ": " + parsed.description() +
-                              " at offset " + std::to_string(parsed.offset));
+    return core::Status::Corruption(std::string(kErrMalformedListing) + ": " +
+                                    parsed.description() + " at offset " +
+                                    std::to_string(parsed.offset));
   }
-  return Status::OK();
+  return core::Status::OK();
 }
 
 bool ParseSize(const char* text, uint64_t& out) {
@@ -24,25 +25,27 @@ bool ParseSize(const char* text, uint64_t& out) {
 
 }  // namespace
 
-Result<ListPage> ParseS3ListObjectsV2(std::string_view xml) {
+core::Result<ListPage> ParseS3ListObjectsV2(std::string_view xml) {
   pugi::xml_document doc;
-  if (Status s = ParseDocument(xml, doc); !s.ok()) return s;
+  if (core::Status s = ParseDocument(xml, doc); !s.ok()) return s;
   pugi::xml_node root = doc.child("ListBucketResult");
-  if (!root) return Status::Corruption(std::string(kErrMalformedListing) + ": no ListBucketResult");
+  if (!root)
+    return core::Status::Corruption(std::string(kErrMalformedListing) + ": no ListBucketResult");
   ListPage page;
   for (pugi::xml_node c : root.children("Contents")) {
     ObjectInfo info;
     info.key = c.child_value("Key");
     if (info.key.empty()) {
-      return Status::Corruption(std::string(kErrMalformedListing) + ": Contents without Key");
+      return core::Status::Corruption(std::string(kErrMalformedListing) + ": Contents without Key");
     }
     if (!ParseSize(c.child_value("Size"), info.size)) {
-      return Status::Corruption(std::string(kErrMalformedListing) + ": bad Size for " + info.key);
+      return core::Status::Corruption(std::string(kErrMalformedListing) + ": bad Size for " +
+                                      info.key);
     }
     std::optional<double> mtime = ParseIso8601(c.child_value("LastModified"));
     if (!mtime) {
-      return Status::Corruption(std::string(kErrMalformedListing) + ": bad LastModified for " +
-                                info.key);
+      return core::Status::Corruption(std::string(kErrMalformedListing) +
+                                      ": bad LastModified for " + info.key);
     }
     info.mtime_seconds = *mtime;
     page.entries.push_back(std::move(info));
@@ -53,19 +56,19 @@ Result<ListPage> ParseS3ListObjectsV2(std::string_view xml) {
   if (std::string_view(root.child_value("IsTruncated")) == "true") {
     page.next_token = root.child_value("NextContinuationToken");
     if (page.next_token.empty()) {
-      return Status::Corruption(std::string(kErrMalformedListing) +
-                                ": truncated without NextContinuationToken");
+      return core::Status::Corruption(std::string(kErrMalformedListing) +
+                                      ": truncated without NextContinuationToken");
     }
   }
   return page;
 }
 
-Result<ListPage> ParseAzureListBlobs(std::string_view xml) {
+core::Result<ListPage> ParseAzureListBlobs(std::string_view xml) {
   pugi::xml_document doc;
-  if (Status s = ParseDocument(xml, doc); !s.ok()) return s;
+  if (core::Status s = ParseDocument(xml, doc); !s.ok()) return s;
   pugi::xml_node root = doc.child("EnumerationResults");
   if (!root)
-    return Status::Corruption(std::string(kErrMalformedListing) + ": no EnumerationResults");
+    return core::Status::Corruption(std::string(kErrMalformedListing) + ": no EnumerationResults");
   ListPage page;
   for (pugi::xml_node b : root.child("Blobs").children()) {
     std::string_view kind = b.name();
@@ -78,17 +81,17 @@ Result<ListPage> ParseAzureListBlobs(std::string_view xml) {
     info.key = b.child_value("Name");
     pugi::xml_node props = b.child("Properties");
     if (info.key.empty() || !props) {
-      return Status::Corruption(std::string(kErrMalformedListing) +
-                                ": Blob without Name/Properties");
+      return core::Status::Corruption(std::string(kErrMalformedListing) +
+                                      ": Blob without Name/Properties");
     }
     if (!ParseSize(props.child_value("Content-Length"), info.size)) {
-      return Status::Corruption(std::string(kErrMalformedListing) + ": bad Content-Length for " +
-                                info.key);
+      return core::Status::Corruption(std::string(kErrMalformedListing) +
+                                      ": bad Content-Length for " + info.key);
     }
     std::optional<double> mtime = ParseRfc1123(props.child_value("Last-Modified"));
     if (!mtime) {
-      return Status::Corruption(std::string(kErrMalformedListing) + ": bad Last-Modified for " +
-                                info.key);
+      return core::Status::Corruption(std::string(kErrMalformedListing) +
+                                      ": bad Last-Modified for " + info.key);
     }
     info.mtime_seconds = *mtime;
     page.entries.push_back(std::move(info));

@@ -18,13 +18,13 @@ namespace {
 
 // Walks the '/' hierarchy below `prefix`, pruning common prefixes that sort
 // entirely before start_after. Entries arrive from the driver in key order.
-Status Walk(ObjectStore& store, const std::string& prefix, const std::string& start_after,
-            const ListVisitor& visit) {
+core::Status Walk(ObjectStore& store, const std::string& prefix, const std::string& start_after,
+                  const ListVisitor& visit) {
   std::vector<ObjectInfo> level;
   ListOptions options{prefix, "", true};
-  Status listed = store.List(options, [&](const ObjectInfo& info) {
+  core::Status listed = store.List(options, [&](const ObjectInfo& info) {
     level.push_back(info);
-    return Status::OK();
+    return core::Status::OK();
   });
   if (!listed.ok()) return listed;
   for (const ObjectInfo& info : level) {
@@ -33,30 +33,31 @@ Status Walk(ObjectStore& store, const std::string& prefix, const std::string& st
       // itself lies below it (or after: then all of it is new).
       bool holds_cursor = start_after.compare(0, info.key.size(), info.key) == 0;
       if (!holds_cursor && info.key < start_after) continue;
-      Status s = Walk(store, info.key, holds_cursor ? start_after : "", visit);
+      core::Status s = Walk(store, info.key, holds_cursor ? start_after : "", visit);
       if (!s.ok()) return s;
       continue;
     }
     if (!start_after.empty() && info.key <= start_after) continue;
-    Status s = visit(info);
+    core::Status s = visit(info);
     if (!s.ok()) return s;
   }
-  return Status::OK();
+  return core::Status::OK();
 }
 
 }  // namespace
 
-Status ListAfter(ObjectStore& store, const ListOptions& options, const ListVisitor& visit) {
+core::Status ListAfter(ObjectStore& store, const ListOptions& options, const ListVisitor& visit) {
   if (options.start_after.empty() || options.delimited || store.capabilities().native_start_after) {
     return store.List(options, visit);
   }
   return Walk(store, options.prefix, options.start_after, visit);
 }
 
-Result<std::string> ReadSecret(const SecretSource& source, std::string_view standard_env) {
+core::Result<std::string> ReadSecret(const SecretSource& source, std::string_view standard_env) {
   if (!source.file.empty()) {
     std::ifstream in(source.file);
-    if (!in) return Status::NotFound(std::string(kErrCredentials) + ": cannot read " + source.file);
+    if (!in)
+      return core::Status::NotFound(std::string(kErrCredentials) + ": cannot read " + source.file);
     std::stringstream buffer;
     buffer << in.rdbuf();
     std::string value = buffer.str();
@@ -67,22 +68,22 @@ Result<std::string> ReadSecret(const SecretSource& source, std::string_view stan
     return value;
   }
   std::string env = source.env.empty() ? std::string(standard_env) : source.env;
-  if (env.empty()) return Status::NotFound(std::string(kErrCredentials));
+  if (env.empty()) return core::Status::NotFound(std::string(kErrCredentials));
   const char* value = std::getenv(env.c_str());
   if (value == nullptr) {
-    return Status::NotFound(std::string(kErrCredentials) + ": $" + env + " is not set");
+    return core::Status::NotFound(std::string(kErrCredentials) + ": $" + env + " is not set");
   }
   return std::string(value);
 }
 
-Result<std::unique_ptr<ObjectStore>> MakeObjectStore(const StoreOptions& options) {
+core::Result<std::unique_ptr<ObjectStore>> MakeObjectStore(const StoreOptions& options) {
   std::string_view url = options.url;
   if (url.starts_with("file://")) return MakePosixStore(options);
   if (url.starts_with("s3://")) return MakeS3Store(options);
   if (url.starts_with("gs://")) return MakeGcsStore(options);
   if (url.starts_with("azure://")) return MakeAzureStore(options);
-  return Status::InvalidArgument("url \"" + options.url +
-                                 "\": scheme must be s3://, gs://, azure:// or file://");
+  return core::Status::InvalidArgument("url \"" + options.url +
+                                       "\": scheme must be s3://, gs://, azure:// or file://");
 }
 
 namespace {

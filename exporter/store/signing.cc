@@ -1,4 +1,4 @@
-#include "pgdr/store/signing.h"
+#include "store/signing.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "pgdr/store/http_client.h"
+#include "store/http_client.h"
 
 namespace pgdr::store {
 namespace {

@@ -95,7 +95,7 @@ std::string FormatLsn(uint64_t lsn) {
   return buf;
 }
 
-Result<std::vector<HistoryEntry>> ParseHistoryFile(std::string_view text) {
+core::Result<std::vector<HistoryEntry>> ParseHistoryFile(std::string_view text) {
   std::vector<HistoryEntry> entries;
   int line_no = 0;
   while (!text.empty()) {
@@ -114,13 +114,13 @@ Result<std::vector<HistoryEntry>> ParseHistoryFile(std::string_view text) {
     auto [ptr, ec] = std::from_chars(tli.data(), tli.data() + tli.size(), parent);
     std::optional<uint64_t> lsn = ParseLsn(lsn_text);
     if (ec != std::errc() || ptr != tli.data() + tli.size() || !lsn) {
-      return Status::Corruption("history file line " + std::to_string(line_no) +
-                                ": expected \"<timeline>\\t<LSN>\\t<reason>\"");
+      return core::Status::Corruption("history file line " + std::to_string(line_no) +
+                                      ": expected \"<timeline>\\t<LSN>\\t<reason>\"");
     }
     if (!entries.empty() &&
         (parent <= entries.back().parent || *lsn < entries.back().switchpoint)) {
-      return Status::Corruption("history file line " + std::to_string(line_no) +
-                                ": timelines or switch points out of order");
+      return core::Status::Corruption("history file line " + std::to_string(line_no) +
+                                      ": timelines or switch points out of order");
     }
     entries.push_back({parent, *lsn});
   }

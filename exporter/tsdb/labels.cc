@@ -3,7 +3,7 @@
 #include <bit>
 #include <cstdio>
 
-#include "pgdr/tsdb.h"
+#include "pgdr/tsdb/tsdb.h"
 
 namespace pgdr::tsdb {
 namespace {
@@ -120,14 +120,14 @@ std::string LabelsKey(const Labels& labels) {
 double StaleNaN() { return std::bit_cast<double>(kStaleNaNBits); }
 bool IsStaleNaN(double v) { return std::bit_cast<uint64_t>(v) == kStaleNaNBits; }
 
-Result<Matcher> Matcher::Make(MatchType type, std::string name, std::string value) {
+core::Result<Matcher> Matcher::Make(MatchType type, std::string name, std::string value) {
   Matcher m(type, std::move(name), std::move(value));
   if (type == MatchType::kRegexMatch || type == MatchType::kRegexNoMatch) {
     RE2::Options opts;
     opts.set_log_errors(false);
     auto re = std::make_shared<const RE2>("^(?:" + m.value_ + ")$", opts);
     if (!re->ok()) {
-      return Status::InvalidArgument("error parsing regexp: " + re->error());
+      return core::Status::InvalidArgument("error parsing regexp: " + re->error());
     }
     m.re_ = std::move(re);
   }

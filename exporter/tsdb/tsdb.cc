@@ -1,5 +1,5 @@
 // The in-memory series store: a fixed-size ring of samples per series.
-#include "pgdr/tsdb.h"
+#include "pgdr/tsdb/tsdb.h"
 
 #include <algorithm>
 #include <cmath>

@@ -37,11 +37,11 @@
 #include <utility>
 #include <vector>
 
-#include "pgdr/files.h"
+#include "pgdr/core/files.h"
+#include "pgdr/core/status.h"
 #include "pgdr/promql/parser.h"
 #include "pgdr/rules/manager.h"
-#include "pgdr/status.h"
-#include "pgdr/tsdb.h"
+#include "pgdr/tsdb/tsdb.h"
 
 namespace pgdr {
 namespace {
@@ -63,22 +63,22 @@ struct Point {
 };
 using Scrape = std::vector<Point>;
 
-Result<Options> ParseArgs(int argc, char** argv) {
+core::Result<Options> ParseArgs(int argc, char** argv) {
   Options o;
   std::vector<std::string_view> args(argv + 1, argv + argc);
   for (size_t i = 0; i < args.size(); ++i) {
     std::string_view flag = args[i];
     if (i + 1 >= args.size())
-      return Status::InvalidArgument("missing value after " + std::string(flag));
+      return core::Status::InvalidArgument("missing value after " + std::string(flag));
     std::string value(args[++i]);
-    auto number = [&](int64_t* out) -> Status {
+    auto number = [&](int64_t* out) -> core::Status {
       char* end = nullptr;
       long long n = std::strtoll(value.c_str(), &end, 10);
       if (value.empty() || *end != '\0' || n < 0) {
-        return Status::InvalidArgument(std::string(flag) + ": not a number: " + value);
+        return core::Status::InvalidArgument(std::string(flag) + ": not a number: " + value);
       }
       *out = n;
-      return Status::OK();
+      return core::Status::OK();
     };
     int64_t n = 0;
     if (flag == "--rules") {
@@ -88,30 +88,32 @@ Result<Options> ParseArgs(int argc, char** argv) {
     } else if (flag == "--target-label") {
       size_t eq = value.find('=');
       if (eq == std::string::npos || !tsdb::IsValidLabelName(value.substr(0, eq))) {
-        return Status::InvalidArgument("--target-label wants NAME=VALUE, got " + value);
+        return core::Status::InvalidArgument("--target-label wants NAME=VALUE, got " + value);
       }
       o.target_labels.push_back({value.substr(0, eq), value.substr(eq + 1)});
     } else if (flag == "--steps" || flag == "--warmup" || flag == "--interval-ms" ||
                flag == "--start-ms") {
-      if (Status s = number(&n); !s.ok()) return s;
+      if (core::Status s = number(&n); !s.ok()) return s;
       if (flag == "--steps") o.steps = static_cast<int>(n);
       if (flag == "--warmup") o.warmup = static_cast<int>(n);
       if (flag == "--interval-ms") o.interval_ms = n;
       if (flag == "--start-ms") o.start_ms = n;
     } else {
-      return Status::InvalidArgument("unknown flag " + std::string(flag));
+      return core::Status::InvalidArgument("unknown flag " + std::string(flag));
     }
   }
-  if (o.rules.empty()) return Status::InvalidArgument("at least one --rules FILE is required");
-  if (o.steps <= o.warmup) return Status::InvalidArgument("--steps must exceed --warmup");
-  if (o.interval_ms <= 0) return Status::InvalidArgument("--interval-ms must be positive");
+  if (o.rules.empty())
+    return core::Status::InvalidArgument("at least one --rules FILE is required");
+  if (o.steps <= o.warmup) return core::Status::InvalidArgument("--steps must exceed --warmup");
+  if (o.interval_ms <= 0) return core::Status::InvalidArgument("--interval-ms must be positive");
   return o;
 }
 
 // One exposition file; sample lines go through the PromQL series parser
 // (the same one the test runners use), which must yield exactly one value.
-Result<Scrape> ParseExposition(const std::string& path, const std::vector<tsdb::Label>& extra) {
-  auto text = ReadFile(path);
+core::Result<Scrape> ParseExposition(const std::string& path,
+                                     const std::vector<tsdb::Label>& extra) {
+  auto text = core::ReadFile(path);
   if (!text.ok()) return text.status();
   Scrape out;
   std::string_view rest = *text;
@@ -123,11 +125,11 @@ Result<Scrape> ParseExposition(const std::string& path, const std::vector<tsdb::
     ++line_no;
     if (line.empty() || line.starts_with("# HELP ") || line.starts_with("# TYPE ")) continue;
     auto where = [&] { return path + ":" + std::to_string(line_no) + ": "; };
-    if (line.starts_with("#")) return Status::InvalidArgument(where() + "unexpected comment");
+    if (line.starts_with("#")) return core::Status::InvalidArgument(where() + "unexpected comment");
     auto desc = promql::ParseSeriesDescription(line);
-    if (!desc.ok()) return Status::InvalidArgument(where() + desc.status().message());
+    if (!desc.ok()) return core::Status::InvalidArgument(where() + desc.status().message());
     if (desc->values.size() != 1 || !desc->values[0]) {
-      return Status::InvalidArgument(where() + "want `name{labels} value`");
+      return core::Status::InvalidArgument(where() + "want `name{labels} value`");
     }
     Point p{std::move(desc->labels), {}, *desc->values[0]};
     for (const tsdb::Label& l : extra) tsdb::SetLabel(p.labels, l.name, l.value);
@@ -137,7 +139,7 @@ Result<Scrape> ParseExposition(const std::string& path, const std::vector<tsdb::
   return out;
 }
 
-Result<std::vector<Scrape>> LoadScrapes(const Options& o) {
+core::Result<std::vector<Scrape>> LoadScrapes(const Options& o) {
   std::vector<Scrape> scrapes;
   if (o.data_dir.empty()) return scrapes;
   std::vector<std::string> files;
@@ -145,8 +147,8 @@ Result<std::vector<Scrape>> LoadScrapes(const Options& o) {
   for (const auto& entry : std::filesystem::directory_iterator(o.data_dir, ec)) {
     if (entry.path().extension() == ".prom") files.push_back(entry.path().string());
   }
-  if (ec) return Status::IOError(o.data_dir + ": " + ec.message());
-  if (files.empty()) return Status::InvalidArgument(o.data_dir + ": no *.prom files");
+  if (ec) return core::Status::IOError(o.data_dir + ": " + ec.message());
+  if (files.empty()) return core::Status::InvalidArgument(o.data_dir + ": no *.prom files");
   std::sort(files.begin(), files.end());
   if (files.size() > static_cast<size_t>(o.steps)) files.resize(o.steps);
   for (const std::string& f : files) {
@@ -185,7 +187,7 @@ int Run(const Options& o) {
   rules::ManagerOptions mopts;
   mopts.default_interval_ms = o.interval_ms;
   rules::RuleManager manager(&db, mopts);
-  if (Status s = manager.Load(o.rules); !s.ok()) {
+  if (core::Status s = manager.Load(o.rules); !s.ok()) {
     std::cerr << "evaluator_bench: " << s.message() << "\n";
     return 1;
   }

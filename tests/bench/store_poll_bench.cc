@@ -68,8 +68,8 @@ class Store {
         "name: bench\ncluster: c\nlayout: barman-cloud\nserver_name: srv\n"
         "full_list_interval: 1000h\nurl: file://" +
         root_.string() + "\n";
-    Result<YAML::Node> node = LoadYamlString(yaml, "bench.yml");
-    auto monitor = MakeBackupMonitor(YamlReader("bench.yml"), *node);
+    core::Result<YAML::Node> node = config::LoadYamlString(yaml, "bench.yml");
+    auto monitor = MakeBackupMonitor(config::YamlReader("bench.yml"), *node);
     return monitor.ok() ? std::move(*monitor) : nullptr;
   }
 
@@ -90,11 +90,11 @@ Store& Fixture(int64_t segments) {
   return *store;
 }
 
-double Counter(MetricSet& set, std::string_view name) {
+double Counter(core::MetricSet& set, std::string_view name) {
   double total = 0;
   auto it = set.families().find(name);
   if (it == set.families().end()) return 0;
-  for (const auto& m : it->second.metric) total += SampleValue(it->second, m);
+  for (const auto& m : it->second.metric) total += core::SampleValue(it->second, m);
   return total;
 }
 
@@ -263,8 +263,8 @@ class S3Fixture {
         "full_list_interval: 1000h\nurl: s3://b/p\naccess_key_id_env: PGDR_BENCH_KEY\n"
         "secret_access_key_env: PGDR_BENCH_KEY\nendpoint: http://127.0.0.1:" +
         std::to_string(server_.port()) + "\n";
-    Result<YAML::Node> node = LoadYamlString(yaml, "bench.yml");
-    auto monitor = MakeBackupMonitor(YamlReader("bench.yml"), *node);
+    core::Result<YAML::Node> node = config::LoadYamlString(yaml, "bench.yml");
+    auto monitor = MakeBackupMonitor(config::YamlReader("bench.yml"), *node);
     return monitor.ok() ? std::move(*monitor) : nullptr;
   }
 
@@ -289,7 +289,7 @@ void FirstPoll(benchmark::State& state, Fixture& store) {
     state.PauseTiming();
     auto monitor = store.Monitor();
     state.ResumeTiming();
-    MetricSet out;
+    core::MetricSet out;
     ArchiveFacts facts = monitor->Poll(out);
     benchmark::DoNotOptimize(facts);
     listed = Counter(out, "pgdr_backup_store_objects_listed_total");
@@ -302,7 +302,7 @@ void FirstPoll(benchmark::State& state, Fixture& store) {
 template <typename Fixture>
 void IncrementalPoll(benchmark::State& state, Fixture& store) {
   auto monitor = store.Monitor();
-  MetricSet first;
+  core::MetricSet first;
   monitor->Poll(first);
   double listed_before = Counter(first, "pgdr_backup_store_objects_listed_total");
   double requests_before = Counter(first, "pgdr_backup_store_requests_total");
@@ -312,7 +312,7 @@ void IncrementalPoll(benchmark::State& state, Fixture& store) {
     state.PauseTiming();
     store.AddNext();
     state.ResumeTiming();
-    MetricSet out;
+    core::MetricSet out;
     ArchiveFacts facts = monitor->Poll(out);
     benchmark::DoNotOptimize(facts);
     listed = Counter(out, "pgdr_backup_store_objects_listed_total");

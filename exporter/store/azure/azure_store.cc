@@ -4,10 +4,10 @@
 #include <chrono>
 #include <ctime>
 
-#include "pgdr/store/http_client.h"
-#include "pgdr/store/listing_xml.h"
 #include "pgdr/store/object_store.h"
-#include "pgdr/store/signing.h"
+#include "store/http_client.h"
+#include "store/listing_xml.h"
+#include "store/signing.h"
 
 namespace pgdr::store {
 namespace {
@@ -35,7 +35,7 @@ class AzureStore final : public ObjectStore {
         description_(std::move(description)),
         http_(HttpOptions{options_.timeout, options_.ca_file, options_.insecure_skip_verify}) {}
 
-  Status List(const ListOptions& options, const ListVisitor& visit) override {
+  core::Status List(const ListOptions& options, const ListVisitor& visit) override {
     std::string marker;
     uint64_t seen = 0;
     do {
@@ -45,10 +45,11 @@ class AzureStore final : public ObjectStore {
                           {"maxresults", "5000"}};
       if (options.delimited) query.emplace_back("delimiter", "/");
       if (!marker.empty()) query.emplace_back("marker", marker);
-      Result<HttpResponse> response = Send("list", "", query, 32 << 20);
+      core::Result<HttpResponse> response = Send("list", "", query, 32 << 20);
       if (!response.ok()) return response.status();
-      Result<ListPage> page = ParseAzureListBlobs(response->body);
-      if (!page.ok()) return Status::Corruption(description_ + ": " + page.status().message());
+      core::Result<ListPage> page = ParseAzureListBlobs(response->body);
+      if (!page.ok())
+        return core::Status::Corruption(description_ + ": " + page.status().message());
       std::sort(page->entries.begin(), page->entries.end(),
                 [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
       for (ObjectInfo& info : page->entries) {
@@ -57,23 +58,23 @@ class AzureStore final : public ObjectStore {
         // No server-side start-after: skip here (ListAfter prunes directories).
         if (!options.start_after.empty() && info.key <= options.start_after) continue;
         if (++seen > options_.max_objects) {
-          return Status::Unavailable(description_ + ": " + std::string(kErrTooManyKeys) + " (" +
-                                     std::to_string(options_.max_objects) + ")");
+          return core::Status::Unavailable(description_ + ": " + std::string(kErrTooManyKeys) +
+                                           " (" + std::to_string(options_.max_objects) + ")");
         }
         ++stats_.objects_listed;
-        if (Status s = visit(info); !s.ok()) return s;
+        if (core::Status s = visit(info); !s.ok()) return s;
       }
       if (!page->next_token.empty() && page->next_token == marker) {
-        return Status::Corruption(description_ + ": " + std::string(kErrMalformedListing) +
-                                  ": marker did not advance");
+        return core::Status::Corruption(description_ + ": " + std::string(kErrMalformedListing) +
+                                        ": marker did not advance");
       }
       marker = page->next_token;
     } while (!marker.empty());
-    return Status::OK();
+    return core::Status::OK();
   }
 
-  Result<std::string> Read(std::string_view key, size_t max_bytes) override {
-    Result<HttpResponse> response = Send("read", root_ + std::string(key), {}, max_bytes);
+  core::Result<std::string> Read(std::string_view key, size_t max_bytes) override {
+    core::Result<HttpResponse> response = Send("read", root_ + std::string(key), {}, max_bytes);
     if (!response.ok()) return response.status();
     return std::move(response->body);
   }
@@ -82,14 +83,14 @@ class AzureStore final : public ObjectStore {
   const std::string& description() const override { return description_; }
 
  private:
-  Result<HttpResponse> Send(std::string_view operation, const std::string& key,
-                            const HeaderList& query, size_t max_body) {
+  core::Result<HttpResponse> Send(std::string_view operation, const std::string& key,
+                                  const HeaderList& query, size_t max_body) {
     auto started = std::chrono::steady_clock::now();
-    Result<HttpResponse> response = SendOnce(key, query, max_body);
-    Status status = response.ok()
-                        ? CheckHttpResponse(*response, description_,
-                                            key.empty() ? "list " + container_ : key, max_body)
-                        : response.status();
+    core::Result<HttpResponse> response = SendOnce(key, query, max_body);
+    core::Status status =
+        response.ok() ? CheckHttpResponse(*response, description_,
+                                          key.empty() ? "list " + container_ : key, max_body)
+                      : response.status();
     stats_.Record(
         operation, RequestResult(status),
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -97,7 +98,8 @@ class AzureStore final : public ObjectStore {
     return response;
   }
 
-  Result<HttpResponse> SendOnce(const std::string& key, const HeaderList& query, size_t max_body) {
+  core::Result<HttpResponse> SendOnce(const std::string& key, const HeaderList& query,
+                                      size_t max_body) {
     std::string path = PathOf(endpoint_) + "/" + container_;
     if (!key.empty()) {
       path += '/';
@@ -107,7 +109,7 @@ class AzureStore final : public ObjectStore {
     std::vector<std::string> headers = {"x-ms-date: " + HttpDate(),
                                         "x-ms-version: " + std::string(kApiVersion)};
     std::string canonical_query = CanonicalQuery(query);
-    Result<std::string> key_secret = ReadSecret(options_.account_key, "AZURE_STORAGE_KEY");
+    core::Result<std::string> key_secret = ReadSecret(options_.account_key, "AZURE_STORAGE_KEY");
     if (key_secret.ok() && options_.sas_token.env.empty() && options_.sas_token.file.empty()) {
       AzureSharedKeyRequest request;
       request.path = path;
@@ -117,17 +119,17 @@ class AzureStore final : public ObjectStore {
       headers.push_back("Authorization: " +
                         AzureSharedKeyAuthorization(request, account_, *key_secret));
     } else {
-      Result<std::string> sas = ReadSecret(options_.sas_token, "AZURE_STORAGE_SAS_TOKEN");
+      core::Result<std::string> sas = ReadSecret(options_.sas_token, "AZURE_STORAGE_SAS_TOKEN");
       if (!sas.ok()) {
-        return Status::Unavailable(description_ + ": " + std::string(kErrCredentials) +
-                                   ": neither an account key nor a SAS token");
+        return core::Status::Unavailable(description_ + ": " + std::string(kErrCredentials) +
+                                         ": neither an account key nor a SAS token");
       }
       std::string token = *sas;
       if (!token.empty() && token.front() == '?') token.erase(0, 1);
       if (!token.empty()) canonical_query += (canonical_query.empty() ? "" : "&") + token;
     }
     if (!canonical_query.empty()) url += "?" + canonical_query;
-    Result<HttpResponse> response = http_.Get(url, headers, max_body);
+    core::Result<HttpResponse> response = http_.Get(url, headers, max_body);
     if (!response.ok()) {
       return TransportError(response.status(), description_,
                             key.empty() ? "list " + container_ : key);
@@ -153,7 +155,7 @@ class AzureStore final : public ObjectStore {
 
 }  // namespace
 
-Result<std::unique_ptr<ObjectStore>> MakeAzureStore(const StoreOptions& options) {
+core::Result<std::unique_ptr<ObjectStore>> MakeAzureStore(const StoreOptions& options) {
   std::string rest = options.url.substr(std::string_view("azure://").size());
   size_t slash = rest.find('/');
   std::string container = rest.substr(0, slash);
@@ -161,13 +163,13 @@ Result<std::unique_ptr<ObjectStore>> MakeAzureStore(const StoreOptions& options)
   while (!root.empty() && root.back() == '/') root.pop_back();
   if (!root.empty()) root += '/';
   if (container.empty())
-    return Status::InvalidArgument("url \"" + options.url + "\": no container");
+    return core::Status::InvalidArgument("url \"" + options.url + "\": no container");
   std::string account = options.account_name;
   if (account.empty()) {
-    Result<std::string> env = ReadSecret(SecretSource{}, "AZURE_STORAGE_ACCOUNT");
+    core::Result<std::string> env = ReadSecret(SecretSource{}, "AZURE_STORAGE_ACCOUNT");
     if (!env.ok()) {
-      return Status::InvalidArgument("url \"" + options.url +
-                                     "\": account_name is required (or $AZURE_STORAGE_ACCOUNT)");
+      return core::Status::InvalidArgument(
+          "url \"" + options.url + "\": account_name is required (or $AZURE_STORAGE_ACCOUNT)");
     }
     account = *env;
   }
@@ -175,7 +177,8 @@ Result<std::unique_ptr<ObjectStore>> MakeAzureStore(const StoreOptions& options)
   if (endpoint.empty()) endpoint = "https://" + account + ".blob.core.windows.net";
   while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
   if (!endpoint.starts_with("http://") && !endpoint.starts_with("https://")) {
-    return Status::InvalidArgument("endpoint \"" + endpoint + "\": scheme must be http or https");
+    return core::Status::InvalidArgument("endpoint \"" + endpoint +
+                                         "\": scheme must be http or https");
   }
   std::string description = "azure://" + container + (root.empty() ? "" : "/" + root);
   if (description.back() == '/') description.pop_back();

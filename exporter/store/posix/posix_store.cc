@@ -18,25 +18,25 @@ class PosixStore final : public ObjectStore {
   PosixStore(fs::path root, std::string description, uint64_t max_objects)
       : root_(std::move(root)), description_(std::move(description)), max_objects_(max_objects) {}
 
-  Status List(const ListOptions& options, const ListVisitor& visit) override {
+  core::Status List(const ListOptions& options, const ListVisitor& visit) override {
     auto started = std::chrono::steady_clock::now();
     uint64_t seen = 0;
     // The directory holding the prefix, and the part of the name to match.
     std::string dir_key = options.prefix.substr(0, options.prefix.rfind('/') + 1);
     if (options.prefix.find('/') == std::string::npos) dir_key.clear();
-    Status s = ListDir(dir_key, options, visit, seen);
+    core::Status s = ListDir(dir_key, options, visit, seen);
     stats_.Record(
         "list", s.ok() ? "ok" : "error",
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return s;
   }
 
-  Result<std::string> Read(std::string_view key, size_t max_bytes) override {
+  core::Result<std::string> Read(std::string_view key, size_t max_bytes) override {
     auto started = std::chrono::steady_clock::now();
-    Result<std::string> result = ReadFile(key, max_bytes);
-    std::string outcome = result.ok()                                         ? "ok"
-                          : result.status().code() == Status::Code::kNotFound ? "not_found"
-                                                                              : "error";
+    core::Result<std::string> result = ReadFile(key, max_bytes);
+    std::string outcome = result.ok()                                               ? "ok"
+                          : result.status().code() == core::Status::Code::kNotFound ? "not_found"
+                                                                                    : "error";
     stats_.Record(
         "read", outcome,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -49,14 +49,14 @@ class PosixStore final : public ObjectStore {
  private:
   // Lists dir_key (a key prefix ending in '/' or empty) in key order,
   // recursing unless delimited.
-  Status ListDir(const std::string& dir_key, const ListOptions& options, const ListVisitor& visit,
-                 uint64_t& seen) {
+  core::Status ListDir(const std::string& dir_key, const ListOptions& options,
+                       const ListVisitor& visit, uint64_t& seen) {
     std::error_code ec;
     fs::directory_iterator it(root_ / dir_key, ec);
     if (ec) {
-      if (ec == std::errc::no_such_file_or_directory) return Status::OK();
-      return Status::IOError(description_ + ": " + std::string(kErrRequestFailed) + ": list " +
-                             dir_key + ": " + ec.message());
+      if (ec == std::errc::no_such_file_or_directory) return core::Status::OK();
+      return core::Status::IOError(description_ + ": " + std::string(kErrRequestFailed) +
+                                   ": list " + dir_key + ": " + ec.message());
     }
     struct Entry {
       std::string key;
@@ -82,12 +82,12 @@ class PosixStore final : public ObjectStore {
     for (const Entry& e : entries) {
       if (e.dir) {
         if (options.delimited && e.key.starts_with(options.prefix)) {
-          if (Status s = Emit(ObjectInfo{e.key, 0, 0, true}, options, visit, seen); !s.ok()) {
+          if (core::Status s = Emit(ObjectInfo{e.key, 0, 0, true}, options, visit, seen); !s.ok()) {
             return s;
           }
           continue;
         }
-        if (Status s = ListDir(e.key, options, visit, seen); !s.ok()) return s;
+        if (core::Status s = ListDir(e.key, options, visit, seen); !s.ok()) return s;
         continue;
       }
       ObjectInfo info{e.key, 0, 0, false};
@@ -97,43 +97,43 @@ class PosixStore final : public ObjectStore {
         auto sys = std::chrono::file_clock::to_sys(mtime);
         info.mtime_seconds = std::chrono::duration<double>(sys.time_since_epoch()).count();
       }
-      if (Status s = Emit(info, options, visit, seen); !s.ok()) return s;
+      if (core::Status s = Emit(info, options, visit, seen); !s.ok()) return s;
     }
-    return Status::OK();
+    return core::Status::OK();
   }
 
-  Status Emit(const ObjectInfo& info, const ListOptions& options, const ListVisitor& visit,
-              uint64_t& seen) {
-    if (!options.start_after.empty() && info.key <= options.start_after) return Status::OK();
+  core::Status Emit(const ObjectInfo& info, const ListOptions& options, const ListVisitor& visit,
+                    uint64_t& seen) {
+    if (!options.start_after.empty() && info.key <= options.start_after) return core::Status::OK();
     if (++seen > max_objects_) {
-      return Status::Unavailable(description_ + ": " + std::string(kErrTooManyKeys) + " (" +
-                                 std::to_string(max_objects_) + ")");
+      return core::Status::Unavailable(description_ + ": " + std::string(kErrTooManyKeys) + " (" +
+                                       std::to_string(max_objects_) + ")");
     }
     ++stats_.objects_listed;
     return visit(info);
   }
 
-  Result<std::string> ReadFile(std::string_view key, size_t max_bytes) {
+  core::Result<std::string> ReadFile(std::string_view key, size_t max_bytes) {
     fs::path path = root_ / std::string(key);
     std::error_code ec;
     uint64_t size = fs::file_size(path, ec);
     if (ec) {
       if (ec == std::errc::no_such_file_or_directory) {
-        return Status::NotFound(description_ + ": " + std::string(kErrNotFound) + ": " +
-                                std::string(key));
+        return core::Status::NotFound(description_ + ": " + std::string(kErrNotFound) + ": " +
+                                      std::string(key));
       }
-      return Status::IOError(description_ + ": " + std::string(kErrRequestFailed) + ": " +
-                             std::string(key) + ": " + ec.message());
+      return core::Status::IOError(description_ + ": " + std::string(kErrRequestFailed) + ": " +
+                                   std::string(key) + ": " + ec.message());
     }
     if (size > max_bytes) {
-      return Status::Corruption(description_ + ": " + std::string(kErrTooLarge) + " (" +
-                                std::to_string(max_bytes) + " bytes): " + std::string(key));
+      return core::Status::Corruption(description_ + ": " + std::string(kErrTooLarge) + " (" +
+                                      std::to_string(max_bytes) + " bytes): " + std::string(key));
     }
     std::ifstream in(path, std::ios::binary);
     std::string data(size, '\0');
     if (!in.read(data.data(), static_cast<std::streamsize>(size))) {
-      return Status::IOError(description_ + ": " + std::string(kErrRequestFailed) + ": " +
-                             std::string(key));
+      return core::Status::IOError(description_ + ": " + std::string(kErrRequestFailed) + ": " +
+                                   std::string(key));
     }
     return data;
   }
@@ -145,10 +145,11 @@ class PosixStore final : public ObjectStore {
 
 }  // namespace
 
-Result<std::unique_ptr<ObjectStore>> MakePosixStore(const StoreOptions& options) {
+core::Result<std::unique_ptr<ObjectStore>> MakePosixStore(const StoreOptions& options) {
   std::string path = options.url.substr(std::string_view("file://").size());
   if (path.empty() || path.front() != '/') {
-    return Status::InvalidArgument("url \"" + options.url + "\": expected file:///absolute/path");
+    return core::Status::InvalidArgument("url \"" + options.url +
+                                         "\": expected file:///absolute/path");
   }
   return std::unique_ptr<ObjectStore>(
       std::make_unique<PosixStore>(fs::path(path), options.url, options.max_objects));

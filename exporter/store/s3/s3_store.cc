@@ -1,4 +1,4 @@
-#include "s3/s3_store.h"
+#include "store/s3/s3_store.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,9 +7,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "pgdr/store/http_client.h"
-#include "pgdr/store/listing_xml.h"
-#include "pgdr/store/signing.h"
+#include "store/http_client.h"
+#include "store/listing_xml.h"
+#include "store/signing.h"
 
 namespace pgdr::store {
 namespace {
@@ -23,22 +23,22 @@ struct Endpoint {
   std::string path;    // "" or "/base"
 };
 
-Result<Endpoint> ParseEndpoint(const std::string& url) {
+core::Result<Endpoint> ParseEndpoint(const std::string& url) {
   Endpoint e;
   size_t sep = url.find("://");
   if (sep == std::string::npos) {
-    return Status::InvalidArgument("endpoint \"" + url + "\": expected scheme://host[:port]");
+    return core::Status::InvalidArgument("endpoint \"" + url + "\": expected scheme://host[:port]");
   }
   e.scheme = url.substr(0, sep + 3);
   if (e.scheme != "http://" && e.scheme != "https://") {
-    return Status::InvalidArgument("endpoint \"" + url + "\": scheme must be http or https");
+    return core::Status::InvalidArgument("endpoint \"" + url + "\": scheme must be http or https");
   }
   std::string rest = url.substr(sep + 3);
   size_t slash = rest.find('/');
   e.host = rest.substr(0, slash);
   if (slash != std::string::npos) e.path = rest.substr(slash);
   while (!e.path.empty() && e.path.back() == '/') e.path.pop_back();
-  if (e.host.empty()) return Status::InvalidArgument("endpoint \"" + url + "\": no host");
+  if (e.host.empty()) return core::Status::InvalidArgument("endpoint \"" + url + "\": no host");
   return e;
 }
 
@@ -65,7 +65,7 @@ class S3Store final : public ObjectStore {
     path_style_ = options_.path_style.value_or(!options_.endpoint.empty());
   }
 
-  Status List(const ListOptions& options, const ListVisitor& visit) override {
+  core::Status List(const ListOptions& options, const ListVisitor& visit) override {
     std::string token;
     uint64_t seen = 0;
     do {
@@ -74,11 +74,11 @@ class S3Store final : public ObjectStore {
         query.emplace_back("start-after", root_ + options.start_after);
       if (options.delimited) query.emplace_back("delimiter", "/");
       if (!token.empty()) query.emplace_back("continuation-token", token);
-      Result<HttpResponse> response = Send("list", "", query, 16 << 20);
+      core::Result<HttpResponse> response = Send("list", "", query, 16 << 20);
       if (!response.ok()) return response.status();
-      Result<ListPage> page = ParseS3ListObjectsV2(response->body);
+      core::Result<ListPage> page = ParseS3ListObjectsV2(response->body);
       if (!page.ok()) {
-        return Status::Corruption(description_ + ": " + page.status().message());
+        return core::Status::Corruption(description_ + ": " + page.status().message());
       }
       std::sort(page->entries.begin(), page->entries.end(),
                 [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
@@ -86,23 +86,23 @@ class S3Store final : public ObjectStore {
         if (!info.key.starts_with(root_)) continue;
         info.key.erase(0, root_.size());
         if (++seen > options_.max_objects) {
-          return Status::Unavailable(description_ + ": " + std::string(kErrTooManyKeys) + " (" +
-                                     std::to_string(options_.max_objects) + ")");
+          return core::Status::Unavailable(description_ + ": " + std::string(kErrTooManyKeys) +
+                                           " (" + std::to_string(options_.max_objects) + ")");
         }
         ++stats_.objects_listed;
-        if (Status s = visit(info); !s.ok()) return s;
+        if (core::Status s = visit(info); !s.ok()) return s;
       }
       if (!page->next_token.empty() && page->next_token == token) {
-        return Status::Corruption(description_ + ": " + std::string(kErrMalformedListing) +
-                                  ": continuation token did not advance");
+        return core::Status::Corruption(description_ + ": " + std::string(kErrMalformedListing) +
+                                        ": continuation token did not advance");
       }
       token = page->next_token;
     } while (!token.empty());
-    return Status::OK();
+    return core::Status::OK();
   }
 
-  Result<std::string> Read(std::string_view key, size_t max_bytes) override {
-    Result<HttpResponse> response = Send("read", root_ + std::string(key), {}, max_bytes);
+  core::Result<std::string> Read(std::string_view key, size_t max_bytes) override {
+    core::Result<HttpResponse> response = Send("read", root_ + std::string(key), {}, max_bytes);
     if (!response.ok()) return response.status();
     return std::move(response->body);
   }
@@ -111,11 +111,11 @@ class S3Store final : public ObjectStore {
   const std::string& description() const override { return description_; }
 
  private:
-  Result<HttpResponse> Send(std::string_view operation, const std::string& key,
-                            const HeaderList& query, size_t max_body) {
+  core::Result<HttpResponse> Send(std::string_view operation, const std::string& key,
+                                  const HeaderList& query, size_t max_body) {
     auto started = std::chrono::steady_clock::now();
-    Result<HttpResponse> response = SendOnce(key, query, max_body);
-    Status status = response.ok() ? Status::OK() : response.status();
+    core::Result<HttpResponse> response = SendOnce(key, query, max_body);
+    core::Status status = response.ok() ? core::Status::OK() : response.status();
     if (response.ok())
       status = CheckHttpResponse(*response, description_, key.empty() ? "list " + bucket_ : key,
                                  max_body);
@@ -129,13 +129,14 @@ class S3Store final : public ObjectStore {
   // Explicit *_file/*_env sources, else $AWS_ACCESS_KEY_ID..., else the
   // shared credentials file ($AWS_SHARED_CREDENTIALS_FILE or
   // ~/.aws/credentials, profile $AWS_PROFILE or "default").
-  Result<AwsCredentials> Credentials() const {
-    Result<std::string> access = ReadSecret(options_.access_key_id, "AWS_ACCESS_KEY_ID");
-    Result<std::string> secret = ReadSecret(options_.secret_access_key, "AWS_SECRET_ACCESS_KEY");
+  core::Result<AwsCredentials> Credentials() const {
+    core::Result<std::string> access = ReadSecret(options_.access_key_id, "AWS_ACCESS_KEY_ID");
+    core::Result<std::string> secret =
+        ReadSecret(options_.secret_access_key, "AWS_SECRET_ACCESS_KEY");
     bool explicit_source =
         !options_.access_key_id.env.empty() || !options_.access_key_id.file.empty();
     if (access.ok() && secret.ok()) {
-      Result<std::string> token = ReadSecret(options_.session_token, "AWS_SESSION_TOKEN");
+      core::Result<std::string> token = ReadSecret(options_.session_token, "AWS_SESSION_TOKEN");
       return AwsCredentials{*access, *secret, token.ok() ? *token : ""};
     }
     if (!explicit_source) {
@@ -154,12 +155,13 @@ class S3Store final : public ObjectStore {
         if (shared) return *shared;
       }
     }
-    const Status& missing = access.ok() ? secret.status() : access.status();
-    return Status::Unavailable(description_ + ": " + missing.message());
+    const core::Status& missing = access.ok() ? secret.status() : access.status();
+    return core::Status::Unavailable(description_ + ": " + missing.message());
   }
 
-  Result<HttpResponse> SendOnce(const std::string& key, const HeaderList& query, size_t max_body) {
-    Result<AwsCredentials> found = Credentials();
+  core::Result<HttpResponse> SendOnce(const std::string& key, const HeaderList& query,
+                                      size_t max_body) {
+    core::Result<AwsCredentials> found = Credentials();
     if (!found.ok()) return found.status();
     const AwsCredentials& credentials = *found;
 
@@ -191,7 +193,7 @@ class S3Store final : public ObjectStore {
     std::string url = endpoint_.scheme + host + path;
     std::string canonical_query = CanonicalQuery(query);
     if (!canonical_query.empty()) url += "?" + canonical_query;
-    Result<HttpResponse> response = http_.Get(url, headers, max_body);
+    core::Result<HttpResponse> response = http_.Get(url, headers, max_body);
     if (!response.ok()) {
       return TransportError(response.status(), description_, key.empty() ? "list " + bucket_ : key);
     }
@@ -207,22 +209,23 @@ class S3Store final : public ObjectStore {
 
 }  // namespace
 
-Result<std::unique_ptr<ObjectStore>> MakeS3CompatibleStore(const StoreOptions& options,
-                                                           const S3Flavor& flavor) {
+core::Result<std::unique_ptr<ObjectStore>> MakeS3CompatibleStore(const StoreOptions& options,
+                                                                 const S3Flavor& flavor) {
   std::string rest = options.url.substr(flavor.scheme.size() + 3);
   size_t slash = rest.find('/');
   std::string bucket = rest.substr(0, slash);
   std::string root = slash == std::string::npos ? "" : rest.substr(slash + 1);
   while (!root.empty() && root.back() == '/') root.pop_back();
   if (!root.empty()) root += '/';
-  if (bucket.empty()) return Status::InvalidArgument("url \"" + options.url + "\": no bucket");
+  if (bucket.empty())
+    return core::Status::InvalidArgument("url \"" + options.url + "\": no bucket");
   std::string region = flavor.region.empty() ? options.region : flavor.region;
   std::string endpoint_url = options.endpoint;
   if (endpoint_url.empty()) {
     endpoint_url = flavor.default_endpoint.empty() ? "https://s3." + region + ".amazonaws.com"
                                                    : flavor.default_endpoint;
   }
-  Result<Endpoint> endpoint = ParseEndpoint(endpoint_url);
+  core::Result<Endpoint> endpoint = ParseEndpoint(endpoint_url);
   if (!endpoint.ok()) return endpoint.status();
   std::string description = flavor.scheme + "://" + bucket + (root.empty() ? "" : "/" + root);
   if (!description.empty() && description.back() == '/') description.pop_back();
@@ -230,7 +233,7 @@ Result<std::unique_ptr<ObjectStore>> MakeS3CompatibleStore(const StoreOptions& o
       std::make_unique<S3Store>(options, *endpoint, bucket, root, region, description));
 }
 
-Result<std::unique_ptr<ObjectStore>> MakeS3Store(const StoreOptions& options) {
+core::Result<std::unique_ptr<ObjectStore>> MakeS3Store(const StoreOptions& options) {
   return MakeS3CompatibleStore(options, S3Flavor{"s3", "", ""});
 }
 

@@ -15,7 +15,7 @@ struct S3Flavor {
   std::string region;            // overrides options.region when set ("auto" for GCS)
 };
 
-Result<std::unique_ptr<ObjectStore>> MakeS3CompatibleStore(const StoreOptions& options,
-                                                           const S3Flavor& flavor);
+core::Result<std::unique_ptr<ObjectStore>> MakeS3CompatibleStore(const StoreOptions& options,
+                                                                 const S3Flavor& flavor);
 
 }  // namespace pgdr::store

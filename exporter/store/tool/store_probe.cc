@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "pgdr/log.h"
+#include "pgdr/core/log.h"
 #include "pgdr/store/backup_monitor.h"
 
 int main(int argc, char** argv) {
@@ -21,13 +21,13 @@ int main(int argc, char** argv) {
     std::cerr << "usage: pgdr_store_probe CONFIG.yml\n";
     return 2;
   }
-  pgdr::InitLogging(pgdr::LogLevel::kInfo, pgdr::LogFormat::kLogfmt);
-  pgdr::Result<YAML::Node> root = pgdr::LoadYamlFile(argv[1]);
+  pgdr::core::InitLogging(pgdr::core::LogLevel::kInfo, pgdr::core::LogFormat::kLogfmt);
+  pgdr::core::Result<YAML::Node> root = pgdr::config::LoadYamlFile(argv[1]);
   if (!root.ok()) {
     std::cerr << root.status().ToString() << "\n";
     return 1;
   }
-  pgdr::YamlReader reader(argv[1]);
+  pgdr::config::YamlReader reader(argv[1]);
   std::vector<std::unique_ptr<pgdr::store::BackupMonitor>> monitors;
   for (const YAML::Node& entry : (*root)["backup_stores"]) {
     auto monitor = pgdr::store::MakeBackupMonitor(reader, entry);
@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   std::string line;
   while (std::getline(std::cin, line)) {
     if (line != "poll") continue;
-    pgdr::MetricSet metrics;
+    pgdr::core::MetricSet metrics;
     for (auto& monitor : monitors) {
       pgdr::store::ArchiveFacts facts = monitor->Poll(metrics);
       std::cout << "# FACTS store=" << facts.store << " up=" << facts.up

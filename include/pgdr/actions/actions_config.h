@@ -29,7 +29,7 @@
 #include "pgdr/actions/maintenance.h"
 #include "pgdr/actions/notifier.h"
 #include "pgdr/actions/providers.h"
-#include "pgdr/config.h"
+#include "pgdr/config/config.h"
 
 namespace pgdr::actions {
 
@@ -70,6 +70,6 @@ struct ActionsConfig {
 };
 
 // Validates and resolves the sections (secrets are read from env/files now).
-Result<ActionsConfig> LoadActionsConfig(const Config& config);
+core::Result<ActionsConfig> LoadActionsConfig(const config::Config& config);
 
 }  // namespace pgdr::actions

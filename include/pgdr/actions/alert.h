@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "pgdr/status.h"
+#include "pgdr/core/status.h"
 
 namespace re2 {
 class RE2;
@@ -53,11 +53,11 @@ class Matcher {
   enum class Op { kEqual, kNotEqual, kRegex, kNotRegex };
 
   // One matcher, e.g. `cluster="prod"` or `alertname=~"Postgres.*"`.
-  static Result<Matcher> Parse(std::string_view text);
+  static core::Result<Matcher> Parse(std::string_view text);
   bool Matches(const LabelMap& labels) const;
   std::string ToString() const;
   // A matcher from its parts; `op` is one of = != =~ !~.
-  static Result<Matcher> Make(std::string name, std::string_view op, std::string value);
+  static core::Result<Matcher> Make(std::string name, std::string_view op, std::string value);
 
  private:
   std::string name_;
@@ -69,7 +69,7 @@ class Matcher {
 // A comma-separated list, optionally in braces:
 // `{alertname="PostgresPrimaryMissing", cluster="prod"}`. Commas and braces
 // inside quoted values are allowed; values use Go/PromQL string escapes.
-Result<std::vector<Matcher>> ParseMatchers(std::string_view text);
+core::Result<std::vector<Matcher>> ParseMatchers(std::string_view text);
 bool MatchAll(const std::vector<Matcher>& matchers, const LabelMap& labels);
 
 }  // namespace pgdr::actions

@@ -32,17 +32,17 @@
 #include <vector>
 
 #include "pgdr/actions/actions_config.h"
-#include "pgdr/config.h"
-#include "pgdr/http_server.h"
-#include "pgdr/metric_set.h"
-#include "pgdr/snapshot.h"
+#include "pgdr/collect/snapshot.h"
+#include "pgdr/config/config.h"
+#include "pgdr/core/metric_set.h"
+#include "pgdr/http/server.h"
 
 namespace pgdr::actions {
 
 class ActionEngine {
  public:
   // Validates the config sections (see actions_config.h).
-  static Result<std::unique_ptr<ActionEngine>> Create(const Config& config);
+  static core::Result<std::unique_ptr<ActionEngine>> Create(const config::Config& config);
   explicit ActionEngine(ActionsConfig config);
   ~ActionEngine();  // Stop()
   ActionEngine(const ActionEngine&) = delete;
@@ -55,7 +55,7 @@ class ActionEngine {
 
   // After each rule evaluation. `snapshot` may be null before the first composition.
   void OnAlerts(const std::vector<ActionAlert>& alerts,
-                const std::shared_ptr<const Snapshot>& snapshot, TimePoint now);
+                const std::shared_ptr<const collect::Snapshot>& snapshot, TimePoint now);
 
   // On a config reload: carries over from the engine being replaced what
   // safety and counters need: each cluster's guard memory (last primary and
@@ -64,14 +64,14 @@ class ActionEngine {
   void AdoptState(const ActionEngine& previous);
 
   // GET and POST /api/v1/maintenance (see MaintenanceWindows).
-  HttpResponse HandleMaintenance(const HttpRequest& request);
+  http::HttpResponse HandleMaintenance(const http::HttpRequest& request);
   MaintenanceWindows& maintenance() { return maintenance_; }
 
   // alerting.resend_delay: the exporter derives each alert's valid_until from it.
   int64_t resend_delay_ms() const { return config_.notifier.resend_delay.count(); }
 
   // Notifier, failover, action and maintenance metrics.
-  void CollectMetrics(MetricSet& out) const;
+  void CollectMetrics(core::MetricSet& out) const;
 
   // Blocks until no action is queued or running and the notifier queues are
   // empty, at most `timeout`. For tests and orderly shutdown.
@@ -91,8 +91,8 @@ class ActionEngine {
                   TimePoint now);
   void RunFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d,
                    const ActionAlert& alert, const std::vector<MemberView>& members);
-  Status Redirect(const std::vector<std::string>& poolers, const std::string& cluster,
-                  const std::string& address);
+  core::Status Redirect(const std::vector<std::string>& poolers, const std::string& cluster,
+                        const std::string& address);
   void CountFailover(const std::string& cluster, const std::string& provider,
                      const std::string& result);
   void CountAction(const Trigger& t, const std::string& result);
@@ -104,7 +104,7 @@ class ActionEngine {
   MaintenanceWindows maintenance_;
 
   mutable std::mutex mu_;
-  std::shared_ptr<const Snapshot> last_snapshot_;           // GUARDED_BY(mu_)
+  std::shared_ptr<const collect::Snapshot> last_snapshot_;  // GUARDED_BY(mu_)
   std::map<std::string, std::vector<MemberView>> members_;  // GUARDED_BY(mu_)
   std::map<std::string, ClusterTracker> trackers_;          // GUARDED_BY(mu_)
   std::map<std::string, std::string> decisions_;            // GUARDED_BY(mu_)

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "pgdr/actions/alert.h"
-#include "pgdr/snapshot.h"
+#include "pgdr/collect/snapshot.h"
 
 namespace pgdr::actions {
 
@@ -46,7 +46,8 @@ struct MemberView {
 // The members of `cluster` in `snapshot` that are PostgreSQL targets:
 // `addresses` maps each configured member to its "host:port"; other results
 // of the cluster (a PgBouncer's) are left out.
-std::vector<MemberView> ClusterMembers(const Snapshot& snapshot, const std::string& cluster,
+std::vector<MemberView> ClusterMembers(const collect::Snapshot& snapshot,
+                                       const std::string& cluster,
                                        const std::map<std::string, std::string>& addresses);
 
 struct FailoverPolicy {

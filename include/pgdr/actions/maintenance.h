@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "pgdr/actions/alert.h"
-#include "pgdr/http_server.h"
-#include "pgdr/metric_set.h"
-#include "pgdr/status.h"
+#include "pgdr/core/metric_set.h"
+#include "pgdr/core/status.h"
+#include "pgdr/http/server.h"
 
 namespace pgdr::actions {
 
@@ -31,7 +31,7 @@ namespace pgdr::actions {
 // As in cron, when both day fields are restricted either may match.
 class CronSchedule {
  public:
-  static Result<CronSchedule> Parse(const std::string& text);
+  static core::Result<CronSchedule> Parse(const std::string& text);
   // Whether the schedule fires at the minute containing `t` (UTC).
   bool FiresAt(TimePoint t) const;
   // The latest firing minute in (t - lookback, t], if any.
@@ -63,10 +63,10 @@ class MaintenanceWindows {
   bool Active(const std::string& cluster, TimePoint now, std::string* why = nullptr) const;
 
   // Opens a manual window for `cluster` ("*" or empty: every cluster) until now + duration.
-  Status Open(const std::string& cluster, std::chrono::milliseconds duration,
-              const std::string& reason, TimePoint now);
+  core::Status Open(const std::string& cluster, std::chrono::milliseconds duration,
+                    const std::string& reason, TimePoint now);
   // Closes the manual window of `cluster`; NotFound when none is open.
-  Status Close(const std::string& cluster);
+  core::Status Close(const std::string& cluster);
 
   // Copies the manual windows of `other` (a config reload keeps them).
   void AdoptManual(const MaintenanceWindows& other);
@@ -74,12 +74,12 @@ class MaintenanceWindows {
   // POST /api/v1/maintenance, JSON body:
   //   {"action":"open","cluster":"prod","duration":"30m","reason":"upgrade"}
   //   {"action":"close","cluster":"prod"}
-  HttpResponse HandlePost(const HttpRequest& request, TimePoint now);
+  http::HttpResponse HandlePost(const http::HttpRequest& request, TimePoint now);
   // GET /api/v1/maintenance: {"status":"success","data":{"clusters":[...],"windows":[...]}}.
-  HttpResponse HandleGet(TimePoint now) const;
+  http::HttpResponse HandleGet(TimePoint now) const;
 
   // pgdr_maintenance_active{cluster} for every known cluster.
-  void CollectMetrics(MetricSet& out, TimePoint now) const;
+  void CollectMetrics(core::MetricSet& out, TimePoint now) const;
 
  private:
   struct Manual {

@@ -29,8 +29,8 @@
 #include <vector>
 
 #include "pgdr/actions/alert.h"
-#include "pgdr/metric_set.h"
-#include "pgdr/status.h"
+#include "pgdr/core/metric_set.h"
+#include "pgdr/core/status.h"
 
 namespace pgdr::actions {
 
@@ -90,11 +90,11 @@ class Notifier {
   void Update(const std::vector<ActionAlert>& alerts, TimePoint now);
 
   // Queues a prepared JSON body for the receiver named `receiver`.
-  Status Enqueue(const std::string& receiver, std::string body);
+  core::Status Enqueue(const std::string& receiver, std::string body);
 
   // pgdr_notifications_total{receiver,result}, pgdr_notification_queue_dropped_total{receiver},
   // pgdr_notification_queue_length{receiver}.
-  void CollectMetrics(MetricSet& out) const;
+  void CollectMetrics(core::MetricSet& out) const;
 
   // Blocks until every queue is empty and idle, at most `timeout` (tests).
   bool Drain(milliseconds timeout);

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "pgdr/status.h"
+#include "pgdr/core/status.h"
 
 namespace pgdr::actions {
 
@@ -29,15 +29,15 @@ struct PgEndpoint {
 
 // Runs `SELECT pg_promote(wait => true, wait_seconds => timeout)` on the
 // replica, then checks pg_is_in_recovery() is false on a new connection.
-Status PromoteReplica(const PgEndpoint& replica, std::chrono::milliseconds timeout);
+core::Status PromoteReplica(const PgEndpoint& replica, std::chrono::milliseconds timeout);
 
 // Points a replica at a new primary: reads its primary_conninfo, replaces
 // host/hostaddr/port with `primary_host`/`primary_port` (keeping user,
 // password file, application_name...), ALTER SYSTEM SET primary_conninfo and
 // pg_reload_conf(). recovery_target_timeline 'latest' (the default) lets the
 // replica follow the new timeline.
-Status RepointReplica(const PgEndpoint& replica, const std::string& primary_host,
-                      const std::string& primary_port, std::chrono::milliseconds timeout);
+core::Status RepointReplica(const PgEndpoint& replica, const std::string& primary_host,
+                            const std::string& primary_port, std::chrono::milliseconds timeout);
 
 // Replaces host/hostaddr/port in a libpq key=value connection string (a
 // primary_conninfo or a PgBouncer [databases] entry); keys are kept in order
@@ -68,13 +68,14 @@ std::string RewriteDatabasesFile(const std::string& text, const std::string& hos
 
 // Rewrites the databases file (atomically: temp file + rename), then RELOAD
 // and (optionally) RECONNECT through the admin console.
-Status RedirectPooler(const PoolerEndpoint& pooler, const std::string& host,
-                      const std::string& port, std::chrono::milliseconds timeout);
+core::Status RedirectPooler(const PoolerEndpoint& pooler, const std::string& host,
+                            const std::string& port, std::chrono::milliseconds timeout);
 
 // Runs argv[0] with argv (no shell) and `env` added to the environment;
 // kills it (SIGKILL to its process group) after `timeout`. OK on exit 0.
-Status RunCommand(const std::vector<std::string>& argv,
-                  const std::map<std::string, std::string>& env, std::chrono::milliseconds timeout);
+core::Status RunCommand(const std::vector<std::string>& argv,
+                        const std::map<std::string, std::string>& env,
+                        std::chrono::milliseconds timeout);
 
 // Sends `body` (JSON) with POST (or `method`) to `url`; OK on 2xx.
 // `headers` as "Name: value".
@@ -89,7 +90,7 @@ struct HttpPost {
   std::chrono::milliseconds timeout{10000};
 };
 struct HttpOutcome {
-  Status status;
+  core::Status status;
   long code = 0;  // HTTP status, 0 when no response
 };
 HttpOutcome PostJson(const HttpPost& post);
@@ -98,9 +99,9 @@ HttpOutcome PostJson(const HttpPost& post);
 // merge patch of the Cluster's status subresource setting targetPrimary,
 // targetPrimaryTimestamp, phase "Switchover in progress" and phaseReason.
 // `api` holds the API server URL, bearer token, CA file and timeout.
-Status CnpgPromote(const std::string& api_url, const std::string& bearer_token,
-                   const std::string& ca_file, std::chrono::milliseconds timeout,
-                   const std::string& k8s_namespace, const std::string& cluster,
-                   const std::string& instance);
+core::Status CnpgPromote(const std::string& api_url, const std::string& bearer_token,
+                         const std::string& ca_file, std::chrono::milliseconds timeout,
+                         const std::string& k8s_namespace, const std::string& cluster,
+                         const std::string& instance);
 
 }  // namespace pgdr::actions

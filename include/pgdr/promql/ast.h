@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "pgdr/tsdb.h"
+#include "pgdr/tsdb/tsdb.h"
 
 namespace pgdr::promql {
 

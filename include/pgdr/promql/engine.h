@@ -13,9 +13,9 @@
 #include <variant>
 #include <vector>
 
+#include "pgdr/core/status.h"
 #include "pgdr/promql/ast.h"
-#include "pgdr/status.h"
-#include "pgdr/tsdb.h"
+#include "pgdr/tsdb/tsdb.h"
 
 namespace pgdr::promql {
 
@@ -52,9 +52,10 @@ class Engine {
   explicit Engine(EngineOptions options = {}) : options_(options) {}
 
   // Evaluates `expr` at `t_ms` (also the start() and end() of @).
-  Result<Value> Eval(const tsdb::Storage& storage, const Expr& expr, int64_t t_ms) const;
+  core::Result<Value> Eval(const tsdb::Storage& storage, const Expr& expr, int64_t t_ms) const;
   // Parses and evaluates.
-  Result<Value> Query(const tsdb::Storage& storage, std::string_view query, int64_t t_ms) const;
+  core::Result<Value> Query(const tsdb::Storage& storage, std::string_view query,
+                            int64_t t_ms) const;
 
   const EngineOptions& options() const { return options_; }
 

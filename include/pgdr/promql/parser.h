@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "pgdr/core/status.h"
 #include "pgdr/promql/ast.h"
-#include "pgdr/status.h"
-#include "pgdr/tsdb.h"
+#include "pgdr/tsdb/tsdb.h"
 
 namespace pgdr::promql {
 
@@ -104,10 +104,10 @@ struct FunctionSpec {
 // nullptr for an unknown name.
 const FunctionSpec* LookupFunction(std::string_view name);
 
-Result<ExprPtr> ParseExpr(std::string_view input);
+core::Result<ExprPtr> ParseExpr(std::string_view input);
 
 // `name{a="b"}` or `{a=~"b"}`: the matchers of a bare vector selector.
-Result<std::vector<tsdb::Matcher>> ParseMetricSelector(std::string_view input);
+core::Result<std::vector<tsdb::Matcher>> ParseMetricSelector(std::string_view input);
 
 // One series of a test file: `name{a="b"} 1+2x3 _ stale 4`. Omitted
 // values ('_') are nullopt; `stale` is tsdb::StaleNaN().
@@ -115,11 +115,11 @@ struct SeriesDescription {
   tsdb::Labels labels;
   std::vector<std::optional<double>> values;
 };
-Result<SeriesDescription> ParseSeriesDescription(std::string_view input);
+core::Result<SeriesDescription> ParseSeriesDescription(std::string_view input);
 
 // Go's strconv.Unquote for "..", '..' and `..` literals (PromQL strings,
 // template strings): \x, \u, \U and octal escapes; unknown ones are errors.
-Result<std::string> Unquote(std::string_view quoted);
+core::Result<std::string> Unquote(std::string_view quoted);
 
 // Prometheus's model.Duration.String(): "1w", "1h30m", "90d", "250ms", "0s".
 std::string FormatDurationMs(int64_t ms);

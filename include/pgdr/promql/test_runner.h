@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "pgdr/status.h"
+#include "pgdr/core/status.h"
 
 namespace pgdr::promql {
 
@@ -27,7 +27,7 @@ struct TestFileResult {
 
 // Runs one script; a Status only when the file cannot be read or a
 // non-eval command is malformed.
-Result<TestFileResult> RunPromqlTestFile(const std::string& path);
+core::Result<TestFileResult> RunPromqlTestFile(const std::string& path);
 
 // Runs every file, printing per file "file: P passed, F failed" and a diff
 // per failure, then a total. Returns the exit code: 0 when every eval of

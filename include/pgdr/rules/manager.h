@@ -43,11 +43,11 @@
 #include <thread>
 #include <vector>
 
-#include "pgdr/metric_set.h"
+#include "pgdr/core/metric_set.h"
+#include "pgdr/core/status.h"
 #include "pgdr/promql/engine.h"
 #include "pgdr/rules/rule.h"
-#include "pgdr/status.h"
-#include "pgdr/tsdb.h"
+#include "pgdr/tsdb/tsdb.h"
 
 namespace pgdr::rules {
 
@@ -88,7 +88,7 @@ class RuleManager {
   RuleManager& operator=(const RuleManager&) = delete;
 
   // Loads (or reloads) exactly these files; see the file comment.
-  Status Load(const std::vector<std::string>& files);
+  core::Status Load(const std::vector<std::string>& files);
 
   // Evaluates the groups that are due at `now_ms`. Returns the number of
   // groups evaluated.
@@ -113,7 +113,7 @@ class RuleManager {
   // pgdr_rule_evaluation_failures_total{group}, pgdr_alerts{alertname,state},
   // pgdr_rule_group_rules{group}, pgdr_tsdb_series, pgdr_tsdb_samples,
   // pgdr_tsdb_bytes.
-  void CollectMetrics(MetricSet& out) const;
+  void CollectMetrics(core::MetricSet& out) const;
 
   size_t group_count() const;
 

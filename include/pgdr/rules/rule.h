@@ -22,15 +22,15 @@
 #include <unordered_set>
 #include <vector>
 
+#include "pgdr/core/status.h"
 #include "pgdr/promql/engine.h"
 #include "pgdr/rules/rule_file.h"
-#include "pgdr/status.h"
-#include "pgdr/tsdb.h"
+#include "pgdr/tsdb/tsdb.h"
 
 namespace pgdr::rules {
 
 // Instant query at t_ms; scalars come back as one sample without labels.
-using QueryFunc = std::function<Result<promql::Vector>(const promql::Expr&, int64_t t_ms)>;
+using QueryFunc = std::function<core::Result<promql::Vector>(const promql::Expr&, int64_t t_ms)>;
 // Where rule output goes (the TSDB).
 using AppendFunc = std::function<void(const tsdb::Labels&, int64_t t_ms, double v)>;
 
@@ -66,14 +66,14 @@ class Rule {
   virtual const std::string& name() const = 0;
   virtual bool is_alerting() const = 0;
   // The series to append at ctx.t_ms.
-  virtual Result<promql::Vector> Eval(const EvalContext& ctx) = 0;
+  virtual core::Result<promql::Vector> Eval(const EvalContext& ctx) = 0;
 
   const RuleSpec& spec() const { return spec_; }
   const std::string& last_error() const { return last_error_; }
   int64_t last_eval_ms() const { return last_eval_ms_; }
   double last_duration_seconds() const { return last_duration_seconds_; }
   bool evaluated() const { return evaluated_; }
-  void SetResult(const Status& status, int64_t t_ms, double seconds) {
+  void SetResult(const core::Status& status, int64_t t_ms, double seconds) {
     last_error_ = status.ok() ? "" : status.message();
     last_eval_ms_ = t_ms;
     last_duration_seconds_ = seconds;
@@ -96,7 +96,7 @@ class RecordingRule final : public Rule {
   explicit RecordingRule(RuleSpec spec) : Rule(std::move(spec)) {}
   const std::string& name() const override { return spec_.record; }
   bool is_alerting() const override { return false; }
-  Result<promql::Vector> Eval(const EvalContext& ctx) override;
+  core::Result<promql::Vector> Eval(const EvalContext& ctx) override;
 };
 
 class AlertingRule final : public Rule {
@@ -104,7 +104,7 @@ class AlertingRule final : public Rule {
   explicit AlertingRule(RuleSpec spec) : Rule(std::move(spec)) {}
   const std::string& name() const override { return spec_.alert; }
   bool is_alerting() const override { return true; }
-  Result<promql::Vector> Eval(const EvalContext& ctx) override;
+  core::Result<promql::Vector> Eval(const EvalContext& ctx) override;
 
   // Alerts not yet dropped: pending, firing, and resolved within 15m.
   std::vector<Alert> ActiveAlerts() const;

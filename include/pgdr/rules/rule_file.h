@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "pgdr/core/status.h"
 #include "pgdr/promql/ast.h"
-#include "pgdr/status.h"
 
 namespace pgdr::rules {
 
@@ -42,7 +42,7 @@ struct GroupSpec {
 
 // Reads one rule file. On failure the Status message holds every error
 // found, one per line.
-Result<std::vector<GroupSpec>> LoadRuleFile(const std::string& path);
+core::Result<std::vector<GroupSpec>> LoadRuleFile(const std::string& path);
 
 // Every error of one file (empty when valid); `groups` receives the groups
 // when there are none.

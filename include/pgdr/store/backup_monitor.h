@@ -23,9 +23,9 @@
 #include <optional>
 #include <string>
 
-#include "pgdr/metric_set.h"
-#include "pgdr/status.h"
-#include "pgdr/yaml_reader.h"
+#include "pgdr/config/yaml_reader.h"
+#include "pgdr/core/metric_set.h"
+#include "pgdr/core/status.h"
 
 namespace pgdr::store {
 
@@ -47,12 +47,12 @@ class BackupMonitor {
   // Polls once: blocking, bounded by the store's request timeouts/deadline, never throws.
   // Adds pgdr_backup_*, pgdr_wal_archive_*, pgdr_logical_backup_*, pgdr_backup_store_up and
   // request count/duration metrics (labels cluster, store) to `out`.
-  virtual ArchiveFacts Poll(MetricSet& out) = 0;
+  virtual ArchiveFacts Poll(core::MetricSet& out) = 0;
 };
 
 // Parses and validates one entry of the exporter config's `backup_stores:` list
 // (keys documented in docs/backups.md). Errors name file:line:col.
-Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const YamlReader& reader,
-                                                         const YAML::Node& entry);
+core::Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const config::YamlReader& reader,
+                                                               const YAML::Node& entry);
 
 }  // namespace pgdr::store

@@ -23,7 +23,7 @@
 #include <string>
 #include <string_view>
 
-#include "pgdr/status.h"
+#include "pgdr/core/status.h"
 
 namespace pgdr::store {
 
@@ -56,7 +56,7 @@ struct ListOptions {
 };
 
 // Called once per entry in ascending key order; a non-OK Status stops the listing.
-using ListVisitor = std::function<Status(const ObjectInfo&)>;
+using ListVisitor = std::function<core::Status(const ObjectInfo&)>;
 
 // Counts of requests a driver made, by operation ("list", "read") and result
 // ("ok", "error", "timeout", "not_found", "denied"), and their total time.
@@ -73,11 +73,11 @@ class ObjectStore {
 
   // Lists in ascending key order. Drivers honour start_after natively only
   // when capabilities().native_start_after; otherwise use ListAfter().
-  virtual Status List(const ListOptions& options, const ListVisitor& visit) = 0;
+  virtual core::Status List(const ListOptions& options, const ListVisitor& visit) = 0;
 
   // Reads a whole object of at most max_bytes (larger ones fail with
   // kErrTooLarge rather than filling memory).
-  virtual Result<std::string> Read(std::string_view key, size_t max_bytes) = 0;
+  virtual core::Result<std::string> Read(std::string_view key, size_t max_bytes) = 0;
 
   struct Capabilities {
     bool native_start_after = false;  // the server skips keys before start_after
@@ -97,7 +97,7 @@ class ObjectStore {
 // or by walking the '/' hierarchy and skipping whole "directories" that sort
 // before start_after, so that resuming costs about one directory listing per
 // level instead of the whole history.
-Status ListAfter(ObjectStore& store, const ListOptions& options, const ListVisitor& visit);
+core::Status ListAfter(ObjectStore& store, const ListOptions& options, const ListVisitor& visit);
 
 // Where credentials come from. Each secret is read, in order, from the file
 // named by *_file, the environment variable named by *_env, or the standard
@@ -123,16 +123,16 @@ struct StoreOptions {
 };
 
 // Reads a secret as described above; NotFound when no source has it.
-Result<std::string> ReadSecret(const SecretSource& source, std::string_view standard_env);
+core::Result<std::string> ReadSecret(const SecretSource& source, std::string_view standard_env);
 
 // The driver for options.url's scheme. Errors name the offending option.
-Result<std::unique_ptr<ObjectStore>> MakeObjectStore(const StoreOptions& options);
+core::Result<std::unique_ptr<ObjectStore>> MakeObjectStore(const StoreOptions& options);
 
 // Driver factories (one per driver folder); MakeObjectStore dispatches to them.
-Result<std::unique_ptr<ObjectStore>> MakePosixStore(const StoreOptions& options);
-Result<std::unique_ptr<ObjectStore>> MakeS3Store(const StoreOptions& options);
-Result<std::unique_ptr<ObjectStore>> MakeGcsStore(const StoreOptions& options);
-Result<std::unique_ptr<ObjectStore>> MakeAzureStore(const StoreOptions& options);
+core::Result<std::unique_ptr<ObjectStore>> MakePosixStore(const StoreOptions& options);
+core::Result<std::unique_ptr<ObjectStore>> MakeS3Store(const StoreOptions& options);
+core::Result<std::unique_ptr<ObjectStore>> MakeGcsStore(const StoreOptions& options);
+core::Result<std::unique_ptr<ObjectStore>> MakeAzureStore(const StoreOptions& options);
 
 // Time stamps as object stores write them, to Unix seconds.
 std::optional<double> ParseIso8601(std::string_view text);  // 2026-11-23T19:37:47.123Z

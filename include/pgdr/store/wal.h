@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "pgdr/status.h"
+#include "pgdr/core/status.h"
 
 namespace pgdr::store {
 
@@ -57,7 +57,7 @@ struct HistoryEntry {
 
 // Parses "<parent tli>\t<switch LSN>\t<reason>" lines; comments and blank
 // lines are skipped. Corruption names the line number.
-Result<std::vector<HistoryEntry>> ParseHistoryFile(std::string_view text);
+core::Result<std::vector<HistoryEntry>> ParseHistoryFile(std::string_view text);
 
 // A set of segment numbers kept as runs of consecutive numbers, so that an
 // archive of 50,000 contiguous segments is one run: memory and the cost of
@@ -89,7 +89,7 @@ class SegmentSet {
 
 // Decompresses a gzip file (barman-cloud -z/--gzip compresses history files
 // too). Output beyond max_bytes, truncated or garbage input: Corruption.
-Result<std::string> Gunzip(std::string_view data, size_t max_bytes);
+core::Result<std::string> Gunzip(std::string_view data, size_t max_bytes);
 
 // The archive as the gap computation sees it.
 struct WalChain {

@@ -33,15 +33,15 @@ pgbouncers:
   - {name: pb, cluster: prod, dsn: "host=127.0.0.1 port=1 dbname=pgbouncer user=postgres"}
 )";
 
-Result<Config> Load(const std::string& extra) {
-  return LoadConfig(WriteTemp(std::string(kTargets) + extra));
+core::Result<config::Config> Load(const std::string& extra) {
+  return config::LoadConfig(WriteTemp(std::string(kTargets) + extra));
 }
 
-Status EngineError(const std::string& extra) {
+core::Status EngineError(const std::string& extra) {
   auto c = Load(extra);
   if (!c.ok()) return c.status();
   auto e = ActionEngine::Create(*c);
-  return e.ok() ? Status::OK() : e.status();
+  return e.ok() ? core::Status::OK() : e.status();
 }
 
 TEST(ActionsConfig, FullExampleLoads) {
@@ -100,7 +100,8 @@ maintenance:
 }
 
 TEST(ActionsConfig, ErrorsNameFileLineColumn) {
-  Status st = EngineError("actions:\n  triggers:\n    - {match: 'a=\"b\"', action: reboot}\n");
+  core::Status st =
+      EngineError("actions:\n  triggers:\n    - {match: 'a=\"b\"', action: reboot}\n");
   EXPECT_NE(st.message().find(":10:32:"), std::string::npos) << st.message();
   EXPECT_NE(st.message().find("unknown action \"reboot\""), std::string::npos);
   st = EngineError("actions:\n  dryrun: false\n");
@@ -126,12 +127,12 @@ TEST(ActionsConfig, ErrorsNameFileLineColumn) {
 }
 
 // A snapshot of cluster prod: p1 primary (or down), p2/p3 replicas.
-std::shared_ptr<const Snapshot> Snap(TimePoint at, bool primary_up, bool replicas_stream,
-                                     bool second_primary = false) {
-  auto s = std::make_shared<Snapshot>();
+std::shared_ptr<const collect::Snapshot> Snap(TimePoint at, bool primary_up, bool replicas_stream,
+                                              bool second_primary = false) {
+  auto s = std::make_shared<collect::Snapshot>();
   s->composed_at = at;
   for (int i = 1; i <= 3; ++i) {
-    auto t = std::make_shared<TargetResult>();
+    auto t = std::make_shared<collect::TargetResult>();
     t->cluster = "prod";
     t->member = "p" + std::to_string(i);
     if (i == 1) {
@@ -162,7 +163,7 @@ ActionAlert PrimaryMissing(TimePoint fired) {
 }
 
 double Count(const ActionEngine& e, const std::string& result) {
-  MetricSet m;
+  core::MetricSet m;
   e.CollectMetrics(m);
   const auto it = m.families().find("pgdr_failover_requests_total");
   if (it == m.families().end()) return -1;
@@ -228,7 +229,7 @@ TEST(ActionEngine, MaintenanceRefusesThenAllows) {
   ASSERT_TRUE(e->maintenance().Close("prod").ok());
   Drive(*e, 11, 12, false, false);
   EXPECT_EQ(Count(*e, "dry_run"), 1);
-  MetricSet m;
+  core::MetricSet m;
   e->CollectMetrics(m);
   EXPECT_EQ(m.families().at("pgdr_maintenance_active").metric.size(), 1u);
 }
@@ -329,7 +330,7 @@ TEST(ActionEngine, WebhookAndExecActionsOncePerEpisode) {
   text << std::ifstream(path).rdbuf();
   EXPECT_EQ(text.str(), "PostgresPrimaryMissing\n");
   unlink(path);
-  MetricSet m;
+  core::MetricSet m;
   (*e)->CollectMetrics(m);
   std::map<std::string, double> results;
   for (const auto& s : m.families().at("pgdr_actions_total").metric) {
@@ -363,7 +364,8 @@ TEST(ActionEngine, ReloadKeepsCooldownCountersAndManualWindows) {
 
 TEST(ActionEngine, MaintenanceHttpHandler) {
   auto e = Engine("");
-  HttpRequest post{"POST", "/api/v1/maintenance", "", R"({"action":"open","cluster":"prod"})"};
+  http::HttpRequest post{"POST", "/api/v1/maintenance", "",
+                         R"({"action":"open","cluster":"prod"})"};
   EXPECT_EQ(e->HandleMaintenance(post).status, 200);
   EXPECT_EQ(e->HandleMaintenance({"GET", "/api/v1/maintenance", "", ""}).status, 200);
   EXPECT_EQ(e->HandleMaintenance({"DELETE", "/api/v1/maintenance", "", ""}).status, 405);

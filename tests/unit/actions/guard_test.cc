@@ -190,14 +190,14 @@ TEST(FailoverGuard, NoWalReceiverCountsAsLost) {
 }
 
 TEST(FailoverGuard, ClusterMembersFromSnapshot) {
-  Snapshot s;
-  auto a = std::make_shared<TargetResult>();
+  collect::Snapshot s;
+  auto a = std::make_shared<collect::TargetResult>();
   a->cluster = "prod";
   a->member = "a";
   a->facts.up = true;
   a->facts.in_recovery = true;
   a->facts.wal_receiver_streaming = false;
-  auto b = std::make_shared<TargetResult>();
+  auto b = std::make_shared<collect::TargetResult>();
   b->cluster = "other";
   b->member = "b";
   s.targets = {a, b};

@@ -63,7 +63,7 @@ TEST(Maintenance, CronWindowCoversItsDuration) {
   EXPECT_TRUE(w.Active("prod", Utc(22, 3, 59)));
   EXPECT_FALSE(w.Active("prod", Utc(22, 4, 0)));
   EXPECT_FALSE(w.Active("test", Utc(22, 2, 30)));
-  MetricSet m;
+  core::MetricSet m;
   w.CollectMetrics(m, Utc(22, 2, 30));
   const auto& fam = m.families().at("pgdr_maintenance_active");
   ASSERT_EQ(fam.metric.size(), 2u);
@@ -78,10 +78,10 @@ TEST(Maintenance, ManualWindowsOpenCloseAndExpire) {
   EXPECT_TRUE(w.Active("prod", now + minutes(29)));
   EXPECT_FALSE(w.Active("prod", now + minutes(30)));
   EXPECT_FALSE(w.Active("test", now));
-  EXPECT_EQ(w.Open("nope", minutes(5), "", now).code(), Status::Code::kNotFound);
+  EXPECT_EQ(w.Open("nope", minutes(5), "", now).code(), core::Status::Code::kNotFound);
   EXPECT_TRUE(w.Close("prod").ok());
   EXPECT_FALSE(w.Active("prod", now));
-  EXPECT_EQ(w.Close("prod").code(), Status::Code::kNotFound);
+  EXPECT_EQ(w.Close("prod").code(), core::Status::Code::kNotFound);
   ASSERT_TRUE(w.Open("*", minutes(5), "all", now).ok());
   EXPECT_TRUE(w.Active("test", now));
 }
@@ -89,8 +89,9 @@ TEST(Maintenance, ManualWindowsOpenCloseAndExpire) {
 TEST(Maintenance, HttpHandlers) {
   MaintenanceWindows w({}, {"prod"});
   const TimePoint now = Utc(23, 12, 0);
-  HttpRequest req{"POST", "/api/v1/maintenance", "",
-                  R"({"action":"open","cluster":"prod","duration":"45m","reason":"patching"})"};
+  http::HttpRequest req{
+      "POST", "/api/v1/maintenance", "",
+      R"({"action":"open","cluster":"prod","duration":"45m","reason":"patching"})"};
   auto r = w.HandlePost(req, now);
   ASSERT_EQ(r.status, 200) << r.body;
   auto j = nlohmann::json::parse(r.body);

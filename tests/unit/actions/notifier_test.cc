@@ -26,7 +26,7 @@ ActionAlert Firing(std::string name, std::string cluster = "prod") {
   return a;
 }
 
-double Metric(const MetricSet& m, const std::string& name, const std::string& result) {
+double Metric(const core::MetricSet& m, const std::string& name, const std::string& result) {
   const auto it = m.families().find(name);
   if (it == m.families().end()) return -1;
   for (const auto& s : it->second.metric) {
@@ -128,7 +128,7 @@ TEST(Notifier, AlertmanagerResendScheduleAsPrometheus) {
   EXPECT_EQ(first[0]["endsAt"], FormatRfc3339(kT0 + minutes(4)));
   const auto resolved = nlohmann::json::parse(Body(reqs[2]));
   EXPECT_EQ(resolved[0]["endsAt"], FormatRfc3339(kT0 + seconds(61)));
-  MetricSet m;
+  core::MetricSet m;
   n.CollectMetrics(m);
   EXPECT_EQ(Metric(m, "pgdr_notifications_total", "success"), 4);
 }
@@ -144,7 +144,7 @@ TEST(Notifier, RetriesWithBackoffThenCountsFailure) {
   n.Update({Firing("A")}, kT0 + minutes(1) + seconds(1));
   ASSERT_TRUE(n.Drain(seconds(10)));
   EXPECT_EQ(sink.requests().size(), 7u);
-  MetricSet m;
+  core::MetricSet m;
   n.CollectMetrics(m);
   EXPECT_EQ(Metric(m, "pgdr_notifications_total", "success"), 1);
   EXPECT_EQ(Metric(m, "pgdr_notifications_total", "failed"), 1);
@@ -165,7 +165,7 @@ TEST(Notifier, BoundedQueueDropsOldestAndCounts) {
   config.queue_capacity = 2;
   Notifier n(config);
   for (int i = 0; i < 5; ++i) n.Update({Firing("A" + std::to_string(i))}, kT0);
-  MetricSet m;
+  core::MetricSet m;
   n.CollectMetrics(m);
   EXPECT_EQ(m.families().at("pgdr_notification_queue_dropped_total").metric[0].counter.value, 3);
   EXPECT_EQ(m.families().at("pgdr_notification_queue_length").metric[0].gauge.value, 2);
@@ -232,7 +232,7 @@ TEST(Notifier, BasicAuthAndBearerToken) {
   Notifier n(config);
   n.Start();
   ASSERT_TRUE(n.Enqueue("r", "{}").ok());
-  EXPECT_EQ(n.Enqueue("nope", "{}").code(), Status::Code::kNotFound);
+  EXPECT_EQ(n.Enqueue("nope", "{}").code(), core::Status::Code::kNotFound);
   ASSERT_TRUE(n.Drain(seconds(10)));
   ASSERT_EQ(sink.requests().size(), 1u);
   EXPECT_NE(sink.requests()[0].find("Authorization: Bearer s3cret"), std::string::npos);

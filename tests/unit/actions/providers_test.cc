@@ -68,8 +68,8 @@ TEST(RedirectPooler, FailsCleanlyWhenTheConsoleIsDown) {
   std::ofstream(path) << "postgres = host=127.0.0.1 port=1 dbname=postgres\n";
   PoolerEndpoint p{"pb", "host=127.0.0.1 port=1 dbname=pgbouncer user=postgres", "", path, {},
                    true};
-  const Status st = RedirectPooler(p, "127.0.0.1", "7", milliseconds(2000));
-  EXPECT_EQ(st.code(), Status::Code::kUnavailable) << st.ToString();
+  const core::Status st = RedirectPooler(p, "127.0.0.1", "7", milliseconds(2000));
+  EXPECT_EQ(st.code(), core::Status::Code::kUnavailable) << st.ToString();
   std::stringstream text;
   text << std::ifstream(path).rdbuf();
   EXPECT_EQ(text.str(), "postgres = host=127.0.0.1 port=7 dbname=postgres\n");
@@ -77,9 +77,9 @@ TEST(RedirectPooler, FailsCleanlyWhenTheConsoleIsDown) {
 }
 
 TEST(PromoteReplica, UnreachableReplicaIsUnavailable) {
-  const Status st =
+  const core::Status st =
       PromoteReplica({"r", "host=127.0.0.1 port=1 user=postgres", ""}, milliseconds(2000));
-  EXPECT_EQ(st.code(), Status::Code::kUnavailable);
+  EXPECT_EQ(st.code(), core::Status::Code::kUnavailable);
 }
 
 TEST(RunCommand, EnvExitStatusAndTimeout) {
@@ -97,7 +97,8 @@ TEST(RunCommand, EnvExitStatusAndTimeout) {
   EXPECT_EQ(RunCommand({"/bin/sh", "-c", "exit 3"}, {}, milliseconds(5000)).message(),
             "/bin/sh exited with status 3");
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(RunCommand({"/bin/sleep", "30"}, {}, milliseconds(200)).code(), Status::Code::kTimeout);
+  EXPECT_EQ(RunCommand({"/bin/sleep", "30"}, {}, milliseconds(200)).code(),
+            core::Status::Code::kTimeout);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   EXPECT_FALSE(RunCommand({"/nonexistent/cmd"}, {}, milliseconds(1000)).ok());
 }

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "pgdr/snapshot.h"
+#include "pgdr/collect/snapshot.h"
 
-namespace pgdr {
+namespace pgdr::collect {
 namespace {
 
 std::shared_ptr<const TargetResult> Member(const std::string& name, bool replica, double lsn,
@@ -21,7 +21,7 @@ std::shared_ptr<const TargetResult> Member(const std::string& name, bool replica
   return t;
 }
 
-double Value(const MetricSet& m, const std::string& name, const std::string& label,
+double Value(const core::MetricSet& m, const std::string& name, const std::string& label,
              const std::string& value) {
   for (const auto& metric : m.families().at(name).metric) {
     for (const auto& l : metric.label) {
@@ -38,7 +38,7 @@ TEST(ClusterMetricsTest, LagAgainstThePrimaryAndReplicaRpo) {
   in.targets["c/p"] = Member("p", false, 5000);
   in.targets["c/r1"] = Member("r1", true, 5000, 100);
   in.targets["c/r2"] = Member("r2", true, 3000, 940);
-  MetricSet out;
+  core::MetricSet out;
   AppendClusterMetrics(in, out);
   EXPECT_EQ(Value(out, "pgdr_replication_lag_bytes", "member", "r1"), 0);
   EXPECT_EQ(Value(out, "pgdr_replication_lag_seconds", "member", "r1"), 0);  // idle, caught up
@@ -55,7 +55,7 @@ TEST(ClusterMetricsTest, ArchiveRpoFromTheNewestArchivedSegment) {
   in.targets["c/p"] = Member("p", false, 3 * 16777216.0 + 500);
   in.archives.push_back({"c", "s3", true, 3 * 16777216.0, 970});
   in.archives.push_back({"c", "old", true, 1 * 16777216.0, 10});
-  MetricSet out;
+  core::MetricSet out;
   AppendClusterMetrics(in, out);
   EXPECT_EQ(Value(out, "pgdr_rpo_bytes", "scope", "archive"), 500);
   EXPECT_EQ(Value(out, "pgdr_rpo_seconds", "scope", "archive"), 30);
@@ -64,11 +64,11 @@ TEST(ClusterMetricsTest, ArchiveRpoFromTheNewestArchivedSegment) {
 TEST(ClusterMetricsTest, NoPrimaryMeansNoCrossMemberLag) {
   SnapshotInputs in;
   in.targets["c/r1"] = Member("r1", true, 5000, 100);
-  MetricSet out;
+  core::MetricSet out;
   AppendClusterMetrics(in, out);
   EXPECT_EQ(out.families().count("pgdr_replication_lag_bytes"), 0u);
   EXPECT_EQ(Value(out, "pgdr_cluster_primaries", "cluster", "c"), 0);
 }
 
 }  // namespace
-}  // namespace pgdr
+}  // namespace pgdr::collect

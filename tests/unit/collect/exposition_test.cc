@@ -1,4 +1,4 @@
-#include "pgdr/exposition.h"
+#include "pgdr/collect/exposition.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
@@ -6,17 +6,17 @@
 #include <cstring>
 #include <limits>
 
-#include "pgdr/metric_set.h"
-#include "pgdr/snapshot.h"
+#include "pgdr/collect/snapshot.h"
+#include "pgdr/core/metric_set.h"
 
-namespace pgdr {
+namespace pgdr::collect {
 namespace {
 
 using prometheus::MetricFamily;
 
 // What the exposition must equal: every source merged in order, serialised at once.
 std::string Reference(const std::vector<std::vector<MetricFamily>>& sources, size_t* series) {
-  MetricSet all;
+  core::MetricSet all;
   for (const auto& s : sources) all.Merge(s);
   *series = all.series();
   return prometheus::TextSerializer().Serialize(all.Take());
@@ -31,15 +31,15 @@ std::string Assemble(const std::vector<std::vector<MetricFamily>>& sources, size
 }
 
 std::vector<MetricFamily> Member(const std::string& member, double v) {
-  MetricSet m;
-  const Labels base = {{"cluster", "c"}, {"member", member}};
+  core::MetricSet m;
+  const core::Labels base = {{"cluster", "c"}, {"member", member}};
   m.Gauge("pgdr_up", "Whether the member answered.", base, 1);
   for (int i = 0; i < 3; ++i) {
-    Labels l = base;
+    core::Labels l = base;
     l.push_back({"name", "setting_" + std::to_string(i)});
     m.Gauge("pgdr_setting", "Settings, base units.", l, v * i);
   }
-  Labels odd = base;
+  core::Labels odd = base;
   odd.push_back({"q", "a \"quoted\"\nnew line \\ back"});
   m.Counter("pgdr_xact_commit_total", "Commits.", odd, 1e21);
   m.Gauge("pgdr_nan", "", base, std::numeric_limits<double>::quiet_NaN());
@@ -55,7 +55,7 @@ TEST(Exposition, EqualsOneSerializationOfTheMergedSources) {
   std::vector<std::vector<MetricFamily>> sources = {Member("a", 1), Member("b", 2), Member("c", 3)};
   // A source using a known name with another type is left out of that family,
   // and one with a family of its own (no samples) still writes its header.
-  MetricSet other;
+  core::MetricSet other;
   other.Counter("pgdr_up", "Clash.", {}, 5);
   other.Gauge("pgdr_build_info", "Build.", {{"version", "1"}}, 1);
   auto fams = other.Take();
@@ -152,7 +152,7 @@ TEST(ExpositionCache, SerialisesEachOwnerOnceAndForgetsUnusedOnes) {
   EXPECT_EQ(cache.serialized(), 3u);
 }
 
-std::shared_ptr<const TargetResult> Result(const std::string& member, double v) {
+std::shared_ptr<const TargetResult> MemberResult(const std::string& member, double v) {
   auto r = std::make_shared<TargetResult>();
   r->key = "c/" + member;
   r->cluster = "c";
@@ -169,8 +169,8 @@ std::shared_ptr<const TargetResult> Result(const std::string& member, double v) 
 
 TEST(SnapshotComposer, RecomposesOnlyChangedTargetsAndMatchesAFullSerialization) {
   SnapshotInputs in;
-  for (const char* m : {"a", "b", "c"}) in.targets[std::string("c/") + m] = Result(m, 1);
-  MetricSet self;
+  for (const char* m : {"a", "b", "c"}) in.targets[std::string("c/") + m] = MemberResult(m, 1);
+  core::MetricSet self;
   self.Gauge("pgdr_build_info", "Build.", {{"version", "1"}}, 1);
   in.other = self.Take();
   auto store = std::make_shared<const std::vector<MetricFamily>>(Member("store", 4));
@@ -191,7 +191,7 @@ TEST(SnapshotComposer, RecomposesOnlyChangedTargetsAndMatchesAFullSerialization)
   };
   check(*composer.Compose(in));
   EXPECT_EQ(composer.serialized_sources(), 4u);
-  in.targets["c/b"] = Result("b", 2);
+  in.targets["c/b"] = MemberResult("b", 2);
   check(*composer.Compose(in));
   EXPECT_EQ(composer.serialized_sources(), 5u);  // only the new result of b
   in.targets.erase("c/c");
@@ -204,10 +204,10 @@ TEST(SnapshotComposer, UsesTheBlocksAResultWasSerialisedIn) {
   // A collector hands its cycle's own samples and a cached query's samples as
   // two blocks; together they must read as `families`.
   auto fresh = Member("a", 1);
-  MetricSet cached_set;
+  core::MetricSet cached_set;
   cached_set.Gauge("pgdr_cached", "From a cached query.", {{"member", "a"}}, 4);
   const auto cached = cached_set.Take();
-  auto r = std::make_shared<TargetResult>(*Result("a", 1));
+  auto r = std::make_shared<TargetResult>(*MemberResult("a", 1));
   r->text = {std::make_shared<const SerializedFamilies>(SerializeFamilies(fresh)),
              std::make_shared<const SerializedFamilies>(SerializeFamilies(cached))};
   r->families = fresh;
@@ -215,7 +215,7 @@ TEST(SnapshotComposer, UsesTheBlocksAResultWasSerialisedIn) {
   ASSERT_EQ(AllFamilies(*r).size(), fresh.size() + 1);
   SnapshotInputs in;
   in.targets["c/a"] = r;
-  in.targets["c/b"] = Result("b", 1);
+  in.targets["c/b"] = MemberResult("b", 1);
   in.now = std::chrono::system_clock::now();
   SnapshotComposer composer;
   auto s = composer.Compose(in);
@@ -233,4 +233,4 @@ TEST(SnapshotComposer, UsesTheBlocksAResultWasSerialisedIn) {
 }
 
 }  // namespace
-}  // namespace pgdr
+}  // namespace pgdr::collect

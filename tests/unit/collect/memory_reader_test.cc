@@ -1,4 +1,4 @@
-#include "pgdr/memory_reader.h"
+#include "collect/memory_reader.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-namespace pgdr {
+namespace pgdr::collect {
 namespace {
 
 namespace fs = std::filesystem;
@@ -44,7 +44,7 @@ TEST(MemoryReaderTest, CgroupMaxMeansNoLimit) {
   const fs::path dir = fs::temp_directory_path() / ("pgdr-cg-" + std::to_string(getpid()));
   Write(dir / "memory.current", "123456\n");
   Write(dir / "memory.max", "max\n");
-  MetricSet out;
+  core::MetricSet out;
   AppendCgroupMemory(dir.string(), {{"member", "m"}}, out);
   EXPECT_EQ(out.families().at("pgdr_memory_cgroup_usage_bytes").metric[0].gauge.value, 123456);
   EXPECT_EQ(out.families().count("pgdr_memory_cgroup_limit_bytes"), 0u);
@@ -52,4 +52,4 @@ TEST(MemoryReaderTest, CgroupMaxMeansNoLimit) {
 }
 
 }  // namespace
-}  // namespace pgdr
+}  // namespace pgdr::collect

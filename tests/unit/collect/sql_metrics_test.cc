@@ -1,14 +1,14 @@
-#include "pgdr/sql_metrics.h"
+#include "collect/sql_metrics.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-namespace pgdr {
+namespace pgdr::collect {
 namespace {
 
-QuerySpec Spec() {
-  auto q = ParseQueryFile(R"(
+config::QuerySpec Spec() {
+  auto q = config::ParseQueryFile(R"(
 q:
   query: x
   metrics:
@@ -18,12 +18,12 @@ q:
     - state: {usage: MAPPEDMETRIC, name: t_state, description: d, mapping: {open: 1, closed: 0}}
     - skip: {usage: DISCARD, description: d}
 )",
-                          "q.yml", "t_");
+                                  "q.yml", "t_");
   EXPECT_TRUE(q.ok()) << q.status().ToString();
   return (*q)[0];
 }
 
-const prometheus::MetricFamily* Find(const MetricSet& m, const std::string& name) {
+const prometheus::MetricFamily* Find(const core::MetricSet& m, const std::string& name) {
   auto it = m.families().find(name);
   return it == m.families().end() ? nullptr : &it->second;
 }
@@ -32,7 +32,7 @@ TEST(SqlMetricsTest, LabelsGaugesCountersMappingAndNulls) {
   TextTable t;
   t.columns = {"db", "size", "commits", "state", "skip"};
   t.rows = {{"app", "2", "10", "open", "zzz"}, {"other", std::nullopt, "f", "closed", "1"}};
-  MetricSet out;
+  core::MetricSet out;
   const SqlMetricsStats s = AppendQueryMetrics(Spec(), t, {{"cluster", "c"}}, 100, out);
   EXPECT_EQ(s.samples, 5u);
   const auto* size = Find(out, "t_size_bytes");
@@ -53,7 +53,7 @@ TEST(SqlMetricsTest, DuplicatesAndLimitAreDroppedAndCounted) {
   TextTable t;
   t.columns = {"db", "commits"};
   for (int i = 0; i < 10; ++i) t.rows.push_back({std::to_string(i % 5), "1"});
-  MetricSet out;
+  core::MetricSet out;
   const SqlMetricsStats s = AppendQueryMetrics(Spec(), t, {}, 3, out);
   EXPECT_EQ(s.samples, 3u);
   EXPECT_EQ(s.duplicates, 5u);
@@ -61,12 +61,12 @@ TEST(SqlMetricsTest, DuplicatesAndLimitAreDroppedAndCounted) {
 }
 
 TEST(SqlMetricsTest, TargetLabelsWinOverColumnsOfTheSameName) {
-  auto q = ParseQueryFile(
+  auto q = config::ParseQueryFile(
       "q:\n  query: x\n  metrics:\n    - cluster: {usage: LABEL}\n    - v: {usage: GAUGE}\n",
       "q.yml", "t_");
   ASSERT_TRUE(q.ok());
   TextTable t{{"cluster", "v"}, {{"evil", "1"}}};
-  MetricSet out;
+  core::MetricSet out;
   AppendQueryMetrics((*q)[0], t, {{"cluster", "prod"}}, 10, out);
   const auto& labels = out.families().at("t_q_v").metric[0].label;
   ASSERT_EQ(labels.size(), 1u);
@@ -86,4 +86,4 @@ TEST(SqlMetricsTest, ParsePgNumber) {
 }
 
 }  // namespace
-}  // namespace pgdr
+}  // namespace pgdr::collect

@@ -1,13 +1,13 @@
-#include "pgdr/config.h"
+#include "pgdr/config/config.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
 
-#include "pgdr/yaml_reader.h"
+#include "pgdr/config/yaml_reader.h"
 
-namespace pgdr {
+namespace pgdr::config {
 namespace {
 
 std::string WriteTemp(const std::string& text) {
@@ -81,4 +81,4 @@ TEST(DurationTest, PrometheusSyntax) {
 }
 
 }  // namespace
-}  // namespace pgdr
+}  // namespace pgdr::config

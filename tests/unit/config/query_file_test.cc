@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "pgdr/query_spec.h"
+#include "pgdr/config/query_spec.h"
 
-namespace pgdr {
+namespace pgdr::config {
 namespace {
 
 TEST(QueryFileTest, ParsesOurFormatWithNamesRolesAndScale) {
@@ -94,4 +94,4 @@ TEST(VersionRangeTest, SemverComparisonsAndAlternatives) {
 }
 
 }  // namespace
-}  // namespace pgdr
+}  // namespace pgdr::config

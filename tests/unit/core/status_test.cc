@@ -1,10 +1,10 @@
-#include "pgdr/status.h"
+#include "pgdr/core/status.h"
 
 #include <gtest/gtest.h>
 
-#include "pgdr/log.h"
+#include "pgdr/core/log.h"
 
-namespace pgdr {
+namespace pgdr::core {
 namespace {
 
 Result<int> Half(int x) {
@@ -48,4 +48,4 @@ TEST(LogTest, ParsesLevelsAndFormats) {
 }
 
 }  // namespace
-}  // namespace pgdr
+}  // namespace pgdr::core

@@ -1,11 +1,11 @@
-#include "pgdr/http_server.h"
-
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace pgdr {
+#include "pgdr/http/server.h"
+
+namespace pgdr::http {
 namespace {
 
 std::string Get(int port, const std::string& request) {
@@ -48,4 +48,4 @@ TEST(HttpServerTest, QueryParamDecodes) {
 }
 
 }  // namespace
-}  // namespace pgdr
+}  // namespace pgdr::http

@@ -129,7 +129,7 @@ TEST_F(ManagerTest, BadReloadKeepsOldRulesAndState) {
   ASSERT_EQ(m.Alerts().size(), 1u);
 
   Write("r.yml", "groups:\n  - name: g\n    rules:\n      - record: x\n        expr: 'sum(('\n");
-  Status st = m.Load({path});
+  core::Status st = m.Load({path});
   ASSERT_FALSE(st.ok());
   EXPECT_NE(
       st.message().find("r.yml: 5:15: group \"g\", rule 1, \"x\": could not parse expression"),
@@ -157,7 +157,7 @@ TEST_F(ManagerTest, MetricsAndFailures) {
   db_.Append(tsdb::MakeLabels({{"__name__", "b"}, {"k", "1"}, {"z", "1"}}), 60'000, 1);
   db_.Append(tsdb::MakeLabels({{"__name__", "b"}, {"k", "1"}, {"z", "2"}}), 60'000, 1);
   m.Tick(60'000);
-  MetricSet set;
+  core::MetricSet set;
   m.CollectMetrics(set);
   const auto& f = set.families();
   ASSERT_TRUE(f.contains("pgdr_rule_evaluation_failures_total"));

@@ -1,4 +1,4 @@
-#include "pgdr/rules/template.h"
+#include "rules/template.h"
 
 #include <gtest/gtest.h>
 

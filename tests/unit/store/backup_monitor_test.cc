@@ -21,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::optional<double> Value(MetricSet& set, std::string_view name,
+std::optional<double> Value(core::MetricSet& set, std::string_view name,
                             std::pair<std::string, std::string> label = {}) {
   auto it = set.families().find(name);
   if (it == set.families().end()) return std::nullopt;
@@ -30,7 +30,7 @@ std::optional<double> Value(MetricSet& set, std::string_view name,
     for (const auto& l : m.label) {
       if (l.name == label.first && l.value == label.second) match = true;
     }
-    if (match) return SampleValue(it->second, m);
+    if (match) return core::SampleValue(it->second, m);
   }
   return std::nullopt;
 }
@@ -60,9 +60,9 @@ class PosixMonitorTest : public testing::Test {
         "name: local\ncluster: c1\nlayout: barman-cloud\nserver_name: srv\n"
         "url: file://" +
         root_.string() + "\n" + extra;
-    Result<YAML::Node> node = LoadYamlString(yaml, "test.yml");
+    core::Result<YAML::Node> node = config::LoadYamlString(yaml, "test.yml");
     EXPECT_TRUE(node.ok());
-    auto monitor = MakeBackupMonitor(YamlReader("test.yml"), *node);
+    auto monitor = MakeBackupMonitor(config::YamlReader("test.yml"), *node);
     EXPECT_TRUE(monitor.ok()) << monitor.status().ToString();
     return monitor.ok() ? std::move(*monitor) : nullptr;
   }
@@ -77,7 +77,7 @@ TEST_F(PosixMonitorTest, BackupsWalAndGaps) {
   for (uint64_t s = 1; s <= 6; ++s) Segment(1, s);
   auto monitor = Make("full_list_interval: 0s\n");
   ASSERT_NE(monitor, nullptr);
-  MetricSet m1;
+  core::MetricSet m1;
   ArchiveFacts facts = monitor->Poll(m1);
   EXPECT_TRUE(facts.up);
   EXPECT_EQ(facts.newest_archived_lsn_bytes, 7.0 * kDefaultWalSegmentSize);
@@ -91,7 +91,7 @@ TEST_F(PosixMonitorTest, BackupsWalAndGaps) {
   std::string name = SegmentName({1, 4}, kDefaultWalSegmentSize);
   fs::remove(root_ / ("srv/wals/" + name.substr(0, 16) + "/" + name + ".gz"));
   Segment(1, 7);
-  MetricSet m2;
+  core::MetricSet m2;
   facts = monitor->Poll(m2);
   EXPECT_EQ(Value(m2, "pgdr_wal_archive_gap_segments"), 1.0);
   EXPECT_EQ(facts.newest_archived_lsn_bytes, 8.0 * kDefaultWalSegmentSize);
@@ -101,7 +101,7 @@ TEST_F(PosixMonitorTest, IncrementalAndTimelineSwitch) {
   // 260 segments: a full directory (log 0) and 4 in log 1.
   for (uint64_t s = 0; s < 260; ++s) Segment(1, s);
   auto monitor = Make();
-  MetricSet m1;
+  core::MetricSet m1;
   monitor->Poll(m1);
   double listed_first = *Value(m1, "pgdr_backup_store_objects_listed_total");
   EXPECT_GE(listed_first, 260.0);
@@ -111,7 +111,7 @@ TEST_F(PosixMonitorTest, IncrementalAndTimelineSwitch) {
   Write("srv/wals/0000000100000001/000000010000000100000003.partial", "x");
   Segment(2, 259);
   Segment(2, 260);
-  MetricSet m2;
+  core::MetricSet m2;
   ArchiveFacts facts = monitor->Poll(m2);
   EXPECT_EQ(Value(m2, "pgdr_wal_archive_gap_segments"), 0.0);
   EXPECT_EQ(Value(m2, "pgdr_wal_archive_newest_timeline_id"), 2.0);
@@ -134,14 +134,14 @@ TEST_F(PosixMonitorTest, GzipHistoryFileIsRead) {
                     (root_ / "srv/wals/00000002.history.gz").string();
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   auto monitor = Make();
-  MetricSet m;
+  core::MetricSet m;
   monitor->Poll(m);
   EXPECT_EQ(Value(m, "pgdr_wal_archive_history_missing"), 0.0);
   EXPECT_EQ(Value(m, "pgdr_wal_archive_gap_segments"), 0.0);
   // A corrupt one is a counted parse error, and the history counts as missing.
   std::ofstream(root_ / "srv/wals/00000003.history.gz") << "garbage";
   Segment(3, 7);
-  MetricSet m2;
+  core::MetricSet m2;
   monitor->Poll(m2);
   EXPECT_EQ(Value(m2, "pgdr_backup_store_parse_errors_total"), 1.0);
   EXPECT_EQ(Value(m2, "pgdr_wal_archive_history_missing"), 1.0);
@@ -152,11 +152,11 @@ TEST_F(PosixMonitorTest, GarbageBackupInfoIsACountedParseError) {
   Write("srv/base/20261123T200000/backup.info", std::string("\0\xff\xfe garbage", 12));
   Segment(1, 1);
   auto monitor = Make();
-  MetricSet m1;
+  core::MetricSet m1;
   EXPECT_TRUE(monitor->Poll(m1).up);
   EXPECT_EQ(Value(m1, "pgdr_backup_store_parse_errors_total"), 2.0);
   EXPECT_EQ(Value(m1, "pgdr_backups", {"status", "invalid"}), 2.0);
-  MetricSet m2;
+  core::MetricSet m2;
   monitor->Poll(m2);  // not re-read, not re-counted
   EXPECT_EQ(Value(m2, "pgdr_backup_store_parse_errors_total"), 2.0);
 }
@@ -164,38 +164,40 @@ TEST_F(PosixMonitorTest, GarbageBackupInfoIsACountedParseError) {
 TEST_F(PosixMonitorTest, DeadlineBoundsThePoll) {
   for (uint64_t s = 0; s < 3000; ++s) Segment(1, s);
   auto monitor = Make("deadline: 1ms\n");
-  MetricSet m;
+  core::MetricSet m;
   EXPECT_FALSE(monitor->Poll(m).up);
   EXPECT_EQ(Value(m, "pgdr_backup_store_up"), 0.0);
 }
 
 TEST_F(PosixMonitorTest, ConfigErrorsNamePosition) {
-  Result<YAML::Node> node = LoadYamlString(
+  core::Result<YAML::Node> node = config::LoadYamlString(
       "name: x\ncluster: c\nlayout: barman-cloud\nurl: file:///tmp\nbogus: 1\n", "cfg.yml");
   ASSERT_TRUE(node.ok());
-  auto monitor = MakeBackupMonitor(YamlReader("cfg.yml"), *node);
+  auto monitor = MakeBackupMonitor(config::YamlReader("cfg.yml"), *node);
   ASSERT_FALSE(monitor.ok());
   EXPECT_NE(monitor.status().message().find("cfg.yml:"), std::string::npos);
   EXPECT_NE(monitor.status().message().find("bogus"), std::string::npos);
-  node = LoadYamlString("name: x\ncluster: c\nlayout: tarball\nurl: file:///tmp\n", "cfg.yml");
-  EXPECT_FALSE(MakeBackupMonitor(YamlReader("cfg.yml"), *node).ok());
-  node = LoadYamlString("name: x\ncluster: c\nlayout: pgbackrest\nurl: file:///tmp\n", "cfg.yml");
-  EXPECT_FALSE(MakeBackupMonitor(YamlReader("cfg.yml"), *node).ok());  // no stanza
-  node = LoadYamlString("name: x\ncluster: c\nlayout: wal-g\nurl: ftp://h/x\n", "cfg.yml");
-  EXPECT_FALSE(MakeBackupMonitor(YamlReader("cfg.yml"), *node).ok());
+  node =
+      config::LoadYamlString("name: x\ncluster: c\nlayout: tarball\nurl: file:///tmp\n", "cfg.yml");
+  EXPECT_FALSE(MakeBackupMonitor(config::YamlReader("cfg.yml"), *node).ok());
+  node = config::LoadYamlString("name: x\ncluster: c\nlayout: pgbackrest\nurl: file:///tmp\n",
+                                "cfg.yml");
+  EXPECT_FALSE(MakeBackupMonitor(config::YamlReader("cfg.yml"), *node).ok());  // no stanza
+  node = config::LoadYamlString("name: x\ncluster: c\nlayout: wal-g\nurl: ftp://h/x\n", "cfg.yml");
+  EXPECT_FALSE(MakeBackupMonitor(config::YamlReader("cfg.yml"), *node).ok());
 }
 
 TEST_F(PosixMonitorTest, PgDumpAndWalG) {
   Write("dumps/db-20261122.dump", "PGDMP...");
   Write("dumps/db-20261123.dump", "PGDMP....");
   Write("dumps/readme.txt", "x");
-  Result<YAML::Node> node = LoadYamlString(
+  core::Result<YAML::Node> node = config::LoadYamlString(
       "name: dumps\ncluster: c1\nlayout: pg_dump\npattern: 'dumps/*.dump'\nurl: file://" +
           root_.string() + "\n",
       "t.yml");
-  auto monitor = MakeBackupMonitor(YamlReader("t.yml"), *node);
+  auto monitor = MakeBackupMonitor(config::YamlReader("t.yml"), *node);
   ASSERT_TRUE(monitor.ok()) << monitor.status().ToString();
-  MetricSet m;
+  core::MetricSet m;
   (*monitor)->Poll(m);
   EXPECT_EQ(Value(m, "pgdr_logical_backups"), 2.0);
   EXPECT_EQ(Value(m, "pgdr_logical_backup_last_size_bytes"), 9.0);
@@ -211,11 +213,11 @@ TEST_F(PosixMonitorTest, WalGLayoutWrittenByTest) {
   for (uint64_t s : {1, 2, 3, 5}) {
     Write("wal_005/" + SegmentName({1, s}, kDefaultWalSegmentSize) + ".lz4", "x");
   }
-  Result<YAML::Node> node = LoadYamlString(
+  core::Result<YAML::Node> node = config::LoadYamlString(
       "name: walg\ncluster: c1\nlayout: wal-g\nurl: file://" + root_.string() + "\n", "t.yml");
-  auto monitor = MakeBackupMonitor(YamlReader("t.yml"), *node);
+  auto monitor = MakeBackupMonitor(config::YamlReader("t.yml"), *node);
   ASSERT_TRUE(monitor.ok()) << monitor.status().ToString();
-  MetricSet m;
+  core::MetricSet m;
   (*monitor)->Poll(m);
   EXPECT_EQ(Value(m, "pgdr_backup_last_completed_timestamp_seconds", {"type", "full"}),
             1795460520.0);
@@ -292,15 +294,15 @@ TEST_P(S3FaultTest, StoreDownWithClearError) {
   const FaultCase& c = GetParam();
   ScriptedServer server(c.response, c.hang);
   ::setenv("PGDR_TEST_KEY", "k", 1);
-  Result<YAML::Node> node = LoadYamlString(
+  core::Result<YAML::Node> node = config::LoadYamlString(
       "name: s3\ncluster: c1\nlayout: barman-cloud\nurl: s3://b/p\ntimeout: 500ms\n"
       "endpoint: http://127.0.0.1:" +
           std::to_string(server.port()) +
           "\naccess_key_id_env: PGDR_TEST_KEY\nsecret_access_key_env: PGDR_TEST_KEY\n",
       "t.yml");
-  auto monitor = MakeBackupMonitor(YamlReader("t.yml"), *node);
+  auto monitor = MakeBackupMonitor(config::YamlReader("t.yml"), *node);
   ASSERT_TRUE(monitor.ok()) << monitor.status().ToString();
-  MetricSet m;
+  core::MetricSet m;
   ArchiveFacts facts = (*monitor)->Poll(m);
   EXPECT_FALSE(facts.up);
   EXPECT_EQ(Value(m, "pgdr_backup_store_up"), 0.0);
@@ -312,7 +314,8 @@ TEST_P(S3FaultTest, StoreDownWithClearError) {
   options.timeout = std::chrono::milliseconds(500);
   auto store = MakeObjectStore(options);
   ASSERT_TRUE(store.ok());
-  Status s = (*store)->List({"x/", "", false}, [](const ObjectInfo&) { return Status::OK(); });
+  core::Status s =
+      (*store)->List({"x/", "", false}, [](const ObjectInfo&) { return core::Status::OK(); });
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find(c.expected), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("s3://b/p"), std::string::npos) << s.message();
@@ -344,9 +347,9 @@ TEST(ListAfterTest, PosixWalkSkipsOldDirectories) {
   auto store = MakeObjectStore(options);
   ASSERT_TRUE(store.ok());
   std::vector<std::string> keys;
-  Status s = ListAfter(**store, {"w/", "w/b/1", false}, [&](const ObjectInfo& info) {
+  core::Status s = ListAfter(**store, {"w/", "w/b/1", false}, [&](const ObjectInfo& info) {
     keys.push_back(info.key);
-    return Status::OK();
+    return core::Status::OK();
   });
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(keys, (std::vector<std::string>{"w/b/2", "w/c/1"}));

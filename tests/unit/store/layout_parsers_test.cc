@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "pgdr/store/layout.h"
+#include "store/layout.h"
 
 namespace pgdr::store {
 namespace {
@@ -28,7 +28,7 @@ version=150005
 )";
 
 TEST(BarmanBackupInfoTest, Parses) {
-  Result<BackupRecord> r = ParseBarmanBackupInfo(kBarmanInfo, k16M);
+  core::Result<BackupRecord> r = ParseBarmanBackupInfo(kBarmanInfo, k16M);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->id, "20261123T190000");
   EXPECT_EQ(r->status, "done");
@@ -41,7 +41,7 @@ TEST(BarmanBackupInfoTest, Parses) {
 
 TEST(BarmanBackupInfoTest, TruncatedFileNamesTheMissingField) {
   std::string_view truncated = kBarmanInfo.substr(0, kBarmanInfo.find("end_time"));
-  Result<BackupRecord> r = ParseBarmanBackupInfo(truncated, k16M);
+  core::Result<BackupRecord> r = ParseBarmanBackupInfo(truncated, k16M);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("status"), std::string::npos) << r.status().message();
   std::string no_end(kBarmanInfo);
@@ -55,7 +55,7 @@ TEST(BarmanBackupInfoTest, TruncatedFileNamesTheMissingField) {
 TEST(BarmanBackupInfoTest, GarbageAndFailed) {
   EXPECT_FALSE(ParseBarmanBackupInfo("\x01\x02 binary junk", k16M).ok());
   EXPECT_FALSE(ParseBarmanBackupInfo("status=DONE\nend_time=yesterday\n", k16M).ok());
-  Result<BackupRecord> r = ParseBarmanBackupInfo(
+  core::Result<BackupRecord> r = ParseBarmanBackupInfo(
       "status=FAILED\nbegin_time=2026-11-23 19:00:00+00:00\nerror=failure\n", k16M);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, "failed");

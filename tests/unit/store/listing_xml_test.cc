@@ -1,4 +1,4 @@
-#include "pgdr/store/listing_xml.h"
+#include "store/listing_xml.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@ constexpr std::string_view kS3Page = R"(<?xml version="1.0" encoding="UTF-8"?>
 </ListBucketResult>)";
 
 TEST(ListingXmlTest, S3Page) {
-  Result<ListPage> page = ParseS3ListObjectsV2(kS3Page);
+  core::Result<ListPage> page = ParseS3ListObjectsV2(kS3Page);
   ASSERT_TRUE(page.ok()) << page.status().ToString();
   ASSERT_EQ(page->entries.size(), 3u);
   EXPECT_EQ(page->entries[0].key, "p/a");
@@ -27,9 +27,9 @@ TEST(ListingXmlTest, S3Page) {
 
 TEST(ListingXmlTest, TruncatedXmlIsAClearError) {
   std::string_view half = kS3Page.substr(0, kS3Page.size() / 2);
-  Result<ListPage> page = ParseS3ListObjectsV2(half);
+  core::Result<ListPage> page = ParseS3ListObjectsV2(half);
   ASSERT_FALSE(page.ok());
-  EXPECT_EQ(page.status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(page.status().code(), core::Status::Code::kCorruption);
   EXPECT_NE(page.status().message().find("malformed listing"), std::string::npos);
 }
 
@@ -56,7 +56,7 @@ TEST(ListingXmlTest, AzurePage) {
   </Blobs>
   <NextMarker>m2</NextMarker>
 </EnumerationResults>)";
-  Result<ListPage> page = ParseAzureListBlobs(kXml);
+  core::Result<ListPage> page = ParseAzureListBlobs(kXml);
   ASSERT_TRUE(page.ok()) << page.status().ToString();
   ASSERT_EQ(page->entries.size(), 2u);
   EXPECT_EQ(page->entries[0].size, 7u);

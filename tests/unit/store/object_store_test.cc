@@ -14,7 +14,7 @@ class MemoryStore final : public ObjectStore {
  public:
   explicit MemoryStore(std::set<std::string> keys) : keys_(std::move(keys)) {}
 
-  Status List(const ListOptions& options, const ListVisitor& visit) override {
+  core::Status List(const ListOptions& options, const ListVisitor& visit) override {
     std::set<std::string> prefixes;
     std::vector<ObjectInfo> entries;
     for (const std::string& key : keys_) {
@@ -31,11 +31,13 @@ class MemoryStore final : public ObjectStore {
               [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
     for (const ObjectInfo& e : entries) {
       ++stats_.objects_listed;
-      if (Status s = visit(e); !s.ok()) return s;
+      if (core::Status s = visit(e); !s.ok()) return s;
     }
-    return Status::OK();
+    return core::Status::OK();
   }
-  Result<std::string> Read(std::string_view, size_t) override { return Status::NotFound("x"); }
+  core::Result<std::string> Read(std::string_view, size_t) override {
+    return core::Status::NotFound("x");
+  }
   Capabilities capabilities() const override { return {false}; }
   const std::string& description() const override { return description_; }
 
@@ -47,9 +49,9 @@ class MemoryStore final : public ObjectStore {
 std::vector<std::string> Collect(ObjectStore& store, const std::string& prefix,
                                  const std::string& start_after) {
   std::vector<std::string> keys;
-  Status s = ListAfter(store, {prefix, start_after, false}, [&](const ObjectInfo& info) {
+  core::Status s = ListAfter(store, {prefix, start_after, false}, [&](const ObjectInfo& info) {
     keys.push_back(info.key);
-    return Status::OK();
+    return core::Status::OK();
   });
   EXPECT_TRUE(s.ok()) << s.ToString();
   return keys;
@@ -84,10 +86,10 @@ TEST(ListAfterWalkTest, ResumesAfterCursorAcrossDirectories) {
 TEST(ListAfterWalkTest, VisitorErrorStops) {
   MemoryStore store({"a/1", "a/2", "b/1"});
   int seen = 0;
-  Status s = ListAfter(store, {"", "a/1", false}, [&](const ObjectInfo&) {
-    return ++seen == 1 ? Status::OK() : Status::Timeout("deadline");
+  core::Status s = ListAfter(store, {"", "a/1", false}, [&](const ObjectInfo&) {
+    return ++seen == 1 ? core::Status::OK() : core::Status::Timeout("deadline");
   });
-  EXPECT_EQ(s.code(), Status::Code::kTimeout);
+  EXPECT_EQ(s.code(), core::Status::Code::kTimeout);
   EXPECT_EQ(seen, 2);
 }
 

@@ -1,4 +1,4 @@
-#include "pgdr/store/signing.h"
+#include "store/signing.h"
 
 #include <gtest/gtest.h>
 

@@ -177,7 +177,7 @@ constexpr unsigned char kHistoryGz[] = {
 
 TEST(GunzipTest, HistoryFile) {
   std::string_view data(reinterpret_cast<const char*>(kHistoryGz), sizeof kHistoryGz);
-  Result<std::string> text = Gunzip(data, 1 << 20);
+  core::Result<std::string> text = Gunzip(data, 1 << 20);
   ASSERT_TRUE(text.ok()) << text.status().ToString();
   EXPECT_EQ(*text, "1\t0/5000060\tno recovery target specified\n");
   EXPECT_FALSE(Gunzip(data.substr(0, data.size() - 12), 1 << 20).ok());  // truncated

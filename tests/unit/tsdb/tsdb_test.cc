@@ -1,4 +1,4 @@
-#include "pgdr/tsdb.h"
+#include "pgdr/tsdb/tsdb.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,52 @@
+// Exporter: the running service. It owns the threads and wires the modules:
+//
+//   collection thread (CollectionLoop) ──► results ──► composer thread
+//   store thread (backup monitors)     ──► polls   ──►   │ ComposeSnapshot
+//                                                        ▼
+//   HTTP workers ◄── SnapshotStore (immutable, latest) ◄─┤ AppendScrape
+//                                                        ▼
+//   evaluator thread: RuleManager::Tick (local TSDB) ──► ActionEngine::OnAlerts
+//                     (notifiers, guarded failover, redirects, on their own threads)
+//
+// Reload (SIGHUP or POST /-/reload) loads the new config first; if it is
+// invalid the old one keeps running and the error is returned and logged.
+//
+// Thread-safety: Start/Stop/Reload from the main thread or HTTP workers;
+// internally synchronised.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "pgdr/core/status.h"
+#include "pgdr/tsdb/tsdb.h"
+
+namespace pgdr::app {
+
+struct ExporterOptions {
+  std::string config_file;
+  std::string listen_address = ":9688";
+  std::string telemetry_path = "/metrics";
+  std::string version;
+  // The evaluator's in-memory series buffer (--storage.tsdb.retention.time).
+  tsdb::Options tsdb;
+};
+
+class Exporter {
+ public:
+  explicit Exporter(ExporterOptions options);
+  ~Exporter();
+  Exporter(const Exporter&) = delete;
+  Exporter& operator=(const Exporter&) = delete;
+
+  // Loads the config, starts collection and the HTTP server.
+  core::Status Start();
+  core::Status Reload();
+  void Stop();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pgdr::app

@@ -1,0 +1,46 @@
+// StorePoller: runs each configured backup monitor on its own thread, on its
+// own interval, so that a slow or hung object store never delays collection,
+// scrapes, or the other stores. Each poll's metrics and archive position are
+// handed to the sink (the snapshot composer).
+//
+// Thread-safety: Start/Stop from one thread; the sink is called from the
+// pollers' threads and must be thread-safe and quick.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pgdr/collect/snapshot.h"
+#include "pgdr/config/config.h"
+#include "pgdr/store/backup_monitor.h"
+
+namespace pgdr::app {
+
+struct StorePoll {
+  std::string store;  // the monitor's name
+  collect::ArchivePosition position;
+  std::vector<prometheus::MetricFamily> families;
+};
+
+// Builds the monitors of config.backup_stores; errors name file:line:col.
+core::Result<std::vector<std::unique_ptr<store::BackupMonitor>>> MakeBackupMonitors(
+    const config::Config& config);
+
+class StorePoller {
+ public:
+  using Sink = std::function<void(StorePoll)>;
+
+  StorePoller(std::vector<std::unique_ptr<store::BackupMonitor>> monitors, const Sink& sink);
+  ~StorePoller();  // stops and joins
+  StorePoller(const StorePoller&) = delete;
+  StorePoller& operator=(const StorePoller&) = delete;
+
+ private:
+  std::vector<std::unique_ptr<store::BackupMonitor>> monitors_;
+  std::vector<std::jthread> threads_;
+};
+
+}  // namespace pgdr::app

@@ -1,0 +1,10 @@
+// The pgdr_exporter command line: flags in Prometheus's style and the
+// subcommands (check-config, check-rules, test-rules, promql-test).
+#pragma once
+
+namespace pgdr::app {
+
+// Runs the program; returns the process exit code.
+int RunCli(int argc, char** argv);
+
+}  // namespace pgdr::app

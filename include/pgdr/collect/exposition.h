@@ -1,0 +1,70 @@
+// Exposition: the /metrics text assembled from blocks serialised once.
+//
+// Serialising every series of every member each time one member finishes a
+// cycle cost O(all series) per result, O(targets^2) per interval. Instead each
+// source (a target's result, a store poll) is serialised once, family by
+// family, when it first appears, and a composition only concatenates: for each
+// family name in order, one `# HELP`/`# TYPE` header, then every source's
+// sample lines of that family. The text is byte for byte what
+// prometheus::TextSerializer writes for the same sources merged with
+// MetricSet::Merge in the same order (the first source fixes a family's help
+// and type; a source using the name with another type is left out), so a
+// family's samples stay contiguous across targets as the format requires.
+//
+// Thread-safety: SerializedFamilies are immutable once built; ExpositionCache
+// belongs to one thread (the composer).
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pgdr::collect {
+
+struct SerializedFamily {
+  std::string name;
+  prometheus::MetricType type = prometheus::MetricType::Untyped;
+  std::string header;   // "# HELP …\n# TYPE …\n" as TextSerializer writes them
+  std::string samples;  // the family's sample lines, without the header
+  size_t series = 0;
+};
+using SerializedFamilies = std::vector<SerializedFamily>;
+
+// Counters, gauges and untyped samples are written directly (the serializer's
+// ostream per value was most of the cost); histograms and summaries go
+// through prometheus::TextSerializer. Unit tests hold the two to equal bytes.
+SerializedFamilies SerializeFamilies(const std::vector<prometheus::MetricFamily>& families);
+
+// Concatenates `sources` (in this order) into one exposition; `series` gets
+// the number of series written.
+std::string AssembleExposition(const std::vector<const SerializedFamilies*>& sources,
+                               size_t* series);
+
+// Keeps each source's serialised text from one composition to the next, keyed
+// by the shared object that owns the families (a TargetResult, a StorePoll):
+// results are immutable, so the same owner means the same text. Holding the
+// owner keeps its address from being reused by a newer result.
+class ExpositionCache {
+ public:
+  // The text of `families`, serialised now only if `owner` was not seen in the
+  // previous or the current round.
+  const SerializedFamilies& Get(const std::shared_ptr<const void>& owner,
+                                const std::vector<prometheus::MetricFamily>& families);
+  // Ends a round: owners not asked for since the last EndRound() are dropped.
+  void EndRound();
+  size_t serialized() const { return serialized_; }  // sources serialised so far
+
+ private:
+  struct Entry {
+    std::shared_ptr<const void> owner;
+    SerializedFamilies text;
+  };
+  std::map<const void*, Entry> previous_;
+  std::map<const void*, Entry> current_;
+  size_t serialized_ = 0;
+};
+
+}  // namespace pgdr::collect

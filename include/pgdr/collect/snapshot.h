@@ -1,0 +1,96 @@
+// Snapshot: what /metrics serves, composed off the request path.
+//
+// The composer merges the latest result of every target, the object-store
+// polls and the exporter's own metrics, adds the cross-member metrics (lag
+// against the cluster's primary, RPO), and writes the text exposition once.
+// Scrapes then copy a string: they never touch a database, and ten
+// Prometheus replicas cost the databases nothing extra. A SnapshotComposer
+// serialises each target result and store poll only once (see exposition.h),
+// so a composition costs the changed sources plus a concatenation.
+//
+// Thread-safety: a Snapshot is immutable; SnapshotStore is safe from any
+// thread; a SnapshotComposer belongs to one thread.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pgdr/collect/exposition.h"
+#include "pgdr/collect/target_result.h"
+#include "pgdr/core/metric_set.h"
+
+namespace pgdr::collect {
+
+// The newest WAL position known to be safe in a cluster's archive.
+struct ArchivePosition {
+  std::string cluster;
+  std::string store;
+  bool up = false;
+  std::optional<double> newest_lsn_bytes;
+  std::optional<double> newest_segment_timestamp_seconds;
+};
+
+struct Snapshot {
+  std::string text;                                          // Prometheus text format 0.0.4
+  std::vector<std::shared_ptr<const TargetResult>> targets;  // sorted by key
+  std::vector<prometheus::MetricFamily> computed;  // cross-member metrics of this snapshot
+  std::chrono::system_clock::time_point composed_at;
+  size_t series = 0;
+};
+
+// Families owned by an immutable shared object (a store poll): serialised
+// once per owner.
+struct StableFamilies {
+  std::shared_ptr<const void> owner;
+  const std::vector<prometheus::MetricFamily>* families = nullptr;
+};
+
+struct SnapshotInputs {
+  std::map<std::string, std::shared_ptr<const TargetResult>> targets;
+  std::vector<ArchivePosition> archives;
+  std::vector<prometheus::MetricFamily> other;  // exporter, evaluator: serialised every time
+  std::vector<StableFamilies> stable;           // stores
+  std::chrono::system_clock::time_point now;
+};
+
+// Cross-member metrics: pgdr_replication_lag_bytes/_seconds per replica,
+// pgdr_rpo_bytes/_seconds{scope} and primary/replica counts per cluster.
+void AppendClusterMetrics(const SnapshotInputs& in, core::MetricSet& out);
+
+// The exposition is that of TextSerializer over, merged in this order: every
+// target (by key), the cross-member metrics, `other`, then `stable`.
+class SnapshotComposer {
+ public:
+  std::shared_ptr<const Snapshot> Compose(const SnapshotInputs& in);
+  size_t serialized_sources() const { return cache_.serialized(); }
+
+ private:
+  ExpositionCache cache_;
+};
+
+// One composition without a cache (serialises everything).
+std::shared_ptr<const Snapshot> ComposeSnapshot(const SnapshotInputs& in);
+
+class SnapshotStore {
+ public:
+  void Publish(std::shared_ptr<const Snapshot> s) {
+    std::lock_guard lock(mu_);
+    latest_ = std::move(s);
+  }
+  // nullptr until the first composition.
+  std::shared_ptr<const Snapshot> Latest() const {
+    std::lock_guard lock(mu_);
+    return latest_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Snapshot> latest_;
+};
+
+}  // namespace pgdr::collect

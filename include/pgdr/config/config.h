@@ -1,0 +1,94 @@
+// The exporter's configuration file (--config.file), loaded into plain data.
+//
+// Unknown keys, wrong types and missing required fields are errors naming
+// file:line:col. Secrets are never stored in the YAML in clear when it can be
+// avoided: a target's password comes from `password_env` or `password_file`
+// and is read at connect time, never logged (see RedactedDsn()).
+//
+// Thread-safety: a Config is immutable once loaded; a reload builds a new one.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pgdr/config/query_spec.h"
+#include "pgdr/core/status.h"
+
+namespace pgdr::config {
+
+using std::chrono::milliseconds;
+
+struct TargetConfig {
+  std::string cluster;
+  std::string member;
+  std::string region;  // optional; becomes the `region` label when set
+  std::string dsn;     // libpq connection string or URI, without the password
+  std::optional<std::string> password_env;
+  std::optional<std::string> password_file;
+  std::map<std::string, std::string> labels;  // static labels on every series
+  bool local_memory = false;                  // read postmaster + children RSS/PSS from /proc
+  std::string cgroup_path;                    // cgroup v2 dir with memory.current / memory.max
+  std::string where;                          // file:line:col of the entry, for messages
+
+  // "cluster/member", the name used in logs and /api/v1/targets.
+  std::string Key() const { return cluster + "/" + member; }
+};
+
+// A PgBouncer whose admin console is collected (pgdr_pgbouncer_*) and which
+// the redirect action can repoint at a new primary.
+struct PgBouncerConfig {
+  std::string name;     // the `pooler` label
+  std::string cluster;  // optional: the cluster it fronts (`cluster` label)
+  std::string
+      dsn;  // admin console, e.g. "host=127.0.0.1 port=6432 dbname=pgbouncer user=pgbouncer"
+  std::optional<std::string> password_env;
+  std::optional<std::string> password_file;
+  std::string databases_file;  // optional: the [databases] include file redirect rewrites
+  std::string where;           // file:line:col of the entry
+};
+
+struct QueryFileConfig {
+  std::string path;  // a path or glob, relative to the config file
+  std::string metric_prefix = "pgdr_";
+};
+
+struct CollectionConfig {
+  milliseconds interval{15000};          // collection period per target
+  milliseconds statement_timeout{5000};  // server-side, every query
+  milliseconds connect_timeout{5000};    // from start of connect to ready
+  milliseconds target_deadline{10000};   // a whole cycle; at most interval
+  milliseconds max_backoff{60000};       // cap of the reconnect backoff
+  size_t max_series_per_query = 10000;   // label-explosion guard
+};
+
+struct Config {
+  std::string file;
+  CollectionConfig collection;
+  std::vector<QueryFileConfig> query_files;
+  std::vector<QuerySpec> queries;  // loaded from query_files
+  std::vector<TargetConfig> targets;
+  // Raw `backup_stores:` entries, validated by the store module.
+  std::vector<YAML::Node> backup_stores;
+  std::vector<PgBouncerConfig> pgbouncers;
+  // Raw sections validated by the actions module (notifiers, failover,
+  // maintenance windows); null when absent.
+  YAML::Node alerting;
+  YAML::Node actions;
+  YAML::Node maintenance;
+  std::vector<std::string> rule_files;  // resolved paths
+  milliseconds evaluation_interval{15000};
+  std::map<std::string, std::string> external_labels;
+};
+
+// Loads, validates and resolves a config file (query files are loaded too).
+core::Result<Config> LoadConfig(const std::string& path);
+
+// The DSN with any password replaced by "xxxxx", safe for logs and HTTP.
+std::string RedactedDsn(const std::string& dsn);
+
+}  // namespace pgdr::config
