@@ -23,6 +23,12 @@ ninja -C build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan -L unit -j"$jobs" --output-on-failure --timeout 300 | tail -n 3
 
+echo "== clang build with -Wthread-safety (the locking annotations of pgdr/core/mutex.h)"
+cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+  -DPGDR_UNIT_ONLY=ON -DCMAKE_CXX_FLAGS="-Wthread-safety -Werror=thread-safety" >/dev/null
+mapfile -t libs < <(ninja -C build-clang -t targets all | sed -n 's/^lib\(pgdr_[a-z]*\)\.a: .*/\1/p')
+ninja -C build-clang -j"$jobs" "${libs[@]}"
+
 if [[ -x scripts/check_rules.sh ]]; then
   echo "== promtool check/test rules"
   scripts/check_rules.sh

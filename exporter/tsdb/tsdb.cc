@@ -83,7 +83,7 @@ void Flatten(const prometheus::MetricFamily& family, std::vector<Flat>& out) {
 Tsdb::Tsdb(Options options) : options_(options) {}
 
 bool Tsdb::Append(const Labels& labels, int64_t t_ms, double v) {
-  std::unique_lock lock(mu_);
+  core::WriterLock lock(mu_);
   bool ok = AppendLocked(labels, LabelsKey(labels), t_ms, v);
   return ok;
 }
@@ -141,7 +141,7 @@ void Tsdb::AppendScrapeParts(std::string_view source,
                              int64_t t_ms) {
   std::shared_ptr<const std::set<std::string, std::less<>>> filter;
   {
-    std::lock_guard lock(filter_mu_);
+    core::MutexLock lock(filter_mu_);
     filter = filter_;
   }
   std::vector<Flat> flat;
@@ -150,7 +150,7 @@ void Tsdb::AppendScrapeParts(std::string_view source,
       if (filter == nullptr || filter->contains(family.name)) Flatten(family, flat);
     }
   }
-  std::unique_lock lock(mu_);
+  core::WriterLock lock(mu_);
   auto& previous = sources_[std::string(source)];
   std::unordered_set<std::string> current;
   current.reserve(flat.size());
@@ -178,12 +178,12 @@ void Tsdb::SetScrapeFilter(std::optional<std::set<std::string>> names) {
     }
     families = std::make_shared<const std::set<std::string, std::less<>>>(std::move(wanted));
   }
-  std::lock_guard lock(filter_mu_);
+  core::MutexLock lock(filter_mu_);
   filter_ = std::move(families);
 }
 
 void Tsdb::MarkSourceStale(std::string_view source, int64_t t_ms) {
-  std::unique_lock lock(mu_);
+  core::WriterLock lock(mu_);
   auto src = sources_.find(source);
   if (src == sources_.end()) return;
   for (const std::string& key : src->second) {
@@ -195,7 +195,7 @@ void Tsdb::MarkSourceStale(std::string_view source, int64_t t_ms) {
 
 std::vector<Series> Tsdb::Select(const std::vector<Matcher>& matchers, int64_t mint,
                                  int64_t maxt) const {
-  std::shared_lock lock(mu_);
+  core::ReaderLock lock(mu_);
   std::vector<const Buffer*> candidates;
   const Matcher* name_eq = nullptr;
   for (const Matcher& m : matchers) {
@@ -233,7 +233,7 @@ std::vector<Series> Tsdb::Select(const std::vector<Matcher>& matchers, int64_t m
 }
 
 void Tsdb::Compact(int64_t now_ms) {
-  std::unique_lock lock(mu_);
+  core::WriterLock lock(mu_);
   for (auto it = series_.begin(); it != series_.end();) {
     TrimLocked(it->second, now_ms);
     if (it->second.samples.empty()) {
@@ -250,7 +250,7 @@ void Tsdb::Compact(int64_t now_ms) {
 }
 
 void Tsdb::Clear() {
-  std::unique_lock lock(mu_);
+  core::WriterLock lock(mu_);
   series_.clear();
   by_name_.clear();
   sources_.clear();
@@ -258,7 +258,7 @@ void Tsdb::Clear() {
 }
 
 Stats Tsdb::GetStats() const {
-  std::shared_lock lock(mu_);
+  core::ReaderLock lock(mu_);
   Stats stats;
   stats.series = series_.size();
   stats.samples = samples_;

@@ -23,10 +23,8 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +32,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "pgdr/core/mutex.h"
 #include "pgdr/core/status.h"
 
 namespace pgdr::tsdb {
@@ -171,22 +170,23 @@ class Tsdb final : public Storage {
     Labels labels;
     std::deque<Sample> samples;  // at most max_samples_per_series, oldest first
   };
-  bool AppendLocked(const Labels& labels, const std::string& key, int64_t t_ms, double v);
-  void TrimLocked(Buffer& buffer, int64_t now_ms);
+  bool AppendLocked(const Labels& labels, const std::string& key, int64_t t_ms, double v)
+      PGDR_REQUIRES(mu_);
+  void TrimLocked(Buffer& buffer, int64_t now_ms) PGDR_REQUIRES(mu_);
 
   const Options options_;
-  std::mutex filter_mu_;
+  core::Mutex filter_mu_;
   // Family names whose samples a rule can select (for a histogram or summary
   // its base name, derived once here rather than per append); null: all.
-  std::shared_ptr<const std::set<std::string, std::less<>>> filter_;  // GUARDED_BY(filter_mu_)
-  mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, Buffer> series_;  // GUARDED_BY(mu_)
+  std::shared_ptr<const std::set<std::string, std::less<>>> filter_ PGDR_GUARDED_BY(filter_mu_);
+  mutable core::SharedMutex mu_;
+  std::unordered_map<std::string, Buffer> series_ PGDR_GUARDED_BY(mu_);
   // Series by metric name; pointers into series_ (node-based, so stable).
-  std::map<std::string, std::unordered_set<Buffer*>, std::less<>> by_name_;      // GUARDED_BY(mu_)
-  std::map<std::string, std::unordered_set<std::string>, std::less<>> sources_;  // GUARDED_BY(mu_)
-  size_t samples_ = 0;                                                           // GUARDED_BY(mu_)
-  uint64_t dropped_series_ = 0;                                                  // GUARDED_BY(mu_)
-  uint64_t out_of_order_ = 0;                                                    // GUARDED_BY(mu_)
+  std::map<std::string, std::unordered_set<Buffer*>, std::less<>> by_name_ PGDR_GUARDED_BY(mu_);
+  std::map<std::string, std::unordered_set<std::string>, std::less<>> sources_ PGDR_GUARDED_BY(mu_);
+  size_t samples_ PGDR_GUARDED_BY(mu_) = 0;
+  uint64_t dropped_series_ PGDR_GUARDED_BY(mu_) = 0;
+  uint64_t out_of_order_ PGDR_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace pgdr::tsdb
