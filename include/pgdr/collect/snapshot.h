@@ -15,7 +15,6 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +22,7 @@
 #include "pgdr/collect/exposition.h"
 #include "pgdr/collect/target_result.h"
 #include "pgdr/core/metric_set.h"
+#include "pgdr/core/mutex.h"
 
 namespace pgdr::collect {
 
@@ -79,18 +79,18 @@ std::shared_ptr<const Snapshot> ComposeSnapshot(const SnapshotInputs& in);
 class SnapshotStore {
  public:
   void Publish(std::shared_ptr<const Snapshot> s) {
-    std::lock_guard lock(mu_);
+    core::MutexLock lock(mu_);
     latest_ = std::move(s);
   }
   // nullptr until the first composition.
   std::shared_ptr<const Snapshot> Latest() const {
-    std::lock_guard lock(mu_);
+    core::MutexLock lock(mu_);
     return latest_;
   }
 
  private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const Snapshot> latest_;
+  mutable core::Mutex mu_;
+  std::shared_ptr<const Snapshot> latest_ PGDR_GUARDED_BY(mu_);
 };
 
 }  // namespace pgdr::collect
