@@ -242,6 +242,7 @@ size_t TargetCollector::Slot(ItemKind kind, size_t index) {
 bool TargetCollector::Send(ItemKind kind, size_t index, const std::string& sql) {
   Item item{kind, index};
   item.slot = Slot(kind, index);
+  item.sent = SteadyClock::now();
   const std::string name = "pgdr_" + std::to_string(item.slot);
   if (!prepared_[item.slot]) {
     // Parse and first execution share one segment: if the Parse fails the
@@ -260,8 +261,6 @@ bool TargetCollector::Send(ItemKind kind, size_t index, const std::string& sql) 
 void TargetCollector::SendRound(SteadyClock::time_point now) {
   pending_.clear();
   next_item_ = 0;
-  round_sent_ = now;
-  last_result_at_ = now;
   ++round_;
   bool sent = true;
   std::optional<TcpCork> cork;
@@ -326,6 +325,9 @@ void TargetCollector::ReadResults(SteadyClock::time_point now) {
       continue;
     }
     if (PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) {
+      // Not the wake-up's `now`: the results read in one wake-up arrived
+      // while the ones before them were being handled.
+      item.read = SteadyClock::now();
       CompleteItem(item, now);
       ++next_item_;
       if (state_ != State::kRunning) return;
@@ -373,7 +375,7 @@ void TargetCollector::CompleteItem(Item& item, SteadyClock::time_point now) {
         RecordError("probe", cycle_error_);
         return;
       }
-      OnProbe(r, now);
+      OnProbe(r, Seconds(item.read - item.sent));
       break;
     case ItemKind::kPredicate: {
       auto v = ok ? Cell(r, 0, 0) : std::nullopt;
@@ -382,19 +384,17 @@ void TargetCollector::CompleteItem(Item& item, SteadyClock::time_point now) {
       break;
     }
     case ItemKind::kQuery:
-      OnQuery(item.query, r, now);
+      OnQuery(item.query, r, Seconds(item.read - item.sent), now);
       break;
   }
 }
 
-void TargetCollector::OnProbe(const PGresult* r, SteadyClock::time_point now) {
-  const double latency = Seconds(now - round_sent_);
+void TargetCollector::OnProbe(const PGresult* r, double latency) {
   probe_count_ += 1;
   probe_sum_ += latency;
   for (size_t i = 0; i < std::size(kProbeBounds); ++i) {
     if (latency <= kProbeBounds[i]) probe_buckets_[i] += 1;
   }
-  last_result_at_ = now;
   auto in_recovery = Cell(r, 0, 0);
   if (in_recovery) facts_.in_recovery = *in_recovery == "t";
   facts_.lsn_bytes = NumberCell(r, 0, 1);
@@ -408,12 +408,12 @@ void TargetCollector::OnProbe(const PGresult* r, SteadyClock::time_point now) {
   probe_ok_ = true;
 }
 
-void TargetCollector::OnQuery(size_t index, const PGresult* r, SteadyClock::time_point now) {
+void TargetCollector::OnQuery(size_t index, const PGresult* r, double duration,
+                              SteadyClock::time_point now) {
   const config::QuerySpec& q = (*queries_)[index];
   CollectorStats& stats = collector_stats_[q.name];
   stats.ran = true;
-  stats.last_duration = Seconds(now - last_result_at_);
-  last_result_at_ = now;
+  stats.last_duration = duration;
   if (r == nullptr || PQresultStatus(r) != PGRES_TUPLES_OK) {
     RecordError(q.name, ResultError(r));
     return;
@@ -496,13 +496,18 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   }
   h.bucket.push_back(
       {static_cast<std::uint64_t>(probe_count_), std::numeric_limits<double>::infinity()});
-  m.Histogram("pgdr_probe_latency_seconds", "Round trip of the probe query (a trivial SELECT).",
+  m.Histogram("pgdr_probe_latency_seconds",
+              "Round trip of the probe query (one prepared SELECT of the recovery state, WAL "
+              "positions, WAL receiver status and server clock), from sending it to reading its "
+              "result.",
               base_labels_, std::move(h));
   for (const auto& [name, stats] : collector_stats_) {
     core::Labels l = base_labels_;
     l.push_back({"collector", name});
     if (stats.ran) {
-      m.Gauge("pgdr_collect_duration_seconds", "Time the collector's query took in the last cycle.",
+      m.Gauge("pgdr_collect_duration_seconds",
+              "Time from sending the collector's query to reading its result in the last cycle "
+              "(pipelined: includes waiting for the statements sent before it).",
               l, stats.last_duration);
     }
     m.Counter("pgdr_collect_errors_total", "Errors of the collector since the exporter started.", l,

@@ -7,6 +7,10 @@
 //      pgdr_probe_latency_seconds) plus the predicate queries;
 //   2. every SQL collector that applies to this server's version and role,
 //      whose cache has expired and whose predicate held.
+// A statement's time (pgdr_collect_duration_seconds, the probe's latency) runs
+// from its being queued in the pipeline to its result being read, with the
+// clock read at that moment: results read in one wake-up are handled one
+// after the other, so the wake-up's time would make all but the first ~0.
 // Cycles start on a fixed-rate schedule. A cycle past `target_deadline` is
 // cut: while connecting or probing the member is down (pgdr_up 0) and the
 // connection dropped; later, the unfinished collectors count an error and the
@@ -59,10 +63,12 @@ class TargetCollector final : public PolledCollector {
   enum class ItemKind { kProbe, kPredicate, kQuery };
   struct Item {
     ItemKind kind;
-    size_t query;          // index into queries_ (kPredicate, kQuery)
-    size_t slot = 0;       // index into prepared_
-    bool prepare = false;  // the segment starts with the statement's Parse
-    int nulls = 0;         // end-of-statement NULLs seen in this segment
+    size_t query;                    // index into queries_ (kPredicate, kQuery)
+    size_t slot = 0;                 // index into prepared_
+    bool prepare = false;            // the segment starts with the statement's Parse
+    int nulls = 0;                   // end-of-statement NULLs seen in this segment
+    SteadyClock::time_point sent{};  // queued in the pipeline
+    SteadyClock::time_point read{};  // its sync read back
     PgResultPtr prepare_result{};
     PgResultPtr result{};
   };
@@ -83,8 +89,8 @@ class TargetCollector final : public PolledCollector {
   void SendRound(SteadyClock::time_point now);
   void ReadResults(SteadyClock::time_point now);
   void CompleteItem(Item& item, SteadyClock::time_point now);
-  void OnProbe(const PGresult* r, SteadyClock::time_point now);
-  void OnQuery(size_t index, const PGresult* r, SteadyClock::time_point now);
+  void OnProbe(const PGresult* r, double latency);
+  void OnQuery(size_t index, const PGresult* r, double duration, SteadyClock::time_point now);
   void UseCached(size_t index);  // the cached result of query `index` joins this cycle
   bool Send(ItemKind kind, size_t index, const std::string& sql);
   // The prepared-statement slot of a statement: 0 the probe, then two per query.
@@ -113,8 +119,6 @@ class TargetCollector final : public PolledCollector {
 
   // The cycle in progress.
   SteadyClock::time_point cycle_start_;
-  SteadyClock::time_point round_sent_;
-  SteadyClock::time_point last_result_at_;
   std::vector<Item> pending_;  // in the order sent
   size_t next_item_ = 0;       // first item whose results are not complete
   int round_ = 0;
