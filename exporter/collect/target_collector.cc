@@ -11,7 +11,6 @@
 
 #include "collect/memory_reader.h"
 #include "collect/sql_metrics.h"
-#include "pgdr/collect/pg_connect.h"
 #include "pgdr/core/log.h"
 
 namespace pgdr::collect {
@@ -76,6 +75,19 @@ bool RunsInThisDatabase(const config::QuerySpec& q, const char* db) {
   return false;
 }
 
+AsyncConnection::Params ConnectParams(const config::TargetConfig& target,
+                                      const config::CollectionConfig& options) {
+  const auto timeout = std::to_string(options.statement_timeout.count());
+  return {.dsn = target.dsn,
+          .password_env = target.password_env,
+          .password_file = target.password_file,
+          .server_options = "-c statement_timeout=" + timeout + " -c lock_timeout=" + timeout +
+                            " -c idle_in_transaction_session_timeout=" +
+                            std::to_string(options.statement_timeout.count() * 2),
+          .connect_timeout = options.connect_timeout,
+          .max_backoff = options.max_backoff};
+}
+
 // libpq 15 flushes the socket at every PQpipelineSync, i.e. after every
 // statement: one TCP segment and one server wake-up each. Corking the socket
 // while a round is queued sends the round in as few segments as fit. On a
@@ -103,6 +115,7 @@ TargetCollector::TargetCollector(config::TargetConfig target,
     : target_(std::move(target)),
       queries_(std::move(queries)),
       options_(options),
+      conn_(ConnectParams(target_, options_)),
       next_start_(first_start),
       probe_buckets_(std::size(kProbeBounds), 0) {
   base_labels_.push_back({"cluster", target_.cluster});
@@ -111,17 +124,10 @@ TargetCollector::TargetCollector(config::TargetConfig target,
   for (const auto& [k, v] : target_.labels) base_labels_.push_back({k, v});
 }
 
-int TargetCollector::socket() const {
-  if (!conn_ || state_ == State::kIdle) return -1;
-  return PQsocket(conn_.get());
-}
+int TargetCollector::socket() const { return state_ == State::kIdle ? -1 : conn_.socket(); }
 
 SteadyClock::time_point TargetCollector::wake_at() const {
   return state_ == State::kIdle ? next_start_ : deadline_;
-}
-
-std::string TargetCollector::ConnectionError() const {
-  return conn_ ? ConnectionErrorText(conn_.get()) : std::string("not connected");
 }
 
 std::shared_ptr<const TargetResult> TargetCollector::Step(SteadyClock::time_point now,
@@ -146,7 +152,7 @@ std::shared_ptr<const TargetResult> TargetCollector::Step(SteadyClock::time_poin
         }
       }
       cycle_error_ = "target deadline exceeded; connection reset";
-      conn_.reset();
+      conn_.Close();
       Finish(now);
     } else {
       FailConnection("target deadline exceeded", now);
@@ -171,9 +177,9 @@ void TargetCollector::StartCycle(SteadyClock::time_point now) {
   facts_ = MemberFacts();
   backend_pid_.reset();
   cycle_error_.clear();
-  if (!conn_) {
-    if (now < backoff_until_) {
-      cycle_error_ = "waiting to reconnect: " + last_error_;
+  if (!conn_.open()) {
+    if (conn_.backing_off(now)) {
+      cycle_error_ = "waiting to reconnect: " + conn_.last_error();
       Finish(now);
       return;
     }
@@ -185,44 +191,33 @@ void TargetCollector::StartCycle(SteadyClock::time_point now) {
 }
 
 void TargetCollector::StartConnect(SteadyClock::time_point now) {
-  const std::string options =
-      "-c statement_timeout=" + std::to_string(options_.statement_timeout.count()) +
-      " -c lock_timeout=" + std::to_string(options_.statement_timeout.count()) +
-      " -c idle_in_transaction_session_timeout=" +
-      std::to_string(options_.statement_timeout.count() * 2);
-  conn_ = StartConnection(target_.dsn, ResolvePassword(target_.password_env, target_.password_file),
-                          options);
-  ++connects_total_;
+  const bool started = conn_.Start(now);
   prepared_.assign(Slot(ItemKind::kQuery, queries_->size()), false);
   state_ = State::kConnecting;
-  deadline_ = std::min(deadline_, now + options_.connect_timeout);
-  if (!conn_ || PQstatus(conn_.get()) == CONNECTION_BAD) {
-    FailConnection(ConnectionError(), now);
+  deadline_ = std::min(deadline_, conn_.connect_deadline());
+  if (!started) {
+    FailConnection(conn_.ErrorText(), now);
     return;
   }
-  want_events_ = POLLOUT;  // libpq: the first wait after PQconnectStart is for writing
+  want_events_ = conn_.connect_events();
 }
 
 void TargetCollector::PollConnect(SteadyClock::time_point now) {
-  switch (PQconnectPoll(conn_.get())) {
-    case PGRES_POLLING_READING:
-      want_events_ = POLLIN;
+  switch (conn_.Continue()) {
+    case AsyncConnection::Progress::kConnecting:
+      want_events_ = conn_.connect_events();
       return;
-    case PGRES_POLLING_WRITING:
-      want_events_ = POLLOUT;
+    case AsyncConnection::Progress::kFailed:
+      FailConnection(conn_.ErrorText(), now);
       return;
-    case PGRES_POLLING_OK:
+    case AsyncConnection::Progress::kReady:
       break;
-    default:
-      FailConnection(ConnectionError(), now);
-      return;
   }
-  if (PQsetnonblocking(conn_.get(), 1) != 0 || PQenterPipelineMode(conn_.get()) != 1) {
-    FailConnection(ConnectionError(), now);
+  if (PQenterPipelineMode(conn_.get()) != 1) {
+    FailConnection(conn_.ErrorText(), now);
     return;
   }
   server_version_ = PQserverVersion(conn_.get());
-  backoff_ = SteadyClock::duration::zero();
   state_ = State::kRunning;
   SendRound(now);
 }
@@ -297,7 +292,7 @@ void TargetCollector::SendRound(SteadyClock::time_point now) {
   }
   cork.reset();  // uncorked: what the kernel holds goes out now
   if (!sent) {
-    FailConnection(ConnectionError(), now);
+    FailConnection(conn_.ErrorText(), now);
     return;
   }
   Flush();
@@ -310,7 +305,7 @@ void TargetCollector::Flush() {
 
 void TargetCollector::ReadResults(SteadyClock::time_point now) {
   if (PQconsumeInput(conn_.get()) != 1) {
-    FailConnection(ConnectionError(), now);
+    FailConnection(conn_.ErrorText(), now);
     return;
   }
   while (next_item_ < pending_.size() && !PQisBusy(conn_.get())) {
@@ -340,7 +335,7 @@ void TargetCollector::ReadResults(SteadyClock::time_point now) {
     }
   }
   if (PQstatus(conn_.get()) == CONNECTION_BAD) {
-    FailConnection(ConnectionError(), now);
+    FailConnection(conn_.ErrorText(), now);
     return;
   }
   if (next_item_ < pending_.size()) return;
@@ -453,17 +448,12 @@ void TargetCollector::FailConnection(const std::string& why, SteadyClock::time_p
   if (state_ == State::kRunning && probe_ok_) {
     // The member answered the probe this cycle: report what was collected.
     cycle_error_ = why;
-    conn_.reset();
+    conn_.Close();
     Finish(now);
     return;
   }
-  conn_.reset();
-  last_error_ = why;
+  conn_.Fail(why, now);
   cycle_error_ = why;
-  backoff_ = backoff_ == SteadyClock::duration::zero()
-                 ? std::chrono::duration_cast<SteadyClock::duration>(std::chrono::seconds(1))
-                 : std::min<SteadyClock::duration>(backoff_ * 2, options_.max_backoff);
-  backoff_until_ = now + backoff_;
   RecordError("connect", why);
   Finish(now);
 }
@@ -484,7 +474,7 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
           base_labels_, Seconds(now - cycle_start_));
   m.Counter("pgdr_connections_opened_total",
             "Connections the exporter opened to the member (persistent: grows only on reconnects).",
-            base_labels_, connects_total_);
+            base_labels_, conn_.connects_total());
   m.Counter("pgdr_statements_prepared_total",
             "Statements the exporter prepared on the member (once per statement and connection).",
             base_labels_, prepares_total_);

@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "collect/async_connection.h"
 #include "collect/polled_collector.h"
 #include "pgdr/collect/pg_handle.h"
 #include "pgdr/collect/target_result.h"
@@ -99,20 +100,17 @@ class TargetCollector final : public PolledCollector {
   void FailConnection(const std::string& why, SteadyClock::time_point now);
   void Finish(SteadyClock::time_point now);
   void RecordError(const std::string& collector, const std::string& why);
-  std::string ConnectionError() const;
 
   const config::TargetConfig target_;
   const std::shared_ptr<const std::vector<config::QuerySpec>> queries_;
   const config::CollectionConfig options_;
   core::Labels base_labels_;
 
-  PgConnPtr conn_;
+  AsyncConnection conn_;
   State state_ = State::kIdle;
   short want_events_ = 0;
   SteadyClock::time_point next_start_;
   SteadyClock::time_point deadline_;
-  SteadyClock::time_point backoff_until_;
-  SteadyClock::duration backoff_{};
   int server_version_ = 0;
   std::vector<bool> prepared_;  // per Slot(), on the current connection
   double prepares_total_ = 0;
@@ -130,7 +128,6 @@ class TargetCollector final : public PolledCollector {
   MemberFacts facts_;
   std::optional<int> backend_pid_;
   std::string cycle_error_;
-  std::string last_error_;  // why the last connection attempt failed
   std::shared_ptr<const TargetResult> finished_;
 
   // Across cycles.
@@ -141,7 +138,6 @@ class TargetCollector final : public PolledCollector {
   double probe_sum_ = 0;
   double dropped_duplicates_ = 0;
   double dropped_over_limit_ = 0;
-  double connects_total_ = 0;
 };
 
 }  // namespace pgdr::collect
