@@ -12,6 +12,7 @@
 #include "collect/memory_reader.h"
 #include "collect/sql_metrics.h"
 #include "pgdr/core/log.h"
+#include "pgdr/core/strings.h"
 
 namespace pgdr::collect {
 namespace {
@@ -45,8 +46,7 @@ std::optional<double> NumberCell(const PGresult* r, int row, int col) {
 }
 
 std::string ResultError(const PGresult* r) {
-  std::string msg = r != nullptr ? PQresultErrorMessage(r) : "no result";
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  const std::string msg(core::TrimRight(r != nullptr ? PQresultErrorMessage(r) : "no result"));
   return msg.empty() ? std::string(PQresStatus(PQresultStatus(r))) : msg;
 }
 
