@@ -8,6 +8,7 @@
 #include <ctime>
 #include <set>
 
+#include "pgdr/core/time_format.h"
 #include "pgdr/promql/ast.h"
 #include "pgdr/promql/parser.h"
 #include "pgdr/rules/rule_file.h"
@@ -16,27 +17,9 @@ namespace pgdr::rules {
 namespace {
 
 // Go's time.RFC3339Nano in UTC: "2026-11-23T20:00:00.5Z".
+// Time 0 (never) is Go's zero time, as Prometheus writes it.
 std::string Rfc3339(int64_t ms) {
-  if (ms == 0) return "0001-01-01T00:00:00Z";
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  int64_t frac = ms % 1000;
-  if (frac < 0) {
-    frac += 1000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out = buf;
-  if (frac != 0) {
-    char f[8];
-    std::snprintf(f, sizeof(f), ".%03lld", static_cast<long long>(frac));
-    std::string fs = f;
-    while (fs.back() == '0') fs.pop_back();
-    out += fs;
-  }
-  return out + "Z";
+  return ms == 0 ? "0001-01-01T00:00:00Z" : core::FormatRfc3339(ms, core::Fraction::kShortest);
 }
 
 // Go's url.QueryEscape.
