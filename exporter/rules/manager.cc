@@ -8,6 +8,7 @@
 #include <ctime>
 #include <set>
 
+#include "pgdr/core/strings.h"
 #include "pgdr/core/time_format.h"
 #include "pgdr/promql/ast.h"
 #include "pgdr/promql/parser.h"
@@ -20,23 +21,6 @@ namespace {
 // Time 0 (never) is Go's zero time, as Prometheus writes it.
 std::string Rfc3339(int64_t ms) {
   return ms == 0 ? "0001-01-01T00:00:00Z" : core::FormatRfc3339(ms, core::Fraction::kShortest);
-}
-
-// Go's url.QueryEscape.
-std::string QueryEscape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof(buf), "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
 }
 
 nlohmann::json LabelsJson(const tsdb::Labels& labels) {
@@ -174,9 +158,10 @@ int RuleManager::Tick(int64_t now_ms) {
           o.annotations = a.annotations;
           o.starts_at_ms = a.fired_at_ms;
           o.ends_at_ms = a.resolved_at_ms != 0 ? a.resolved_at_ms : a.valid_until_ms;
-          o.generator_url = options_.external_url +
-                            "/graph?g0.expr=" + QueryEscape(promql::ToString(*rule.spec().expr)) +
-                            "&g0.tab=1";
+          o.generator_url =
+              options_.external_url + "/graph?g0.expr=" +
+              core::PercentEncode(promql::ToString(*rule.spec().expr), core::Escape::kQuery) +
+              "&g0.tab=1";
           outgoing.push_back(std::move(o));
         }
       }

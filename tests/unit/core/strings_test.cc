@@ -22,6 +22,14 @@ TEST(StringsTest, TrimRightKeepsLeadingWhitespace) {
   EXPECT_EQ(TrimRight("\n\n"), "");
 }
 
+TEST(StringsTest, PercentEncodeKeepsUnreservedAndEncodesTheRest) {
+  EXPECT_EQ(PercentEncode("aZ09-_.~", Escape::kComponent), "aZ09-_.~");
+  EXPECT_EQ(PercentEncode("a b/c=d&\xff", Escape::kComponent), "a%20b%2Fc%3Dd%26%FF");
+  EXPECT_EQ(PercentEncode("base/2026 x", Escape::kPath), "base/2026%20x");
+  EXPECT_EQ(PercentEncode("up == 0 / 1+", Escape::kQuery), "up+%3D%3D+0+%2F+1%2B");
+  EXPECT_EQ(PercentEncode("", Escape::kQuery), "");
+}
+
 TEST(StringsTest, JoinPutsTheSeparatorBetweenParts) {
   EXPECT_EQ(Join(std::vector<std::string>{"a", "b", "c"}, ", "), "a, b, c");
   EXPECT_EQ(Join(std::vector<std::string>{"", "b"}, ","), ",b");
