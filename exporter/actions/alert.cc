@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "pgdr/core/time_format.h"
+
 namespace pgdr::actions {
 
 std::string Fingerprint(const LabelMap& labels) {
@@ -31,16 +33,7 @@ std::string Fingerprint(const LabelMap& labels) {
 }
 
 std::string FormatRfc3339(TimePoint t) {
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  const int frac = static_cast<int>(ms - static_cast<long long>(secs) * 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-  return buf;
+  return core::FormatRfc3339(t, core::Fraction::kMilliseconds);
 }
 
 namespace {

@@ -20,6 +20,7 @@
 
 #include "pgdr/collect/pg_handle.h"
 #include "pgdr/core/files.h"
+#include "pgdr/core/time_format.h"
 
 extern char** environ;
 
@@ -367,12 +368,8 @@ core::Status CnpgPromote(const std::string& api_url, const std::string& bearer_t
                          const std::string& ca_file, milliseconds timeout,
                          const std::string& k8s_namespace, const std::string& cluster,
                          const std::string& instance) {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char stamp[40];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  const std::string stamp =
+      core::FormatRfc3339(std::chrono::system_clock::now(), core::Fraction::kNone);
   HttpPost patch;
   std::string base = api_url;
   while (!base.empty() && base.back() == '/') base.pop_back();

@@ -6,6 +6,7 @@
 
 #include "collect/sql_metrics.h"
 #include "pgdr/core/files.h"
+#include "pgdr/core/strings.h"
 
 namespace pgdr::collect {
 namespace {
@@ -62,8 +63,7 @@ std::optional<double> ProportionalBytes(const std::string& proc_root, int pid) {
 std::optional<double> ReadCgroupValue(const std::string& path) {
   auto text = core::ReadFile(path);
   if (!text.ok()) return std::nullopt;
-  std::string v = *text;
-  while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+  const std::string v(core::TrimRight(*text));
   double out = 0;
   if (!ParsePgNumber(v, &out)) return std::nullopt;  // "max": no limit
   return out;

@@ -4,17 +4,9 @@
 #include <vector>
 
 #include "pgdr/core/files.h"
+#include "pgdr/core/strings.h"
 
 namespace pgdr::collect {
-namespace {
-
-std::string TrimNewlines(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-}  // namespace
-
 std::string ResolvePassword(const std::optional<std::string>& env,
                             const std::optional<std::string>& file) {
   if (env) {
@@ -23,7 +15,7 @@ std::string ResolvePassword(const std::optional<std::string>& env,
   }
   if (file) {
     auto text = core::ReadFile(*file);
-    if (text.ok()) return TrimNewlines(*text);
+    if (text.ok()) return std::string(core::TrimRight(*text));
   }
   return "";
 }
@@ -46,7 +38,8 @@ PgConnPtr StartConnection(const std::string& dsn, const std::string& password,
 }
 
 std::string ConnectionErrorText(const PGconn* conn) {
-  return conn != nullptr ? TrimNewlines(PQerrorMessage(conn)) : std::string("out of memory");
+  return conn != nullptr ? std::string(core::TrimRight(PQerrorMessage(conn)))
+                         : std::string("out of memory");
 }
 
 }  // namespace pgdr::collect

@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "collect/sql_metrics.h"
-#include "pgdr/collect/pg_connect.h"
 #include "pgdr/core/log.h"
 
 namespace pgdr::collect {
@@ -28,14 +27,20 @@ std::string Text(const PGresult* r, int row, const char* column) {
 
 PoolerCollector::PoolerCollector(config::PgBouncerConfig pooler, config::CollectionConfig options,
                                  SteadyClock::time_point first_start)
-    : pooler_(std::move(pooler)), options_(options), next_start_(first_start) {
+    : pooler_(std::move(pooler)),
+      options_(options),
+      conn_({.dsn = pooler_.dsn,
+             .password_env = pooler_.password_env,
+             .password_file = pooler_.password_file,
+             .server_options = "",
+             .connect_timeout = options_.connect_timeout,
+             .max_backoff = options_.max_backoff}),
+      next_start_(first_start) {
   if (!pooler_.cluster.empty()) labels_.push_back({"cluster", pooler_.cluster});
   labels_.push_back({"pooler", pooler_.name});
 }
 
-int PoolerCollector::socket() const {
-  return conn_ && state_ != State::kIdle ? PQsocket(conn_.get()) : -1;
-}
+int PoolerCollector::socket() const { return state_ != State::kIdle ? conn_.socket() : -1; }
 
 SteadyClock::time_point PoolerCollector::wake_at() const {
   return state_ == State::kIdle ? next_start_ : deadline_;
@@ -50,43 +55,35 @@ std::shared_ptr<const TargetResult> PoolerCollector::Step(SteadyClock::time_poin
     deadline_ = now + options_.target_deadline;
     while (next_start_ <= now) next_start_ += options_.interval;
     error_.clear();
-    if (conn_) {
-      SendShowPools();
-    } else if (now < backoff_until_) {
+    if (conn_.open()) {
+      SendShowPools(now);
+    } else if (conn_.backing_off(now)) {
       error_ = "waiting to reconnect";
       Finish(now, false);
       return std::move(finished_);
     } else {
-      conn_ = StartConnection(pooler_.dsn,
-                              ResolvePassword(pooler_.password_env, pooler_.password_file), "");
+      const bool started = conn_.Start(now);
       state_ = State::kConnecting;
-      want_events_ = POLLOUT;
-      deadline_ = std::min(deadline_, now + options_.connect_timeout);
-      if (PQstatus(conn_.get()) == CONNECTION_BAD) Fail(ConnectionErrorText(conn_.get()));
+      want_events_ = conn_.connect_events();
+      deadline_ = std::min(deadline_, conn_.connect_deadline());
+      if (!started) Fail(conn_.ErrorText(), now);
     }
   } else if (state_ == State::kConnecting && revents != 0) {
-    switch (PQconnectPoll(conn_.get())) {
-      case PGRES_POLLING_READING:
-        want_events_ = POLLIN;
+    switch (conn_.Continue()) {
+      case AsyncConnection::Progress::kConnecting:
+        want_events_ = conn_.connect_events();
         break;
-      case PGRES_POLLING_WRITING:
-        want_events_ = POLLOUT;
+      case AsyncConnection::Progress::kReady:
+        SendShowPools(now);
         break;
-      case PGRES_POLLING_OK:
-        if (PQsetnonblocking(conn_.get(), 1) != 0) {
-          Fail(ConnectionErrorText(conn_.get()));
-        } else {
-          backoff_ = SteadyClock::duration::zero();
-          SendShowPools();
-        }
+      case AsyncConnection::Progress::kFailed:
+        Fail(conn_.ErrorText(), now);
         break;
-      default:
-        Fail(ConnectionErrorText(conn_.get()));
     }
   } else if (state_ == State::kQuerying) {
-    ReadPools();
+    ReadPools(now);
   }
-  if (state_ != State::kIdle && now >= deadline_) Fail("deadline exceeded");
+  if (state_ != State::kIdle && now >= deadline_) Fail("deadline exceeded", now);
   if (cycle_done_) {
     cycle_done_ = false;
     Finish(now, pools_ != nullptr && error_.empty());
@@ -94,21 +91,21 @@ std::shared_ptr<const TargetResult> PoolerCollector::Step(SteadyClock::time_poin
   return std::move(finished_);
 }
 
-void PoolerCollector::SendShowPools() {
+void PoolerCollector::SendShowPools(SteadyClock::time_point now) {
   state_ = State::kQuerying;
   pools_.reset();
   if (PQsendQuery(conn_.get(), "SHOW POOLS;") != 1) {
-    Fail(ConnectionErrorText(conn_.get()));
+    Fail(conn_.ErrorText(), now);
     return;
   }
   want_events_ = PQflush(conn_.get()) == 1 ? (POLLIN | POLLOUT) : POLLIN;
 }
 
-void PoolerCollector::ReadPools() {
+void PoolerCollector::ReadPools(SteadyClock::time_point now) {
   if (PQflush(conn_.get()) == 1) return;
   want_events_ = POLLIN;
   if (PQconsumeInput(conn_.get()) != 1) {
-    Fail(ConnectionErrorText(conn_.get()));
+    Fail(conn_.ErrorText(), now);
     return;
   }
   while (!PQisBusy(conn_.get())) {
@@ -128,18 +125,14 @@ void PoolerCollector::ReadPools() {
   }
 }
 
-void PoolerCollector::Fail(const std::string& why) {
+void PoolerCollector::Fail(const std::string& why, SteadyClock::time_point now) {
   error_ = why;
   errors_total_ += 1;
-  conn_.reset();
+  conn_.Fail(why, now);
   pools_.reset();
   state_ = State::kIdle;
   want_events_ = 0;
   cycle_done_ = true;
-  backoff_ = backoff_ == SteadyClock::duration::zero()
-                 ? std::chrono::duration_cast<SteadyClock::duration>(std::chrono::seconds(1))
-                 : std::min<SteadyClock::duration>(backoff_ * 2, options_.max_backoff);
-  backoff_until_ = SteadyClock::now() + backoff_;
   core::Log(core::LogLevel::kWarn, "pgbouncer collection failed",
             {{"pooler", pooler_.name}, {"err", why}});
 }

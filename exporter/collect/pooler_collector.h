@@ -1,7 +1,8 @@
 // PoolerCollector: collects a PgBouncer's admin console (SHOW POOLS) over one
-// persistent, non-blocking connection. The admin console speaks only the
-// simple query protocol and refuses startup options, so it has its own small
-// state machine rather than the pipelined TargetCollector.
+// persistent, non-blocking connection (an AsyncConnection, with the members'
+// connect deadline and backoff). The admin console speaks only the simple
+// query protocol and refuses startup options, so it has its own small state
+// machine rather than the pipelined TargetCollector.
 //
 // Metrics: pgdr_pgbouncer_up{pooler}, pgdr_pgbouncer_clients{database,user,state},
 // pgdr_pgbouncer_servers{database,user,state}, pgdr_pgbouncer_max_wait_seconds{database,user}.
@@ -9,6 +10,7 @@
 // Thread-safety: none; belongs to the collection thread.
 #pragma once
 
+#include "collect/async_connection.h"
 #include "collect/polled_collector.h"
 #include "pgdr/collect/pg_handle.h"
 #include "pgdr/config/config.h"
@@ -27,23 +29,21 @@ class PoolerCollector final : public PolledCollector {
 
  private:
   enum class State { kIdle, kConnecting, kQuerying };
-  void Fail(const std::string& why);
-  void SendShowPools();
-  void ReadPools();
+  void Fail(const std::string& why, SteadyClock::time_point now);
+  void SendShowPools(SteadyClock::time_point now);
+  void ReadPools(SteadyClock::time_point now);
   void Finish(SteadyClock::time_point now, bool up);
 
   const config::PgBouncerConfig pooler_;
   const config::CollectionConfig options_;
   core::Labels labels_;
-  PgConnPtr conn_;
+  AsyncConnection conn_;
   PgResultPtr pools_;
   State state_ = State::kIdle;
   short want_events_ = 0;
   SteadyClock::time_point next_start_;
   SteadyClock::time_point deadline_;
   SteadyClock::time_point cycle_start_;
-  SteadyClock::time_point backoff_until_;
-  SteadyClock::duration backoff_{};
   std::string error_;
   bool cycle_done_ = false;
   double errors_total_ = 0;

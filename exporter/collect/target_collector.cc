@@ -11,8 +11,8 @@
 
 #include "collect/memory_reader.h"
 #include "collect/sql_metrics.h"
-#include "pgdr/collect/pg_connect.h"
 #include "pgdr/core/log.h"
+#include "pgdr/core/strings.h"
 
 namespace pgdr::collect {
 namespace {
@@ -46,8 +46,7 @@ std::optional<double> NumberCell(const PGresult* r, int row, int col) {
 }
 
 std::string ResultError(const PGresult* r) {
-  std::string msg = r != nullptr ? PQresultErrorMessage(r) : "no result";
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  const std::string msg(core::TrimRight(r != nullptr ? PQresultErrorMessage(r) : "no result"));
   return msg.empty() ? std::string(PQresStatus(PQresultStatus(r))) : msg;
 }
 
@@ -74,6 +73,19 @@ bool RunsInThisDatabase(const config::QuerySpec& q, const char* db) {
     if (name == "*" || (db != nullptr && name == db)) return true;
   }
   return false;
+}
+
+AsyncConnection::Params ConnectParams(const config::TargetConfig& target,
+                                      const config::CollectionConfig& options) {
+  const auto timeout = std::to_string(options.statement_timeout.count());
+  return {.dsn = target.dsn,
+          .password_env = target.password_env,
+          .password_file = target.password_file,
+          .server_options = "-c statement_timeout=" + timeout + " -c lock_timeout=" + timeout +
+                            " -c idle_in_transaction_session_timeout=" +
+                            std::to_string(options.statement_timeout.count() * 2),
+          .connect_timeout = options.connect_timeout,
+          .max_backoff = options.max_backoff};
 }
 
 // libpq 15 flushes the socket at every PQpipelineSync, i.e. after every
@@ -103,6 +115,7 @@ TargetCollector::TargetCollector(config::TargetConfig target,
     : target_(std::move(target)),
       queries_(std::move(queries)),
       options_(options),
+      conn_(ConnectParams(target_, options_)),
       next_start_(first_start),
       probe_buckets_(std::size(kProbeBounds), 0) {
   base_labels_.push_back({"cluster", target_.cluster});
@@ -111,17 +124,10 @@ TargetCollector::TargetCollector(config::TargetConfig target,
   for (const auto& [k, v] : target_.labels) base_labels_.push_back({k, v});
 }
 
-int TargetCollector::socket() const {
-  if (!conn_ || state_ == State::kIdle) return -1;
-  return PQsocket(conn_.get());
-}
+int TargetCollector::socket() const { return state_ == State::kIdle ? -1 : conn_.socket(); }
 
 SteadyClock::time_point TargetCollector::wake_at() const {
   return state_ == State::kIdle ? next_start_ : deadline_;
-}
-
-std::string TargetCollector::ConnectionError() const {
-  return conn_ ? ConnectionErrorText(conn_.get()) : std::string("not connected");
 }
 
 std::shared_ptr<const TargetResult> TargetCollector::Step(SteadyClock::time_point now,
@@ -146,7 +152,7 @@ std::shared_ptr<const TargetResult> TargetCollector::Step(SteadyClock::time_poin
         }
       }
       cycle_error_ = "target deadline exceeded; connection reset";
-      conn_.reset();
+      conn_.Close();
       Finish(now);
     } else {
       FailConnection("target deadline exceeded", now);
@@ -171,9 +177,9 @@ void TargetCollector::StartCycle(SteadyClock::time_point now) {
   facts_ = MemberFacts();
   backend_pid_.reset();
   cycle_error_.clear();
-  if (!conn_) {
-    if (now < backoff_until_) {
-      cycle_error_ = "waiting to reconnect: " + last_error_;
+  if (!conn_.open()) {
+    if (conn_.backing_off(now)) {
+      cycle_error_ = "waiting to reconnect: " + conn_.last_error();
       Finish(now);
       return;
     }
@@ -185,44 +191,33 @@ void TargetCollector::StartCycle(SteadyClock::time_point now) {
 }
 
 void TargetCollector::StartConnect(SteadyClock::time_point now) {
-  const std::string options =
-      "-c statement_timeout=" + std::to_string(options_.statement_timeout.count()) +
-      " -c lock_timeout=" + std::to_string(options_.statement_timeout.count()) +
-      " -c idle_in_transaction_session_timeout=" +
-      std::to_string(options_.statement_timeout.count() * 2);
-  conn_ = StartConnection(target_.dsn, ResolvePassword(target_.password_env, target_.password_file),
-                          options);
-  ++connects_total_;
+  const bool started = conn_.Start(now);
   prepared_.assign(Slot(ItemKind::kQuery, queries_->size()), false);
   state_ = State::kConnecting;
-  deadline_ = std::min(deadline_, now + options_.connect_timeout);
-  if (!conn_ || PQstatus(conn_.get()) == CONNECTION_BAD) {
-    FailConnection(ConnectionError(), now);
+  deadline_ = std::min(deadline_, conn_.connect_deadline());
+  if (!started) {
+    FailConnection(conn_.ErrorText(), now);
     return;
   }
-  want_events_ = POLLOUT;  // libpq: the first wait after PQconnectStart is for writing
+  want_events_ = conn_.connect_events();
 }
 
 void TargetCollector::PollConnect(SteadyClock::time_point now) {
-  switch (PQconnectPoll(conn_.get())) {
-    case PGRES_POLLING_READING:
-      want_events_ = POLLIN;
+  switch (conn_.Continue()) {
+    case AsyncConnection::Progress::kConnecting:
+      want_events_ = conn_.connect_events();
       return;
-    case PGRES_POLLING_WRITING:
-      want_events_ = POLLOUT;
+    case AsyncConnection::Progress::kFailed:
+      FailConnection(conn_.ErrorText(), now);
       return;
-    case PGRES_POLLING_OK:
+    case AsyncConnection::Progress::kReady:
       break;
-    default:
-      FailConnection(ConnectionError(), now);
-      return;
   }
-  if (PQsetnonblocking(conn_.get(), 1) != 0 || PQenterPipelineMode(conn_.get()) != 1) {
-    FailConnection(ConnectionError(), now);
+  if (PQenterPipelineMode(conn_.get()) != 1) {
+    FailConnection(conn_.ErrorText(), now);
     return;
   }
   server_version_ = PQserverVersion(conn_.get());
-  backoff_ = SteadyClock::duration::zero();
   state_ = State::kRunning;
   SendRound(now);
 }
@@ -242,6 +237,7 @@ size_t TargetCollector::Slot(ItemKind kind, size_t index) {
 bool TargetCollector::Send(ItemKind kind, size_t index, const std::string& sql) {
   Item item{kind, index};
   item.slot = Slot(kind, index);
+  item.sent = SteadyClock::now();
   const std::string name = "pgdr_" + std::to_string(item.slot);
   if (!prepared_[item.slot]) {
     // Parse and first execution share one segment: if the Parse fails the
@@ -260,8 +256,6 @@ bool TargetCollector::Send(ItemKind kind, size_t index, const std::string& sql) 
 void TargetCollector::SendRound(SteadyClock::time_point now) {
   pending_.clear();
   next_item_ = 0;
-  round_sent_ = now;
-  last_result_at_ = now;
   ++round_;
   bool sent = true;
   std::optional<TcpCork> cork;
@@ -298,7 +292,7 @@ void TargetCollector::SendRound(SteadyClock::time_point now) {
   }
   cork.reset();  // uncorked: what the kernel holds goes out now
   if (!sent) {
-    FailConnection(ConnectionError(), now);
+    FailConnection(conn_.ErrorText(), now);
     return;
   }
   Flush();
@@ -311,7 +305,7 @@ void TargetCollector::Flush() {
 
 void TargetCollector::ReadResults(SteadyClock::time_point now) {
   if (PQconsumeInput(conn_.get()) != 1) {
-    FailConnection(ConnectionError(), now);
+    FailConnection(conn_.ErrorText(), now);
     return;
   }
   while (next_item_ < pending_.size() && !PQisBusy(conn_.get())) {
@@ -326,6 +320,9 @@ void TargetCollector::ReadResults(SteadyClock::time_point now) {
       continue;
     }
     if (PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) {
+      // Not the wake-up's `now`: the results read in one wake-up arrived
+      // while the ones before them were being handled.
+      item.read = SteadyClock::now();
       CompleteItem(item, now);
       ++next_item_;
       if (state_ != State::kRunning) return;
@@ -338,7 +335,7 @@ void TargetCollector::ReadResults(SteadyClock::time_point now) {
     }
   }
   if (PQstatus(conn_.get()) == CONNECTION_BAD) {
-    FailConnection(ConnectionError(), now);
+    FailConnection(conn_.ErrorText(), now);
     return;
   }
   if (next_item_ < pending_.size()) return;
@@ -373,7 +370,7 @@ void TargetCollector::CompleteItem(Item& item, SteadyClock::time_point now) {
         RecordError("probe", cycle_error_);
         return;
       }
-      OnProbe(r, now);
+      OnProbe(r, Seconds(item.read - item.sent));
       break;
     case ItemKind::kPredicate: {
       auto v = ok ? Cell(r, 0, 0) : std::nullopt;
@@ -382,19 +379,17 @@ void TargetCollector::CompleteItem(Item& item, SteadyClock::time_point now) {
       break;
     }
     case ItemKind::kQuery:
-      OnQuery(item.query, r, now);
+      OnQuery(item.query, r, Seconds(item.read - item.sent), now);
       break;
   }
 }
 
-void TargetCollector::OnProbe(const PGresult* r, SteadyClock::time_point now) {
-  const double latency = Seconds(now - round_sent_);
+void TargetCollector::OnProbe(const PGresult* r, double latency) {
   probe_count_ += 1;
   probe_sum_ += latency;
   for (size_t i = 0; i < std::size(kProbeBounds); ++i) {
     if (latency <= kProbeBounds[i]) probe_buckets_[i] += 1;
   }
-  last_result_at_ = now;
   auto in_recovery = Cell(r, 0, 0);
   if (in_recovery) facts_.in_recovery = *in_recovery == "t";
   facts_.lsn_bytes = NumberCell(r, 0, 1);
@@ -408,12 +403,12 @@ void TargetCollector::OnProbe(const PGresult* r, SteadyClock::time_point now) {
   probe_ok_ = true;
 }
 
-void TargetCollector::OnQuery(size_t index, const PGresult* r, SteadyClock::time_point now) {
+void TargetCollector::OnQuery(size_t index, const PGresult* r, double duration,
+                              SteadyClock::time_point now) {
   const config::QuerySpec& q = (*queries_)[index];
   CollectorStats& stats = collector_stats_[q.name];
   stats.ran = true;
-  stats.last_duration = Seconds(now - last_result_at_);
-  last_result_at_ = now;
+  stats.last_duration = duration;
   if (r == nullptr || PQresultStatus(r) != PGRES_TUPLES_OK) {
     RecordError(q.name, ResultError(r));
     return;
@@ -453,17 +448,12 @@ void TargetCollector::FailConnection(const std::string& why, SteadyClock::time_p
   if (state_ == State::kRunning && probe_ok_) {
     // The member answered the probe this cycle: report what was collected.
     cycle_error_ = why;
-    conn_.reset();
+    conn_.Close();
     Finish(now);
     return;
   }
-  conn_.reset();
-  last_error_ = why;
+  conn_.Fail(why, now);
   cycle_error_ = why;
-  backoff_ = backoff_ == SteadyClock::duration::zero()
-                 ? std::chrono::duration_cast<SteadyClock::duration>(std::chrono::seconds(1))
-                 : std::min<SteadyClock::duration>(backoff_ * 2, options_.max_backoff);
-  backoff_until_ = now + backoff_;
   RecordError("connect", why);
   Finish(now);
 }
@@ -484,7 +474,7 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
           base_labels_, Seconds(now - cycle_start_));
   m.Counter("pgdr_connections_opened_total",
             "Connections the exporter opened to the member (persistent: grows only on reconnects).",
-            base_labels_, connects_total_);
+            base_labels_, conn_.connects_total());
   m.Counter("pgdr_statements_prepared_total",
             "Statements the exporter prepared on the member (once per statement and connection).",
             base_labels_, prepares_total_);
@@ -496,13 +486,18 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   }
   h.bucket.push_back(
       {static_cast<std::uint64_t>(probe_count_), std::numeric_limits<double>::infinity()});
-  m.Histogram("pgdr_probe_latency_seconds", "Round trip of the probe query (a trivial SELECT).",
+  m.Histogram("pgdr_probe_latency_seconds",
+              "Round trip of the probe query (one prepared SELECT of the recovery state, WAL "
+              "positions, WAL receiver status and server clock), from sending it to reading its "
+              "result.",
               base_labels_, std::move(h));
   for (const auto& [name, stats] : collector_stats_) {
     core::Labels l = base_labels_;
     l.push_back({"collector", name});
     if (stats.ran) {
-      m.Gauge("pgdr_collect_duration_seconds", "Time the collector's query took in the last cycle.",
+      m.Gauge("pgdr_collect_duration_seconds",
+              "Time from sending the collector's query to reading its result in the last cycle "
+              "(pipelined: includes waiting for the statements sent before it).",
               l, stats.last_duration);
     }
     m.Counter("pgdr_collect_errors_total", "Errors of the collector since the exporter started.", l,

@@ -7,6 +7,10 @@
 //      pgdr_probe_latency_seconds) plus the predicate queries;
 //   2. every SQL collector that applies to this server's version and role,
 //      whose cache has expired and whose predicate held.
+// A statement's time (pgdr_collect_duration_seconds, the probe's latency) runs
+// from its being queued in the pipeline to its result being read, with the
+// clock read at that moment: results read in one wake-up are handled one
+// after the other, so the wake-up's time would make all but the first ~0.
 // Cycles start on a fixed-rate schedule. A cycle past `target_deadline` is
 // cut: while connecting or probing the member is down (pgdr_up 0) and the
 // connection dropped; later, the unfinished collectors count an error and the
@@ -32,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "collect/async_connection.h"
 #include "collect/polled_collector.h"
 #include "pgdr/collect/pg_handle.h"
 #include "pgdr/collect/target_result.h"
@@ -59,10 +64,12 @@ class TargetCollector final : public PolledCollector {
   enum class ItemKind { kProbe, kPredicate, kQuery };
   struct Item {
     ItemKind kind;
-    size_t query;          // index into queries_ (kPredicate, kQuery)
-    size_t slot = 0;       // index into prepared_
-    bool prepare = false;  // the segment starts with the statement's Parse
-    int nulls = 0;         // end-of-statement NULLs seen in this segment
+    size_t query;                    // index into queries_ (kPredicate, kQuery)
+    size_t slot = 0;                 // index into prepared_
+    bool prepare = false;            // the segment starts with the statement's Parse
+    int nulls = 0;                   // end-of-statement NULLs seen in this segment
+    SteadyClock::time_point sent{};  // queued in the pipeline
+    SteadyClock::time_point read{};  // its sync read back
     PgResultPtr prepare_result{};
     PgResultPtr result{};
   };
@@ -83,8 +90,8 @@ class TargetCollector final : public PolledCollector {
   void SendRound(SteadyClock::time_point now);
   void ReadResults(SteadyClock::time_point now);
   void CompleteItem(Item& item, SteadyClock::time_point now);
-  void OnProbe(const PGresult* r, SteadyClock::time_point now);
-  void OnQuery(size_t index, const PGresult* r, SteadyClock::time_point now);
+  void OnProbe(const PGresult* r, double latency);
+  void OnQuery(size_t index, const PGresult* r, double duration, SteadyClock::time_point now);
   void UseCached(size_t index);  // the cached result of query `index` joins this cycle
   bool Send(ItemKind kind, size_t index, const std::string& sql);
   // The prepared-statement slot of a statement: 0 the probe, then two per query.
@@ -93,28 +100,23 @@ class TargetCollector final : public PolledCollector {
   void FailConnection(const std::string& why, SteadyClock::time_point now);
   void Finish(SteadyClock::time_point now);
   void RecordError(const std::string& collector, const std::string& why);
-  std::string ConnectionError() const;
 
   const config::TargetConfig target_;
   const std::shared_ptr<const std::vector<config::QuerySpec>> queries_;
   const config::CollectionConfig options_;
   core::Labels base_labels_;
 
-  PgConnPtr conn_;
+  AsyncConnection conn_;
   State state_ = State::kIdle;
   short want_events_ = 0;
   SteadyClock::time_point next_start_;
   SteadyClock::time_point deadline_;
-  SteadyClock::time_point backoff_until_;
-  SteadyClock::duration backoff_{};
   int server_version_ = 0;
   std::vector<bool> prepared_;  // per Slot(), on the current connection
   double prepares_total_ = 0;
 
   // The cycle in progress.
   SteadyClock::time_point cycle_start_;
-  SteadyClock::time_point round_sent_;
-  SteadyClock::time_point last_result_at_;
   std::vector<Item> pending_;  // in the order sent
   size_t next_item_ = 0;       // first item whose results are not complete
   int round_ = 0;
@@ -126,7 +128,6 @@ class TargetCollector final : public PolledCollector {
   MemberFacts facts_;
   std::optional<int> backend_pid_;
   std::string cycle_error_;
-  std::string last_error_;  // why the last connection attempt failed
   std::shared_ptr<const TargetResult> finished_;
 
   // Across cycles.
@@ -137,7 +138,6 @@ class TargetCollector final : public PolledCollector {
   double probe_sum_ = 0;
   double dropped_duplicates_ = 0;
   double dropped_over_limit_ = 0;
-  double connects_total_ = 0;
 };
 
 }  // namespace pgdr::collect

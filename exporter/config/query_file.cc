@@ -4,6 +4,7 @@
 #include "pgdr/config/query_spec.h"
 #include "pgdr/config/yaml_reader.h"
 #include "pgdr/core/files.h"
+#include "pgdr/core/strings.h"
 
 namespace pgdr::config {
 namespace {
@@ -42,9 +43,7 @@ ColumnUsage ParseUsage(const YamlReader& r, const YAML::Node& n) {
 // A description as exposition HELP text: the serializer writes HELP as is,
 // so backslashes and line breaks (YAML block scalars) are escaped here.
 std::string HelpText(std::string_view description) {
-  while (!description.empty() && std::isspace(static_cast<unsigned char>(description.back()))) {
-    description.remove_suffix(1);
-  }
+  description = core::TrimRight(description);
   std::string out;
   out.reserve(description.size());
   for (const char c : description) {

@@ -3,18 +3,10 @@
 #include <cmath>
 
 #include "pgdr/core/files.h"
+#include "pgdr/core/strings.h"
 
 namespace pgdr::config {
 namespace {
-
-std::string Join(std::initializer_list<std::string_view> items) {
-  std::string out;
-  for (auto item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
-}
 
 std::string KindName(const YAML::Node& n) {
   switch (n.Type()) {
@@ -133,7 +125,7 @@ void YamlReader::CheckKeys(const YAML::Node& map, std::initializer_list<std::str
     for (auto a : allowed) known = known || a == key;
     if (!known) {
       Fail(kv.first, "unknown key \"" + key + "\" in " + std::string(what) +
-                         " (allowed: " + Join(allowed) + ")");
+                         " (allowed: " + core::Join(allowed, ", ") + ")");
     }
   }
 }

@@ -6,21 +6,10 @@
 #include <cstdio>
 #include <tuple>
 
+#include "pgdr/core/strings.h"
 #include "pgdr/promql/parser.h"
 
 namespace pgdr::promql {
-namespace {
-
-std::string Join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i > 0) out += sep;
-    out += v[i];
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string FormatDurationMs(int64_t ms) {
   if (ms == 0) return "0s";
@@ -97,7 +86,7 @@ std::string SelectorBase(const VectorSelector& vs) {
     parts.push_back(m.ToString());
   }
   if (parts.empty()) return vs.name;
-  return vs.name + "{" + Join(parts, ",") + "}";
+  return vs.name + "{" + core::Join(parts, ",") + "}";
 }
 
 }  // namespace
@@ -257,13 +246,13 @@ std::string ToString(const Expr& expr) {
       std::string matching;
       if (b.matching && (b.matching->on || !b.matching->labels.empty())) {
         matching = std::string(b.matching->on ? " on" : " ignoring") + " (" +
-                   Join(b.matching->labels, ", ") + ")";
+                   core::Join(b.matching->labels, ", ") + ")";
         if (b.matching->card == VectorMatching::Card::kManyToOne ||
             b.matching->card == VectorMatching::Card::kOneToMany) {
           matching +=
               std::string(b.matching->card == VectorMatching::Card::kManyToOne ? " group_left"
                                                                                : " group_right") +
-              " (" + Join(b.matching->include, ", ") + ")";
+              " (" + core::Join(b.matching->include, ", ") + ")";
         }
       }
       return ToString(*b.lhs) + " " + BinOpName(b.op) + (b.return_bool ? " bool" : "") + matching +
@@ -273,15 +262,15 @@ std::string ToString(const Expr& expr) {
       const auto& c = static_cast<const Call&>(expr);
       std::vector<std::string> args;
       for (const auto& a : c.args) args.push_back(ToString(*a));
-      return std::string(c.func->name) + "(" + Join(args, ", ") + ")";
+      return std::string(c.func->name) + "(" + core::Join(args, ", ") + ")";
     }
     case NodeKind::kAggregate: {
       const auto& a = static_cast<const AggregateExpr&>(expr);
       std::string out = AggOpName(a.op);
       if (a.without) {
-        out += " without (" + Join(a.grouping, ", ") + ") ";
+        out += " without (" + core::Join(a.grouping, ", ") + ") ";
       } else if (!a.grouping.empty()) {
-        out += " by (" + Join(a.grouping, ", ") + ") ";
+        out += " by (" + core::Join(a.grouping, ", ") + ") ";
       }
       out += "(";
       if (a.param) out += ToString(*a.param) + ", ";

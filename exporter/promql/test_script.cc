@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "pgdr/core/strings.h"
 #include "pgdr/promql/engine.h"
 #include "pgdr/promql/parser.h"
 #include "pgdr/promql/test_runner.h"
@@ -24,12 +25,7 @@ bool AlmostEqual(double a, double b) {
   return diff / (std::fabs(a) + std::fabs(b)) < kEpsilon;
 }
 
-std::string Trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r");
-  return std::string(s.substr(b, e - b + 1));
-}
+std::string Trim(std::string_view s) { return std::string(core::Trim(s)); }
 
 tsdb::Options TestStorageOptions() {
   tsdb::Options o;

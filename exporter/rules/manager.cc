@@ -8,6 +8,8 @@
 #include <ctime>
 #include <set>
 
+#include "pgdr/core/strings.h"
+#include "pgdr/core/time_format.h"
 #include "pgdr/promql/ast.h"
 #include "pgdr/promql/parser.h"
 #include "pgdr/rules/rule_file.h"
@@ -16,44 +18,9 @@ namespace pgdr::rules {
 namespace {
 
 // Go's time.RFC3339Nano in UTC: "2026-11-23T20:00:00.5Z".
+// Time 0 (never) is Go's zero time, as Prometheus writes it.
 std::string Rfc3339(int64_t ms) {
-  if (ms == 0) return "0001-01-01T00:00:00Z";
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  int64_t frac = ms % 1000;
-  if (frac < 0) {
-    frac += 1000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out = buf;
-  if (frac != 0) {
-    char f[8];
-    std::snprintf(f, sizeof(f), ".%03lld", static_cast<long long>(frac));
-    std::string fs = f;
-    while (fs.back() == '0') fs.pop_back();
-    out += fs;
-  }
-  return out + "Z";
-}
-
-// Go's url.QueryEscape.
-std::string QueryEscape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof(buf), "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
+  return ms == 0 ? "0001-01-01T00:00:00Z" : core::FormatRfc3339(ms, core::Fraction::kShortest);
 }
 
 nlohmann::json LabelsJson(const tsdb::Labels& labels) {
@@ -191,9 +158,10 @@ int RuleManager::Tick(int64_t now_ms) {
           o.annotations = a.annotations;
           o.starts_at_ms = a.fired_at_ms;
           o.ends_at_ms = a.resolved_at_ms != 0 ? a.resolved_at_ms : a.valid_until_ms;
-          o.generator_url = options_.external_url +
-                            "/graph?g0.expr=" + QueryEscape(promql::ToString(*rule.spec().expr)) +
-                            "&g0.tab=1";
+          o.generator_url =
+              options_.external_url + "/graph?g0.expr=" +
+              core::PercentEncode(promql::ToString(*rule.spec().expr), core::Escape::kQuery) +
+              "&g0.tab=1";
           outgoing.push_back(std::move(o));
         }
       }

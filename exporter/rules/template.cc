@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "pgdr/core/strings.h"
 #include "pgdr/promql/parser.h"
 
 namespace pgdr::rules {
@@ -291,12 +292,7 @@ class Parser {
     }
   }
 
-  static std::string Trim(std::string_view s) {
-    size_t b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) return "";
-    size_t e = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(b, e - b + 1));
-  }
+  static std::string Trim(std::string_view s) { return std::string(core::Trim(s)); }
 
   Pipeline ParsePipeline(std::string_view s) {
     size_t i = 0;

@@ -60,7 +60,4 @@ core::Status TransportError(const core::Status& status, const std::string& descr
 // The `result` label of pgdr_backup_store_requests_total for a request's Status.
 std::string_view RequestResult(const core::Status& status);
 
-// Percent-encodes per RFC 3986 (unreserved kept); '/' kept when !encode_slash.
-std::string UriEncode(std::string_view text, bool encode_slash);
-
 }  // namespace pgdr::store

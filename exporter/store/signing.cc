@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "pgdr/core/strings.h"
 #include "store/http_client.h"
 
 namespace pgdr::store {
@@ -129,7 +130,8 @@ std::optional<AwsCredentials> ParseAwsCredentialsFile(std::string_view text,
 std::string CanonicalQuery(const HeaderList& query) {
   std::vector<std::pair<std::string, std::string>> encoded;
   for (const auto& [name, value] : query) {
-    encoded.emplace_back(UriEncode(name, true), UriEncode(value, true));
+    encoded.emplace_back(core::PercentEncode(name, core::Escape::kComponent),
+                         core::PercentEncode(value, core::Escape::kComponent));
   }
   std::sort(encoded.begin(), encoded.end());
   std::string out;

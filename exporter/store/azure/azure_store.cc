@@ -4,6 +4,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "pgdr/core/strings.h"
 #include "pgdr/store/object_store.h"
 #include "store/http_client.h"
 #include "store/listing_xml.h"
@@ -103,7 +104,7 @@ class AzureStore final : public ObjectStore {
     std::string path = PathOf(endpoint_) + "/" + container_;
     if (!key.empty()) {
       path += '/';
-      path += UriEncode(key, false);
+      path += core::PercentEncode(key, core::Escape::kPath);
     }
     std::string url = HostOf(endpoint_) + path;
     std::vector<std::string> headers = {"x-ms-date: " + HttpDate(),

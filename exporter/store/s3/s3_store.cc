@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "pgdr/core/strings.h"
 #include "store/http_client.h"
 #include "store/listing_xml.h"
 #include "store/signing.h"
@@ -173,7 +174,7 @@ class S3Store final : public ObjectStore {
       host = bucket_ + "." + host;
     }
     if (!key.empty() || !path_style_) path += '/';
-    path += UriEncode(key, false);
+    path += core::PercentEncode(key, core::Escape::kPath);
     std::string date = AmzDate();
     SigV4Request request;
     request.canonical_uri = path;

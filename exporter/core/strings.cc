@@ -1,0 +1,42 @@
+#include "pgdr/core/strings.h"
+
+namespace pgdr::core {
+namespace {
+
+constexpr std::string_view kWhitespace = " \t\n\r\f\v";
+
+}  // namespace
+
+std::string_view Trim(std::string_view s) {
+  const size_t begin = s.find_first_not_of(kWhitespace);
+  if (begin == std::string_view::npos) return {};
+  return s.substr(begin, s.find_last_not_of(kWhitespace) - begin + 1);
+}
+
+std::string PercentEncode(std::string_view text, Escape mode) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
+    if (unreserved || (c == '/' && mode == Escape::kPath)) {
+      out += ch;
+    } else if (c == ' ' && mode == Escape::kQuery) {
+      out += '+';
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string_view TrimRight(std::string_view s) {
+  const size_t end = s.find_last_not_of(kWhitespace);
+  return end == std::string_view::npos ? std::string_view() : s.substr(0, end + 1);
+}
+
+}  // namespace pgdr::core
