@@ -6,8 +6,7 @@
 #include <iostream>
 
 #include "app/exporter.h"
-#include "app/store_poller.h"
-#include "pgdr/actions/engine.h"
+#include "app/validated_config.h"
 #include "pgdr/config/config.h"
 #include "pgdr/config/yaml_reader.h"
 #include "pgdr/core/log.h"
@@ -24,24 +23,17 @@ namespace {
 int CheckConfig(const std::vector<std::string>& files) {
   int rc = 0;
   for (const auto& file : files) {
-    auto config = config::LoadConfig(file);
-    auto monitors =
-        config.ok()
-            ? MakeBackupMonitors(*config)
-            : core::Result<std::vector<std::unique_ptr<store::BackupMonitor>>>(config.status());
-    if (monitors.ok()) {
-      if (auto engine = actions::ActionEngine::Create(*config); !engine.ok()) {
-        monitors = engine.status();
-      }
-    }
-    if (!monitors.ok()) {
-      std::cerr << "FAILED: " << monitors.status().message() << "\n";
+    auto validated = LoadAndValidate(file);
+    if (!validated.ok()) {
+      std::cerr << "FAILED: " << validated.status().message() << "\n";
       rc = 1;
       continue;
     }
-    std::cout << "SUCCESS: " << file << " is valid: " << config->targets.size() << " targets, "
-              << config->queries.size() << " queries, " << config->backup_stores.size()
-              << " backup stores, " << config->rule_files.size() << " rule files\n";
+    const config::Config& config = validated->config;
+    std::cout << "SUCCESS: " << file << " is valid: " << config.targets.size() << " targets, "
+              << config.queries.size() << " queries, " << config.backup_stores.size()
+              << " backup stores, " << config.rule_files.size() << " rule files, "
+              << validated->rule_groups.size() << " rule groups\n";
   }
   return rc;
 }

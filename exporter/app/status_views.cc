@@ -147,4 +147,27 @@ std::string StatusPageHtml(const collect::Snapshot& snapshot, const std::string&
   return out.str();
 }
 
+std::string AlertsHtml(const std::vector<rules::ManagedAlert>& alerts) {
+  std::string out =
+      "<h2>Alerts</h2><table><tr><th>alert</th><th>state</th><th>labels</th>"
+      "<th>summary</th></tr>";
+  size_t shown = 0;
+  for (const auto& a : alerts) {
+    if (a.alert.state == rules::AlertState::kInactive || a.alert.resolved_at_ms != 0) continue;
+    std::string labels;
+    for (const auto& l : a.alert.labels) {
+      if (l.name == "alertname") continue;
+      labels += l.name + "=" + l.value + " ";
+    }
+    const auto summary_it = a.alert.annotations.find("summary");
+    const std::string summary = summary_it == a.alert.annotations.end() ? "" : summary_it->second;
+    out += "<tr><td>" + HtmlEscape(a.rule) + "</td><td>" +
+           HtmlEscape(rules::AlertStateName(a.alert.state)) + "</td><td>" + HtmlEscape(labels) +
+           "</td><td>" + HtmlEscape(summary) + "</td></tr>";
+    ++shown;
+  }
+  if (shown == 0) out += "<tr><td colspan=4>none</td></tr>";
+  return out + "</table>";
+}
+
 }  // namespace pgdr::app

@@ -19,10 +19,10 @@ core::Result<std::vector<std::unique_ptr<store::BackupMonitor>>> MakeBackupMonit
 
 StorePoller::StorePoller(std::vector<std::unique_ptr<store::BackupMonitor>> monitors,
                          const Sink& sink)
-    : monitors_(std::move(monitors)) {
+    : monitors_(std::move(monitors)), running_(monitors_.size()) {
   for (auto& monitor : monitors_) {
     store::BackupMonitor* m = monitor.get();
-    threads_.emplace_back([m, sink](const std::stop_token& stop) {
+    threads_.emplace_back([this, m, sink](const std::stop_token& stop) {
       std::mutex mu;
       std::condition_variable_any cv;
       while (!stop.stop_requested()) {
@@ -36,12 +36,17 @@ StorePoller::StorePoller(std::vector<std::unique_ptr<store::BackupMonitor>> moni
         std::unique_lock lock(mu);
         cv.wait_until(lock, stop, started + m->interval(), [] { return false; });
       }
+      running_.fetch_sub(1);
     });
   }
 }
 
-StorePoller::~StorePoller() {
+void StorePoller::RequestStop() {
   for (auto& t : threads_) t.request_stop();
+}
+
+StorePoller::~StorePoller() {
+  RequestStop();
   threads_.clear();  // joins
 }
 

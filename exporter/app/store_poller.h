@@ -3,10 +3,17 @@
 // scrapes, or the other stores. Each poll's metrics and archive position are
 // handed to the sink (the snapshot composer).
 //
-// Thread-safety: Start/Stop from one thread; the sink is called from the
-// pollers' threads and must be thread-safe and quick.
+// A reload does not wait for a poll in flight (an object store may take its
+// whole deadline to answer): it calls RequestStop() on the old poller and
+// keeps it until Finished(); the destructor is the only call that joins.
+//
+// Thread-safety: construct, RequestStop, Finished and destroy from one
+// thread; the sink is called from the pollers' threads and must be
+// thread-safe and quick, and may still be called after RequestStop() by a
+// poll that was in flight.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -38,8 +45,14 @@ class StorePoller {
   StorePoller(const StorePoller&) = delete;
   StorePoller& operator=(const StorePoller&) = delete;
 
+  // Asks every poller thread to end after its current poll; does not block.
+  void RequestStop();
+  // True once every poller thread has returned (destruction is then instant).
+  bool Finished() const { return running_.load() == 0; }
+
  private:
   std::vector<std::unique_ptr<store::BackupMonitor>> monitors_;
+  std::atomic<size_t> running_{0};
   std::vector<std::jthread> threads_;
 };
 

@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <mutex>
+#include <optional>
+#include <variant>
 
 #include "collect/pooler_collector.h"
 #include "collect/target_collector.h"
@@ -15,20 +18,7 @@ class CollectionLoop::Impl {
  public:
   Impl(const config::Config& config, Sink sink)
       : sink_(std::move(sink)), wake_fd_(eventfd(0, EFD_CLOEXEC)) {
-    auto queries = std::make_shared<const std::vector<config::QuerySpec>>(config.queries);
-    const auto start = SteadyClock::now();
-    const size_t n = config.targets.size() + config.pgbouncers.size();
-    auto offset = [&](size_t i) {
-      return start + config.collection.interval * static_cast<long>(i) / static_cast<long>(n);
-    };
-    for (size_t i = 0; i < config.targets.size(); ++i) {
-      collectors_.push_back(std::make_unique<TargetCollector>(config.targets[i], queries,
-                                                              config.collection, offset(i)));
-    }
-    for (size_t i = 0; i < config.pgbouncers.size(); ++i) {
-      collectors_.push_back(std::make_unique<PoolerCollector>(
-          config.pgbouncers[i], config.collection, offset(config.targets.size() + i)));
-    }
+    members_ = Build(config, {});
   }
   ~Impl() {
     if (wake_fd_ >= 0) close(wake_fd_);
@@ -38,28 +28,36 @@ class CollectionLoop::Impl {
     std::vector<pollfd> fds;
     std::vector<PolledCollector*> owners;
     while (!stop_.load()) {
+      if (auto next = TakePending()) members_ = Build(*next, std::move(members_));
       auto now = SteadyClock::now();
       // Timers first: cycles due, deadlines passed.
-      for (auto& c : collectors_) {
-        if (c->wake_at() <= now) Deliver(c->Step(now, 0));
+      for (auto& m : members_) {
+        if (m.collector->wake_at() <= now) Deliver(m.collector->Step(now, 0));
       }
       fds.clear();
       owners.clear();
       fds.push_back({wake_fd_, POLLIN, 0});
       owners.push_back(nullptr);
       auto next = now + std::chrono::seconds(1);
-      for (auto& c : collectors_) {
+      for (auto& m : members_) {
+        PolledCollector* c = m.collector.get();
         next = std::min(next, c->wake_at());
         const int fd = c->socket();
         if (fd >= 0 && c->poll_events() != 0) {
           fds.push_back({fd, c->poll_events(), 0});
-          owners.push_back(c.get());
+          owners.push_back(c);
         }
       }
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
       const int timeout = static_cast<int>(std::clamp<long long>(wait + 1, 0, 1000));
       const int ready = poll(fds.data(), fds.size(), timeout);
       if (ready <= 0) continue;
+      if ((fds[0].revents & POLLIN) != 0) {
+        uint64_t count = 0;
+        if (read(wake_fd_, &count, sizeof count) < 0) {
+          // Nothing to drain: another wake-up already did.
+        }
+      }
       now = SteadyClock::now();
       for (size_t i = 1; i < fds.size(); ++i) {
         if (fds[i].revents != 0) Deliver(owners[i]->Step(now, fds[i].revents));
@@ -69,13 +67,80 @@ class CollectionLoop::Impl {
 
   void Stop() {
     stop_.store(true);
+    Wake();
+  }
+
+  void Reconfigure(const config::Config& config) {
+    {
+      std::lock_guard lock(pending_mu_);
+      pending_ = config;
+    }
+    Wake();
+  }
+
+ private:
+  using Entry = std::variant<config::TargetConfig, config::PgBouncerConfig>;
+  struct Member {
+    Entry entry;
+    std::unique_ptr<PolledCollector> collector;
+  };
+
+  static bool Same(const Entry& a, const Entry& b) {
+    if (a.index() != b.index()) return false;
+    if (const auto* t = std::get_if<config::TargetConfig>(&a)) {
+      return t->SameCollection(std::get<config::TargetConfig>(b));
+    }
+    return std::get<config::PgBouncerConfig>(a).SameCollection(
+        std::get<config::PgBouncerConfig>(b));
+  }
+
+  // The members of `config`, moving over from `old` those unchanged. New
+  // members' first cycles are spread over the interval from now.
+  std::vector<Member> Build(const config::Config& config, std::vector<Member> old) {
+    if (!queries_ || *queries_ != config.queries || collection_ != config.collection) {
+      old.clear();
+      queries_ = std::make_shared<const std::vector<config::QuerySpec>>(config.queries);
+      collection_ = config.collection;
+    }
+    std::vector<Entry> entries(config.targets.begin(), config.targets.end());
+    entries.insert(entries.end(), config.pgbouncers.begin(), config.pgbouncers.end());
+    const auto start = SteadyClock::now();
+    const auto n = static_cast<long>(entries.size());
+    std::vector<Member> out;
+    out.reserve(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) {
+      auto kept = std::find_if(old.begin(), old.end(), [&](const Member& m) {
+        return m.collector && Same(m.entry, entries[i]);
+      });
+      if (kept != old.end()) {
+        out.push_back(std::move(*kept));
+        continue;
+      }
+      const auto first = start + collection_.interval * static_cast<long>(i) / n;
+      std::unique_ptr<PolledCollector> collector;
+      if (const auto* t = std::get_if<config::TargetConfig>(&entries[i])) {
+        collector = std::make_unique<TargetCollector>(*t, queries_, collection_, first);
+      } else {
+        collector = std::make_unique<PoolerCollector>(std::get<config::PgBouncerConfig>(entries[i]),
+                                                      collection_, first);
+      }
+      out.push_back({entries[i], std::move(collector)});
+    }
+    return out;
+  }
+
+  std::optional<config::Config> TakePending() {
+    std::lock_guard lock(pending_mu_);
+    return std::exchange(pending_, std::nullopt);
+  }
+
+  void Wake() {
     const uint64_t one = 1;
     if (write(wake_fd_, &one, sizeof one) < 0) {
       // The loop also wakes within a second on its own.
     }
   }
 
- private:
   void Deliver(std::shared_ptr<const TargetResult> result) {
     if (result) sink_(std::move(result));
   }
@@ -83,7 +148,11 @@ class CollectionLoop::Impl {
   Sink sink_;
   int wake_fd_;
   std::atomic<bool> stop_{false};
-  std::vector<std::unique_ptr<PolledCollector>> collectors_;
+  std::shared_ptr<const std::vector<config::QuerySpec>> queries_;  // loop thread only
+  config::CollectionConfig collection_;                            // loop thread only
+  std::vector<Member> members_;                                    // loop thread only
+  std::mutex pending_mu_;
+  std::optional<config::Config> pending_;  // GUARDED_BY(pending_mu_)
 };
 
 CollectionLoop::CollectionLoop(const config::Config& config, Sink sink)
@@ -91,5 +160,6 @@ CollectionLoop::CollectionLoop(const config::Config& config, Sink sink)
 CollectionLoop::~CollectionLoop() = default;
 void CollectionLoop::Run() { impl_->Run(); }
 void CollectionLoop::Stop() { impl_->Stop(); }
+void CollectionLoop::Reconfigure(const config::Config& config) { impl_->Reconfigure(config); }
 
 }  // namespace pgdr::collect

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include "pgdr/config/yaml_reader.h"
 #include "pgdr/core/files.h"
@@ -126,6 +127,21 @@ core::Status ExpandGlob(const std::string& pattern, std::vector<std::string>* ou
 }
 
 }  // namespace
+
+bool TargetConfig::SameCollection(const TargetConfig& o) const {
+  const auto fields = [](const TargetConfig& t) {
+    return std::tie(t.cluster, t.member, t.region, t.dsn, t.password_env, t.password_file, t.labels,
+                    t.local_memory, t.cgroup_path);
+  };
+  return fields(*this) == fields(o);
+}
+
+bool PgBouncerConfig::SameCollection(const PgBouncerConfig& o) const {
+  const auto fields = [](const PgBouncerConfig& b) {
+    return std::tie(b.name, b.cluster, b.dsn, b.password_env, b.password_file, b.databases_file);
+  };
+  return fields(*this) == fields(o);
+}
 
 std::string RedactedDsn(const std::string& dsn) {
   ConninfoPtr opts = ParseConninfo(dsn, nullptr);

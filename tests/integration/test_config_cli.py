@@ -46,6 +46,25 @@ class CheckConfigTest(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0)
             self.assertIn(qpath + ':5:16: unsupported usage "GAUGES"', r.stderr)
 
+    def test_check_config_refuses_what_start_refuses(self):
+        # A rule file with an unparsable expression: the exporter refuses to
+        # start with it, so check-config must refuse it too, naming the file,
+        # line and column.
+        with TempDir() as tmp:
+            rpath = os.path.join(tmp.path, "rules.yml")
+            with open(rpath, "w") as f:
+                f.write("groups:\n  - name: g\n    rules:\n      - alert: Broken\n"
+                        "        expr: sum(up\n")
+            text = f"targets: []\nrule_files: [{rpath}]\n"
+            r, path = check_config(tmp, text)
+            self.assertNotEqual(r.returncode, 0, r.stdout)
+            self.assertIn(rpath + ":", r.stderr)
+            self.assertIn('"Broken": could not parse expression', r.stderr)
+            start = run([EXPORTER, "--config.file", path, "--web.listen-address", "127.0.0.1:0"],
+                        check=False, timeout=20)
+            self.assertNotEqual(start.returncode, 0)
+            self.assertIn('could not parse expression', start.stderr)
+
     def test_valid_shipped_queries(self):
         with TempDir() as tmp:
             src = os.environ.get("PGDR_SOURCE_DIR")

@@ -6,7 +6,14 @@
 // databases in the same millisecond. Each finished cycle is handed to the
 // sink on the loop's thread; the sink must not block.
 //
-// Thread-safety: Run() on one thread; Stop() from any thread.
+// A reload hands the loop a new config with Reconfigure(): members whose
+// entry is unchanged (TargetConfig/PgBouncerConfig::SameCollection), with the
+// same queries and collection settings, keep their connection and schedule;
+// new or changed members start afresh and removed ones are closed. The loop
+// applies it on its own thread at its next wake-up, without pausing the
+// other members.
+//
+// Thread-safety: Run() on one thread; Stop() and Reconfigure() from any thread.
 #pragma once
 
 #include <atomic>
@@ -31,6 +38,7 @@ class CollectionLoop {
   // Runs until Stop(). Connections are closed when it returns.
   void Run();
   void Stop();
+  void Reconfigure(const config::Config& config);
 
  private:
   class Impl;

@@ -37,6 +37,9 @@ struct TargetConfig {
 
   // "cluster/member", the name used in logs and /api/v1/targets.
   std::string Key() const { return cluster + "/" + member; }
+  // Equal in everything but `where`: a reload keeps the connection of a
+  // member whose entry only moved in the file.
+  bool SameCollection(const TargetConfig& o) const;
 };
 
 // A PgBouncer whose admin console is collected (pgdr_pgbouncer_*) and which
@@ -50,6 +53,9 @@ struct PgBouncerConfig {
   std::optional<std::string> password_file;
   std::string databases_file;  // optional: the [databases] include file redirect rewrites
   std::string where;           // file:line:col of the entry
+
+  // Equal in everything but `where` (see TargetConfig::SameCollection).
+  bool SameCollection(const PgBouncerConfig& o) const;
 };
 
 struct QueryFileConfig {
@@ -64,6 +70,8 @@ struct CollectionConfig {
   milliseconds target_deadline{10000};   // a whole cycle; at most interval
   milliseconds max_backoff{60000};       // cap of the reconnect backoff
   size_t max_series_per_query = 10000;   // label-explosion guard
+
+  bool operator==(const CollectionConfig&) const = default;
 };
 
 struct Config {

@@ -31,6 +31,8 @@ struct ColumnSpec {
   std::string metric_name;  // resolved: `name`, else <prefix><query>_<column>
   double scale = 1.0;
   std::map<std::string, double> mapping;  // MAPPEDMETRIC: text value -> number
+
+  bool operator==(const ColumnSpec&) const = default;
 };
 
 // A version range from `runonserver` (">=10.0.0 <15.0.0", "||" for "or").
@@ -41,11 +43,13 @@ class VersionRange {
   // server_version_num as PQserverVersion() reports it (150004 -> 15.4.0).
   bool Contains(int server_version_num) const;
   bool empty() const { return alternatives_.empty(); }
+  bool operator==(const VersionRange&) const = default;
 
  private:
   struct Bound {
     enum class Op { kLt, kLe, kGt, kGe, kEq } op;
     long long version;  // major*1e6 + minor*1e3 + patch
+    bool operator==(const Bound&) const = default;
   };
   std::vector<std::vector<Bound>> alternatives_;
 };
@@ -60,6 +64,9 @@ struct QuerySpec {
   std::optional<std::string> predicate_sql;
   std::vector<std::string> target_databases;
   std::vector<ColumnSpec> columns;
+
+  // A reload keeps a member's connection only when its queries compare equal.
+  bool operator==(const QuerySpec&) const = default;
 };
 
 // Loads one queries file. `metric_prefix` is prepended to names derived from

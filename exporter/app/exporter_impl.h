@@ -1,0 +1,103 @@
+// Exporter::Impl: the wiring of the running service and the threads it owns
+// (see exporter.h for the data flow). exporter.cc holds the thread loops,
+// reload.cc the start and reload orchestration.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "app/exporter.h"
+#include "app/store_poller.h"
+#include "pgdr/actions/engine.h"
+#include "pgdr/collect/collection_loop.h"
+#include "pgdr/collect/snapshot.h"
+#include "pgdr/config/config.h"
+#include "pgdr/http/server.h"
+#include "pgdr/rules/manager.h"
+#include "pgdr/tsdb/tsdb.h"
+
+namespace pgdr::app {
+
+// Threads: the collection thread (loop_->Run), one thread per backup store
+// (stores_), the composer, the evaluator, the HTTP workers, and whichever
+// thread calls Start/Reload/Stop (main on SIGHUP, an HTTP worker on
+// POST /-/reload).
+//
+// Lock order: reload_mu_ before eval_mu_ before engines_mu_. mu_ and
+// engines_mu_ are leaves: nothing else is locked while either is held (the
+// composer and evaluator copy what they need under mu_ and release it before
+// calling Rules()/Actions()). The collection and store threads only ever
+// take mu_, in their sinks, so a reload never waits for them.
+class Exporter::Impl {
+ public:
+  explicit Impl(ExporterOptions options);
+
+  core::Status Start();
+  core::Status Reload();
+  void Stop();
+
+ private:
+  // reload.cc: applying a validated config.
+  void Apply(const config::Config& config,
+             std::vector<std::unique_ptr<store::BackupMonitor>> monitors);
+  core::Status LoadRules(const config::Config& config);
+  void SwapActions(std::unique_ptr<actions::ActionEngine> engine);
+  void StopCollection();
+
+  // exporter.cc: the threads' loops and the sinks feeding them.
+  std::shared_ptr<rules::RuleManager> Rules() const;
+  std::shared_ptr<actions::ActionEngine> Actions() const;
+  void EvaluateLoop();
+  void ComposeLoop();
+  void AppendToTsdb(const collect::SnapshotInputs& inputs, const collect::Snapshot& snapshot,
+                    const std::map<std::string, std::shared_ptr<const StorePoll>>& polls,
+                    const std::vector<prometheus::MetricFamily>* self);
+  void OnStorePoll(uint64_t generation, StorePoll poll);
+  void OnTargetResult(std::shared_ptr<const collect::TargetResult> r);
+  std::vector<prometheus::MetricFamily> CurrentSelfMetrics();
+  void Route();
+
+  const ExporterOptions options_;
+  tsdb::Tsdb tsdb_;
+  http::HttpServer http_;
+  collect::SnapshotStore snapshots_;
+
+  std::mutex reload_mu_;  // one Start/Reload/Stop at a time; guards the block below
+  rules::ManagerOptions rules_options_;
+  std::unique_ptr<collect::CollectionLoop> loop_;
+  std::thread collector_;
+  std::unique_ptr<StorePoller> stores_;
+  // Pollers of earlier configs whose last poll may still be in flight;
+  // dropped once Finished(), joined by Stop().
+  std::vector<std::unique_ptr<StorePoller>> retired_stores_;
+  std::atomic<double> reload_failures_{0};
+
+  std::mutex eval_mu_;  // one evaluation at a time; engines swapped between them
+  mutable std::mutex engines_mu_;
+  std::shared_ptr<rules::RuleManager> rules_;       // GUARDED_BY(engines_mu_)
+  std::shared_ptr<actions::ActionEngine> actions_;  // GUARDED_BY(engines_mu_)
+
+  std::thread evaluator_;
+  std::thread composer_;
+  std::map<std::string, const void*> appended_;  // composer thread only
+  collect::SnapshotComposer composer_state_;     // composer thread only
+
+  std::mutex mu_;  // guards everything below
+  std::condition_variable cv_;
+  std::map<std::string, std::shared_ptr<const collect::TargetResult>> results_;
+  std::set<std::string> result_keys_;  // members of the running config
+  std::map<std::string, std::shared_ptr<const StorePoll>> store_polls_;
+  uint64_t store_generation_ = 0;  // polls of older pollers are dropped
+  size_t target_count_ = 0;
+  std::chrono::system_clock::time_point last_reload_;
+  bool dirty_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace pgdr::app

@@ -1,0 +1,54 @@
+#include "app/http_routes.h"
+
+#include "app/status_views.h"
+
+namespace pgdr::app {
+
+void RouteHttp(http::HttpServer& server, const HttpViews& views) {
+  server.Route(views.telemetry_path, [views](const http::HttpRequest&) {
+    auto s = views.snapshot();
+    if (!s)
+      return http::HttpResponse{503, "text/plain; charset=utf-8", "no collection finished yet\n"};
+    return http::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", s->text};
+  });
+  server.Route("/-/healthy", [](const http::HttpRequest&) {
+    return http::HttpResponse{200, "text/plain; charset=utf-8", "Healthy.\n"};
+  });
+  server.Route("/-/ready", [views](const http::HttpRequest&) {
+    return views.snapshot() ? http::HttpResponse{200, "text/plain; charset=utf-8", "Ready.\n"}
+                            : http::HttpResponse{503, "text/plain; charset=utf-8", "Not ready.\n"};
+  });
+  server.Route("/-/reload", [views](const http::HttpRequest& req) {
+    if (req.method != "POST" && req.method != "PUT") {
+      return http::HttpResponse{405, "text/plain; charset=utf-8",
+                                "Only POST or PUT requests allowed.\n"};
+    }
+    core::Status s = views.reload();
+    if (!s.ok()) {
+      return http::HttpResponse{500, "text/plain; charset=utf-8",
+                                "failed to reload config: " + s.message() + "\n"};
+    }
+    return http::HttpResponse{200, "text/plain; charset=utf-8", ""};
+  });
+  server.Route("/api/v1/targets", [views](const http::HttpRequest&) {
+    auto s = views.snapshot();
+    return http::HttpResponse{200, "application/json", TargetsJson(s ? *s : collect::Snapshot{})};
+  });
+  server.Route("/api/v1/rules", [views](const http::HttpRequest&) {
+    return http::HttpResponse{200, "application/json", views.rules()->RulesJson().dump()};
+  });
+  server.Route("/api/v1/alerts", [views](const http::HttpRequest&) {
+    return http::HttpResponse{200, "application/json", views.rules()->AlertsJson().dump()};
+  });
+  server.Route("/api/v1/maintenance", [views](const http::HttpRequest& req) {
+    return views.actions()->HandleMaintenance(req);
+  });
+  server.Route("/", [views](const http::HttpRequest&) {
+    auto s = views.snapshot();
+    return http::HttpResponse{200, "text/html; charset=utf-8",
+                              StatusPageHtml(s ? *s : collect::Snapshot{}, views.version,
+                                             AlertsHtml(views.rules()->Alerts()))};
+  });
+}
+
+}  // namespace pgdr::app

@@ -1,0 +1,52 @@
+#include "app/self_metrics.h"
+
+#include <unistd.h>
+
+#include <sstream>
+
+#include "pgdr/core/files.h"
+
+namespace pgdr::app {
+namespace {
+
+// CPU seconds and resident bytes of this process, from /proc/self.
+void AppendProcessMetrics(core::MetricSet& out) {
+  auto stat = core::ReadFile("/proc/self/stat");
+  if (stat.ok()) {
+    const size_t close = stat->rfind(')');
+    std::istringstream in(stat->substr(close + 2));
+    std::vector<std::string> f;
+    std::string word;
+    while (in >> word) f.push_back(word);
+    // Fields after the command: state(0) ... utime(11) stime(12) ... rss(21).
+    if (f.size() > 21) {
+      const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+      out.Counter("process_cpu_seconds_total", "User and system CPU time of the exporter.", {},
+                  (std::stod(f[11]) + std::stod(f[12])) / ticks);
+      out.Gauge("process_resident_memory_bytes", "Resident memory of the exporter.", {},
+                std::stod(f[21]) * static_cast<double>(sysconf(_SC_PAGESIZE)));
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<prometheus::MetricFamily> SelfMetrics(const SelfFacts& facts,
+                                                  const rules::RuleManager* rules,
+                                                  const actions::ActionEngine* engine) {
+  core::MetricSet m;
+  m.Gauge("pgdr_build_info", "pgdr build: version.", {{"version", facts.version}}, 1);
+  m.Gauge("pgdr_exporter_targets", "Members configured for collection.", {},
+          static_cast<double>(facts.targets));
+  m.Gauge("pgdr_config_last_reload_success_timestamp_seconds",
+          "When the running config was loaded.", {},
+          std::chrono::duration<double>(facts.last_reload.time_since_epoch()).count());
+  m.Counter("pgdr_config_reload_failures_total",
+            "Reloads refused because the new config was invalid.", {}, facts.reload_failures);
+  AppendProcessMetrics(m);
+  if (rules != nullptr) rules->CollectMetrics(m);
+  if (engine != nullptr) engine->CollectMetrics(m);
+  return m.Take();
+}
+
+}  // namespace pgdr::app

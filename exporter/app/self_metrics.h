@@ -1,0 +1,30 @@
+// The exporter's own metrics: build info, configured members, reload
+// success/failures, process CPU and resident memory (/proc/self), and those
+// the rule manager and action engine report about themselves.
+//
+// Thread-safety: pure function of its arguments (reads /proc/self).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "pgdr/actions/engine.h"
+#include "pgdr/core/metric_set.h"
+#include "pgdr/rules/manager.h"
+
+namespace pgdr::app {
+
+struct SelfFacts {
+  std::string version;
+  size_t targets = 0;
+  std::chrono::system_clock::time_point last_reload;
+  double reload_failures = 0;
+};
+
+// `rules` and `engine` may be null.
+std::vector<prometheus::MetricFamily> SelfMetrics(const SelfFacts& facts,
+                                                  const rules::RuleManager* rules,
+                                                  const actions::ActionEngine* engine);
+
+}  // namespace pgdr::app
