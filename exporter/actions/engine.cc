@@ -74,6 +74,14 @@ void ActionEngine::Stop() {
   }
   work_cv_.notify_all();
   if (worker_.joinable()) worker_.join();
+  std::deque<Task> dropped;
+  {
+    std::lock_guard lock(work_mu_);
+    dropped.swap(work_);
+  }
+  for (auto& task : dropped) {
+    if (task.drop) task.drop();
+  }
   notifier_.Stop();
 }
 
@@ -94,7 +102,7 @@ void ActionEngine::WorkerLoop() {
     work_.pop_front();
     busy_ = true;
     lock.unlock();
-    task();
+    task.run();
     lock.lock();
     busy_ = false;
     work_cv_.notify_all();
@@ -216,8 +224,9 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
     CountFailover(cluster, t.provider, "dry_run");
     return;
   }
+  // The cooldown starts when the provider is called (RunFailover), not here:
+  // a failover still queued when the engine stops never ran.
   last = "acted";
-  tracker.last_failover = now;
   in_flight_.insert(cluster);
   core::Log(core::LogLevel::kWarn, "failover started",
             {{"trigger", t.name},
@@ -228,12 +237,35 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
              {"candidate_lsn_bytes", Num(d.candidate_lsn)},
              {"lag_bytes", Num(d.lag_bytes)},
              {"old_primary", d.old_primary}});
-  Dispatch([this, &t, cluster, d, alert, members] { RunFailover(t, cluster, d, alert, members); });
+  Dispatch({[this, &t, cluster, d, alert, members, now] {
+              RunFailover(t, cluster, d, alert, members, now);
+            },
+            [this, &t, cluster, d] { DropFailover(t, cluster, d); }});
+}
+
+void ActionEngine::DropFailover(const Trigger& t, const std::string& cluster,
+                                const FailoverDecision& d) {
+  core::Log(core::LogLevel::kWarn, "failover dropped: the engine stopped before it ran",
+            {{"trigger", t.name},
+             {"cluster", cluster},
+             {"provider", t.provider},
+             {"candidate", d.candidate},
+             {"detail", "no cooldown is kept for it; the next engine decides again"}});
+  std::lock_guard lock(mu_);
+  in_flight_.erase(cluster);
+  for (auto it = decisions_.begin(); it != decisions_.end();) {
+    const bool mine = it->second == "acted" && it->first.ends_with("/" + cluster);
+    it = mine ? decisions_.erase(it) : std::next(it);
+  }
 }
 
 void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
                                const FailoverDecision& d, const ActionAlert& alert,
-                               const std::vector<MemberView>& members) {
+                               const std::vector<MemberView>& members, TimePoint decided_at) {
+  {
+    std::lock_guard lock(mu_);
+    trackers_[cluster].last_failover = decided_at;
+  }
   const auto started = std::chrono::steady_clock::now();
   const PgEndpoint* candidate = nullptr;
   for (const auto& ep : config_.members.at(cluster)) {
@@ -403,30 +435,34 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
     CountAction(t, st.ok() ? "success" : "failed");
     return;
   }
-  Dispatch([this, &t, alert, cluster, poolers, primary_address] {
-    core::Status st;
-    if (t.action == Trigger::Action::kRedirect) {
-      st = Redirect(poolers, cluster, primary_address);
-    } else {
-      st = RunCommand(t.command,
-                      {{"PGDR_ACTION", "exec"},
-                       {"PGDR_TRIGGER", t.name},
-                       {"PGDR_CLUSTER", cluster},
-                       {"PGDR_ALERTNAME", Get(alert.labels, "alertname")},
-                       {"PGDR_ALERT_LABELS", LabelsJson(alert.labels)},
-                       {"PGDR_ALERT_ANNOTATIONS", LabelsJson(alert.annotations)},
-                       {"PGDR_DRY_RUN", "false"}},
-                      t.timeout);
-    }
-    core::Log(st.ok() ? core::LogLevel::kInfo : core::LogLevel::kError, "action finished",
-              {{"trigger", t.name},
-               {"action", ActionName(t)},
-               {"cluster", cluster},
-               {"result", st.ok() ? "success" : "failed"},
-               {"error", st.message()}});
-    std::lock_guard lock(mu_);
-    CountAction(t, st.ok() ? "success" : "failed");
-  });
+  Dispatch({[this, &t, alert, cluster, poolers, primary_address] {
+              core::Status st;
+              if (t.action == Trigger::Action::kRedirect) {
+                st = Redirect(poolers, cluster, primary_address);
+              } else {
+                st = RunCommand(t.command,
+                                {{"PGDR_ACTION", "exec"},
+                                 {"PGDR_TRIGGER", t.name},
+                                 {"PGDR_CLUSTER", cluster},
+                                 {"PGDR_ALERTNAME", Get(alert.labels, "alertname")},
+                                 {"PGDR_ALERT_LABELS", LabelsJson(alert.labels)},
+                                 {"PGDR_ALERT_ANNOTATIONS", LabelsJson(alert.annotations)},
+                                 {"PGDR_DRY_RUN", "false"}},
+                                t.timeout);
+              }
+              core::Log(st.ok() ? core::LogLevel::kInfo : core::LogLevel::kError, "action finished",
+                        {{"trigger", t.name},
+                         {"action", ActionName(t)},
+                         {"cluster", cluster},
+                         {"result", st.ok() ? "success" : "failed"},
+                         {"error", st.message()}});
+              std::lock_guard lock(mu_);
+              CountAction(t, st.ok() ? "success" : "failed");
+            },
+            [&t, cluster] {
+              core::Log(core::LogLevel::kWarn, "action dropped: the engine stopped before it ran",
+                        {{"trigger", t.name}, {"action", ActionName(t)}, {"cluster", cluster}});
+            }});
 }
 
 void ActionEngine::CountFailover(const std::string& cluster, const std::string& provider,
