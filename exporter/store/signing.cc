@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "store/http_client.h"
+#include "store/http_errors.h"
 
 namespace pgdr::store {
 namespace {

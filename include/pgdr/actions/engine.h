@@ -5,9 +5,10 @@
 // failover guards' memory of each cluster, and for every configured trigger
 // whose matchers select a firing alert decides what to do:
 //   - failover: the guards of failover.h; dry-run (the default) logs and
-//     counts what would be done; otherwise the provider (pg_promote, exec,
-//     patroni) runs on the engine's worker thread, then the configured
-//     PgBouncers are repointed at the new primary;
+//     counts what would be done; otherwise the trigger's FailoverProvider
+//     (provider.h: pg_promote, exec, patroni, cnpg) runs on the engine's
+//     worker thread, then the configured PgBouncers are repointed at the
+//     new primary;
 //   - redirect: repoints PgBouncers at the cluster's current primary;
 //   - webhook / exec: once per firing episode of the alert.
 // No action runs for a cluster inside a maintenance window. Every decision

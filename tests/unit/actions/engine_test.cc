@@ -123,6 +123,16 @@ TEST(ActionsConfig, ErrorsNameFileLineColumn) {
   st = EngineError(
       "actions:\n  triggers:\n    - {match: 'a=\"b\"', action: failover, provider: cnpg}\n");
   EXPECT_NE(st.message().find("namespace"), std::string::npos) << st.message();
+  st = EngineError(
+      "actions:\n  triggers:\n    - {match: 'a=\"b\"', action: failover, provider: stonith}\n");
+  EXPECT_NE(st.message().find(":10:52: unknown provider \"stonith\" (allowed: pg_promote, exec, "
+                              "patroni, cnpg)"),
+            std::string::npos)
+      << st.message();
+  st = EngineError(
+      "actions:\n  triggers:\n    - {match: 'a=\"b\"', action: failover, provider: patroni, "
+      "command: [x], url: 'http://127.0.0.1:1'}\n");
+  EXPECT_NE(st.message().find("key \"command\" does not apply"), std::string::npos) << st.message();
   EXPECT_TRUE(EngineError("").ok());
 }
 
