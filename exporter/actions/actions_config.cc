@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "pgdr/actions/provider.h"
 #include "pgdr/collect/pg_connect.h"
 #include "pgdr/config/yaml_reader.h"
 #include "pgdr/core/files.h"
@@ -190,13 +191,15 @@ void LoadTriggers(const config::YamlReader& r, const config::Config& config, Act
       only(k, is_failover);
     }
     only("poolers", t.action == Trigger::Action::kRedirect);
+    ProviderNeeds needs;  // of the failover provider; none for other actions
     if (is_failover) {
       t.provider = r.StringOr(n, "provider", "pg_promote");
-      if (t.provider != "pg_promote" && t.provider != "exec" && t.provider != "patroni" &&
-          t.provider != "cnpg") {
-        r.Fail(n["provider"], "unknown provider \"" + t.provider +
-                                  "\" (allowed: pg_promote, exec, patroni, cnpg)");
+      const FailoverProvider* provider = FindProvider(t.provider);
+      if (!provider) {
+        r.Fail(n["provider"],
+               "unknown provider \"" + t.provider + "\" (allowed: " + ProviderNames() + ")");
       }
+      needs = provider->needs();
       t.policy.confirm_for = r.DurationOr(n, "confirm_for", t.policy.confirm_for);
       t.policy.max_lag_bytes = r.NumberOr(n, "max_lag_bytes", t.policy.max_lag_bytes);
       t.policy.cooldown = r.DurationOr(n, "cooldown", t.policy.cooldown);
@@ -209,17 +212,16 @@ void LoadTriggers(const config::YamlReader& r, const config::Config& config, Act
     for (const auto& p : t.action == Trigger::Action::kRedirect ? t.poolers : t.redirect) {
       if (!out.poolers.count(p)) r.Fail(n, "unknown pooler \"" + p + "\" (see pgbouncers:)");
     }
-    const bool needs_command = t.action == Trigger::Action::kExec || t.provider == "exec";
+    const bool needs_command = t.action == Trigger::Action::kExec || needs.command;
     only("command", needs_command);
     if (needs_command) {
       t.command = r.StringList(n, "command");
       if (t.command.empty()) r.Fail(n, "`command` is required (a list: program and arguments)");
     }
-    const bool cnpg = is_failover && t.provider == "cnpg";
+    const bool cnpg = needs.kubernetes;
     only("namespace", cnpg);
     only("cnpg_cluster", cnpg);
-    const bool needs_url =
-        t.action == Trigger::Action::kWebhook || (is_failover && t.provider == "patroni") || cnpg;
+    const bool needs_url = t.action == Trigger::Action::kWebhook || needs.http;
     for (const char* k : {"url", "basic_auth", "bearer_token_env", "bearer_token_file",
                           "tls_ca_file", "max_retries"}) {
       only(k, needs_url);

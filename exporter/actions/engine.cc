@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "pgdr/actions/provider.h"
 #include "pgdr/core/log.h"
 
 namespace pgdr::actions {
@@ -19,12 +20,6 @@ std::string Num(double v) {
   return buf;
 }
 
-std::string LabelsJson(const LabelMap& labels) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [k, v] : labels) j[k] = v;
-  return j.dump();
-}
-
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
@@ -34,13 +29,6 @@ std::string Join(const std::vector<std::string>& items) {
 std::string Get(const LabelMap& m, const std::string& k) {
   const auto it = m.find(k);
   return it == m.end() ? "" : it->second;
-}
-
-// Splits "host:port" at the last colon.
-std::pair<std::string, std::string> SplitAddress(const std::string& a) {
-  const auto colon = a.rfind(':');
-  if (colon == std::string::npos) return {a, "5432"};
-  return {a.substr(0, colon), a.substr(colon + 1)};
 }
 
 }  // namespace
@@ -74,6 +62,14 @@ void ActionEngine::Stop() {
   }
   work_cv_.notify_all();
   if (worker_.joinable()) worker_.join();
+  std::deque<Task> dropped;
+  {
+    std::lock_guard lock(work_mu_);
+    dropped.swap(work_);
+  }
+  for (auto& task : dropped) {
+    if (task.drop) task.drop();
+  }
   notifier_.Stop();
 }
 
@@ -94,7 +90,7 @@ void ActionEngine::WorkerLoop() {
     work_.pop_front();
     busy_ = true;
     lock.unlock();
-    task();
+    task.run();
     lock.lock();
     busy_ = false;
     work_cv_.notify_all();
@@ -216,8 +212,9 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
     CountFailover(cluster, t.provider, "dry_run");
     return;
   }
+  // The cooldown starts when the provider is called (RunFailover), not here:
+  // a failover still queued when the engine stops never ran.
   last = "acted";
-  tracker.last_failover = now;
   in_flight_.insert(cluster);
   core::Log(core::LogLevel::kWarn, "failover started",
             {{"trigger", t.name},
@@ -228,67 +225,47 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
              {"candidate_lsn_bytes", Num(d.candidate_lsn)},
              {"lag_bytes", Num(d.lag_bytes)},
              {"old_primary", d.old_primary}});
-  Dispatch([this, &t, cluster, d, alert, members] { RunFailover(t, cluster, d, alert, members); });
+  Dispatch({[this, &t, cluster, d, alert, members, now] {
+              RunFailover(t, cluster, d, alert, members, now);
+            },
+            [this, &t, cluster, d] { DropFailover(t, cluster, d); }});
+}
+
+void ActionEngine::DropFailover(const Trigger& t, const std::string& cluster,
+                                const FailoverDecision& d) {
+  core::Log(core::LogLevel::kWarn, "failover dropped: the engine stopped before it ran",
+            {{"trigger", t.name},
+             {"cluster", cluster},
+             {"provider", t.provider},
+             {"candidate", d.candidate},
+             {"detail", "no cooldown is kept for it; the next engine decides again"}});
+  std::lock_guard lock(mu_);
+  in_flight_.erase(cluster);
+  for (auto it = decisions_.begin(); it != decisions_.end();) {
+    const bool mine = it->second == "acted" && it->first.ends_with("/" + cluster);
+    it = mine ? decisions_.erase(it) : std::next(it);
+  }
 }
 
 void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
                                const FailoverDecision& d, const ActionAlert& alert,
-                               const std::vector<MemberView>& members) {
+                               const std::vector<MemberView>& members, TimePoint decided_at) {
+  {
+    std::lock_guard lock(mu_);
+    trackers_[cluster].last_failover = decided_at;
+  }
   const auto started = std::chrono::steady_clock::now();
   const PgEndpoint* candidate = nullptr;
   for (const auto& ep : config_.members.at(cluster)) {
     if (ep.member == d.candidate) candidate = &ep;
   }
+  const FailoverProvider* provider = FindProvider(t.provider);  // LoadActionsConfig checked it
   core::Status st;
   if (!candidate) {
     st = core::Status::NotFound("candidate " + d.candidate + " has no target");
-  } else if (t.provider == "pg_promote") {
-    st = PromoteReplica(*candidate, t.timeout);
-    if (st.ok() && t.repoint_replicas) {
-      const auto [host, port] = SplitAddress(d.candidate_address);
-      for (const auto& m : members) {
-        if (m.member == d.candidate || !m.up || m.in_recovery != true) continue;
-        for (const auto& ep : config_.members.at(cluster)) {
-          if (ep.member != m.member) continue;
-          const core::Status rs = RepointReplica(ep, host, port, t.timeout);
-          core::Log(rs.ok() ? core::LogLevel::kInfo : core::LogLevel::kError, "replica repointed",
-                    {{"cluster", cluster},
-                     {"member", m.member},
-                     {"primary", d.candidate},
-                     {"result", rs.ok() ? "success" : "failed"},
-                     {"error", rs.message()}});
-        }
-      }
-    }
-  } else if (t.provider == "exec") {
-    st = RunCommand(t.command,
-                    {{"PGDR_ACTION", "failover"},
-                     {"PGDR_TRIGGER", t.name},
-                     {"PGDR_CLUSTER", cluster},
-                     {"PGDR_ALERTNAME", Get(alert.labels, "alertname")},
-                     {"PGDR_ALERT_LABELS", LabelsJson(alert.labels)},
-                     {"PGDR_CANDIDATE", d.candidate},
-                     {"PGDR_CANDIDATE_ADDRESS", d.candidate_address},
-                     {"PGDR_CANDIDATE_LSN_BYTES", Num(d.candidate_lsn)},
-                     {"PGDR_LAG_BYTES", Num(d.lag_bytes)},
-                     {"PGDR_OLD_PRIMARY", d.old_primary},
-                     {"PGDR_DRY_RUN", "false"}},
-                    t.timeout);
-  } else if (t.provider == "cnpg") {
-    st = CnpgPromote(t.http.url, t.http.bearer_token, t.http.ca_file, t.timeout, t.k8s_namespace,
-                     t.cnpg_cluster.empty() ? cluster : t.cnpg_cluster, d.candidate);
-  } else {  // patroni
-    HttpPost post;
-    post.url = t.http.url + (t.http.url.ends_with("/") ? "failover" : "/failover");
-    post.body = nlohmann::json{{"candidate", d.candidate}}.dump();
-    post.basic_user = t.http.basic_user;
-    post.basic_password = t.http.basic_password;
-    post.ca_file = t.http.ca_file;
-    if (!t.http.bearer_token.empty()) {
-      post.headers.push_back("Authorization: Bearer " + t.http.bearer_token);
-    }
-    post.timeout = t.timeout;
-    st = PostJson(post).status;
+  } else {
+    const FailoverPlan plan{t, cluster, d, alert, members, config_.members.at(cluster), *candidate};
+    st = provider->Promote(plan, started + t.timeout);
   }
   if (st.ok() && !t.redirect.empty()) {
     const core::Status rs = Redirect(t.redirect, cluster, d.candidate_address);
@@ -319,7 +296,7 @@ void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
 
 core::Status ActionEngine::Redirect(const std::vector<std::string>& poolers,
                                     const std::string& cluster, const std::string& address) {
-  const auto [host, port] = SplitAddress(address);
+  const auto [host, port] = SplitHostPort(address);
   core::Status result;
   for (const auto& name : poolers) {
     const core::Status st =
@@ -403,30 +380,34 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
     CountAction(t, st.ok() ? "success" : "failed");
     return;
   }
-  Dispatch([this, &t, alert, cluster, poolers, primary_address] {
-    core::Status st;
-    if (t.action == Trigger::Action::kRedirect) {
-      st = Redirect(poolers, cluster, primary_address);
-    } else {
-      st = RunCommand(t.command,
-                      {{"PGDR_ACTION", "exec"},
-                       {"PGDR_TRIGGER", t.name},
-                       {"PGDR_CLUSTER", cluster},
-                       {"PGDR_ALERTNAME", Get(alert.labels, "alertname")},
-                       {"PGDR_ALERT_LABELS", LabelsJson(alert.labels)},
-                       {"PGDR_ALERT_ANNOTATIONS", LabelsJson(alert.annotations)},
-                       {"PGDR_DRY_RUN", "false"}},
-                      t.timeout);
-    }
-    core::Log(st.ok() ? core::LogLevel::kInfo : core::LogLevel::kError, "action finished",
-              {{"trigger", t.name},
-               {"action", ActionName(t)},
-               {"cluster", cluster},
-               {"result", st.ok() ? "success" : "failed"},
-               {"error", st.message()}});
-    std::lock_guard lock(mu_);
-    CountAction(t, st.ok() ? "success" : "failed");
-  });
+  Dispatch({[this, &t, alert, cluster, poolers, primary_address] {
+              core::Status st;
+              if (t.action == Trigger::Action::kRedirect) {
+                st = Redirect(poolers, cluster, primary_address);
+              } else {
+                st = RunCommand(t.command,
+                                {{"PGDR_ACTION", "exec"},
+                                 {"PGDR_TRIGGER", t.name},
+                                 {"PGDR_CLUSTER", cluster},
+                                 {"PGDR_ALERTNAME", Get(alert.labels, "alertname")},
+                                 {"PGDR_ALERT_LABELS", LabelsJson(alert.labels)},
+                                 {"PGDR_ALERT_ANNOTATIONS", LabelsJson(alert.annotations)},
+                                 {"PGDR_DRY_RUN", "false"}},
+                                t.timeout);
+              }
+              core::Log(st.ok() ? core::LogLevel::kInfo : core::LogLevel::kError, "action finished",
+                        {{"trigger", t.name},
+                         {"action", ActionName(t)},
+                         {"cluster", cluster},
+                         {"result", st.ok() ? "success" : "failed"},
+                         {"error", st.message()}});
+              std::lock_guard lock(mu_);
+              CountAction(t, st.ok() ? "success" : "failed");
+            },
+            [&t, cluster] {
+              core::Log(core::LogLevel::kWarn, "action dropped: the engine stopped before it ran",
+                        {{"trigger", t.name}, {"action", ActionName(t)}, {"cluster", cluster}});
+            }});
 }
 
 void ActionEngine::CountFailover(const std::string& cluster, const std::string& provider,

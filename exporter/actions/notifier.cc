@@ -5,7 +5,6 @@
 #include <set>
 #include <thread>
 
-#include "pgdr/actions/providers.h"
 #include "pgdr/core/log.h"
 
 namespace pgdr::actions {
@@ -196,26 +195,23 @@ class Notifier::Receiver {
   }
 
   bool SendWithRetries(const std::string& body) {
-    HttpPost post;
+    http::ClientRequest post = AuthorizedRequest(config_, config_.timeout);
+    post.method = "POST";
     post.url = url_;
+    post.headers.push_back("Content-Type: application/json");
     post.body = body;
-    post.basic_user = config_.basic_user;
-    post.basic_password = config_.basic_password;
-    post.ca_file = config_.ca_file;
-    post.timeout = config_.timeout;
-    if (!config_.bearer_token.empty()) {
-      post.headers.push_back("Authorization: Bearer " + config_.bearer_token);
-    }
     milliseconds delay = config_.backoff;
     for (int attempt = 0;; ++attempt) {
-      const HttpOutcome r = PostJson(post);
-      if (r.status.ok()) return true;
+      const auto sent = client_.Send(post);
+      const core::Status st = CheckSent(sent, post);
+      if (st.ok()) return true;
       // A 4xx other than 429 will not get better by retrying.
-      const bool permanent = r.code >= 400 && r.code < 500 && r.code != 429;
+      const long code = sent.ok() ? sent->status : 0;
+      const bool permanent = code >= 400 && code < 500 && code != 429;
       if (permanent || attempt >= config_.max_retries) {
         core::Log(core::LogLevel::kError, "notification failed",
                   {{"receiver", config_.name},
-                   {"error", r.status.message()},
+                   {"error", st.message()},
                    {"attempts", std::to_string(attempt + 1)}});
         return false;
       }
@@ -227,6 +223,7 @@ class Notifier::Receiver {
 
   const ReceiverConfig config_;
   const size_t capacity_;
+  http::Client client_;  // used by thread_ only
   std::string url_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -236,6 +233,27 @@ class Notifier::Receiver {
   uint64_t success_ = 0, failed_ = 0, dropped_ = 0;  // GUARDED_BY(mu_)
   std::thread thread_;
 };
+
+http::ClientRequest AuthorizedRequest(const ReceiverConfig& receiver, milliseconds timeout) {
+  http::ClientRequest request;
+  request.url = receiver.url;
+  request.timeout = timeout;
+  request.basic_user = receiver.basic_user;
+  request.basic_password = receiver.basic_password;
+  request.tls.ca_file = receiver.ca_file;
+  if (!receiver.bearer_token.empty()) {
+    request.headers.push_back("Authorization: Bearer " + receiver.bearer_token);
+  }
+  return request;
+}
+
+core::Status CheckSent(const core::Result<http::ClientResponse>& sent,
+                       const http::ClientRequest& request) {
+  if (!sent.ok()) return sent.status();
+  if (sent->status >= 200 && sent->status < 300) return core::Status::OK();
+  return core::Status::IOError(request.method + " " + http::RedactUrl(request.url) + ": HTTP " +
+                               std::to_string(sent->status));
+}
 
 Notifier::Notifier(NotifierConfig config) : config_(std::move(config)) {
   for (const auto& r : config_.receivers) {

@@ -1,6 +1,5 @@
 #include "pgdr/actions/providers.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <signal.h>
@@ -12,7 +11,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -20,7 +18,6 @@
 
 #include "pgdr/collect/pg_handle.h"
 #include "pgdr/core/files.h"
-#include "pgdr/core/time_format.h"
 
 extern char** environ;
 
@@ -319,78 +316,16 @@ core::Status RunCommand(const std::vector<std::string>& argv,
   return core::Status::IOError(argv[0] + " killed by signal " + std::to_string(WTERMSIG(wstatus)));
 }
 
-namespace {
-
-size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
-
-}  // namespace
-
-HttpOutcome PostJson(const HttpPost& post) {
-  HttpOutcome out;
-  CURL* curl = curl_easy_init();
-  if (!curl) {
-    out.status = core::Status::IOError("curl_easy_init failed");
-    return out;
-  }
-  curl_slist* headers = curl_slist_append(nullptr, ("Content-Type: " + post.content_type).c_str());
-  headers = curl_slist_append(headers, "User-Agent: pgdr_exporter");
-  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
-  for (const auto& h : post.headers) headers = curl_slist_append(headers, h.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, post.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  if (post.method != "POST") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, post.method.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post.body.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(post.body.size()));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(post.timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Discard);
-  if (!post.basic_user.empty()) {
-    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(curl, CURLOPT_USERNAME, post.basic_user.c_str());
-    curl_easy_setopt(curl, CURLOPT_PASSWORD, post.basic_password.c_str());
-  }
-  if (!post.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, post.ca_file.c_str());
-  const CURLcode rc = curl_easy_perform(curl);
-  if (rc != CURLE_OK) {
-    out.status = core::Status::Unavailable(curl_easy_strerror(rc));
-  } else {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.code);
-    if (out.code < 200 || out.code >= 300) {
-      out.status = core::Status::IOError("HTTP " + std::to_string(out.code));
-    }
-  }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  return out;
+std::pair<std::string, std::string> SplitHostPort(const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) return {address, "5432"};
+  return {address.substr(0, colon), address.substr(colon + 1)};
 }
 
-core::Status CnpgPromote(const std::string& api_url, const std::string& bearer_token,
-                         const std::string& ca_file, milliseconds timeout,
-                         const std::string& k8s_namespace, const std::string& cluster,
-                         const std::string& instance) {
-  const std::string stamp =
-      core::FormatRfc3339(std::chrono::system_clock::now(), core::Fraction::kNone);
-  HttpPost patch;
-  std::string base = api_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  patch.url = base + "/apis/postgresql.cnpg.io/v1/namespaces/" + k8s_namespace + "/clusters/" +
-              cluster + "/status";
-  patch.method = "PATCH";
-  patch.content_type = "application/merge-patch+json";
-  patch.body = nlohmann::json{{"status",
-                               {{"targetPrimary", instance},
-                                {"targetPrimaryTimestamp", stamp},
-                                {"phase", "Switchover in progress"},
-                                {"phaseReason", "pgdr: switching over to " + instance}}}}
-                   .dump();
-  if (!bearer_token.empty()) patch.headers.push_back("Authorization: Bearer " + bearer_token);
-  patch.ca_file = ca_file;
-  patch.timeout = timeout;
-  const HttpOutcome r = PostJson(patch);
-  if (!r.status.ok())
-    return core::Status::IOError("PATCH Cluster " + k8s_namespace + "/" + cluster +
-                                 " status: " + r.status.message());
-  return core::Status::OK();
+std::string LabelsJson(const std::map<std::string, std::string>& labels) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : labels) j[k] = v;
+  return j.dump();
 }
 
 }  // namespace pgdr::actions

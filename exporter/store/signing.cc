@@ -8,7 +8,6 @@
 #include <cctype>
 
 #include "pgdr/core/strings.h"
-#include "store/http_client.h"
 
 namespace pgdr::store {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "pgdr/core/strings.h"
 #include "pgdr/store/object_store.h"
-#include "store/http_client.h"
+#include "store/http_errors.h"
 #include "store/listing_xml.h"
 #include "store/signing.h"
 
@@ -33,8 +33,7 @@ class AzureStore final : public ObjectStore {
         account_(std::move(account)),
         container_(std::move(container)),
         root_(std::move(root)),
-        description_(std::move(description)),
-        http_(HttpOptions{options_.timeout, options_.ca_file, options_.insecure_skip_verify}) {}
+        description_(std::move(description)) {}
 
   core::Status List(const ListOptions& options, const ListVisitor& visit) override {
     std::string marker;
@@ -130,7 +129,14 @@ class AzureStore final : public ObjectStore {
       if (!token.empty()) canonical_query += (canonical_query.empty() ? "" : "&") + token;
     }
     if (!canonical_query.empty()) url += "?" + canonical_query;
-    core::Result<HttpResponse> response = http_.Get(url, headers, max_body);
+    http::ClientRequest get;
+    get.url = url;
+    get.headers = std::move(headers);
+    get.timeout = options_.timeout;
+    get.max_body = max_body;
+    get.tls.ca_file = options_.ca_file;
+    get.tls.insecure_skip_verify = options_.insecure_skip_verify;
+    core::Result<HttpResponse> response = http_.Send(get);
     if (!response.ok()) {
       return TransportError(response.status(), description_,
                             key.empty() ? "list " + container_ : key);
@@ -151,7 +157,7 @@ class AzureStore final : public ObjectStore {
 
   StoreOptions options_;
   std::string endpoint_, account_, container_, root_, description_;
-  HttpClient http_;
+  http::Client http_;
 };
 
 }  // namespace

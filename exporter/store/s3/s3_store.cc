@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "pgdr/core/strings.h"
-#include "store/http_client.h"
+#include "store/http_errors.h"
 #include "store/listing_xml.h"
 #include "store/signing.h"
 
@@ -61,8 +61,7 @@ class S3Store final : public ObjectStore {
         bucket_(std::move(bucket)),
         root_(std::move(root)),
         region_(std::move(region)),
-        description_(std::move(description)),
-        http_(HttpOptions{options_.timeout, options_.ca_file, options_.insecure_skip_verify}) {
+        description_(std::move(description)) {
     path_style_ = options_.path_style.value_or(!options_.endpoint.empty());
   }
 
@@ -194,7 +193,14 @@ class S3Store final : public ObjectStore {
     std::string url = endpoint_.scheme + host + path;
     std::string canonical_query = CanonicalQuery(query);
     if (!canonical_query.empty()) url += "?" + canonical_query;
-    core::Result<HttpResponse> response = http_.Get(url, headers, max_body);
+    http::ClientRequest get;
+    get.url = url;
+    get.headers = std::move(headers);
+    get.timeout = options_.timeout;
+    get.max_body = max_body;
+    get.tls.ca_file = options_.ca_file;
+    get.tls.insecure_skip_verify = options_.insecure_skip_verify;
+    core::Result<HttpResponse> response = http_.Send(get);
     if (!response.ok()) {
       return TransportError(response.status(), description_, key.empty() ? "list " + bucket_ : key);
     }
@@ -205,7 +211,7 @@ class S3Store final : public ObjectStore {
   Endpoint endpoint_;
   std::string bucket_, root_, region_, description_;
   bool path_style_ = false;
-  HttpClient http_;
+  http::Client http_;
 };
 
 }  // namespace

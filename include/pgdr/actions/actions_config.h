@@ -41,7 +41,7 @@ struct Trigger {
   bool dry_run = true;  // from the trigger, else actions.dry_run (default true)
   std::string cluster;  // empty: the alert's `cluster` label
   // failover
-  std::string provider = "pg_promote";  // pg_promote | exec | patroni | cnpg
+  std::string provider = "pg_promote";  // a name in the provider table (provider.h)
   FailoverPolicy policy;
   milliseconds timeout{30000};        // promote / command / HTTP, default 30s
   bool repoint_replicas = true;       // pg_promote: make the other replicas follow

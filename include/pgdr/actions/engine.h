@@ -5,9 +5,10 @@
 // failover guards' memory of each cluster, and for every configured trigger
 // whose matchers select a firing alert decides what to do:
 //   - failover: the guards of failover.h; dry-run (the default) logs and
-//     counts what would be done; otherwise the provider (pg_promote, exec,
-//     patroni) runs on the engine's worker thread, then the configured
-//     PgBouncers are repointed at the new primary;
+//     counts what would be done; otherwise the trigger's FailoverProvider
+//     (provider.h: pg_promote, exec, patroni, cnpg) runs on the engine's
+//     worker thread, then the configured PgBouncers are repointed at the
+//     new primary;
 //   - redirect: repoints PgBouncers at the cluster's current primary;
 //   - webhook / exec: once per firing episode of the alert.
 // No action runs for a cluster inside a maintenance window. Every decision
@@ -51,6 +52,8 @@ class ActionEngine {
   // Starts the notifier senders and the action worker; idempotent.
   void Start();
   // Stops them; a running provider call finishes first (bounded by its timeout).
+  // Queued actions that have not started are dropped and logged; a dropped
+  // failover leaves no cooldown (it never ran) and may be decided again.
   void Stop();
 
   // After each rule evaluation. `snapshot` may be null before the first composition.
@@ -59,7 +62,7 @@ class ActionEngine {
 
   // On a config reload: carries over from the engine being replaced what
   // safety and counters need: each cluster's guard memory (last primary and
-  // its LSN, last failover for the cooldown), the counters and the manual
+  // its LSN, the last failover that ran, for the cooldown), the counters and the manual
   // maintenance windows. REQUIRES: `previous` is stopped.
   void AdoptState(const ActionEngine& previous);
 
@@ -78,7 +81,11 @@ class ActionEngine {
   bool WaitIdle(milliseconds timeout);
 
  private:
-  using Task = std::function<void()>;
+  // `run` on the worker; `drop` instead when Stop() finds it still queued.
+  struct Task {
+    std::function<void()> run;
+    std::function<void()> drop;
+  };
   struct Counted {
     std::string a, b, c;
     // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
@@ -90,7 +97,9 @@ class ActionEngine {
   void HandleOnce(const Trigger& t, const ActionAlert& alert, const std::string& cluster,
                   TimePoint now);
   void RunFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d,
-                   const ActionAlert& alert, const std::vector<MemberView>& members);
+                   const ActionAlert& alert, const std::vector<MemberView>& members,
+                   TimePoint decided_at);
+  void DropFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d);
   core::Status Redirect(const std::vector<std::string>& poolers, const std::string& cluster,
                         const std::string& address);
   void CountFailover(const std::string& cluster, const std::string& provider,

@@ -31,6 +31,7 @@
 #include "pgdr/actions/alert.h"
 #include "pgdr/core/metric_set.h"
 #include "pgdr/core/status.h"
+#include "pgdr/http/client.h"
 
 namespace pgdr::actions {
 
@@ -53,6 +54,15 @@ struct ReceiverConfig {
   bool send_resolved = true;  // webhook: also notify when a group's alerts resolve
   bool on_demand = false;     // fed only through Enqueue (the `webhook` action), not by Update
 };
+
+// A request to `receiver`'s endpoint with its credentials, CA file and
+// `timeout` set: what notifications and the HTTP failover providers share.
+// The caller sets method, url, body and Content-Type.
+http::ClientRequest AuthorizedRequest(const ReceiverConfig& receiver, milliseconds timeout);
+// OK for a 2xx response; otherwise a Status naming the request (method and
+// URL without query) and the HTTP status or the transport error.
+core::Status CheckSent(const core::Result<http::ClientResponse>& sent,
+                       const http::ClientRequest& request);
 
 struct NotifierConfig {
   std::vector<ReceiverConfig> receivers;

@@ -1,11 +1,13 @@
-// What the actions do once the guards allow them: promote a replica with
-// pg_promote(), repoint the other replicas, repoint a PgBouncer, run a user
-// command, ask Patroni. Each call blocks for at most its timeout, so the
-// ActionEngine runs them on its worker thread, never on the evaluator's.
+// The building blocks of the actions: promote a replica with pg_promote(),
+// repoint the other replicas, repoint a PgBouncer, run a user command. The
+// failover providers (provider.h) and the redirect and exec actions are made
+// of them. Each call blocks for at most its timeout, so the ActionEngine runs
+// them on its worker thread, never on the evaluator's.
 //
 // Every database call uses its own short-lived libpq connection with a
-// connect timeout and a statement timeout; passwords come from env or file
-// (pgdr::ResolvePassword) and never appear in returned messages.
+// connect timeout and a statement timeout; passwords are resolved when the
+// config is loaded (collect::ResolvePassword) and never appear in returned
+// messages.
 //
 // Thread-safety: free functions without shared state; safe from any thread.
 #pragma once
@@ -14,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pgdr/core/status.h"
@@ -77,31 +80,11 @@ core::Status RunCommand(const std::vector<std::string>& argv,
                         const std::map<std::string, std::string>& env,
                         std::chrono::milliseconds timeout);
 
-// Sends `body` (JSON) with POST (or `method`) to `url`; OK on 2xx.
-// `headers` as "Name: value".
-struct HttpPost {
-  std::string url;
-  std::string method = "POST";
-  std::string content_type = "application/json";
-  std::string body;
-  std::vector<std::string> headers;
-  std::string basic_user, basic_password;  // basic auth when basic_user is set
-  std::string ca_file;                     // TLS CA bundle; empty: system default
-  std::chrono::milliseconds timeout{10000};
-};
-struct HttpOutcome {
-  core::Status status;
-  long code = 0;  // HTTP status, 0 when no response
-};
-HttpOutcome PostJson(const HttpPost& post);
+// "host:port" split at the last colon; port "5432" when there is none.
+std::pair<std::string, std::string> SplitHostPort(const std::string& address);
 
-// Asks CloudNativePG to promote `instance` as `kubectl cnpg promote` does: a
-// merge patch of the Cluster's status subresource setting targetPrimary,
-// targetPrimaryTimestamp, phase "Switchover in progress" and phaseReason.
-// `api` holds the API server URL, bearer token, CA file and timeout.
-core::Status CnpgPromote(const std::string& api_url, const std::string& bearer_token,
-                         const std::string& ca_file, std::chrono::milliseconds timeout,
-                         const std::string& k8s_namespace, const std::string& cluster,
-                         const std::string& instance);
+// Labels (or annotations) as one JSON object: how a command's environment
+// carries them (PGDR_ALERT_LABELS).
+std::string LabelsJson(const std::map<std::string, std::string>& labels);
 
 }  // namespace pgdr::actions

@@ -123,6 +123,16 @@ TEST(ActionsConfig, ErrorsNameFileLineColumn) {
   st = EngineError(
       "actions:\n  triggers:\n    - {match: 'a=\"b\"', action: failover, provider: cnpg}\n");
   EXPECT_NE(st.message().find("namespace"), std::string::npos) << st.message();
+  st = EngineError(
+      "actions:\n  triggers:\n    - {match: 'a=\"b\"', action: failover, provider: stonith}\n");
+  EXPECT_NE(st.message().find(":10:52: unknown provider \"stonith\" (allowed: pg_promote, exec, "
+                              "patroni, cnpg)"),
+            std::string::npos)
+      << st.message();
+  st = EngineError(
+      "actions:\n  triggers:\n    - {match: 'a=\"b\"', action: failover, provider: patroni, "
+      "command: [x], url: 'http://127.0.0.1:1'}\n");
+  EXPECT_NE(st.message().find("key \"command\" does not apply"), std::string::npos) << st.message();
   EXPECT_TRUE(EngineError("").ok());
 }
 
@@ -359,6 +369,31 @@ TEST(ActionEngine, ReloadKeepsCooldownCountersAndManualWindows) {
   ASSERT_TRUE(second->maintenance().Close("prod").ok());
   Drive(*second, 11, 20, false, false);
   EXPECT_EQ(Count(*second, "refused"), 1);  // cooldown carried over
+  EXPECT_EQ(Count(*second, "success"), 1);
+}
+
+// A failover still queued when the engine stops never ran: it must not leave
+// a cooldown behind for the engine that replaces it on a reload.
+TEST(ActionEngine, FailoverDroppedAtStopLeavesNoCooldown) {
+  const std::string trigger =
+      "      dry_run: false\n      provider: exec\n      command: [/bin/true]\n";
+  auto c = Load(
+      "actions:\n  triggers:\n    - match: 'alertname=\"PostgresPrimaryMissing\"'\n"
+      "      action: failover\n      confirm_for: 3s\n" +
+      trigger);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto first = ActionEngine::Create(*c);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  // Not started: the failover decided below stays queued until Stop() drops it.
+  (*first)->OnAlerts({}, Snap(kT0, true, true), kT0);
+  Drive(**first, 1, 10, false, false);
+  (*first)->Stop();
+  EXPECT_EQ(Count(**first, "success"), 0);
+  auto second = Engine(trigger);
+  second->AdoptState(**first);
+  Drive(*second, 11, 20, false, false);
+  ASSERT_TRUE(second->WaitIdle(std::chrono::seconds(10)));
+  EXPECT_EQ(Count(*second, "refused"), 0);
   EXPECT_EQ(Count(*second, "success"), 1);
 }
 
