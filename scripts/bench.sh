@@ -113,6 +113,13 @@ run_py() {
 if want evaluator; then
   eval_driver="$root/build-bench/tests/bench/evaluator_bench"
   [[ -x "$eval_driver" ]] || { echo "bench: no driver at $eval_driver" >&2; exit 1; }
+  # rules_large.yml is in the conformance suites: $PGDR_CONFORMANCE_DIR, else
+  # the default CMake recorded.
+  if [[ -z "${PGDR_CONFORMANCE_DIR:-}" && -f "$root/build-bench/CMakeCache.txt" ]]; then
+    export PGDR_CONFORMANCE_DEFAULT
+    PGDR_CONFORMANCE_DEFAULT=$(sed -n 's/^PGDR_CONFORMANCE_DEFAULT:INTERNAL=//p' \
+      "$root/build-bench/CMakeCache.txt")
+  fi
   if ((smoke)); then
     run_py "$root/bench/evaluator_bench.py" --driver "$eval_driver" --smoke \
       --out "$root/build-bench/evaluator-results-smoke.json"
