@@ -33,7 +33,8 @@ fi
 trap 'echo "$conformance_note"' EXIT
 
 echo "== unit tests under ASan + UBSan"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPGDR_SANITIZE=ON -DPGDR_UNIT_ONLY=ON >/dev/null
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPGDR_WERROR=ON -DPGDR_SANITIZE=ON \
+  -DPGDR_UNIT_ONLY=ON >/dev/null
 ninja -C build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan -L unit -j"$jobs" --output-on-failure --timeout 300 | tail -n 3

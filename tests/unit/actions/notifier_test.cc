@@ -164,7 +164,7 @@ TEST(Notifier, BoundedQueueDropsOldestAndCounts) {
   auto config = OneReceiver(ReceiverConfig::Kind::kAlertmanager, "http://127.0.0.1:9");
   config.queue_capacity = 2;
   Notifier n(config);
-  for (int i = 0; i < 5; ++i) n.Update({Firing("A" + std::to_string(i))}, kT0);
+  for (const char* name : {"A0", "A1", "A2", "A3", "A4"}) n.Update({Firing(name)}, kT0);
   MetricSet m;
   n.CollectMetrics(m);
   EXPECT_EQ(m.families().at("pgdr_notification_queue_dropped_total").metric[0].counter.value, 3);
