@@ -14,7 +14,7 @@ SOURCE_DIR = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "integration"))
 
 import harness  # noqa: E402
-from test_backup_support import S3_KEY, S3rver  # noqa: E402
+from backup_support import S3_KEY, S3rver  # noqa: E402
 
 
 def main():
@@ -24,9 +24,10 @@ def main():
         signal.signal(sig, lambda *_: stop.set())
     with harness.TempDir() as tmp:
         print(f"demo: sandbox in {tmp.path}", flush=True)
-        s3 = S3rver(tmp)
-        if s3.binary is None:
-            sys.exit("demo: s3rver is missing (scripts/setup.sh installs it from npm)")
+        try:
+            s3 = S3rver(tmp)
+        except FileNotFoundError as e:
+            sys.exit(f"demo: {e}")
         s3.start()
         os.environ.update({"AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_KEY,
                            "AWS_DEFAULT_REGION": "us-east-1"})

@@ -17,8 +17,24 @@ fi
 echo "== build"
 scripts/build.sh
 
+# Prometheus's conformance suites are not in this repository: the tests find
+# them through $PGDR_CONFORMANCE_DIR, else the default CMake recorded, and skip
+# when neither exists. Said once, as the last line, whatever the outcome.
+conformance_default=$(sed -n 's/^PGDR_CONFORMANCE_DEFAULT:INTERNAL=//p' build/CMakeCache.txt)
+conformance_dir=${PGDR_CONFORMANCE_DIR:-$conformance_default}
+suites="PromQL (promql/*.test) and promtool (promtool/*.yml) conformance suites"
+if [[ -d "$conformance_dir" ]]; then
+  conformance_note="conformance: $suites run from $conformance_dir"
+elif [[ -n "${PGDR_CONFORMANCE_DIR:-}" ]]; then
+  conformance_note="conformance: PGDR_CONFORMANCE_DIR=$PGDR_CONFORMANCE_DIR absent — $suites NOT run"
+else
+  conformance_note="conformance: PGDR_CONFORMANCE_DIR not set and $conformance_default absent — $suites NOT run"
+fi
+trap 'echo "$conformance_note"' EXIT
+
 echo "== unit tests under ASan + UBSan"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPGDR_SANITIZE=ON -DPGDR_UNIT_ONLY=ON >/dev/null
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPGDR_WERROR=ON -DPGDR_SANITIZE=ON \
+  -DPGDR_UNIT_ONLY=ON >/dev/null
 ninja -C build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan -L unit -j"$jobs" --output-on-failure --timeout 300 | tail -n 3

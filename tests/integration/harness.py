@@ -21,8 +21,9 @@ Python 3 standard library only. Every wait is bounded.
     # leaving the `with` stops every process started through the harness
 
 Environment: PGDR_EXPORTER (the binary), PGDR_SOURCE_DIR (repo root),
-PGDR_SHARED_DIR (../shared). PostgreSQL refuses to run as root: when euid is
-0 the servers run as the system user "postgres" (runuser).
+PGDR_CONFORMANCE_DIR (Prometheus's conformance suites; else
+PGDR_CONFORMANCE_DEFAULT, which CMake passes). PostgreSQL refuses to run as
+root: when euid is 0 the servers run as the system user "postgres" (runuser).
 """
 
 import contextlib
@@ -35,13 +36,15 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 import urllib.error
 import urllib.request
 
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 SOURCE_DIR = os.environ.get(
     "PGDR_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-SHARED_DIR = os.environ.get("PGDR_SHARED_DIR", os.path.join(SOURCE_DIR, "..", "shared"))
+CONFORMANCE_DIR = (os.environ.get("PGDR_CONFORMANCE_DIR")
+                   or os.environ.get("PGDR_CONFORMANCE_DEFAULT", ""))
 EXPORTER = os.environ.get("PGDR_EXPORTER", os.path.join(SOURCE_DIR, "build", "exporter", "pgdr_exporter"))
 AS_ROOT = os.geteuid() == 0
 PG_USER = "postgres"
@@ -69,6 +72,20 @@ def wait_until(predicate, timeout=30.0, interval=0.2, what="condition"):
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}" +
                        (f" (last error: {last_error})" if last_error else ""))
+
+
+def conformance_suite(name):
+    """The directory of one of Prometheus's conformance suites (promql,
+    promtool). Raises unittest.SkipTest, naming the directory, when the
+    conformance directory is absent; fails when it is there but the suite is
+    missing or empty, so a checkout that has the suites always runs them."""
+    if not CONFORMANCE_DIR or not os.path.isdir(CONFORMANCE_DIR):
+        raise unittest.SkipTest(f"conformance directory {CONFORMANCE_DIR or '(none)'} absent "
+                                "(set PGDR_CONFORMANCE_DIR)")
+    path = os.path.join(CONFORMANCE_DIR, name)
+    if not os.path.isdir(path) or not os.listdir(path):
+        raise AssertionError(f"{path} is missing or empty although {CONFORMANCE_DIR} exists")
+    return path
 
 
 def as_pg_user(cmd):

@@ -88,8 +88,7 @@ class AlertmanagerDeliveryTest(unittest.TestCase):
             ("prometheus", shutil.which("prometheus")),
             ("prometheus-alertmanager", os.access(ALERTMANAGER, os.X_OK)),
             ("postgresql-15", os.path.exists(os.path.join(harness.PG_BIN, "initdb")))) if not ok]
-        if missing:
-            self.skipTest("missing: " + ", ".join(missing))
+        self.assertEqual(missing, [], "scripts/setup.sh installs these")
         with TempDir() as tmp, Webhook() as hook:
             cluster = PgCluster(tmp, "demo", replicas=1, region="eu-west")
             cluster.start()
@@ -162,9 +161,6 @@ class AlertmanagerDeliveryTest(unittest.TestCase):
         """pgdr's own evaluator, over the same rule files and the same outage:
         every shipped rule healthy, and the same two alerts firing."""
         status, body = exp.get("/api/v1/rules")
-        if status == 404:
-            print("pgdr does not serve /api/v1/rules yet: built-in evaluator comparison not run")
-            return
         self.assertEqual(status, 200, body[:300])
         groups = json.loads(body)["data"]["groups"]
         rules = [(g["name"], r) for g in groups for r in g["rules"]]

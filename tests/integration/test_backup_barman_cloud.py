@@ -10,8 +10,8 @@ import os
 import unittest
 
 import harness
-from test_backup_support import (S3_KEY, AzureBlob, Azurite, S3rver, StoreProbe, barman_time,
-                                 parse_backup_info, require_poller, stores_poller)
+from backup_support import (S3_KEY, AzureBlob, Azurite, S3rver, StoreProbe, barman_time,
+                            parse_backup_info, require_poller, stores_poller)
 
 SEGMENT = 16 << 20
 
@@ -33,10 +33,7 @@ class BarmanCloudTest(unittest.TestCase):
 
     @classmethod
     def _start(cls):
-        cls.s3 = S3rver(cls.tmp)
-        if cls.s3.binary is None:
-            raise unittest.SkipTest("s3rver not available from npm")
-        cls.s3.start()
+        cls.s3 = S3rver(cls.tmp).start()
         os.environ.update({"AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_KEY,
                            "AWS_DEFAULT_REGION": "us-east-1"})
         cls.url = "s3://backups/pfx"
@@ -130,10 +127,7 @@ class BarmanCloudTest(unittest.TestCase):
         info = getattr(BarmanCloudTest, "mirror_info", None)
         if info is None:
             self.skipTest("needs test_1's backup")
-        az = Azurite(self.tmp)
-        if az.binary is None:
-            self.skipTest("azurite not available from npm")
-        az.start()
+        az = Azurite(self.tmp).start()
         blob = AzureBlob(az.endpoint)
         harness.wait_until(lambda: blob.create_container("backups") == 201, timeout=30,
                            what="container created")
@@ -188,10 +182,7 @@ class BarmanCloudPromotionTest(unittest.TestCase):
         require_poller(self)
         tmp = harness.TempDir().__enter__()
         self.addCleanup(tmp.__exit__, None, None, None)
-        s3 = S3rver(tmp)
-        if s3.binary is None:
-            self.skipTest("s3rver not available from npm")
-        s3.start()
+        s3 = S3rver(tmp).start()
         os.environ.update({"AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_KEY,
                            "AWS_DEFAULT_REGION": "us-east-1"})
         archive = (f"barman-cloud-wal-archive --endpoint-url {s3.endpoint} "

@@ -12,7 +12,7 @@ import shutil
 import unittest
 
 import harness
-from test_backup_support import require_poller, stores_poller
+from backup_support import require_poller, stores_poller
 
 SEGMENT = 16 << 20
 

@@ -49,10 +49,15 @@ class CnpgCustomQueriesTest(unittest.TestCase):
 
     def test_runonserver_and_query_level_name(self):
         # PostgreSQL 15: the ">=14 <17" variant runs, under the shared name pg_stat_bgwriter.
-        truth = float(self.cluster.primary.sql("SELECT buffers_alloc FROM pg_stat_bgwriter"))
-        got = self.exporter.value("cnpg_pg_stat_bgwriter_buffers_alloc", member="cnpg-1")
-        self.assertIsNotNone(got)
-        self.assertLessEqual(abs(got - truth), truth)  # a counter moving between the two reads
+        # buffers_alloc moves while buffers are allocated; on this idle cluster it
+        # settles, and then the exporter's value must be psql's exactly. Read
+        # psql on both sides of the scrape so that a stale match cannot pass.
+        def agree():
+            before = self.cluster.primary.sql("SELECT buffers_alloc FROM pg_stat_bgwriter")
+            got = self.exporter.value("cnpg_pg_stat_bgwriter_buffers_alloc", member="cnpg-1")
+            after = self.cluster.primary.sql("SELECT buffers_alloc FROM pg_stat_bgwriter")
+            return before == after and float(after) > 0 and got == float(after)
+        wait_until(agree, timeout=30, interval=0.5, what="buffers_alloc == psql's")
         self.assertIsNone(self.exporter.value("cnpg_pg_stat_bgwriter_buffers_backend_fsync", member="cnpg-1"))
 
     def test_mapped_metric(self):

@@ -1,10 +1,11 @@
 """`pgdr_exporter promql-test` over Prometheus v2.42's PromQL test scripts.
 
-The scripts live in ../shared/conformance/promql/ (Apache-2.0) and are read
-from there, never copied. Each file's pass count is held to a floor that may
-only rise; the suites the design names must pass completely.
+The scripts live in $PGDR_CONFORMANCE_DIR/promql/ (Apache-2.0) and are read
+from there, never copied; without that directory the test is skipped
+(harness.conformance_suite). Each file's pass count is held to a floor that
+may only rise; the suites the design names must pass completely.
 
-Environment: PGDR_EXPORTER (the built binary), PGDR_SHARED_DIR.
+Environment: PGDR_EXPORTER (the built binary), PGDR_CONFORMANCE_DIR.
 """
 
 import os
@@ -12,11 +13,9 @@ import re
 import subprocess
 import unittest
 
+import harness
+
 EXPORTER = os.environ.get("PGDR_EXPORTER", "")
-SHARED_DIR = os.environ.get(
-    "PGDR_SHARED_DIR",
-    os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
-PROMQL_DIR = os.path.join(SHARED_DIR, "conformance", "promql")
 
 # Evals passed per file when the floor was last raised (of 566 in all).
 FLOORS = {
@@ -42,7 +41,8 @@ class PromqlConformanceTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        files = [os.path.join(PROMQL_DIR, f) for f in sorted(FLOORS)]
+        promql_dir = harness.conformance_suite("promql")
+        files = [os.path.join(promql_dir, f) for f in sorted(FLOORS)]
         proc = subprocess.run([EXPORTER, "promql-test", *files], capture_output=True, text=True,
                               timeout=300)
         cls.returncode = proc.returncode

@@ -141,10 +141,11 @@ std::shared_ptr<const collect::Snapshot> Snap(TimePoint at, bool primary_up, boo
                                               bool second_primary = false) {
   auto s = std::make_shared<collect::Snapshot>();
   s->composed_at = at;
+  const std::string members[] = {"p1", "p2", "p3"};
   for (int i = 1; i <= 3; ++i) {
     auto t = std::make_shared<collect::TargetResult>();
     t->cluster = "prod";
-    t->member = "p" + std::to_string(i);
+    t->member = members[i - 1];
     if (i == 1) {
       t->facts.up = primary_up;
       if (primary_up) {

@@ -5,13 +5,16 @@
 namespace pgdr::collect {
 namespace {
 
+// Every member below is of this cluster.
+const std::string kCluster = "c";
+
 std::shared_ptr<const TargetResult> Member(const std::string& name, bool replica, double lsn,
                                            std::optional<double> replay_ts = std::nullopt) {
   auto t = std::make_shared<TargetResult>();
-  t->key = "c/" + name;
-  t->cluster = "c";
+  t->key = kCluster + "/" + name;
+  t->cluster = kCluster;
   t->member = name;
-  t->labels = {{"cluster", "c"}, {"member", name}};
+  t->labels = {{"cluster", kCluster}, {"member", name}};
   t->facts.up = true;
   t->facts.in_recovery = replica;
   t->facts.lsn_bytes = lsn;

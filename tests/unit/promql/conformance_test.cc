@@ -1,11 +1,12 @@
-// Runs Prometheus's PromQL test scripts (read from ../shared, never copied)
-// and holds each file's pass count to a floor that may only rise.
+// Runs Prometheus's PromQL test scripts (read from the conformance directory,
+// never copied) and holds each file's pass count to a floor that may only rise.
 #include <gtest/gtest.h>
 
 #include <iostream>
 #include <map>
 #include <string>
 
+#include "conformance_suite.h"
 #include "pgdr/promql/test_runner.h"
 
 namespace pgdr::promql {
@@ -19,11 +20,16 @@ const std::map<std::string, int> kFloors = {
     {"subquery.test", 25},    {"trig_functions.test", 19},
 };
 
-TEST(PromqlConformance, PassCountsNeverDrop) {
+class PromqlConformance : public conformance::SuiteTest<> {
+ protected:
+  PromqlConformance() : SuiteTest("promql") {}
+};
+
+TEST_F(PromqlConformance, PassCountsNeverDrop) {
   int passed = 0;
   int total = 0;
   for (const auto& [file, floor] : kFloors) {
-    auto result = RunPromqlTestFile(std::string(PGDR_SHARED_DIR) + "/conformance/promql/" + file);
+    auto result = RunPromqlTestFile((dir() / file).string());
     ASSERT_TRUE(result.ok()) << file << ": " << result.status().message();
     for (const auto& f : result->failures) std::cout << file << ": " << f << "\n";
     std::cout << file << ": " << result->passed << " passed, " << result->failed << " failed\n";

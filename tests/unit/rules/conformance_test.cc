@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "conformance_suite.h"
 #include "pgdr/rules/test_runner.h"
 
 namespace pgdr::rules {
@@ -15,13 +16,17 @@ struct Case {
   int promtool_exit;
 };
 
-class PromtoolConformance : public ::testing::TestWithParam<Case> {};
+class PromtoolConformance : public conformance::SuiteTest<::testing::TestWithParam<Case>> {
+ protected:
+  PromtoolConformance() : SuiteTest("promtool") {}
+};
 
 TEST_P(PromtoolConformance, SameExitCodeAsPromtool) {
   const Case& c = GetParam();
-  const std::string dir = std::string(PGDR_SHARED_DIR) + "/conformance/promtool";
+  // A missing file fails test-rules too: that must not pass for promtool's 1.
+  ASSERT_TRUE(std::filesystem::is_regular_file(dir() / c.file)) << dir() / c.file;
   const auto cwd = std::filesystem::current_path();
-  std::filesystem::current_path(dir);
+  std::filesystem::current_path(dir());
   std::ostringstream out;
   int code = RunRuleTestFiles({c.file}, out);
   std::filesystem::current_path(cwd);

@@ -167,12 +167,55 @@ TEST_F(ManagerTest, MetricsAndFailures) {
   EXPECT_EQ(m.RulesJson()["data"]["groups"][0]["rules"][0]["health"], "err");
 }
 
+// Start() evaluates on the manager's own thread, at the wall clock: the
+// member down makes MemberDown pending and writes member:up:sum; Stop()
+// joins the thread, and a stopped manager can be started again.
 TEST_F(ManagerTest, OwnThreadStartsAndStops) {
   RuleManager m(&db_, {});
   ASSERT_TRUE(m.Load({Write("r.yml", kRules)}).ok());
+  const auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  // Polls until `done` holds, for at most 10 s.
+  const auto eventually = [](const auto& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return done();
+  };
+  const auto recorded = [&] {
+    return db_
+        .Select({*tsdb::Matcher::Make(tsdb::MatchType::kEqual, "__name__", "member:up:sum")}, 0,
+                now_ms() + 60'000)
+        .size();
+  };
+  // A minute old: visible (lookback 5m) at the aligned evaluation time.
+  Up(now_ms() - 60'000, 0);
   m.Start();
-  m.Start();
+  m.Start();  // idempotent: still one thread
+  ASSERT_TRUE(eventually([&] { return m.Alerts().size() == 1; })) << "no evaluation after Start";
+  EXPECT_EQ(m.Alerts()[0].alert.state, AlertState::kPending);
+  EXPECT_EQ(recorded(), 1u);
   m.Stop();
+  m.Stop();
+
+  // Restarted with a rule file that records another series: evaluated again.
+  ASSERT_TRUE(m.Load({Write("r.yml", R"(groups:
+  - name: again
+    rules:
+      - record: member:up:max
+        expr: max(pgdr_up)
+)")})
+                  .ok());
+  m.Start();
+  EXPECT_TRUE(eventually([&] {
+    return !db_.Select({*tsdb::Matcher::Make(tsdb::MatchType::kEqual, "__name__", "member:up:max")},
+                       0, now_ms() + 60'000)
+                .empty();
+  })) << "no evaluation after a restart";
   m.Stop();
 }
 

@@ -137,13 +137,29 @@ TEST(Tsdb, ConcurrentAppendAndSelect) {
     }
     done = true;
   });
-  size_t reads = 0;
-  while (!done) {
-    for (const auto& s : db.Select(NameIs("g"), 0, 1 << 30)) reads += s.samples.size();
-  }
+  // Scrape i writes the value i at i s to member i % 50 (and marks the
+  // member of scrape i - 1 stale): every read, taken while the writer runs,
+  // must see whole samples, in time order, each in its own series.
+  const auto read = [&db] {
+    size_t real = 0;
+    for (const auto& s : db.Select(NameIs("g"), 0, 1 << 30)) {
+      const int member = std::stoi(std::string(GetLabel(s.labels, "member")));
+      int64_t last = -1;
+      for (const auto& sample : s.samples) {
+        EXPECT_GT(sample.t, last);
+        last = sample.t;
+        if (IsStaleNaN(sample.v)) continue;
+        EXPECT_EQ(sample.v * 1000, static_cast<double>(sample.t));
+        EXPECT_EQ(static_cast<int>(sample.v) % 50, member);
+        ++real;
+      }
+    }
+    return real;
+  };
+  while (!done) read();
   writer.join();
   EXPECT_EQ(db.GetStats().series, 50u);
-  EXPECT_GE(reads, 0u);
+  EXPECT_EQ(read(), 2000u);
 }
 
 TEST(Labels, Formatting) {

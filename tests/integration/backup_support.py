@@ -1,8 +1,9 @@
-"""Shared helpers of the test_backup_* integration tests (this file has no tests).
+"""Shared helpers of the test_backup_* integration tests (this file has no tests,
+and its name does not start with test_, so ctest does not count it as one).
 
-- S3rver / Azurite: the npm emulators on free loopback ports, installed on
-  demand into <repo>/.npm-tools (npm install --no-save); tests skip when npm
-  cannot provide them.
+- S3rver / Azurite: the npm emulators on free loopback ports, from
+  <repo>/.npm-tools, where scripts/setup.sh installs them; a missing one is an
+  error of the test that needs it, never a skip.
 - stores_poller(): how the tests poll the backup monitors. By default the real
   `pgdr_exporter` with a `backup_stores:` section, read through /metrics
   (ExporterStores). With PGDR_BACKUP_DRIVER=probe, the test-only
@@ -22,7 +23,6 @@ import hashlib
 import hmac
 import json
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -41,19 +41,13 @@ S3_KEY = "S3RVER"
 
 
 def npm_tool(name):
-    """Path of an npm tool's binary, installing it on demand; None if impossible."""
+    """Path of an npm tool's binary in .npm-tools; raises FileNotFoundError,
+    naming the fix, when scripts/setup.sh has not installed it."""
     path = os.path.join(NPM_TOOLS, "node_modules", ".bin", name)
-    if os.path.exists(path):
-        return path
-    if shutil.which("npm") is None:
-        return None
-    package = "azurite" if name.startswith("azurite") else name
-    try:
-        subprocess.run(["npm", "install", "--no-save", "--prefix", NPM_TOOLS, package],
-                       capture_output=True, timeout=300, check=False)
-    except subprocess.TimeoutExpired:
-        return None
-    return path if os.path.exists(path) else None
+    if not os.access(path, os.X_OK):
+        raise FileNotFoundError(f"{path} is missing: scripts/setup.sh installs it "
+                                "(scripts/npm-packages.txt)")
+    return path
 
 
 def require_probe(test):
