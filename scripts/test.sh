@@ -45,6 +45,9 @@ cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER
 mapfile -t libs < <(ninja -C build-clang -t targets all | sed -n 's/^lib\(pgdr_[a-z]*\)\.a: .*/\1/p')
 ninja -C build-clang -j"$jobs" "${libs[@]}"
 
+echo "== clang-tidy on the changed sources (scripts/tidy.sh checks all)"
+scripts/tidy.sh --changed
+
 if [[ -x scripts/check_rules.sh ]]; then
   echo "== promtool check/test rules"
   scripts/check_rules.sh
