@@ -38,7 +38,7 @@ class Cnpg final : public FailoverProvider {
               {"phaseReason", "pgdr: switching over to " + instance}}}}
             .dump();
     http::Client client;
-    const core::Status st = CheckSent(client.Send(patch), patch);
+    core::Status st = CheckSent(client.Send(patch), patch);
     if (st.ok()) return st;
     return core::Status::IOError("PATCH Cluster " + t.k8s_namespace + "/" + cluster +
                                  " status: " + st.message());

@@ -13,7 +13,7 @@ class PgPromote final : public FailoverProvider {
 
   core::Status Promote(const FailoverPlan& plan,
                        std::chrono::steady_clock::time_point deadline) const override {
-    const core::Status st = PromoteReplica(plan.candidate, Remaining(deadline));
+    core::Status st = PromoteReplica(plan.candidate, Remaining(deadline));
     if (!st.ok() || !plan.trigger.repoint_replicas) return st;
     const auto [host, port] = SplitHostPort(plan.decision.candidate_address);
     for (const auto& m : plan.members) {
