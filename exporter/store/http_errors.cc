@@ -49,4 +49,16 @@ std::string_view RequestResult(const core::Status& status) {
   }
 }
 
+http::ClientRequest StoreGet(const StoreOptions& options, std::string url,
+                             std::vector<std::string> headers, size_t max_body) {
+  http::ClientRequest get;
+  get.url = std::move(url);
+  get.headers = std::move(headers);
+  get.timeout = options.timeout;
+  get.max_body = max_body;
+  get.tls.ca_file = options.ca_file;
+  get.tls.insecure_skip_verify = options.insecure_skip_verify;
+  return get;
+}
+
 }  // namespace pgdr::store

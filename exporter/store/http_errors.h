@@ -8,6 +8,7 @@
 
 #include "pgdr/core/status.h"
 #include "pgdr/http/client.h"
+#include "pgdr/store/object_store.h"
 
 namespace pgdr::store {
 
@@ -23,5 +24,10 @@ core::Status TransportError(const core::Status& status, const std::string& descr
                             const std::string& what);
 // The `result` label of pgdr_backup_store_requests_total for a request's Status.
 std::string_view RequestResult(const core::Status& status);
+
+// A GET of `url` with the store's timeout and TLS settings; drivers add
+// only their own signing headers.
+http::ClientRequest StoreGet(const StoreOptions& options, std::string url,
+                             std::vector<std::string> headers, size_t max_body);
 
 }  // namespace pgdr::store

@@ -129,14 +129,8 @@ class AzureStore final : public ObjectStore {
       if (!token.empty()) canonical_query += (canonical_query.empty() ? "" : "&") + token;
     }
     if (!canonical_query.empty()) url += "?" + canonical_query;
-    http::ClientRequest get;
-    get.url = url;
-    get.headers = std::move(headers);
-    get.timeout = options_.timeout;
-    get.max_body = max_body;
-    get.tls.ca_file = options_.ca_file;
-    get.tls.insecure_skip_verify = options_.insecure_skip_verify;
-    core::Result<HttpResponse> response = http_.Send(get);
+    core::Result<HttpResponse> response =
+        http_.Send(StoreGet(options_, std::move(url), std::move(headers), max_body));
     if (!response.ok()) {
       return TransportError(response.status(), description_,
                             key.empty() ? "list " + container_ : key);

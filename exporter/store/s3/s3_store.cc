@@ -193,14 +193,8 @@ class S3Store final : public ObjectStore {
     std::string url = endpoint_.scheme + host + path;
     std::string canonical_query = CanonicalQuery(query);
     if (!canonical_query.empty()) url += "?" + canonical_query;
-    http::ClientRequest get;
-    get.url = url;
-    get.headers = std::move(headers);
-    get.timeout = options_.timeout;
-    get.max_body = max_body;
-    get.tls.ca_file = options_.ca_file;
-    get.tls.insecure_skip_verify = options_.insecure_skip_verify;
-    core::Result<HttpResponse> response = http_.Send(get);
+    core::Result<HttpResponse> response =
+        http_.Send(StoreGet(options_, std::move(url), std::move(headers), max_body));
     if (!response.ok()) {
       return TransportError(response.status(), description_, key.empty() ? "list " + bucket_ : key);
     }
