@@ -5,6 +5,8 @@
 
 #include <atomic>
 
+#include "pgdr/core/strings.h"
+
 namespace pgdr::core {
 namespace {
 
@@ -14,43 +16,12 @@ std::atomic<LogFormat> g_format{LogFormat::kLogfmt};
 bool NeedsQuoting(std::string_view v) {
   if (v.empty()) return true;
   for (char c : v) {
-    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20 ||
+        c == 0x7f) {
       return true;
     }
   }
   return false;
-}
-
-void AppendQuoted(std::string& out, std::string_view v, bool json) {
-  out += '"';
-  for (char c : v) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          snprintf(buf, sizeof buf, json ? "\\u%04x" : "\\x%02x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
 }
 
 spdlog::level::level_enum ToSpdlog(LogLevel level) {
@@ -105,24 +76,24 @@ std::string RenderLogLine(LogFormat format, std::string_view msg,
   out.reserve(64 + msg.size());
   if (format == LogFormat::kJson) {
     out += "\"msg\":";
-    AppendQuoted(out, msg, true);
+    AppendQuoted(out, msg, QuoteStyle::kJson);
     for (const auto& [k, v] : fields) {
       out += ',';
-      AppendQuoted(out, k, true);
+      AppendQuoted(out, k, QuoteStyle::kJson);
       out += ':';
-      AppendQuoted(out, v, true);
+      AppendQuoted(out, v, QuoteStyle::kJson);
     }
     // The logger's pattern opens and closes the JSON object around this.
     return out;
   }
   out += "msg=";
-  AppendQuoted(out, msg, false);
+  AppendQuoted(out, msg, QuoteStyle::kGo);
   for (const auto& [k, v] : fields) {
     out += ' ';
     out += k;
     out += '=';
     if (NeedsQuoting(v)) {
-      AppendQuoted(out, v, false);
+      AppendQuoted(out, v, QuoteStyle::kGo);
     } else {
       out += v;
     }

@@ -1,5 +1,7 @@
 #include "pgdr/core/strings.h"
 
+#include <cstdio>
+
 namespace pgdr::core {
 namespace {
 
@@ -37,6 +39,46 @@ std::string PercentEncode(std::string_view text, Escape mode) {
 std::string_view TrimRight(std::string_view s) {
   const size_t end = s.find_last_not_of(kWhitespace);
   return end == std::string_view::npos ? std::string_view() : s.substr(0, end + 1);
+}
+
+void AppendQuoted(std::string& out, std::string_view s, QuoteStyle style) {
+  out += '"';
+  for (char c : s) {
+    const auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (byte < 0x20 || byte == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, style == QuoteStyle::kJson ? "\\u%04x" : "\\x%02x", byte);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string Quoted(std::string_view s, QuoteStyle style) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  AppendQuoted(out, s, style);
+  return out;
 }
 
 }  // namespace pgdr::core

@@ -38,23 +38,6 @@ std::string FormatDurationMs(int64_t ms) {
 
 namespace {
 
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 std::string AtString(const AtModifier& at) {
   switch (at.kind) {
     case AtModifier::Kind::kNone:
@@ -219,7 +202,7 @@ std::string ToString(const Expr& expr) {
     case NodeKind::kNumber:
       return FormatFloat(static_cast<const NumberLiteral&>(expr).value);
     case NodeKind::kString:
-      return Quote(static_cast<const StringLiteral&>(expr).value);
+      return core::Quoted(static_cast<const StringLiteral&>(expr).value);
     case NodeKind::kVectorSelector: {
       const auto& vs = static_cast<const VectorSelector&>(expr);
       return SelectorBase(vs) + AtString(vs.at) + OffsetString(vs.offset_ms);

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "pgdr/config/yaml_reader.h"
+#include "pgdr/core/strings.h"
 #include "pgdr/promql/engine.h"
 #include "pgdr/promql/parser.h"
 #include "pgdr/rules/rule.h"
@@ -315,7 +316,7 @@ class TestGroup {
     const std::string expr_text = p["expr"] ? p["expr"].Scalar() : "";
     const int64_t t = DurationOf(p["eval_time"], "eval_time");
     const std::string head =
-        "    expr: " + tsdb::Quote(expr_text) + ", time: " + promql::FormatDurationMs(t);
+        "    expr: " + core::Quoted(expr_text) + ", time: " + promql::FormatDurationMs(t);
     auto expr = promql::ParseExpr(expr_text);
     if (!expr.ok()) {
       errors.push_back(head + ", err: " + expr.status().message());

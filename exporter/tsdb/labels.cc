@@ -3,6 +3,7 @@
 #include <bit>
 #include <cstdio>
 
+#include "pgdr/core/strings.h"
 #include "pgdr/tsdb/tsdb.h"
 
 namespace pgdr::tsdb {
@@ -21,39 +22,6 @@ bool IsValidLabelName(std::string_view s) {
     if (!ok) return false;
   }
   return true;
-}
-
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
 }
 
 Labels MakeLabels(std::vector<Label> labels) {
@@ -91,7 +59,7 @@ std::string LabelsToString(const Labels& labels) {
     if (l.name == kMetricName) continue;
     if (!first) inner += ", ";
     first = false;
-    inner += l.name + "=" + Quote(l.value);
+    inner += l.name + "=" + core::Quoted(l.value);
   }
   if (!inner.empty() || out.empty()) out += "{" + inner + "}";
   return out;
@@ -101,7 +69,7 @@ std::string LabelsToGoString(const Labels& labels) {
   std::string out = "{";
   for (size_t i = 0; i < labels.size(); ++i) {
     if (i > 0) out += ", ";
-    out += labels[i].name + "=" + Quote(labels[i].value);
+    out += labels[i].name + "=" + core::Quoted(labels[i].value);
   }
   return out + "}";
 }
@@ -150,7 +118,7 @@ bool Matcher::Matches(std::string_view value) const {
 
 std::string Matcher::ToString() const {
   static constexpr std::string_view kOps[] = {"=", "!=", "=~", "!~"};
-  return name_ + std::string(kOps[static_cast<int>(type_)]) + Quote(value_);
+  return name_ + std::string(kOps[static_cast<int>(type_)]) + core::Quoted(value_);
 }
 
 }  // namespace pgdr::tsdb

@@ -1,14 +1,10 @@
 // Azure Blob Storage: List Blobs (with marker) and Get Blob, authorised by
 // SharedKey or a SAS token.
-#include <algorithm>
-#include <chrono>
 #include <ctime>
 
 #include "pgdr/core/strings.h"
 #include "pgdr/store/object_store.h"
-#include "store/http_errors.h"
-#include "store/listing_xml.h"
-#include "store/signing.h"
+#include "store/http_store.h"
 
 namespace pgdr::store {
 namespace {
@@ -24,82 +20,36 @@ std::string HttpDate() {
   return buf;
 }
 
-class AzureStore final : public ObjectStore {
+class AzureStore final : public HttpObjectStore {
  public:
   AzureStore(StoreOptions options, std::string endpoint, std::string account, std::string container,
              std::string root, std::string description)
-      : options_(std::move(options)),
+      : HttpObjectStore(std::move(options), std::move(container), std::move(root),
+                        std::move(description), {"marker", 32 << 20}),
         endpoint_(std::move(endpoint)),
-        account_(std::move(account)),
-        container_(std::move(container)),
-        root_(std::move(root)),
-        description_(std::move(description)) {}
+        account_(std::move(account)) {}
 
-  core::Status List(const ListOptions& options, const ListVisitor& visit) override {
-    std::string marker;
-    uint64_t seen = 0;
-    do {
-      HeaderList query = {{"restype", "container"},
-                          {"comp", "list"},
-                          {"prefix", root_ + options.prefix},
-                          {"maxresults", "5000"}};
-      if (options.delimited) query.emplace_back("delimiter", "/");
-      if (!marker.empty()) query.emplace_back("marker", marker);
-      core::Result<HttpResponse> response = Send("list", "", query, 32 << 20);
-      if (!response.ok()) return response.status();
-      core::Result<ListPage> page = ParseAzureListBlobs(response->body);
-      if (!page.ok())
-        return core::Status::Corruption(description_ + ": " + page.status().message());
-      std::sort(page->entries.begin(), page->entries.end(),
-                [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
-      for (ObjectInfo& info : page->entries) {
-        if (!info.key.starts_with(root_)) continue;
-        info.key.erase(0, root_.size());
-        // No server-side start-after: skip here (ListAfter prunes directories).
-        if (!options.start_after.empty() && info.key <= options.start_after) continue;
-        if (++seen > options_.max_objects) {
-          return core::Status::Unavailable(description_ + ": " + std::string(kErrTooManyKeys) +
-                                           " (" + std::to_string(options_.max_objects) + ")");
-        }
-        ++stats_.objects_listed;
-        if (core::Status s = visit(info); !s.ok()) return s;
-      }
-      if (!page->next_token.empty() && page->next_token == marker) {
-        return core::Status::Corruption(description_ + ": " + std::string(kErrMalformedListing) +
-                                        ": marker did not advance");
-      }
-      marker = page->next_token;
-    } while (!marker.empty());
-    return core::Status::OK();
-  }
-
-  core::Result<std::string> Read(std::string_view key, size_t max_bytes) override {
-    core::Result<HttpResponse> response = Send("read", root_ + std::string(key), {}, max_bytes);
-    if (!response.ok()) return response.status();
-    return std::move(response->body);
-  }
-
+  // No server-side start-after: the shared List skips (ListAfter prunes
+  // whole directories).
   Capabilities capabilities() const override { return {false}; }
-  const std::string& description() const override { return description_; }
 
  private:
-  core::Result<HttpResponse> Send(std::string_view operation, const std::string& key,
-                                  const HeaderList& query, size_t max_body) {
-    auto started = std::chrono::steady_clock::now();
-    core::Result<HttpResponse> response = SendOnce(key, query, max_body);
-    core::Status status =
-        response.ok() ? CheckHttpResponse(*response, description_,
-                                          key.empty() ? "list " + container_ : key, max_body)
-                      : response.status();
-    stats_.Record(
-        operation, RequestResult(status),
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    if (!status.ok()) return status;
-    return response;
+  HeaderList PageQuery(const ListOptions& options, const std::string& marker) const override {
+    HeaderList query = {{"restype", "container"},
+                        {"comp", "list"},
+                        {"prefix", root_ + options.prefix},
+                        {"maxresults", "5000"}};
+    if (options.delimited) query.emplace_back("delimiter", "/");
+    if (!marker.empty()) query.emplace_back("marker", marker);
+    return query;
+  }
+
+  core::Result<ListPage> ParsePage(std::string_view body) const override {
+    return ParseAzureListBlobs(body);
   }
 
   core::Result<HttpResponse> SendOnce(const std::string& key, const HeaderList& query,
-                                      size_t max_body) {
+                                      size_t max_body) override {
     std::string path = PathOf(endpoint_) + "/" + container_;
     if (!key.empty()) {
       path += '/';
@@ -132,8 +82,7 @@ class AzureStore final : public ObjectStore {
     core::Result<HttpResponse> response =
         http_.Send(StoreGet(options_, std::move(url), std::move(headers), max_body));
     if (!response.ok()) {
-      return TransportError(response.status(), description_,
-                            key.empty() ? "list " + container_ : key);
+      return TransportError(response.status(), description_, What(key));
     }
     return response;
   }
@@ -149,9 +98,7 @@ class AzureStore final : public ObjectStore {
     return slash == std::string::npos ? "" : endpoint.substr(slash);
   }
 
-  StoreOptions options_;
-  std::string endpoint_, account_, container_, root_, description_;
-  http::Client http_;
+  std::string endpoint_, account_;
 };
 
 }  // namespace

@@ -1,16 +1,12 @@
 #include "store/s3/s3_store.h"
 
-#include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <sstream>
 
 #include "pgdr/core/strings.h"
-#include "store/http_errors.h"
-#include "store/listing_xml.h"
-#include "store/signing.h"
+#include "store/http_store.h"
 
 namespace pgdr::store {
 namespace {
@@ -52,78 +48,31 @@ std::string AmzDate() {
   return buf;
 }
 
-class S3Store final : public ObjectStore {
+class S3Store final : public HttpObjectStore {
  public:
   S3Store(StoreOptions options, Endpoint endpoint, std::string bucket, std::string root,
           std::string region, std::string description)
-      : options_(std::move(options)),
+      : HttpObjectStore(std::move(options), std::move(bucket), std::move(root),
+                        std::move(description), {"continuation token", 16 << 20}),
         endpoint_(std::move(endpoint)),
-        bucket_(std::move(bucket)),
-        root_(std::move(root)),
-        region_(std::move(region)),
-        description_(std::move(description)) {
+        region_(std::move(region)) {
     path_style_ = options_.path_style.value_or(!options_.endpoint.empty());
   }
 
-  core::Status List(const ListOptions& options, const ListVisitor& visit) override {
-    std::string token;
-    uint64_t seen = 0;
-    do {
-      HeaderList query = {{"list-type", "2"}, {"prefix", root_ + options.prefix}};
-      if (!options.start_after.empty())
-        query.emplace_back("start-after", root_ + options.start_after);
-      if (options.delimited) query.emplace_back("delimiter", "/");
-      if (!token.empty()) query.emplace_back("continuation-token", token);
-      core::Result<HttpResponse> response = Send("list", "", query, 16 << 20);
-      if (!response.ok()) return response.status();
-      core::Result<ListPage> page = ParseS3ListObjectsV2(response->body);
-      if (!page.ok()) {
-        return core::Status::Corruption(description_ + ": " + page.status().message());
-      }
-      std::sort(page->entries.begin(), page->entries.end(),
-                [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
-      for (ObjectInfo& info : page->entries) {
-        if (!info.key.starts_with(root_)) continue;
-        info.key.erase(0, root_.size());
-        if (++seen > options_.max_objects) {
-          return core::Status::Unavailable(description_ + ": " + std::string(kErrTooManyKeys) +
-                                           " (" + std::to_string(options_.max_objects) + ")");
-        }
-        ++stats_.objects_listed;
-        if (core::Status s = visit(info); !s.ok()) return s;
-      }
-      if (!page->next_token.empty() && page->next_token == token) {
-        return core::Status::Corruption(description_ + ": " + std::string(kErrMalformedListing) +
-                                        ": continuation token did not advance");
-      }
-      token = page->next_token;
-    } while (!token.empty());
-    return core::Status::OK();
-  }
-
-  core::Result<std::string> Read(std::string_view key, size_t max_bytes) override {
-    core::Result<HttpResponse> response = Send("read", root_ + std::string(key), {}, max_bytes);
-    if (!response.ok()) return response.status();
-    return std::move(response->body);
-  }
-
   Capabilities capabilities() const override { return {true}; }
-  const std::string& description() const override { return description_; }
 
  private:
-  core::Result<HttpResponse> Send(std::string_view operation, const std::string& key,
-                                  const HeaderList& query, size_t max_body) {
-    auto started = std::chrono::steady_clock::now();
-    core::Result<HttpResponse> response = SendOnce(key, query, max_body);
-    core::Status status = response.ok() ? core::Status::OK() : response.status();
-    if (response.ok())
-      status = CheckHttpResponse(*response, description_, key.empty() ? "list " + bucket_ : key,
-                                 max_body);
-    stats_.Record(
-        operation, RequestResult(status),
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    if (!status.ok()) return status;
-    return response;
+  HeaderList PageQuery(const ListOptions& options, const std::string& token) const override {
+    HeaderList query = {{"list-type", "2"}, {"prefix", root_ + options.prefix}};
+    if (!options.start_after.empty())
+      query.emplace_back("start-after", root_ + options.start_after);
+    if (options.delimited) query.emplace_back("delimiter", "/");
+    if (!token.empty()) query.emplace_back("continuation-token", token);
+    return query;
+  }
+
+  core::Result<ListPage> ParsePage(std::string_view body) const override {
+    return ParseS3ListObjectsV2(body);
   }
 
   // Explicit *_file/*_env sources, else $AWS_ACCESS_KEY_ID..., else the
@@ -160,7 +109,7 @@ class S3Store final : public ObjectStore {
   }
 
   core::Result<HttpResponse> SendOnce(const std::string& key, const HeaderList& query,
-                                      size_t max_body) {
+                                      size_t max_body) override {
     core::Result<AwsCredentials> found = Credentials();
     if (!found.ok()) return found.status();
     const AwsCredentials& credentials = *found;
@@ -168,9 +117,9 @@ class S3Store final : public ObjectStore {
     std::string host = endpoint_.host;
     std::string path = endpoint_.path;
     if (path_style_) {
-      path += "/" + bucket_;
+      path += "/" + container_;
     } else {
-      host = bucket_ + "." + host;
+      host = container_ + "." + host;
     }
     if (!key.empty() || !path_style_) path += '/';
     path += core::PercentEncode(key, core::Escape::kPath);
@@ -196,16 +145,14 @@ class S3Store final : public ObjectStore {
     core::Result<HttpResponse> response =
         http_.Send(StoreGet(options_, std::move(url), std::move(headers), max_body));
     if (!response.ok()) {
-      return TransportError(response.status(), description_, key.empty() ? "list " + bucket_ : key);
+      return TransportError(response.status(), description_, What(key));
     }
     return response;
   }
 
-  StoreOptions options_;
   Endpoint endpoint_;
-  std::string bucket_, root_, region_, description_;
+  std::string region_;
   bool path_style_ = false;
-  http::Client http_;
 };
 
 }  // namespace

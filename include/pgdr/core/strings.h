@@ -24,6 +24,14 @@ enum class Escape {
 };
 std::string PercentEncode(std::string_view text, Escape mode);
 
+// `s` in double quotes, with `"` `\\` and the newline, tab and carriage
+// return escaped as in C, and every other control byte (and DEL) as \xXX in
+// Go's strconv.Quote style (label values, log lines, PromQL strings) or as
+// \u00XX in JSON. Bytes >= 0x80 pass unchanged: UTF-8 stays readable.
+enum class QuoteStyle { kGo, kJson };
+void AppendQuoted(std::string& out, std::string_view s, QuoteStyle style);
+std::string Quoted(std::string_view s, QuoteStyle style = QuoteStyle::kGo);
+
 // The parts joined with `sep` between them; any range of string-like parts.
 template <typename Range>
 std::string Join(const Range& parts, std::string_view sep) {

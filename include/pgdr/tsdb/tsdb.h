@@ -56,8 +56,6 @@ std::string_view GetLabel(const Labels& labels, std::string_view name);
 void SetLabel(Labels& labels, std::string_view name, std::string_view value);
 // `name{a="b", c="d"}` as Prometheus prints a series.
 std::string LabelsToString(const Labels& labels);
-// Go's strconv.Quote (label values and expressions in messages).
-std::string Quote(std::string_view s);
 // [a-zA-Z_][a-zA-Z0-9_]*: the label names PromQL, rule files and label_replace accept.
 bool IsValidLabelName(std::string_view s);
 // `{__name__="x", a="b"}`: Go's labels.Labels.String(), used in messages.

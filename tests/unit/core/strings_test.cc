@@ -38,5 +38,16 @@ TEST(StringsTest, JoinPutsTheSeparatorBetweenParts) {
   EXPECT_EQ(Join(std::initializer_list<std::string_view>{"x", "y"}, " | "), "x | y");
 }
 
+TEST(StringsTest, QuotedEscapesAsGoAndJsonDo) {
+  EXPECT_EQ(Quoted("plain"), "\"plain\"");
+  EXPECT_EQ(Quoted("a\"b\\c\nd\te\rf"), "\"a\\\"b\\\\c\\nd\\te\\rf\"");
+  EXPECT_EQ(Quoted(std::string_view("\x01\x7f", 2)), "\"\\x01\\x7f\"");
+  EXPECT_EQ(Quoted(std::string_view("\x01", 1), QuoteStyle::kJson), "\"\\u0001\"");
+  EXPECT_EQ(Quoted("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
+  std::string out = "x=";
+  AppendQuoted(out, "", QuoteStyle::kGo);
+  EXPECT_EQ(out, "x=\"\"");
+}
+
 }  // namespace
 }  // namespace pgdr::core
