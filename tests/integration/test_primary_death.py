@@ -134,11 +134,14 @@ class PrimaryDeathTest(unittest.TestCase):
             self.assertEqual(pg.sql(f"SELECT pg_walfile_name('{primary_lsn}')") > segment, True)
             self.assertEqual(segment_end_lsn(pg.sql(f"SELECT pg_walfile_name('{primary_lsn}')")),
                              archived_lsn + SEGMENT)
-            os.kill(pg.pid(), signal.SIGKILL)
-            killed_at = time.time()
-
+            # Nothing reaches the replicas any more: once each has replayed all it
+            # received, their positions are fixed; recorded before the kill so the
+            # scrapes below start the moment it happens.
             positions = {}
             for node in (r1, r2):
+                wait_until(lambda: node.sql("SELECT pg_last_wal_replay_lsn() = "
+                                            "pg_last_wal_receive_lsn()") == "t",
+                           timeout=30, what=f"{node.name} replayed all it received")
                 replay = node.sql("SELECT pg_last_wal_replay_lsn()")
                 receive = node.sql("SELECT pg_last_wal_receive_lsn()")
                 positions[node.name] = (replay, receive)
@@ -157,6 +160,8 @@ class PrimaryDeathTest(unittest.TestCase):
             print(f"proven missing bytes: {proven}")
             self.assertGreater(proven["rpo_replica"], 100_000)
             self.assertGreater(proven["lag_demo-3"], proven["lag_demo-2"])
+            os.kill(pg.pid(), signal.SIGKILL)
+            killed_at = time.time()
 
             # Every scrape from the kill until the dry-run decision and then for a
             # few seconds more (until demo-2 is promoted).
@@ -181,7 +186,8 @@ class PrimaryDeathTest(unittest.TestCase):
                     break
                 self.assertLess(time.time() - killed_at, 60, "no dry-run decision within 60s")
                 time.sleep(0.1)
-            print(f"{scrapes} scrapes from kill to promotion, {last_known} with the primary down; "
+            print(f"{scrapes} scrapes from kill to promotion, {scrapes - last_known} before pgdr "
+                  f"saw the primary down (basis live), {last_known} after (basis last_known); "
                   f"last one: {f}")
             self.assertGreater(last_known, 10)
             line = re.search(r'.*msg="failover dry run: would promote".*', exp.log()).group(0)
