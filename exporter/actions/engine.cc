@@ -31,6 +31,15 @@ std::string Get(const LabelMap& m, const std::string& k) {
   return it == m.end() ? "" : it->second;
 }
 
+// The position a decision measured the candidate's loss from, as log values.
+struct PrimaryText {
+  explicit PrimaryText(const FailoverDecision& d)
+      : lsn(d.primary_lsn ? Num(*d.primary_lsn) : ""),
+        seen(d.primary_seen ? FormatRfc3339(*d.primary_seen) : "") {}
+  std::string lsn;
+  std::string seen;
+};
+
 }  // namespace
 
 core::Result<std::unique_ptr<ActionEngine>> ActionEngine::Create(const config::Config& config) {
@@ -123,7 +132,10 @@ void ActionEngine::OnAlerts(const std::vector<ActionAlert>& alerts,
         addresses[ep.member] = config_.addresses.at(cluster + "/" + ep.member);
       }
       members_[cluster] = ClusterMembers(*snapshot, cluster, addresses);
-      trackers_[cluster].Observe(members_[cluster], snapshot->composed_at);
+      const auto known = snapshot->primaries.find(cluster);
+      trackers_[cluster].Observe(members_[cluster],
+                                 known == snapshot->primaries.end() ? nullptr : &known->second,
+                                 snapshot->composed_at);
     }
   }
   std::set<std::string> live;
@@ -182,6 +194,8 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
                  {"detail", d.detail}});
       return;
     }
+    const PrimaryText primary(d);
+    const std::string lag = d.candidate.empty() ? "" : Num(d.lag_bytes);
     core::Log(core::LogLevel::kWarn, "failover refused",
               {{"trigger", t.name},
                {"cluster", cluster},
@@ -191,10 +205,14 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
                {"reason", d.reason},
                {"detail", maintenance ? d.detail + " (" + why + ")" : d.detail},
                {"candidate", d.candidate},
-               {"old_primary", d.old_primary}});
-    CountFailover(cluster, t.provider, "refused");
+               {"lag_bytes", lag},
+               {"old_primary", d.old_primary},
+               {"primary_lsn_bytes", primary.lsn},
+               {"primary_last_seen", primary.seen}});
+    CountFailover(cluster, t.provider, "refused", 0);
     return;
   }
+  const PrimaryText primary(d);
   if (t.dry_run) {
     last = "dry_run";
     core::Log(core::LogLevel::kWarn, "failover dry run: would promote",
@@ -207,9 +225,11 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
                {"candidate_lsn_bytes", Num(d.candidate_lsn)},
                {"lag_bytes", Num(d.lag_bytes)},
                {"old_primary", d.old_primary},
+               {"primary_lsn_bytes", primary.lsn},
+               {"primary_last_seen", primary.seen},
                {"repoint_replicas", t.repoint_replicas ? "true" : "false"},
                {"redirect", Join(t.redirect)}});
-    CountFailover(cluster, t.provider, "dry_run");
+    CountFailover(cluster, t.provider, "dry_run", d.lag_bytes);
     return;
   }
   // The cooldown starts when the provider is called (RunFailover), not here:
@@ -224,7 +244,9 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
              {"candidate", d.candidate},
              {"candidate_lsn_bytes", Num(d.candidate_lsn)},
              {"lag_bytes", Num(d.lag_bytes)},
-             {"old_primary", d.old_primary}});
+             {"old_primary", d.old_primary},
+             {"primary_lsn_bytes", primary.lsn},
+             {"primary_last_seen", primary.seen}});
   Dispatch({[this, &t, cluster, d, alert, members, now] {
               RunFailover(t, cluster, d, alert, members, now);
             },
@@ -281,11 +303,12 @@ void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
              {"provider", t.provider},
              {"result", st.ok() ? "success" : "failed"},
              {"candidate", d.candidate},
+             {"lag_bytes", Num(d.lag_bytes)},
              {"old_primary", d.old_primary},
              {"duration_seconds", took},
              {"error", st.message()}});
   std::lock_guard lock(mu_);
-  CountFailover(cluster, t.provider, st.ok() ? "success" : "failed");
+  CountFailover(cluster, t.provider, st.ok() ? "success" : "failed", st.ok() ? d.lag_bytes : 0);
   in_flight_.erase(cluster);
   if (!st.ok()) {
     for (auto& [key, value] : decisions_) {
@@ -411,8 +434,9 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
 }
 
 void ActionEngine::CountFailover(const std::string& cluster, const std::string& provider,
-                                 const std::string& result) {
+                                 const std::string& result, double loss_bytes) {
   failover_counts_[{cluster, provider, result}] += 1;
+  failover_loss_bytes_[{cluster, provider, result}] += loss_bytes;
 }
 
 void ActionEngine::CountAction(const Trigger& t, const std::string& result) {
@@ -424,6 +448,7 @@ void ActionEngine::AdoptState(const ActionEngine& previous) {
   std::scoped_lock lock(mu_, previous.mu_);
   trackers_ = previous.trackers_;
   failover_counts_ = previous.failover_counts_;
+  failover_loss_bytes_ = previous.failover_loss_bytes_;
   action_counts_ = previous.action_counts_;
 }
 
@@ -454,6 +479,15 @@ void ActionEngine::CollectMetrics(core::MetricSet& out) const {
                   "dry_run (would have promoted).",
                   {{"cluster", cluster}, {"provider", provider}, {"result", r}},
                   it == failover_counts_.end() ? 0 : it->second);
+    }
+    for (const char* r : {"success", "dry_run"}) {
+      const auto it = failover_loss_bytes_.find({cluster, provider, r});
+      out.Counter("pgdr_failover_loss_bytes_total",
+                  "WAL bytes the promoted (success) or would-be promoted (dry_run) candidates "
+                  "lacked: the cluster's last primary LSN minus the candidate's, summed over "
+                  "decisions.",
+                  {{"cluster", cluster}, {"provider", provider}, {"result", r}},
+                  it == failover_loss_bytes_.end() ? 0 : it->second);
     }
   }
   for (const auto& t : config_.triggers) {

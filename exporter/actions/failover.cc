@@ -57,21 +57,15 @@ std::string Seconds(std::chrono::milliseconds d) { return config::FormatDuration
 
 }  // namespace
 
-void ClusterTracker::Observe(const std::vector<MemberView>& members, TimePoint at) {
-  const MemberView* primary = nullptr;
-  int primaries = 0;
-  for (const auto& m : members) {
-    if (IsPrimary(m)) {
-      ++primaries;
-      primary = &m;
-    }
+void ClusterTracker::Observe(const std::vector<MemberView>& members,
+                             const collect::PrimaryPosition* primary, TimePoint at) {
+  if (primary != nullptr) {
+    last_primary = primary->member;
+    last_primary_lsn = primary->lsn_bytes;
+    last_primary_seen = primary->seen_at;
   }
-  if (primaries > 0) {
+  if (std::any_of(members.begin(), members.end(), IsPrimary)) {
     lost_since.reset();
-    if (primaries == 1) {
-      last_primary = primary->member;
-      if (primary->lsn_bytes) last_primary_lsn = primary->lsn_bytes;
-    }
     return;
   }
   bool any_replica = false, all_lost = true;
@@ -139,6 +133,8 @@ FailoverDecision DecideFailover(const std::vector<MemberView>& members,
   d.candidate = best->member;
   d.candidate_address = best->address;
   d.candidate_lsn = Position(*best);
+  d.primary_lsn = tracker.last_primary_lsn;
+  d.primary_seen = tracker.last_primary_seen;
   if (!tracker.last_primary_lsn) {
     return refuse("unknown_primary_lsn",
                   "the exporter never saw the primary's LSN: the candidate's lag is unknown");

@@ -1,5 +1,7 @@
 #include "app/exporter.h"
 
+#include <algorithm>
+
 #include "app/action_alerts.h"
 #include "app/exporter_impl.h"
 #include "app/http_routes.h"
@@ -151,6 +153,11 @@ void Exporter::Impl::OnTargetResult(std::shared_ptr<const collect::TargetResult>
 // one costs a few compositions a second, not one per member. The
 // exporter's own metrics (process, rules, actions: a walk over the TSDB and
 // /proc) are taken at most every kSelfEvery and reused in between.
+//
+// Nothing is published until every configured member and pooler has a
+// result: its first cycle ended, with its metrics or, at its deadline, as
+// down (pgdr_up 0). Until then /metrics and /-/ready answer 503, so the
+// first scrape already has every member and series never appear one by one.
 void Exporter::Impl::ComposeLoop() {
   constexpr auto kMinGap = std::chrono::milliseconds(200);
   constexpr auto kSelfEvery = std::chrono::seconds(1);
@@ -173,6 +180,8 @@ void Exporter::Impl::ComposeLoop() {
         if (stopping_) return;
       }
       dirty_ = false;
+      if (!published_ && !FirstCyclesDone()) continue;
+      published_ = true;
       config_now = {last_reload_, reload_failures_.load()};
       inputs.targets = results_;
       polls = store_polls_;
@@ -194,6 +203,12 @@ void Exporter::Impl::ComposeLoop() {
     snapshots_.Publish(std::move(snapshot));
     last = SteadyClock::now();
   }
+}
+
+bool Exporter::Impl::FirstCyclesDone() const {
+  return applied_ &&
+         std::all_of(result_keys_.begin(), result_keys_.end(),
+                     [this](const std::string& key) { return results_.count(key) > 0; });
 }
 
 std::vector<prometheus::MetricFamily> Exporter::Impl::CurrentSelfMetrics() {

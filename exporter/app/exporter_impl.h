@@ -61,6 +61,9 @@ class Exporter::Impl {
   void OnStorePoll(uint64_t generation, StorePoll poll);
   void OnTargetResult(std::shared_ptr<const collect::TargetResult> r);
   std::vector<prometheus::MetricFamily> CurrentSelfMetrics();
+  // REQUIRES: mu_ held. Whether every member of the first config applied has
+  // delivered a result (its first cycle, or its deadline as down).
+  bool FirstCyclesDone() const;
   void Route();
 
   const ExporterOptions options_;
@@ -96,6 +99,8 @@ class Exporter::Impl {
   uint64_t store_generation_ = 0;  // polls of older pollers are dropped
   size_t target_count_ = 0;
   std::chrono::system_clock::time_point last_reload_;
+  bool applied_ = false;    // a config has been applied (result_keys_ is meaningful)
+  bool published_ = false;  // the first snapshot is out; later ones are never held back
   bool dirty_ = false;
   bool stopping_ = false;
 };

@@ -66,6 +66,7 @@ void Exporter::Impl::Apply(const config::Config& config,
     generation = ++store_generation_;
     target_count_ = config.targets.size();
     last_reload_ = std::chrono::system_clock::now();
+    applied_ = true;
     dirty_ = true;
   }
   if (loop_) {

@@ -29,6 +29,25 @@ std::map<std::string, ClusterView> GroupByCluster(const SnapshotInputs& in) {
   return clusters;
 }
 
+// A live primary replaces the remembered position (after a promotion the
+// new primary's, even though it is behind the old one's last LSN).
+void RememberPrimaries(const std::map<std::string, ClusterView>& clusters,
+                       PrimaryPositions& primaries) {
+  std::erase_if(primaries, [&](const auto& p) { return clusters.count(p.first) == 0; });
+  for (const auto& [name, v] : clusters) {
+    if (v.primary != nullptr) {
+      primaries[name] = {v.primary->member, *v.primary->facts.lsn_bytes, v.primary->collected_at,
+                         true};
+    } else if (const auto it = primaries.find(name); it != primaries.end()) {
+      it->second.live = false;
+    }
+  }
+}
+
+double UnixSeconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
 // Seconds behind: 0 when nothing is waiting to be replayed, else the age of
 // the last replayed transaction (so an idle primary never shows growing lag).
 std::optional<double> LagSeconds(const MemberFacts& f, std::optional<double> lag_bytes) {
@@ -43,25 +62,115 @@ std::optional<double> LagSeconds(const MemberFacts& f, std::optional<double> lag
   return std::max(0.0, *f.server_time_seconds - *f.last_replay_timestamp_seconds);
 }
 
+struct Loss {
+  std::optional<double> bytes;
+  std::optional<double> seconds;
+};
+
+// What promoting `f` would lose: it replays all it received, so its
+// position is the higher of replay and receive LSN (as the failover guards
+// rank candidates). The seconds run from its last replayed commit to the
+// replica's clock while the primary is live; once the primary is gone, to the
+// last time pgdr saw it (an upper bound, fixed: a dead primary commits
+// nothing more).
+Loss PromotionLoss(const MemberFacts& f, const PrimaryPosition& primary) {
+  if (!f.lsn_bytes && !f.receive_lsn_bytes) return {};
+  const double position = std::max(f.lsn_bytes.value_or(0), f.receive_lsn_bytes.value_or(0));
+  Loss loss;
+  loss.bytes = std::max(0.0, primary.lsn_bytes - position);
+  const std::optional<double> until =
+      primary.live ? f.server_time_seconds : UnixSeconds(primary.seen_at);
+  if (*loss.bytes == 0) {
+    loss.seconds = 0.0;
+  } else if (until && f.last_replay_timestamp_seconds) {
+    loss.seconds = std::max(0.0, *until - *f.last_replay_timestamp_seconds);
+  }
+  return loss;
+}
+
+void KeepBest(const Loss& candidate, Loss& best) {
+  if (candidate.bytes && (!best.bytes || *candidate.bytes < *best.bytes))
+    best.bytes = candidate.bytes;
+  if (candidate.seconds && (!best.seconds || *candidate.seconds < *best.seconds)) {
+    best.seconds = candidate.seconds;
+  }
+}
+
+void AppendRpo(const std::string& cluster, const char* scope, const Loss& loss, bool live,
+               core::MetricSet& out) {
+  const core::Labels labels = {{"cluster", cluster}, {"scope", scope}};
+  if (loss.bytes) {
+    out.Gauge("pgdr_rpo_bytes", "Data that would be lost now, in WAL bytes, per failure scope.",
+              labels, *loss.bytes);
+    for (const char* basis : {"live", "last_known"}) {
+      core::Labels with_basis = labels;
+      with_basis.push_back({"basis", basis});
+      out.Gauge("pgdr_rpo_basis",
+                "1 for the primary position pgdr_rpo_* of the scope is computed from: live (a "
+                "member answers as primary) or last_known (the last primary LSN pgdr saw).",
+                with_basis, (std::string(basis) == "live") == live ? 1 : 0);
+    }
+  }
+  if (loss.seconds) {
+    out.Gauge("pgdr_rpo_seconds",
+              "Data that would be lost now, in seconds of commits, per failure scope.", labels,
+              *loss.seconds);
+  }
+}
+
+// Archive scope: what a regional disaster would lose.
+Loss ArchiveLoss(const SnapshotInputs& in, const std::string& cluster,
+                 const PrimaryPosition& primary) {
+  const ArchivePosition* best = nullptr;
+  for (const auto& a : in.archives) {
+    if (a.cluster != cluster || !a.up || !a.newest_lsn_bytes) continue;
+    if (best == nullptr || *a.newest_lsn_bytes > *best->newest_lsn_bytes) best = &a;
+  }
+  if (best == nullptr) return {};
+  Loss loss;
+  loss.bytes = std::max(0.0, primary.lsn_bytes - *best->newest_lsn_bytes);
+  // Commits since the newest archived segment, up to now, or up to the last
+  // time the primary was seen once it is gone.
+  const double until = UnixSeconds(primary.live ? in.now : primary.seen_at);
+  if (*loss.bytes == 0) {
+    loss.seconds = 0.0;
+  } else if (best->newest_segment_timestamp_seconds) {
+    loss.seconds = std::max(0.0, until - *best->newest_segment_timestamp_seconds);
+  }
+  return loss;
+}
+
 }  // namespace
 
-void AppendClusterMetrics(const SnapshotInputs& in, core::MetricSet& out) {
-  const double now = std::chrono::duration<double>(in.now.time_since_epoch()).count();
-  for (const auto& [cluster, v] : GroupByCluster(in)) {
+void AppendClusterMetrics(const SnapshotInputs& in, PrimaryPositions& primaries,
+                          core::MetricSet& out) {
+  const auto clusters = GroupByCluster(in);
+  RememberPrimaries(clusters, primaries);
+  for (const auto& [cluster, v] : clusters) {
     const core::Labels cluster_labels = {{"cluster", cluster}};
     out.Gauge("pgdr_cluster_primaries", "Members of the cluster that are up and not in recovery.",
               cluster_labels, static_cast<double>(v.primaries.size()));
+    const auto known = primaries.find(cluster);
+    const PrimaryPosition* primary = known == primaries.end() ? nullptr : &known->second;
+    if (primary != nullptr) {
+      out.Gauge("pgdr_primary_last_seen_timestamp_seconds",
+                "When pgdr last collected a member of the cluster answering as primary.",
+                cluster_labels, UnixSeconds(primary->seen_at));
+      out.Gauge("pgdr_primary_last_seen_lsn_bytes",
+                "That primary's current LSN then, in bytes: the position lag and RPO are "
+                "computed from.",
+                cluster_labels, primary->lsn_bytes);
+    }
     double streaming = 0;
-    std::optional<double> best_bytes;
-    std::optional<double> best_seconds;
+    Loss replica_loss;
     for (const TargetResult* r : v.replicas) {
       const MemberFacts& f = r->facts;
       std::optional<double> lag_bytes;
-      if (v.primary != nullptr && f.lsn_bytes) {
-        lag_bytes = std::max(0.0, *v.primary->facts.lsn_bytes - *f.lsn_bytes);
+      if (primary != nullptr && f.lsn_bytes) {
+        lag_bytes = std::max(0.0, primary->lsn_bytes - *f.lsn_bytes);
         out.Gauge("pgdr_replication_lag_bytes",
-                  "WAL bytes the replica has not replayed: the primary's current LSN minus its "
-                  "replay LSN.",
+                  "WAL bytes the replica has not replayed: the primary's current (or, while no "
+                  "member answers as primary, last seen) LSN minus its replay LSN.",
                   r->labels, *lag_bytes);
       }
       const auto lag_seconds = LagSeconds(f, lag_bytes);
@@ -71,52 +180,17 @@ void AppendClusterMetrics(const SnapshotInputs& in, core::MetricSet& out) {
                   "caught up.",
                   r->labels, *lag_seconds);
       }
-      if (!f.wal_receiver_streaming.value_or(false)) continue;
-      ++streaming;
-      if (lag_bytes && (!best_bytes || *lag_bytes < *best_bytes)) best_bytes = lag_bytes;
-      if (lag_seconds && (!best_seconds || *lag_seconds < *best_seconds))
-        best_seconds = lag_seconds;
+      if (f.wal_receiver_streaming.value_or(false)) ++streaming;
+      if (primary != nullptr) KeepBest(PromotionLoss(f, *primary), replica_loss);
     }
     out.Gauge("pgdr_cluster_replicas", "Members of the cluster that are up and in recovery.",
               cluster_labels, static_cast<double>(v.replicas.size()));
     out.Gauge("pgdr_cluster_streaming_replicas",
               "Replicas of the cluster whose WAL receiver is streaming.", cluster_labels,
               streaming);
-    const core::Labels replica_scope = {{"cluster", cluster}, {"scope", "replica"}};
-    if (best_bytes) {
-      out.Gauge("pgdr_rpo_bytes", "Data that would be lost now, in WAL bytes, per failure scope.",
-                replica_scope, *best_bytes);
-    }
-    if (best_seconds) {
-      out.Gauge("pgdr_rpo_seconds",
-                "Data that would be lost now, in seconds of commits, per failure scope.",
-                replica_scope, *best_seconds);
-    }
-    // Archive scope: what a regional disaster would lose.
-    const ArchivePosition* best_archive = nullptr;
-    for (const auto& a : in.archives) {
-      if (a.cluster != cluster || !a.up || !a.newest_lsn_bytes) continue;
-      if (best_archive == nullptr || *a.newest_lsn_bytes > *best_archive->newest_lsn_bytes) {
-        best_archive = &a;
-      }
-    }
-    if (best_archive != nullptr && v.primary != nullptr) {
-      const core::Labels archive_scope = {{"cluster", cluster}, {"scope", "archive"}};
-      const double bytes =
-          std::max(0.0, *v.primary->facts.lsn_bytes - *best_archive->newest_lsn_bytes);
-      out.Gauge("pgdr_rpo_bytes", "Data that would be lost now, in WAL bytes, per failure scope.",
-                archive_scope, bytes);
-      if (bytes == 0) {
-        out.Gauge("pgdr_rpo_seconds",
-                  "Data that would be lost now, in seconds of commits, per failure scope.",
-                  archive_scope, 0);
-      } else if (best_archive->newest_segment_timestamp_seconds) {
-        out.Gauge("pgdr_rpo_seconds",
-                  "Data that would be lost now, in seconds of commits, per failure scope.",
-                  archive_scope,
-                  std::max(0.0, now - *best_archive->newest_segment_timestamp_seconds));
-      }
-    }
+    if (primary == nullptr) continue;
+    AppendRpo(cluster, "replica", replica_loss, primary->live, out);
+    AppendRpo(cluster, "archive", ArchiveLoss(in, cluster, *primary), primary->live, out);
   }
 }
 

@@ -19,8 +19,9 @@ std::shared_ptr<const Snapshot> SnapshotComposer::Compose(const SnapshotInputs& 
     snapshot->targets.push_back(target);
   }
   core::MetricSet computed;
-  AppendClusterMetrics(in, computed);
+  AppendClusterMetrics(in, primaries_, computed);
   snapshot->computed = computed.Take();
+  snapshot->primaries = primaries_;
   const SerializedFamilies computed_text = SerializeFamilies(snapshot->computed);
   const SerializedFamilies other_text = SerializeFamilies(in.other);
   sources.push_back(&computed_text);

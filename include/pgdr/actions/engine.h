@@ -14,7 +14,9 @@
 // No action runs for a cluster inside a maintenance window. Every decision
 // is one structured log line and a counter:
 // pgdr_failover_requests_total{cluster,provider,result} (success, failed,
-// refused, dry_run) and pgdr_actions_total{trigger,action,result}. Repeated
+// refused, dry_run) and pgdr_actions_total{trigger,action,result}; a
+// promotion's (or dry run's) loss, measured from the snapshot's primary
+// position, also in pgdr_failover_loss_bytes_total{cluster,provider,result}. Repeated
 // identical refusals while an alert keeps firing are logged and counted once.
 //
 // Thread-safety: every public method is safe from any thread. OnAlerts()
@@ -102,8 +104,9 @@ class ActionEngine {
   void DropFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d);
   core::Status Redirect(const std::vector<std::string>& poolers, const std::string& cluster,
                         const std::string& address);
+  // `loss_bytes`: the candidate's loss, added to pgdr_failover_loss_bytes_total.
   void CountFailover(const std::string& cluster, const std::string& provider,
-                     const std::string& result);
+                     const std::string& result, double loss_bytes);
   void CountAction(const Trigger& t, const std::string& result);
   void Dispatch(Task task);
   void WorkerLoop();
@@ -119,6 +122,7 @@ class ActionEngine {
   std::map<std::string, std::string> decisions_;            // GUARDED_BY(mu_)
   std::set<std::string> in_flight_;                         // GUARDED_BY(mu_): clusters
   std::map<Counted, double> failover_counts_;               // GUARDED_BY(mu_)
+  std::map<Counted, double> failover_loss_bytes_;           // GUARDED_BY(mu_)
   std::map<Counted, double> action_counts_;                 // GUARDED_BY(mu_)
 
   std::mutex work_mu_;

@@ -58,13 +58,19 @@ struct FailoverPolicy {
 
 // What the guards remember about one cluster between snapshots.
 struct ClusterTracker {
-  // Feeds one observation (a snapshot's members at its composition time).
-  void Observe(const std::vector<MemberView>& members, TimePoint at);
+  // Feeds one observation: a snapshot's members at its composition time and
+  // the snapshot's primary position of the cluster (Snapshot::primaries;
+  // nullptr when pgdr never saw a primary). The guards measure a
+  // candidate's loss from that position, the one pgdr_rpo_* and the replica
+  // lag are computed from, so the decision and the figures agree.
+  void Observe(const std::vector<MemberView>& members, const collect::PrimaryPosition* primary,
+               TimePoint at);
 
-  std::string last_primary;                // the last member seen answering as primary
-  std::optional<double> last_primary_lsn;  // its LSN then
-  std::optional<TimePoint> lost_since;     // primary down and every replica lost it, since
-  std::optional<TimePoint> last_failover;  // the last promotion started (or dry-run decided)
+  std::string last_primary;                    // the last member seen answering as primary
+  std::optional<double> last_primary_lsn;      // its LSN then
+  std::optional<TimePoint> last_primary_seen;  // when that LSN was collected
+  std::optional<TimePoint> lost_since;         // primary down and every replica lost it, since
+  std::optional<TimePoint> last_failover;      // the last promotion started (or dry-run decided)
 };
 
 struct FailoverDecision {
@@ -77,8 +83,10 @@ struct FailoverDecision {
   std::string candidate;
   std::string candidate_address;
   double candidate_lsn = 0;
-  double lag_bytes = 0;
+  double lag_bytes = 0;  // the candidate's loss: last primary LSN - candidate_lsn
   std::string old_primary;
+  std::optional<double> primary_lsn;      // the position lag_bytes is measured from
+  std::optional<TimePoint> primary_seen;  // and when pgdr saw it
 };
 
 // REQUIRES: `tracker` has observed `members` (the latest snapshot).

@@ -35,10 +35,24 @@ struct ArchivePosition {
   std::optional<double> newest_segment_timestamp_seconds;
 };
 
+// The primary position a cluster's cross-member figures (replica lag bytes,
+// pgdr_rpo_*) are computed from. While a member answers as primary it is
+// that member's (`live`); once none does, it is the last one pgdr saw, so
+// that the figures an on-call engineer needs when the primary has died
+// (what would a promotion lose?) do not vanish with it.
+struct PrimaryPosition {
+  std::string member;
+  double lsn_bytes = 0;
+  std::chrono::system_clock::time_point seen_at;  // collection time of that LSN
+  bool live = false;
+};
+using PrimaryPositions = std::map<std::string, PrimaryPosition>;  // by cluster
+
 struct Snapshot {
   std::string text;                                          // Prometheus text format 0.0.4
   std::vector<std::shared_ptr<const TargetResult>> targets;  // sorted by key
   std::vector<prometheus::MetricFamily> computed;  // cross-member metrics of this snapshot
+  PrimaryPositions primaries;                      // the positions `computed` was derived from
   std::chrono::system_clock::time_point composed_at;
   size_t series = 0;
 };
@@ -59,8 +73,16 @@ struct SnapshotInputs {
 };
 
 // Cross-member metrics: pgdr_replication_lag_bytes/_seconds per replica,
-// pgdr_rpo_bytes/_seconds{scope} and primary/replica counts per cluster.
-void AppendClusterMetrics(const SnapshotInputs& in, core::MetricSet& out);
+// pgdr_rpo_bytes/_seconds{scope} with their pgdr_rpo_basis, the primary's
+// last seen position, and primary/replica counts per cluster.
+//
+// `primaries` is the memory of the previous call (empty at the first):
+// each cluster with a member answering as primary takes that member's
+// position (the most advanced one if several answer); a cluster without one
+// keeps its remembered position, marked not live; clusters without any
+// target in `in` (removed by a reload) are forgotten.
+void AppendClusterMetrics(const SnapshotInputs& in, PrimaryPositions& primaries,
+                          core::MetricSet& out);
 
 // The exposition is that of TextSerializer over, merged in this order: every
 // target (by key), the cross-member metrics, `other`, then `stable`.
@@ -71,9 +93,10 @@ class SnapshotComposer {
 
  private:
   ExpositionCache cache_;
+  PrimaryPositions primaries_;  // last seen primary of each cluster
 };
 
-// One composition without a cache (serialises everything).
+// One composition without a cache or primary memory (serialises everything).
 std::shared_ptr<const Snapshot> ComposeSnapshot(const SnapshotInputs& in);
 
 class SnapshotStore {

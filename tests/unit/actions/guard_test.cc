@@ -49,12 +49,19 @@ FailoverPolicy Policy() {
   return p;
 }
 
+// The snapshot's position of primary "1": live at kT0, then remembered.
+const collect::PrimaryPosition kLive{"1", 10'000, kT0, true};
+const collect::PrimaryPosition kLastSeen{"1", 10'000, kT0, false};
+
 // Healthy cluster at kT0 (the tracker learns the primary's LSN), then the
 // given members from kT0+1s on, observed until `until`.
 ClusterTracker Track(const std::vector<MemberView>& after, TimePoint until) {
   ClusterTracker t;
-  t.Observe({Primary("1", 10'000), Replica("2", 9'900, true), Replica("3", 9'500, true)}, kT0);
-  for (TimePoint at = kT0 + seconds(1); at <= until; at += seconds(1)) t.Observe(after, at);
+  t.Observe({Primary("1", 10'000), Replica("2", 9'900, true), Replica("3", 9'500, true)}, &kLive,
+            kT0);
+  for (TimePoint at = kT0 + seconds(1); at <= until; at += seconds(1)) {
+    t.Observe(after, &kLastSeen, at);
+  }
   return t;
 }
 
@@ -115,10 +122,11 @@ TEST(FailoverGuard, LossMustBeConfirmedContinuously) {
   auto t = Track(lost, kT0 + seconds(5));
   EXPECT_EQ(DecideFailover(lost, t, Policy(), false, kT0 + seconds(5)).reason, "not_confirmed");
   // A blip where a replica streams again restarts the clock.
-  t.Observe({Down("1"), Replica("2", 9'900, true), Replica("3", 9'500, false)}, kT0 + seconds(6));
-  for (int s = 7; s <= 14; ++s) t.Observe(lost, kT0 + seconds(s));
+  t.Observe({Down("1"), Replica("2", 9'900, true), Replica("3", 9'500, false)}, &kLastSeen,
+            kT0 + seconds(6));
+  for (int s = 7; s <= 14; ++s) t.Observe(lost, &kLastSeen, kT0 + seconds(s));
   EXPECT_EQ(DecideFailover(lost, t, Policy(), false, kT0 + seconds(14)).reason, "not_confirmed");
-  for (int s = 15; s <= 17; ++s) t.Observe(lost, kT0 + seconds(s));
+  for (int s = 15; s <= 17; ++s) t.Observe(lost, &kLastSeen, kT0 + seconds(s));
   EXPECT_TRUE(DecideFailover(lost, t, Policy(), false, kT0 + seconds(17)).promote);
 }
 
@@ -176,7 +184,7 @@ TEST(FailoverGuard, NoReachableReplicaRefuses) {
 TEST(FailoverGuard, UnknownPrimaryLsnRefuses) {
   const std::vector<MemberView> m = {Down("1"), Replica("2", 9'900, false)};
   ClusterTracker t;  // the exporter started after the primary died
-  for (int s = 0; s <= 20; ++s) t.Observe(m, kT0 + seconds(s));
+  for (int s = 0; s <= 20; ++s) t.Observe(m, nullptr, kT0 + seconds(s));
   EXPECT_EQ(DecideFailover(m, t, Policy(), false, kT0 + seconds(20)).reason, "unknown_primary_lsn");
 }
 
