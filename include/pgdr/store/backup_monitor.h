@@ -11,8 +11,13 @@
 // store with 50,000 segments polls about as fast as a small one. A full
 // listing every `full_list_interval` (default 1h) notices deleted objects.
 //
-// Thread-safety: a monitor is polled by one thread at a time (the
-// exporter's collection loop); the accessors are immutable after creation.
+// Each poll is bounded by the store's `deadline` (default 30s): a request that
+// would start after it fails the poll instead, and every request has its own
+// `timeout`.
+//
+// Thread-safety: a monitor is polled by one thread at a time (its store's
+// thread in app/store_poller.h, never the collection thread); the accessors
+// are immutable after creation.
 // Ownership: MakeBackupMonitor hands the monitor over as a unique_ptr.
 #pragma once
 
