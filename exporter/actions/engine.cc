@@ -49,7 +49,7 @@ ActionEngine::~ActionEngine() { Stop(); }
 
 void ActionEngine::Start() {
   notifier_.Start();
-  std::lock_guard lock(work_mu_);
+  const core::MutexLock lock(work_mu_);
   if (worker_.joinable()) return;
   stop_ = false;
   worker_ = std::thread([this] { WorkerLoop(); });
@@ -57,14 +57,14 @@ void ActionEngine::Start() {
 
 void ActionEngine::Stop() {
   {
-    std::lock_guard lock(work_mu_);
+    const core::MutexLock lock(work_mu_);
     stop_ = true;
   }
   work_cv_.notify_all();
   if (worker_.joinable()) worker_.join();
   std::deque<Task> dropped;
   {
-    std::lock_guard lock(work_mu_);
+    const core::MutexLock lock(work_mu_);
     dropped.swap(work_);
   }
   for (auto& task : dropped) {
@@ -75,16 +75,16 @@ void ActionEngine::Stop() {
 
 void ActionEngine::Dispatch(Task task) {
   {
-    std::lock_guard lock(work_mu_);
+    const core::MutexLock lock(work_mu_);
     work_.push_back(std::move(task));
   }
   work_cv_.notify_all();
 }
 
 void ActionEngine::WorkerLoop() {
-  std::unique_lock lock(work_mu_);
+  core::MutexLock lock(work_mu_);
   while (true) {
-    work_cv_.wait(lock, [this] { return stop_ || !work_.empty(); });
+    while (!stop_ && work_.empty()) work_cv_.wait(lock);
     if (stop_) return;
     Task task = std::move(work_.front());
     work_.pop_front();
@@ -100,10 +100,11 @@ void ActionEngine::WorkerLoop() {
 bool ActionEngine::WaitIdle(milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   {
-    std::unique_lock lock(work_mu_);
-    if (!work_cv_.wait_until(lock, deadline, [this] { return work_.empty() && !busy_; })) {
-      return false;
+    core::MutexLock lock(work_mu_);
+    while (!work_.empty() || busy_) {
+      if (work_cv_.wait_until(lock, deadline) == std::cv_status::timeout) break;
     }
+    if (!work_.empty() || busy_) return false;
   }
   const auto left =
       std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -114,7 +115,7 @@ void ActionEngine::OnAlerts(const std::vector<ActionAlert>& alerts,
                             const std::shared_ptr<const collect::Snapshot>& snapshot,
                             TimePoint now) {
   notifier_.Update(alerts, now);
-  std::lock_guard lock(mu_);
+  const core::MutexLock lock(mu_);
   if (snapshot && snapshot != last_snapshot_) {
     last_snapshot_ = snapshot;
     for (const auto& cluster : config_.clusters) {
@@ -239,7 +240,7 @@ void ActionEngine::DropFailover(const Trigger& t, const std::string& cluster,
              {"provider", t.provider},
              {"candidate", d.candidate},
              {"detail", "no cooldown is kept for it; the next engine decides again"}});
-  std::lock_guard lock(mu_);
+  const core::MutexLock lock(mu_);
   in_flight_.erase(cluster);
   for (auto it = decisions_.begin(); it != decisions_.end();) {
     const bool mine = it->second == "acted" && it->first.ends_with("/" + cluster);
@@ -251,7 +252,7 @@ void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
                                const FailoverDecision& d, const ActionAlert& alert,
                                const std::vector<MemberView>& members, TimePoint decided_at) {
   {
-    std::lock_guard lock(mu_);
+    const core::MutexLock lock(mu_);
     trackers_[cluster].last_failover = decided_at;
   }
   const auto started = std::chrono::steady_clock::now();
@@ -284,7 +285,7 @@ void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
              {"old_primary", d.old_primary},
              {"duration_seconds", took},
              {"error", st.message()}});
-  std::lock_guard lock(mu_);
+  const core::MutexLock lock(mu_);
   CountFailover(cluster, t.provider, st.ok() ? "success" : "failed");
   in_flight_.erase(cluster);
   if (!st.ok()) {
@@ -401,7 +402,7 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
                          {"cluster", cluster},
                          {"result", st.ok() ? "success" : "failed"},
                          {"error", st.message()}});
-              std::lock_guard lock(mu_);
+              const core::MutexLock lock(mu_);
               CountAction(t, st.ok() ? "success" : "failed");
             },
             [&t, cluster] {
@@ -421,7 +422,8 @@ void ActionEngine::CountAction(const Trigger& t, const std::string& result) {
 
 void ActionEngine::AdoptState(const ActionEngine& previous) {
   maintenance_.AdoptManual(previous.maintenance_);
-  std::scoped_lock lock(mu_, previous.mu_);
+  const core::MutexLock lock(mu_);
+  const core::MutexLock previous_lock(previous.mu_);
   trackers_ = previous.trackers_;
   failover_counts_ = previous.failover_counts_;
   action_counts_ = previous.action_counts_;
@@ -436,7 +438,7 @@ http::HttpResponse ActionEngine::HandleMaintenance(const http::HttpRequest& requ
 void ActionEngine::CollectMetrics(core::MetricSet& out) const {
   notifier_.CollectMetrics(out);
   maintenance_.CollectMetrics(out, Clock::now());
-  std::lock_guard lock(mu_);
+  const core::MutexLock lock(mu_);
   static constexpr const char* kResults[] = {"success", "failed", "refused", "dry_run"};
   std::set<std::pair<std::string, std::string>> seen;
   for (const auto& t : config_.triggers) {

@@ -26,7 +26,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -36,6 +35,7 @@
 #include "pgdr/collect/snapshot.h"
 #include "pgdr/config/config.h"
 #include "pgdr/core/metric_set.h"
+#include "pgdr/core/mutex.h"
 #include "pgdr/http/server.h"
 
 namespace pgdr::actions {
@@ -93,39 +93,41 @@ class ActionEngine {
   };
 
   void HandleFailover(size_t index, const Trigger& t, const ActionAlert& alert,
-                      const std::string& cluster, TimePoint now);
+                      const std::string& cluster, TimePoint now) PGDR_REQUIRES(mu_);
   void HandleOnce(const Trigger& t, const ActionAlert& alert, const std::string& cluster,
-                  TimePoint now);
+                  TimePoint now) PGDR_REQUIRES(mu_);
   void RunFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d,
                    const ActionAlert& alert, const std::vector<MemberView>& members,
-                   TimePoint decided_at);
-  void DropFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d);
+                   TimePoint decided_at) PGDR_EXCLUDES(mu_);
+  void DropFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d)
+      PGDR_EXCLUDES(mu_);
   core::Status Redirect(const std::vector<std::string>& poolers, const std::string& cluster,
                         const std::string& address);
   void CountFailover(const std::string& cluster, const std::string& provider,
-                     const std::string& result);
-  void CountAction(const Trigger& t, const std::string& result);
-  void Dispatch(Task task);
-  void WorkerLoop();
+                     const std::string& result) PGDR_REQUIRES(mu_);
+  void CountAction(const Trigger& t, const std::string& result) PGDR_REQUIRES(mu_);
+  void Dispatch(Task task) PGDR_EXCLUDES(work_mu_);
+  void WorkerLoop() PGDR_EXCLUDES(work_mu_);
 
   const ActionsConfig config_;
   Notifier notifier_;
   MaintenanceWindows maintenance_;
 
-  mutable std::mutex mu_;
-  std::shared_ptr<const collect::Snapshot> last_snapshot_;  // GUARDED_BY(mu_)
-  std::map<std::string, std::vector<MemberView>> members_;  // GUARDED_BY(mu_)
-  std::map<std::string, ClusterTracker> trackers_;          // GUARDED_BY(mu_)
-  std::map<std::string, std::string> decisions_;            // GUARDED_BY(mu_)
-  std::set<std::string> in_flight_;                         // GUARDED_BY(mu_): clusters
-  std::map<Counted, double> failover_counts_;               // GUARDED_BY(mu_)
-  std::map<Counted, double> action_counts_;                 // GUARDED_BY(mu_)
+  // Lock order: mu_ before work_mu_ (OnAlerts dispatches holding mu_).
+  mutable core::Mutex mu_;
+  std::shared_ptr<const collect::Snapshot> last_snapshot_ PGDR_GUARDED_BY(mu_);
+  std::map<std::string, std::vector<MemberView>> members_ PGDR_GUARDED_BY(mu_);
+  std::map<std::string, ClusterTracker> trackers_ PGDR_GUARDED_BY(mu_);
+  std::map<std::string, std::string> decisions_ PGDR_GUARDED_BY(mu_);
+  std::set<std::string> in_flight_ PGDR_GUARDED_BY(mu_);  // clusters
+  std::map<Counted, double> failover_counts_ PGDR_GUARDED_BY(mu_);
+  std::map<Counted, double> action_counts_ PGDR_GUARDED_BY(mu_);
 
-  std::mutex work_mu_;
-  std::condition_variable work_cv_;
-  std::deque<Task> work_;  // GUARDED_BY(work_mu_)
-  bool busy_ = false;      // GUARDED_BY(work_mu_)
-  bool stop_ = false;      // GUARDED_BY(work_mu_)
+  core::Mutex work_mu_;
+  std::condition_variable_any work_cv_;
+  std::deque<Task> work_ PGDR_GUARDED_BY(work_mu_);
+  bool busy_ PGDR_GUARDED_BY(work_mu_) = false;
+  bool stop_ PGDR_GUARDED_BY(work_mu_) = false;
   std::thread worker_;
 };
 
