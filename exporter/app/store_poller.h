@@ -23,7 +23,6 @@
 #include <vector>
 
 #include "pgdr/collect/snapshot.h"
-#include "pgdr/config/config.h"
 #include "pgdr/store/backup_monitor.h"
 
 namespace pgdr::app {
@@ -34,9 +33,9 @@ struct StorePoll {
   std::vector<prometheus::MetricFamily> families;
 };
 
-// Builds the monitors of config.backup_stores; errors name file:line:col.
+// Builds the monitors of the parsed `backup_stores:`; errors name file:line:col.
 core::Result<std::vector<std::unique_ptr<store::BackupMonitor>>> MakeBackupMonitors(
-    const config::Config& config);
+    const std::vector<store::BackupStoreConfig>& stores);
 
 class StorePoller {
  public:
