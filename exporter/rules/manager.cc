@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "pgdr/core/mutex.h"
 #include "pgdr/core/time_format.h"
 #include "pgdr/promql/ast.h"
 #include "pgdr/promql/parser.h"
@@ -56,23 +57,45 @@ std::string Health(const Rule& r) {
 
 }  // namespace
 
+// The manager's state; every RuleManager method reads it through impl_.
+struct RuleManager::Impl {
+  Impl(tsdb::Tsdb* storage, ManagerOptions opts)
+      : db(storage),
+        options(std::move(opts)),
+        engine([&] {
+          promql::EngineOptions e = options.engine;
+          e.default_subquery_step_ms = options.default_interval_ms;
+          return e;
+        }()),
+        query([this](const promql::Expr& expr, int64_t t) -> core::Result<promql::Vector> {
+          auto v = engine.Eval(*db, expr, t);
+          if (!v.ok()) return v.status();
+          if (auto* vec = std::get_if<promql::Vector>(&*v)) return std::move(*vec);
+          if (auto* s = std::get_if<promql::Scalar>(&*v)) {
+            return promql::Vector{promql::Sample{{}, s->value}};
+          }
+          return core::Status::InvalidArgument("rule result is not a vector or scalar");
+        }) {}
+
+  std::vector<std::shared_ptr<Group>> Snapshot() const PGDR_EXCLUDES(mu) {
+    const core::MutexLock lock(mu);
+    return groups;
+  }
+
+  tsdb::Tsdb* const db;  // not owned
+  const ManagerOptions options;
+  const promql::Engine engine;
+  const QueryFunc query;
+
+  // Lock order: tick_mu, then mu, then a group's mutex.
+  core::Mutex tick_mu;  // serialises Tick
+  int64_t last_compact_ms PGDR_GUARDED_BY(tick_mu) = 0;
+  mutable core::Mutex mu;
+  std::vector<std::shared_ptr<Group>> groups PGDR_GUARDED_BY(mu);
+};
+
 RuleManager::RuleManager(tsdb::Tsdb* tsdb, ManagerOptions options)
-    : tsdb_(tsdb),
-      options_(std::move(options)),
-      engine_([&] {
-        promql::EngineOptions e = options_.engine;
-        e.default_subquery_step_ms = options_.default_interval_ms;
-        return e;
-      }()),
-      query_([this](const promql::Expr& expr, int64_t t) -> core::Result<promql::Vector> {
-        auto v = engine_.Eval(*tsdb_, expr, t);
-        if (!v.ok()) return v.status();
-        if (auto* vec = std::get_if<promql::Vector>(&*v)) return std::move(*vec);
-        if (auto* s = std::get_if<promql::Scalar>(&*v)) {
-          return promql::Vector{promql::Sample{{}, s->value}};
-        }
-        return core::Status::InvalidArgument("rule result is not a vector or scalar");
-      }) {}
+    : impl_(std::make_unique<Impl>(tsdb, std::move(options))) {}
 
 RuleManager::~RuleManager() = default;
 
@@ -96,28 +119,23 @@ void RuleManager::Replace(std::vector<GroupSpec> groups) {
   std::vector<std::shared_ptr<Group>> fresh;
   fresh.reserve(groups.size());
   for (GroupSpec& g : groups) {
-    fresh.push_back(std::make_shared<Group>(std::move(g), options_.default_interval_ms));
+    fresh.push_back(std::make_shared<Group>(std::move(g), impl_->options.default_interval_ms));
   }
-  const core::MutexLock lock(mu_);
+  const core::MutexLock lock(impl_->mu);
   for (auto& g : fresh) {
-    for (const auto& old : groups_) {
+    for (const auto& old : impl_->groups) {
       if (old->Key() == g->Key()) {
         g->RestoreFrom(*old);
         break;
       }
     }
   }
-  groups_ = std::move(fresh);
-}
-
-std::vector<std::shared_ptr<Group>> RuleManager::Snapshot() const {
-  const core::MutexLock lock(mu_);
-  return groups_;
+  impl_->groups = std::move(fresh);
 }
 
 std::optional<std::set<std::string>> RuleManager::SelectedMetricNames() const {
   std::set<std::string> names;
-  for (const auto& g : Snapshot()) {
+  for (const auto& g : impl_->Snapshot()) {
     const core::MutexLock lock(g->mutex());
     for (const auto& r : g->rules()) {
       auto used = promql::SelectedMetricNames(*r->spec().expr);
@@ -128,15 +146,15 @@ std::optional<std::set<std::string>> RuleManager::SelectedMetricNames() const {
   return names;
 }
 
-size_t RuleManager::group_count() const { return Snapshot().size(); }
+size_t RuleManager::group_count() const { return impl_->Snapshot().size(); }
 
 int RuleManager::Tick(int64_t now_ms) {
-  const core::MutexLock tick(tick_mu_);
+  const core::MutexLock tick(impl_->tick_mu);
   int evaluated = 0;
   AppendFunc append = [this](const tsdb::Labels& l, int64_t t, double v) {
-    tsdb_->Append(l, t, v);
+    impl_->db->Append(l, t, v);
   };
-  for (const auto& g : Snapshot()) {
+  for (const auto& g : impl_->Snapshot()) {
     const int64_t interval = std::max<int64_t>(g->interval_ms(), 1);
     const int64_t due = now_ms - ((now_ms % interval) + interval) % interval;
     int64_t last = 0;
@@ -147,22 +165,22 @@ int RuleManager::Tick(int64_t now_ms) {
     if (last != 0 && due <= last) continue;
     EvalContext ctx;
     ctx.t_ms = due;
-    ctx.query = &query_;
-    ctx.external_labels = options_.external_labels;
-    ctx.external_url = options_.external_url;
+    ctx.query = &impl_->query;
+    ctx.external_labels = impl_->options.external_labels;
+    ctx.external_url = impl_->options.external_url;
     g->Eval(ctx, append);
     ++evaluated;
   }
-  if (now_ms - last_compact_ms_ >= 60'000) {
-    tsdb_->Compact(now_ms);
-    last_compact_ms_ = now_ms;
+  if (now_ms - impl_->last_compact_ms >= 60'000) {
+    impl_->db->Compact(now_ms);
+    impl_->last_compact_ms = now_ms;
   }
   return evaluated;
 }
 
 nlohmann::json RuleManager::RulesJson(std::string_view type) const {
   nlohmann::json groups = nlohmann::json::array();
-  for (const auto& g : Snapshot()) {
+  for (const auto& g : impl_->Snapshot()) {
     const core::MutexLock lock(g->mutex());
     nlohmann::json rules = nlohmann::json::array();
     for (const auto& r : g->rules()) {
@@ -215,7 +233,7 @@ nlohmann::json RuleManager::RulesJson(std::string_view type) const {
 
 nlohmann::json RuleManager::AlertsJson() const {
   nlohmann::json alerts = nlohmann::json::array();
-  for (const auto& g : Snapshot()) {
+  for (const auto& g : impl_->Snapshot()) {
     const core::MutexLock lock(g->mutex());
     for (const auto& r : g->rules()) {
       if (!r->is_alerting()) continue;
@@ -229,7 +247,7 @@ nlohmann::json RuleManager::AlertsJson() const {
 
 std::vector<ManagedAlert> RuleManager::Alerts() const {
   std::vector<ManagedAlert> out;
-  for (const auto& g : Snapshot()) {
+  for (const auto& g : impl_->Snapshot()) {
     const core::MutexLock lock(g->mutex());
     for (const auto& r : g->rules()) {
       if (!r->is_alerting()) continue;
@@ -245,7 +263,7 @@ std::vector<ManagedAlert> RuleManager::Alerts() const {
 void RuleManager::CollectMetrics(core::MetricSet& out) const {
   std::map<std::pair<std::string, std::string>, int> alerts;
   std::set<std::string> seen_names;
-  for (const auto& g : Snapshot()) {
+  for (const auto& g : impl_->Snapshot()) {
     const core::MutexLock lock(g->mutex());
     // Group names are unique per file; across files the file disambiguates.
     std::string group = seen_names.insert(g->name()).second ? g->name() : g->Key();
@@ -272,7 +290,7 @@ void RuleManager::CollectMetrics(core::MetricSet& out) const {
     out.Gauge("pgdr_alerts", "Active alerts by name and state.",
               {{"alertname", key.first}, {"state", key.second}}, n);
   }
-  const tsdb::Stats stats = tsdb_->GetStats();
+  const tsdb::Stats stats = impl_->db->GetStats();
   out.Gauge("pgdr_tsdb_series", "Series in the local TSDB.", {}, static_cast<double>(stats.series));
   out.Gauge("pgdr_tsdb_samples", "Samples in the local TSDB.", {},
             static_cast<double>(stats.samples));

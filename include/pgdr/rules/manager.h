@@ -34,7 +34,6 @@
 #include <vector>
 
 #include "pgdr/core/metric_set.h"
-#include "pgdr/core/mutex.h"
 #include "pgdr/core/status.h"
 #include "pgdr/promql/engine.h"
 #include "pgdr/rules/rule.h"
@@ -94,18 +93,8 @@ class RuleManager {
   size_t group_count() const;
 
  private:
-  std::vector<std::shared_ptr<Group>> Snapshot() const;
-
-  tsdb::Tsdb* const tsdb_;
-  const ManagerOptions options_;
-  const promql::Engine engine_;
-  const QueryFunc query_;
-
-  // Lock order: tick_mu_, then mu_, then a group's mutex.
-  core::Mutex tick_mu_;  // serialises Tick
-  int64_t last_compact_ms_ PGDR_GUARDED_BY(tick_mu_) = 0;
-  mutable core::Mutex mu_;
-  std::vector<std::shared_ptr<Group>> groups_ PGDR_GUARDED_BY(mu_);
+  struct Impl;  // manager.cc: the engine, the groups and their locks
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace pgdr::rules
