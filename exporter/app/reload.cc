@@ -61,7 +61,9 @@ void Exporter::Impl::Apply(const config::Config& config,
     result_keys_.clear();
     for (const auto& t : config.targets) result_keys_.insert(t.Key());
     for (const auto& b : config.pgbouncers) result_keys_.insert("pooler/" + b.name);
-    std::erase_if(results_, [&](const auto& r) { return result_keys_.count(r.first) == 0; });
+    for (auto it = results_.begin(); it != results_.end();) {
+      it = result_keys_.count(it->first) == 0 ? results_.erase(it) : std::next(it);
+    }
     store_polls_.clear();
     generation = ++store_generation_;
     target_count_ = config.targets.size();

@@ -204,7 +204,7 @@ core::Result<Config> LoadConfig(const std::string& path, OwnedSections* sections
       c.targets.push_back(std::move(t));
     }
     const YAML::Node stores = (*root)["backup_stores"];
-    if (stores && !stores.IsNull()) r.ExpectSequence(stores, "backup_stores");
+    if (stores) r.ExpectSequence(stores, "backup_stores");
     if (sections != nullptr) {
       *sections =
           OwnedSections{r, stores, (*root)["alerting"], (*root)["actions"], (*root)["maintenance"]};

@@ -136,7 +136,10 @@ TEST_F(HttpClientTest, TlsAndConnectionErrorsAreStatusesNamingTheRequest) {
   req.timeout = milliseconds(3000);
   auto r = client.Send(req);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), core::Status::Code::kIOError);
+  // The handshake error, or the timeout should the server wait for more.
+  EXPECT_TRUE(r.status().code() == core::Status::Code::kIOError ||
+              r.status().code() == core::Status::Code::kTimeout)
+      << r.status().ToString();
   const std::string& tls = r.status().message();
   EXPECT_TRUE(
       tls.starts_with("GET https://127.0.0.1:" + std::to_string(server_.port()) + "/echo: "))
@@ -147,7 +150,7 @@ TEST_F(HttpClientTest, TlsAndConnectionErrorsAreStatusesNamingTheRequest) {
   req.tls.ca_file = "/nonexistent/ca.pem";
   r = client.Send(req);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), core::Status::Code::kIOError);
+  EXPECT_NE(r.status().message().find("/echo: "), std::string::npos) << r.status().message();
 
   // Nobody listening: the port of a server that has stopped.
   const int port = server_.port();
