@@ -70,10 +70,10 @@ std::vector<Matcher> ReadMatchers(const config::YamlReader& r, const YAML::Node&
   return out;
 }
 
-void LoadAlerting(const config::YamlReader& r, const config::Config& config, NotifierConfig& nc) {
+void LoadAlerting(const config::YamlReader& r, const config::Config& config, const YAML::Node& a,
+                  NotifierConfig& nc) {
   nc.evaluation_interval = config.evaluation_interval;
   nc.external_labels = config.external_labels;
-  const YAML::Node a = config.alerting;
   if (!a || a.IsNull()) return;
   r.ExpectMap(a, "alerting");
   r.CheckKeys(a, {"resend_delay", "queue_capacity", "external_url", "alertmanagers", "webhooks"},
@@ -133,8 +133,7 @@ Trigger::Action ParseAction(const config::YamlReader& r, const YAML::Node& n) {
   r.Fail(n["action"], "unknown action \"" + a + "\" (allowed: failover, redirect, webhook, exec)");
 }
 
-void LoadTriggers(const config::YamlReader& r, const config::Config& config, ActionsConfig& out) {
-  const YAML::Node a = config.actions;
+void LoadTriggers(const config::YamlReader& r, const YAML::Node& a, ActionsConfig& out) {
   if (!a || a.IsNull()) return;
   r.ExpectMap(a, "actions");
   r.CheckKeys(a, {"dry_run", "triggers"}, "actions");
@@ -261,9 +260,7 @@ void LoadTriggers(const config::YamlReader& r, const config::Config& config, Act
   }
 }
 
-void LoadMaintenance(const config::YamlReader& r, const config::Config& config,
-                     ActionsConfig& out) {
-  const YAML::Node m = config.maintenance;
+void LoadMaintenance(const config::YamlReader& r, const YAML::Node& m, ActionsConfig& out) {
   if (!m || m.IsNull()) return;
   r.ExpectMap(m, "maintenance");
   r.CheckKeys(m, {"windows"}, "maintenance");
@@ -288,7 +285,8 @@ void LoadMaintenance(const config::YamlReader& r, const config::Config& config,
 
 }  // namespace
 
-core::Result<ActionsConfig> LoadActionsConfig(const config::Config& config) {
+core::Result<ActionsConfig> LoadActionsConfig(const config::Config& config,
+                                              const config::OwnedSections& sections) {
   ActionsConfig out;
   for (const auto& t : config.targets) {
     if (!out.members.count(t.cluster)) out.clusters.push_back(t.cluster);
@@ -309,9 +307,9 @@ core::Result<ActionsConfig> LoadActionsConfig(const config::Config& config) {
   }
   const config::YamlReader r(config.file);
   const core::Status st = config::GuardYaml(config.file, [&] {
-    LoadAlerting(r, config, out.notifier);
-    LoadTriggers(r, config, out);
-    LoadMaintenance(r, config, out);
+    LoadAlerting(r, config, sections.alerting, out.notifier);
+    LoadTriggers(r, sections.actions, out);
+    LoadMaintenance(r, sections.maintenance, out);
   });
   if (!st.ok()) return st;
   return out;

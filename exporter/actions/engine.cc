@@ -1,10 +1,17 @@
 #include "pgdr/actions/engine.h"
 
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 
 #include "pgdr/actions/provider.h"
 #include "pgdr/core/log.h"
+#include "pgdr/core/mutex.h"
 
 namespace pgdr::actions {
 
@@ -42,38 +49,110 @@ struct PrimaryText {
 
 }  // namespace
 
-core::Result<std::unique_ptr<ActionEngine>> ActionEngine::Create(const config::Config& config) {
-  auto loaded = LoadActionsConfig(config);
+class ActionEngine::Impl {
+ public:
+  explicit Impl(ActionsConfig config);
+  ~Impl();
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  void Start();
+  void Stop();
+  void OnAlerts(const std::vector<ActionAlert>& alerts,
+                const std::shared_ptr<const collect::Snapshot>& snapshot, TimePoint now);
+  void AdoptState(const Impl& previous);
+  http::HttpResponse HandleMaintenance(const http::HttpRequest& request);
+  MaintenanceWindows& maintenance() { return maintenance_; }
+  int64_t resend_delay_ms() const { return config_.notifier.resend_delay.count(); }
+  void CollectMetrics(core::MetricSet& out) const;
+  bool WaitIdle(milliseconds timeout);
+
+ private:
+  // `run` on the worker; `drop` instead when Stop() finds it still queued.
+  struct Task {
+    std::function<void()> run;
+    std::function<void()> drop;
+  };
+  struct Counted {
+    std::string a, b, c;
+    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
+    auto operator<=>(const Counted&) const = default;
+  };
+
+  void HandleFailover(size_t index, const Trigger& t, const ActionAlert& alert,
+                      const std::string& cluster, TimePoint now) PGDR_REQUIRES(mu_);
+  void HandleOnce(const Trigger& t, const ActionAlert& alert, const std::string& cluster,
+                  TimePoint now) PGDR_REQUIRES(mu_);
+  void RunFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d,
+                   const ActionAlert& alert, const std::vector<MemberView>& members,
+                   TimePoint decided_at) PGDR_EXCLUDES(mu_);
+  void DropFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d)
+      PGDR_EXCLUDES(mu_);
+  core::Status Redirect(const std::vector<std::string>& poolers, const std::string& cluster,
+                        const std::string& address);
+  // `loss_bytes`: the candidate's loss, added to pgdr_failover_loss_bytes_total.
+  void CountFailover(const std::string& cluster, const std::string& provider,
+                     const std::string& result, double loss_bytes) PGDR_REQUIRES(mu_);
+  void CountAction(const Trigger& t, const std::string& result) PGDR_REQUIRES(mu_);
+  void Dispatch(Task task) PGDR_EXCLUDES(work_mu_);
+  void WorkerLoop() PGDR_EXCLUDES(work_mu_);
+
+  const ActionsConfig config_;
+  Notifier notifier_;
+  MaintenanceWindows maintenance_;
+
+  // Lock order: mu_ before work_mu_ (OnAlerts dispatches holding mu_).
+  mutable core::Mutex mu_;
+  std::shared_ptr<const collect::Snapshot> last_snapshot_ PGDR_GUARDED_BY(mu_);
+  std::map<std::string, std::vector<MemberView>> members_ PGDR_GUARDED_BY(mu_);
+  std::map<std::string, ClusterTracker> trackers_ PGDR_GUARDED_BY(mu_);
+  std::map<std::string, std::string> decisions_ PGDR_GUARDED_BY(mu_);
+  std::set<std::string> in_flight_ PGDR_GUARDED_BY(mu_);  // clusters
+  std::map<Counted, double> failover_counts_ PGDR_GUARDED_BY(mu_);
+  std::map<Counted, double> failover_loss_bytes_ PGDR_GUARDED_BY(mu_);
+  std::map<Counted, double> action_counts_ PGDR_GUARDED_BY(mu_);
+
+  core::Mutex work_mu_;
+  std::condition_variable_any work_cv_;
+  std::deque<Task> work_ PGDR_GUARDED_BY(work_mu_);
+  bool busy_ PGDR_GUARDED_BY(work_mu_) = false;
+  bool stop_ PGDR_GUARDED_BY(work_mu_) = false;
+  std::thread worker_;
+};
+
+core::Result<std::unique_ptr<ActionEngine>> ActionEngine::Create(
+    const config::Config& config, const config::OwnedSections& sections) {
+  auto loaded = LoadActionsConfig(config, sections);
   if (!loaded.ok()) return loaded.status();
   return std::make_unique<ActionEngine>(std::move(*loaded));
 }
 
-ActionEngine::ActionEngine(ActionsConfig config)
+ActionEngine::Impl::Impl(ActionsConfig config)
     : config_(std::move(config)),
       notifier_(config_.notifier),
       maintenance_(config_.windows,
                    std::set<std::string>(config_.clusters.begin(), config_.clusters.end())) {}
 
-ActionEngine::~ActionEngine() { Stop(); }
+ActionEngine::Impl::~Impl() { Stop(); }
 
-void ActionEngine::Start() {
+void ActionEngine::Impl::Start() {
   notifier_.Start();
-  std::lock_guard lock(work_mu_);
+  const core::MutexLock lock(work_mu_);
   if (worker_.joinable()) return;
   stop_ = false;
   worker_ = std::thread([this] { WorkerLoop(); });
 }
 
-void ActionEngine::Stop() {
+void ActionEngine::Impl::Stop() {
   {
-    std::lock_guard lock(work_mu_);
+    const core::MutexLock lock(work_mu_);
     stop_ = true;
   }
   work_cv_.notify_all();
   if (worker_.joinable()) worker_.join();
   std::deque<Task> dropped;
   {
-    std::lock_guard lock(work_mu_);
+    const core::MutexLock lock(work_mu_);
     dropped.swap(work_);
   }
   for (auto& task : dropped) {
@@ -82,18 +161,18 @@ void ActionEngine::Stop() {
   notifier_.Stop();
 }
 
-void ActionEngine::Dispatch(Task task) {
+void ActionEngine::Impl::Dispatch(Task task) {
   {
-    std::lock_guard lock(work_mu_);
+    const core::MutexLock lock(work_mu_);
     work_.push_back(std::move(task));
   }
   work_cv_.notify_all();
 }
 
-void ActionEngine::WorkerLoop() {
-  std::unique_lock lock(work_mu_);
+void ActionEngine::Impl::WorkerLoop() {
+  core::MutexLock lock(work_mu_);
   while (true) {
-    work_cv_.wait(lock, [this] { return stop_ || !work_.empty(); });
+    while (!stop_ && work_.empty()) work_cv_.wait(lock);
     if (stop_) return;
     Task task = std::move(work_.front());
     work_.pop_front();
@@ -106,24 +185,25 @@ void ActionEngine::WorkerLoop() {
   }
 }
 
-bool ActionEngine::WaitIdle(milliseconds timeout) {
+bool ActionEngine::Impl::WaitIdle(milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   {
-    std::unique_lock lock(work_mu_);
-    if (!work_cv_.wait_until(lock, deadline, [this] { return work_.empty() && !busy_; })) {
-      return false;
+    core::MutexLock lock(work_mu_);
+    while (!work_.empty() || busy_) {
+      if (work_cv_.wait_until(lock, deadline) == std::cv_status::timeout) break;
     }
+    if (!work_.empty() || busy_) return false;
   }
   const auto left =
       std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
   return notifier_.Drain(std::max(left, milliseconds(0)));
 }
 
-void ActionEngine::OnAlerts(const std::vector<ActionAlert>& alerts,
-                            const std::shared_ptr<const collect::Snapshot>& snapshot,
-                            TimePoint now) {
+void ActionEngine::Impl::OnAlerts(const std::vector<ActionAlert>& alerts,
+                                  const std::shared_ptr<const collect::Snapshot>& snapshot,
+                                  TimePoint now) {
   notifier_.Update(alerts, now);
-  std::lock_guard lock(mu_);
+  const core::MutexLock lock(mu_);
   if (snapshot && snapshot != last_snapshot_) {
     last_snapshot_ = snapshot;
     for (const auto& cluster : config_.clusters) {
@@ -171,8 +251,8 @@ void ActionEngine::OnAlerts(const std::vector<ActionAlert>& alerts,
   }
 }
 
-void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAlert& alert,
-                                  const std::string& cluster, TimePoint now) {
+void ActionEngine::Impl::HandleFailover(size_t index, const Trigger& t, const ActionAlert& alert,
+                                        const std::string& cluster, TimePoint now) {
   const std::string key = std::to_string(index) + "/" + cluster;
   std::string& last = decisions_[key];
   if (last == "acted" || last == "dry_run" || in_flight_.count(cluster)) return;
@@ -253,15 +333,15 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
             [this, &t, cluster, d] { DropFailover(t, cluster, d); }});
 }
 
-void ActionEngine::DropFailover(const Trigger& t, const std::string& cluster,
-                                const FailoverDecision& d) {
+void ActionEngine::Impl::DropFailover(const Trigger& t, const std::string& cluster,
+                                      const FailoverDecision& d) {
   core::Log(core::LogLevel::kWarn, "failover dropped: the engine stopped before it ran",
             {{"trigger", t.name},
              {"cluster", cluster},
              {"provider", t.provider},
              {"candidate", d.candidate},
              {"detail", "no cooldown is kept for it; the next engine decides again"}});
-  std::lock_guard lock(mu_);
+  const core::MutexLock lock(mu_);
   in_flight_.erase(cluster);
   for (auto it = decisions_.begin(); it != decisions_.end();) {
     const bool mine = it->second == "acted" && it->first.ends_with("/" + cluster);
@@ -269,11 +349,11 @@ void ActionEngine::DropFailover(const Trigger& t, const std::string& cluster,
   }
 }
 
-void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
-                               const FailoverDecision& d, const ActionAlert& alert,
-                               const std::vector<MemberView>& members, TimePoint decided_at) {
+void ActionEngine::Impl::RunFailover(const Trigger& t, const std::string& cluster,
+                                     const FailoverDecision& d, const ActionAlert& alert,
+                                     const std::vector<MemberView>& members, TimePoint decided_at) {
   {
-    std::lock_guard lock(mu_);
+    const core::MutexLock lock(mu_);
     trackers_[cluster].last_failover = decided_at;
   }
   const auto started = std::chrono::steady_clock::now();
@@ -307,7 +387,7 @@ void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
              {"old_primary", d.old_primary},
              {"duration_seconds", took},
              {"error", st.message()}});
-  std::lock_guard lock(mu_);
+  const core::MutexLock lock(mu_);
   CountFailover(cluster, t.provider, st.ok() ? "success" : "failed", st.ok() ? d.lag_bytes : 0);
   in_flight_.erase(cluster);
   if (!st.ok()) {
@@ -317,8 +397,8 @@ void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
   }
 }
 
-core::Status ActionEngine::Redirect(const std::vector<std::string>& poolers,
-                                    const std::string& cluster, const std::string& address) {
+core::Status ActionEngine::Impl::Redirect(const std::vector<std::string>& poolers,
+                                          const std::string& cluster, const std::string& address) {
   const auto [host, port] = SplitHostPort(address);
   core::Status result;
   for (const auto& name : poolers) {
@@ -335,8 +415,8 @@ core::Status ActionEngine::Redirect(const std::vector<std::string>& poolers,
   return result;
 }
 
-void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
-                              const std::string& cluster, TimePoint now) {
+void ActionEngine::Impl::HandleOnce(const Trigger& t, const ActionAlert& alert,
+                                    const std::string& cluster, TimePoint now) {
   const std::string alertname = Get(alert.labels, "alertname");
   std::string why;
   if (maintenance_.Active(cluster, now, &why)) {
@@ -424,7 +504,7 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
                          {"cluster", cluster},
                          {"result", st.ok() ? "success" : "failed"},
                          {"error", st.message()}});
-              std::lock_guard lock(mu_);
+              const core::MutexLock lock(mu_);
               CountAction(t, st.ok() ? "success" : "failed");
             },
             [&t, cluster] {
@@ -433,35 +513,36 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
             }});
 }
 
-void ActionEngine::CountFailover(const std::string& cluster, const std::string& provider,
-                                 const std::string& result, double loss_bytes) {
+void ActionEngine::Impl::CountFailover(const std::string& cluster, const std::string& provider,
+                                       const std::string& result, double loss_bytes) {
   failover_counts_[{cluster, provider, result}] += 1;
   failover_loss_bytes_[{cluster, provider, result}] += loss_bytes;
 }
 
-void ActionEngine::CountAction(const Trigger& t, const std::string& result) {
+void ActionEngine::Impl::CountAction(const Trigger& t, const std::string& result) {
   action_counts_[{t.name, ActionName(t), result}] += 1;
 }
 
-void ActionEngine::AdoptState(const ActionEngine& previous) {
+void ActionEngine::Impl::AdoptState(const Impl& previous) {
   maintenance_.AdoptManual(previous.maintenance_);
-  std::scoped_lock lock(mu_, previous.mu_);
+  const core::MutexLock lock(mu_);
+  const core::MutexLock previous_lock(previous.mu_);
   trackers_ = previous.trackers_;
   failover_counts_ = previous.failover_counts_;
   failover_loss_bytes_ = previous.failover_loss_bytes_;
   action_counts_ = previous.action_counts_;
 }
 
-http::HttpResponse ActionEngine::HandleMaintenance(const http::HttpRequest& request) {
+http::HttpResponse ActionEngine::Impl::HandleMaintenance(const http::HttpRequest& request) {
   if (request.method == "POST") return maintenance_.HandlePost(request, Clock::now());
   if (request.method == "GET") return maintenance_.HandleGet(Clock::now());
   return http::HttpResponse{405, "text/plain; charset=utf-8", "method not allowed\n"};
 }
 
-void ActionEngine::CollectMetrics(core::MetricSet& out) const {
+void ActionEngine::Impl::CollectMetrics(core::MetricSet& out) const {
   notifier_.CollectMetrics(out);
   maintenance_.CollectMetrics(out, Clock::now());
-  std::lock_guard lock(mu_);
+  const core::MutexLock lock(mu_);
   static constexpr const char* kResults[] = {"success", "failed", "refused", "dry_run"};
   std::set<std::pair<std::string, std::string>> seen;
   for (const auto& t : config_.triggers) {
@@ -501,5 +582,24 @@ void ActionEngine::CollectMetrics(core::MetricSet& out) const {
     }
   }
 }
+
+ActionEngine::ActionEngine(ActionsConfig config)
+    : impl_(std::make_unique<Impl>(std::move(config))) {}
+ActionEngine::~ActionEngine() = default;
+void ActionEngine::Start() { impl_->Start(); }
+void ActionEngine::Stop() { impl_->Stop(); }
+void ActionEngine::OnAlerts(const std::vector<ActionAlert>& alerts,
+                            const std::shared_ptr<const collect::Snapshot>& snapshot,
+                            TimePoint now) {
+  impl_->OnAlerts(alerts, snapshot, now);
+}
+void ActionEngine::AdoptState(const ActionEngine& previous) { impl_->AdoptState(*previous.impl_); }
+http::HttpResponse ActionEngine::HandleMaintenance(const http::HttpRequest& request) {
+  return impl_->HandleMaintenance(request);
+}
+MaintenanceWindows& ActionEngine::maintenance() { return impl_->maintenance(); }
+int64_t ActionEngine::resend_delay_ms() const { return impl_->resend_delay_ms(); }
+void ActionEngine::CollectMetrics(core::MetricSet& out) const { impl_->CollectMetrics(out); }
+bool ActionEngine::WaitIdle(milliseconds timeout) { return impl_->WaitIdle(timeout); }
 
 }  // namespace pgdr::actions

@@ -142,7 +142,7 @@ MaintenanceWindows::MaintenanceWindows(std::vector<WindowConfig> windows,
     : windows_(std::move(windows)), clusters_(std::move(clusters)) {}
 
 bool MaintenanceWindows::Active(const std::string& cluster, TimePoint now, std::string* why) const {
-  std::lock_guard lock(mu_);
+  const core::MutexLock lock(mu_);
   return ActiveLocked(cluster, now, why);
 }
 
@@ -177,14 +177,14 @@ core::Status MaintenanceWindows::Open(const std::string& cluster,
   if (duration <= std::chrono::milliseconds::zero()) {
     return core::Status::InvalidArgument("duration must be positive");
   }
-  std::lock_guard lock(mu_);
+  const core::MutexLock lock(mu_);
   manual_[key] = Manual{now + duration, reason};
   return core::Status::OK();
 }
 
 core::Status MaintenanceWindows::Close(const std::string& cluster) {
   const std::string key = cluster == "*" ? "" : cluster;
-  std::lock_guard lock(mu_);
+  const core::MutexLock lock(mu_);
   if (manual_.erase(key) == 0) {
     return core::Status::NotFound("no manual maintenance window open for \"" + cluster + "\"");
   }
@@ -192,7 +192,8 @@ core::Status MaintenanceWindows::Close(const std::string& cluster) {
 }
 
 void MaintenanceWindows::AdoptManual(const MaintenanceWindows& other) {
-  std::scoped_lock lock(mu_, other.mu_);
+  const core::MutexLock lock(mu_);
+  const core::MutexLock other_lock(other.mu_);
   manual_ = other.manual_;
 }
 
@@ -246,7 +247,7 @@ http::HttpResponse MaintenanceWindows::HandlePost(const http::HttpRequest& reque
 }
 
 http::HttpResponse MaintenanceWindows::HandleGet(TimePoint now) const {
-  std::lock_guard lock(mu_);
+  const core::MutexLock lock(mu_);
   nlohmann::json clusters = nlohmann::json::array();
   for (const auto& c : clusters_) {
     std::string why;
@@ -275,7 +276,7 @@ http::HttpResponse MaintenanceWindows::HandleGet(TimePoint now) const {
 }
 
 void MaintenanceWindows::CollectMetrics(core::MetricSet& out, TimePoint now) const {
-  std::lock_guard lock(mu_);
+  const core::MutexLock lock(mu_);
   for (const auto& c : clusters_) {
     out.Gauge("pgdr_maintenance_active",
               "1 while a maintenance window (configured or opened through the API) covers the "

@@ -126,7 +126,7 @@ class Notifier::Receiver {
   const ReceiverConfig& config() const { return config_; }
 
   void Start() {
-    std::lock_guard lock(mu_);
+    const core::MutexLock lock(mu_);
     if (thread_.joinable()) return;
     stop_ = false;
     thread_ = std::thread([this] { Run(); });
@@ -134,7 +134,7 @@ class Notifier::Receiver {
 
   void Stop() {
     {
-      std::lock_guard lock(mu_);
+      const core::MutexLock lock(mu_);
       stop_ = true;
     }
     cv_.notify_all();
@@ -143,7 +143,7 @@ class Notifier::Receiver {
 
   void Push(std::string body) {
     {
-      std::lock_guard lock(mu_);
+      const core::MutexLock lock(mu_);
       if (queue_.size() >= capacity_) {
         queue_.pop_front();
         ++dropped_;
@@ -156,12 +156,12 @@ class Notifier::Receiver {
   }
 
   bool Idle() {
-    std::lock_guard lock(mu_);
+    const core::MutexLock lock(mu_);
     return queue_.empty() && !busy_;
   }
 
   void Collect(core::MetricSet& out) {
-    std::lock_guard lock(mu_);
+    const core::MutexLock lock(mu_);
     const core::Labels r{{"receiver", config_.name}};
     static constexpr const char* kHelp =
         "Notifications (one Alertmanager request or webhook message) by final result, after "
@@ -179,9 +179,9 @@ class Notifier::Receiver {
 
  private:
   void Run() {
-    std::unique_lock lock(mu_);
+    core::MutexLock lock(mu_);
     while (true) {
-      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      while (!stop_ && queue_.empty()) cv_.wait(lock);
       if (stop_) return;
       std::string body = std::move(queue_.front());
       queue_.pop_front();
@@ -215,22 +215,32 @@ class Notifier::Receiver {
                    {"attempts", std::to_string(attempt + 1)}});
         return false;
       }
-      std::unique_lock lock(mu_);
-      if (cv_.wait_for(lock, delay, [this] { return stop_; })) return false;
+      if (WaitStop(std::chrono::steady_clock::now() + delay)) return false;
       delay = std::min(delay * 2, milliseconds(30000));
     }
+  }
+
+  // True once Stop() was called, waiting for it until `deadline`.
+  bool WaitStop(std::chrono::steady_clock::time_point deadline) PGDR_EXCLUDES(mu_) {
+    core::MutexLock lock(mu_);
+    while (!stop_) {
+      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) break;
+    }
+    return stop_;
   }
 
   const ReceiverConfig config_;
   const size_t capacity_;
   http::Client client_;  // used by thread_ only
   std::string url_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> queue_;                    // GUARDED_BY(mu_)
-  bool stop_ = false;                                // GUARDED_BY(mu_)
-  bool busy_ = false;                                // GUARDED_BY(mu_)
-  uint64_t success_ = 0, failed_ = 0, dropped_ = 0;  // GUARDED_BY(mu_)
+  core::Mutex mu_;
+  std::condition_variable_any cv_;
+  std::deque<std::string> queue_ PGDR_GUARDED_BY(mu_);
+  bool stop_ PGDR_GUARDED_BY(mu_) = false;
+  bool busy_ PGDR_GUARDED_BY(mu_) = false;
+  uint64_t success_ PGDR_GUARDED_BY(mu_) = 0;
+  uint64_t failed_ PGDR_GUARDED_BY(mu_) = 0;
+  uint64_t dropped_ PGDR_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 
@@ -272,7 +282,7 @@ void Notifier::Stop() {
 }
 
 void Notifier::Update(const std::vector<ActionAlert>& alerts, TimePoint now) {
-  std::lock_guard lock(mu_);
+  const core::MutexLock lock(mu_);
   // Alertmanagers: Prometheus's needsSending().
   std::vector<ActionAlert> due;
   std::set<std::string> seen;

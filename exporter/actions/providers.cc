@@ -18,6 +18,7 @@
 
 #include "pgdr/collect/pg_handle.h"
 #include "pgdr/core/files.h"
+#include "pgdr/core/strings.h"
 
 extern char** environ;
 
@@ -27,12 +28,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-  return s.substr(i);
-}
+// A libpq error message without its trailing newline.
+std::string PgError(const PGconn* conn) { return std::string(core::Trim(PQerrorMessage(conn))); }
 
 // A blocking connection with a connect timeout; `server_options` empty for
 // PgBouncer's admin console (which refuses the options parameter).
@@ -55,8 +52,8 @@ core::Result<collect::PgConnPtr> Connect(const std::string& dsn, const std::stri
   values.push_back(nullptr);
   collect::PgConnPtr conn(PQconnectdbParams(keys.data(), values.data(), 1));
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
-    return core::Status::Unavailable(
-        "connect: " + (conn ? Trim(PQerrorMessage(conn.get())) : std::string("no memory")));
+    return core::Status::Unavailable("connect: " +
+                                     (conn ? PgError(conn.get()) : std::string("no memory")));
   }
   return conn;
 }
@@ -66,7 +63,7 @@ core::Result<std::string> Query(PGconn* conn, const std::string& sql) {
   collect::PgResultPtr res(PQexec(conn, sql.c_str()));
   const auto st = PQresultStatus(res.get());
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-    return core::Status::IOError(sql.substr(0, sql.find(' ')) + ": " + Trim(PQerrorMessage(conn)));
+    return core::Status::IOError(sql.substr(0, sql.find(' ')) + ": " + PgError(conn));
   }
   if (st == PGRES_TUPLES_OK && PQntuples(res.get()) > 0 && PQnfields(res.get()) > 0) {
     return std::string(PQgetvalue(res.get(), 0, 0));
@@ -188,7 +185,7 @@ core::Status RepointReplica(const PgEndpoint& replica, const std::string& primar
   if (!current.ok()) return current.status();
   const std::string next = RewriteConninfo(UriToKeywords(*current), primary_host, primary_port);
   char* quoted = PQescapeLiteral(conn->get(), next.c_str(), next.size());
-  if (!quoted) return core::Status::IOError("escape: " + Trim(PQerrorMessage(conn->get())));
+  if (!quoted) return core::Status::IOError("escape: " + PgError(conn->get()));
   const std::string sql = std::string("ALTER SYSTEM SET primary_conninfo = ") + quoted;
   PQfreemem(quoted);
   if (auto r = Query(conn->get(), sql); !r.ok()) return r.status();
@@ -204,17 +201,19 @@ std::string RewriteDatabasesFile(const std::string& text, const std::string& hos
   bool in_databases = true;  // an include file may hold entries without a section header
   int count = 0;
   while (std::getline(in, line)) {
-    const std::string t = Trim(line);
+    const std::string t(core::Trim(line));
     if (!t.empty() && t.front() == '[') {
       in_databases = t == "[databases]";
     } else if (in_databases && !t.empty() && t.front() != ';' && t.front() != '#') {
       const auto eq = t.find('=');
       if (eq != std::string::npos) {
-        std::string name = Trim(t.substr(0, eq));
+        std::string name(core::Trim(std::string_view(t).substr(0, eq)));
         if (databases.empty() ||
             std::find(databases.begin(), databases.end(), name) != databases.end()) {
           const std::string rewritten =
-              name + " = " + RewriteConninfo(Trim(t.substr(eq + 1)), host, port);
+              name + " = " +
+              RewriteConninfo(std::string(core::Trim(std::string_view(t).substr(eq + 1))), host,
+                              port);
           if (rewritten != t) ++count;
           line = rewritten;
         }

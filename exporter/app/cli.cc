@@ -31,7 +31,7 @@ int CheckConfig(const std::vector<std::string>& files) {
     }
     const config::Config& config = validated->config;
     std::cout << "SUCCESS: " << file << " is valid: " << config.targets.size() << " targets, "
-              << config.queries.size() << " queries, " << config.backup_stores.size()
+              << config.queries.size() << " queries, " << validated->stores.size()
               << " backup stores, " << config.rule_files.size() << " rule files, "
               << validated->rule_groups.size() << " rule groups\n";
   }

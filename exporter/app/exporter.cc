@@ -22,11 +22,11 @@ Exporter::Impl::Impl(ExporterOptions options)
 void Exporter::Impl::Stop() {
   http_.Stop();
   {
-    std::lock_guard reload_lock(reload_mu_);
+    const core::MutexLock reload_lock(reload_mu_);
     StopCollection();
   }
   {
-    std::lock_guard lock(mu_);
+    const core::MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
@@ -36,12 +36,12 @@ void Exporter::Impl::Stop() {
 }
 
 std::shared_ptr<rules::RuleManager> Exporter::Impl::Rules() const {
-  std::lock_guard lock(engines_mu_);
+  const core::MutexLock lock(engines_mu_);
   return rules_;
 }
 
 std::shared_ptr<actions::ActionEngine> Exporter::Impl::Actions() const {
-  std::lock_guard lock(engines_mu_);
+  const core::MutexLock lock(engines_mu_);
   return actions_;
 }
 
@@ -66,10 +66,14 @@ void Exporter::Impl::EvaluateLoop() {
   std::shared_ptr<actions::ActionEngine> decided_by;
   while (true) {
     {
-      std::unique_lock lock(mu_);
-      if (cv_.wait_for(lock, kTick, [&] { return stopping_; })) return;
+      core::MutexLock lock(mu_);
+      const auto until = SteadyClock::now() + kTick;
+      while (!stopping_) {
+        if (cv_.wait_until(lock, until) == std::cv_status::timeout) break;
+      }
+      if (stopping_) return;
     }
-    std::lock_guard eval_lock(eval_mu_);
+    const core::MutexLock eval_lock(eval_mu_);
     auto rules = Rules();
     auto engine = Actions();
     const auto now = SystemClock::now();
@@ -125,7 +129,7 @@ void Exporter::Impl::AppendToTsdb(
 // is dropped: its store may be gone or configured differently.
 void Exporter::Impl::OnStorePoll(uint64_t generation, StorePoll poll) {
   {
-    std::lock_guard lock(mu_);
+    const core::MutexLock lock(mu_);
     if (generation != store_generation_) return;
     const std::string key = poll.store;
     store_polls_[key] = std::make_shared<const StorePoll>(std::move(poll));
@@ -141,7 +145,7 @@ void Exporter::Impl::OnTargetResult(std::shared_ptr<const collect::TargetResult>
     core::Log(core::LogLevel::kDebug, "member down", {{"target", r->key}, {"err", r->error}});
   }
   {
-    std::lock_guard lock(mu_);
+    const core::MutexLock lock(mu_);
     if (result_keys_.count(r->key) == 0) return;
     results_[r->key] = std::move(r);
     dirty_ = true;
@@ -171,14 +175,16 @@ void Exporter::Impl::ComposeLoop() {
     collect::SnapshotInputs inputs;
     std::map<std::string, std::shared_ptr<const StorePoll>> polls;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::seconds(5), [&] { return dirty_ || stopping_; });
-      if (stopping_) return;
-      const auto wait_until = last + kMinGap;
-      if (SteadyClock::now() < wait_until) {
-        cv_.wait_until(lock, wait_until, [&] { return stopping_; });
-        if (stopping_) return;
+      core::MutexLock lock(mu_);
+      const auto idle_until = SteadyClock::now() + std::chrono::seconds(5);
+      while (!dirty_ && !stopping_) {
+        if (cv_.wait_until(lock, idle_until) == std::cv_status::timeout) break;
       }
+      const auto wait_until = last + kMinGap;
+      while (!stopping_ && SteadyClock::now() < wait_until) {
+        if (cv_.wait_until(lock, wait_until) == std::cv_status::timeout) break;
+      }
+      if (stopping_) return;
       dirty_ = false;
       if (!published_ && !FirstCyclesDone()) continue;
       published_ = true;
@@ -216,7 +222,7 @@ std::vector<prometheus::MetricFamily> Exporter::Impl::CurrentSelfMetrics() {
   facts.version = options_.version;
   facts.reload_failures = reload_failures_.load();
   {
-    std::lock_guard lock(mu_);
+    const core::MutexLock lock(mu_);
     facts.targets = target_count_;
     facts.last_reload = last_reload_;
   }

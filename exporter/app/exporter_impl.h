@@ -7,7 +7,6 @@
 #include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
@@ -18,6 +17,7 @@
 #include "pgdr/collect/collection_loop.h"
 #include "pgdr/collect/snapshot.h"
 #include "pgdr/config/config.h"
+#include "pgdr/core/mutex.h"
 #include "pgdr/http/server.h"
 #include "pgdr/rules/manager.h"
 #include "pgdr/tsdb/tsdb.h"
@@ -38,32 +38,33 @@ class Exporter::Impl {
  public:
   explicit Impl(ExporterOptions options);
 
-  core::Status Start();
-  core::Status Reload();
-  void Stop();
+  core::Status Start() PGDR_EXCLUDES(reload_mu_);
+  core::Status Reload() PGDR_EXCLUDES(reload_mu_);
+  void Stop() PGDR_EXCLUDES(reload_mu_);
 
  private:
   // reload.cc: applying a validated config.
   void Apply(const config::Config& config,
-             std::vector<std::unique_ptr<store::BackupMonitor>> monitors);
-  core::Status LoadRules(const config::Config& config);
-  void SwapActions(std::unique_ptr<actions::ActionEngine> engine);
-  void StopCollection();
+             std::vector<std::unique_ptr<store::BackupMonitor>> monitors) PGDR_REQUIRES(reload_mu_);
+  void InstallRules(const config::Config& config, std::vector<rules::GroupSpec> groups)
+      PGDR_REQUIRES(reload_mu_);
+  void SwapActions(std::unique_ptr<actions::ActionEngine> engine) PGDR_REQUIRES(reload_mu_);
+  void StopCollection() PGDR_REQUIRES(reload_mu_);
 
   // exporter.cc: the threads' loops and the sinks feeding them.
-  std::shared_ptr<rules::RuleManager> Rules() const;
-  std::shared_ptr<actions::ActionEngine> Actions() const;
-  void EvaluateLoop();
-  void ComposeLoop();
+  std::shared_ptr<rules::RuleManager> Rules() const PGDR_EXCLUDES(engines_mu_);
+  std::shared_ptr<actions::ActionEngine> Actions() const PGDR_EXCLUDES(engines_mu_);
+  void EvaluateLoop() PGDR_EXCLUDES(mu_, eval_mu_);
+  void ComposeLoop() PGDR_EXCLUDES(mu_);
   void AppendToTsdb(const collect::SnapshotInputs& inputs, const collect::Snapshot& snapshot,
                     const std::map<std::string, std::shared_ptr<const StorePoll>>& polls,
                     const std::vector<prometheus::MetricFamily>* self);
-  void OnStorePoll(uint64_t generation, StorePoll poll);
-  void OnTargetResult(std::shared_ptr<const collect::TargetResult> r);
-  std::vector<prometheus::MetricFamily> CurrentSelfMetrics();
-  // REQUIRES: mu_ held. Whether every member of the first config applied has
-  // delivered a result (its first cycle, or its deadline as down).
-  bool FirstCyclesDone() const;
+  void OnStorePoll(uint64_t generation, StorePoll poll) PGDR_EXCLUDES(mu_);
+  void OnTargetResult(std::shared_ptr<const collect::TargetResult> r) PGDR_EXCLUDES(mu_);
+  std::vector<prometheus::MetricFamily> CurrentSelfMetrics() PGDR_EXCLUDES(mu_);
+  // Whether every member of the first config applied has delivered a result
+  // (its first cycle, or its deadline as down).
+  bool FirstCyclesDone() const PGDR_REQUIRES(mu_);
   void Route();
 
   const ExporterOptions options_;
@@ -71,38 +72,40 @@ class Exporter::Impl {
   http::HttpServer http_;
   collect::SnapshotStore snapshots_;
 
-  std::mutex reload_mu_;  // one Start/Reload/Stop at a time; guards the block below
-  rules::ManagerOptions rules_options_;
-  std::unique_ptr<collect::CollectionLoop> loop_;
-  std::thread collector_;
-  std::unique_ptr<StorePoller> stores_;
+  core::Mutex reload_mu_;  // one Start/Reload/Stop at a time
+  rules::ManagerOptions rules_options_ PGDR_GUARDED_BY(reload_mu_);
+  std::unique_ptr<collect::CollectionLoop> loop_ PGDR_GUARDED_BY(reload_mu_);
+  std::thread collector_ PGDR_GUARDED_BY(reload_mu_);
+  std::unique_ptr<StorePoller> stores_ PGDR_GUARDED_BY(reload_mu_);
   // Pollers of earlier configs whose last poll may still be in flight;
   // dropped once Finished(), joined by Stop().
-  std::vector<std::unique_ptr<StorePoller>> retired_stores_;
+  std::vector<std::unique_ptr<StorePoller>> retired_stores_ PGDR_GUARDED_BY(reload_mu_);
   std::atomic<double> reload_failures_{0};
 
-  std::mutex eval_mu_;  // one evaluation at a time; engines swapped between them
-  mutable std::mutex engines_mu_;
-  std::shared_ptr<rules::RuleManager> rules_;       // GUARDED_BY(engines_mu_)
-  std::shared_ptr<actions::ActionEngine> actions_;  // GUARDED_BY(engines_mu_)
+  core::Mutex eval_mu_;  // one evaluation at a time; engines swapped between them
+  mutable core::Mutex engines_mu_;
+  std::shared_ptr<rules::RuleManager> rules_ PGDR_GUARDED_BY(engines_mu_);
+  std::shared_ptr<actions::ActionEngine> actions_ PGDR_GUARDED_BY(engines_mu_);
 
   std::thread evaluator_;
   std::thread composer_;
   std::map<std::string, const void*> appended_;  // composer thread only
   collect::SnapshotComposer composer_state_;     // composer thread only
 
-  std::mutex mu_;  // guards everything below
-  std::condition_variable cv_;
-  std::map<std::string, std::shared_ptr<const collect::TargetResult>> results_;
-  std::set<std::string> result_keys_;  // members of the running config
-  std::map<std::string, std::shared_ptr<const StorePoll>> store_polls_;
-  uint64_t store_generation_ = 0;  // polls of older pollers are dropped
-  size_t target_count_ = 0;
-  std::chrono::system_clock::time_point last_reload_;
-  bool applied_ = false;    // a config has been applied (result_keys_ is meaningful)
-  bool published_ = false;  // the first snapshot is out; later ones are never held back
-  bool dirty_ = false;
-  bool stopping_ = false;
+  core::Mutex mu_;
+  std::condition_variable_any cv_;  // waited on with mu_ held
+  std::map<std::string, std::shared_ptr<const collect::TargetResult>> results_ PGDR_GUARDED_BY(mu_);
+  std::set<std::string> result_keys_ PGDR_GUARDED_BY(mu_);  // members of the running config
+  std::map<std::string, std::shared_ptr<const StorePoll>> store_polls_ PGDR_GUARDED_BY(mu_);
+  uint64_t store_generation_ PGDR_GUARDED_BY(mu_) = 0;  // polls of older pollers are dropped
+  size_t target_count_ PGDR_GUARDED_BY(mu_) = 0;
+  std::chrono::system_clock::time_point last_reload_ PGDR_GUARDED_BY(mu_);
+  // A config has been applied (result_keys_ is meaningful).
+  bool applied_ PGDR_GUARDED_BY(mu_) = false;
+  // The first snapshot is out; later ones are never held back.
+  bool published_ PGDR_GUARDED_BY(mu_) = false;
+  bool dirty_ PGDR_GUARDED_BY(mu_) = false;
+  bool stopping_ PGDR_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace pgdr::app

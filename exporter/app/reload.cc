@@ -11,10 +11,10 @@
 namespace pgdr::app {
 
 core::Status Exporter::Impl::Start() {
-  std::lock_guard reload_lock(reload_mu_);
+  const core::MutexLock reload_lock(reload_mu_);
   auto validated = LoadAndValidate(options_.config_file);
   if (!validated.ok()) return validated.status();
-  if (core::Status s = LoadRules(validated->config); !s.ok()) return s;
+  InstallRules(validated->config, std::move(validated->rule_groups));
   SwapActions(std::move(validated->engine));
   Route();
   if (core::Status s = http_.Start(options_.listen_address); !s.ok()) return s;
@@ -29,20 +29,20 @@ core::Status Exporter::Impl::Start() {
 }
 
 core::Status Exporter::Impl::Reload() {
-  std::lock_guard reload_lock(reload_mu_);
+  const core::MutexLock reload_lock(reload_mu_);
   auto validated = LoadAndValidate(options_.config_file);
-  core::Status s = validated.ok() ? LoadRules(validated->config) : validated.status();
-  if (!s.ok()) {
+  if (!validated.ok()) {
     reload_failures_ += 1;
     core::Log(core::LogLevel::kError, "reload failed; keeping the running config",
-              {{"err", s.message()}});
+              {{"err", validated.status().message()}});
     {
-      std::lock_guard lock(mu_);
+      const core::MutexLock lock(mu_);
       dirty_ = true;
     }
     cv_.notify_all();
-    return s;
+    return validated.status();
   }
+  InstallRules(validated->config, std::move(validated->rule_groups));
   SwapActions(std::move(validated->engine));
   Apply(validated->config, std::move(validated->monitors));
   core::Log(core::LogLevel::kInfo, "config reloaded", {{"config", options_.config_file}});
@@ -57,11 +57,13 @@ void Exporter::Impl::Apply(const config::Config& config,
                            std::vector<std::unique_ptr<store::BackupMonitor>> monitors) {
   uint64_t generation = 0;
   {
-    std::lock_guard lock(mu_);
+    const core::MutexLock lock(mu_);
     result_keys_.clear();
     for (const auto& t : config.targets) result_keys_.insert(t.Key());
     for (const auto& b : config.pgbouncers) result_keys_.insert("pooler/" + b.name);
-    std::erase_if(results_, [&](const auto& r) { return result_keys_.count(r.first) == 0; });
+    for (auto it = results_.begin(); it != results_.end();) {
+      it = result_keys_.count(it->first) == 0 ? results_.erase(it) : std::next(it);
+    }
     store_polls_.clear();
     generation = ++store_generation_;
     target_count_ = config.targets.size();
@@ -75,7 +77,8 @@ void Exporter::Impl::Apply(const config::Config& config,
     loop_ = std::make_unique<collect::CollectionLoop>(
         config,
         [this](std::shared_ptr<const collect::TargetResult> r) { OnTargetResult(std::move(r)); });
-    collector_ = std::thread([this] { loop_->Run(); });
+    collect::CollectionLoop* loop = loop_.get();
+    collector_ = std::thread([loop] { loop->Run(); });
   }
   if (stores_) {
     stores_->RequestStop();
@@ -96,10 +99,10 @@ void Exporter::Impl::StopCollection() {
   retired_stores_.clear();  // joins polls still in flight
 }
 
-// Loads the rule files into the running manager (keeping alert state), or
-// into a new one when the evaluation settings changed. On error the
-// running rules are untouched.
-core::Status Exporter::Impl::LoadRules(const config::Config& config) {
+// Installs the parsed rule groups into the running manager (keeping alert
+// state), or into a new one when the evaluation settings changed.
+void Exporter::Impl::InstallRules(const config::Config& config,
+                                  std::vector<rules::GroupSpec> groups) {
   rules::ManagerOptions options;
   options.default_interval_ms = config.evaluation_interval.count();
   options.external_labels = config.external_labels;
@@ -108,30 +111,29 @@ core::Status Exporter::Impl::LoadRules(const config::Config& config) {
   const bool same = running && options.default_interval_ms == rules_options_.default_interval_ms &&
                     options.external_labels == rules_options_.external_labels;
   if (same) {
-    core::Status s = running->Load(config.rule_files);
-    if (s.ok()) tsdb_.SetScrapeFilter(running->SelectedMetricNames());
-    return s;
+    running->Replace(std::move(groups));
+    tsdb_.SetScrapeFilter(running->SelectedMetricNames());
+    return;
   }
   auto manager = std::make_shared<rules::RuleManager>(&tsdb_, options);
-  if (core::Status s = manager->Load(config.rule_files); !s.ok()) return s;
+  manager->Replace(std::move(groups));
   tsdb_.SetScrapeFilter(manager->SelectedMetricNames());
-  std::lock_guard eval_lock(eval_mu_);
-  std::lock_guard lock(engines_mu_);
+  const core::MutexLock eval_lock(eval_mu_);
+  const core::MutexLock lock(engines_mu_);
   rules_ = std::move(manager);
   rules_options_ = options;
-  return core::Status::OK();
 }
 
 // Replaces the running action engine, carrying over its guards' memory,
 // counters and manual maintenance windows.
 void Exporter::Impl::SwapActions(std::unique_ptr<actions::ActionEngine> engine) {
-  std::lock_guard eval_lock(eval_mu_);
+  const core::MutexLock eval_lock(eval_mu_);
   if (auto old = Actions()) {
     old->Stop();
     engine->AdoptState(*old);
   }
   engine->Start();
-  std::lock_guard lock(engines_mu_);
+  const core::MutexLock lock(engines_mu_);
   actions_ = std::move(engine);
 }
 

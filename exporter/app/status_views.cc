@@ -1,20 +1,16 @@
 #include "app/status_views.h"
 
 #include <cmath>
-#include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "pgdr/core/time_format.h"
 
 namespace pgdr::app {
 namespace {
 
 std::string Rfc3339(std::chrono::system_clock::time_point t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return core::FormatRfc3339(t, core::Fraction::kNone);
 }
 
 std::string Role(const collect::TargetResult& t) {

@@ -6,11 +6,10 @@
 namespace pgdr::app {
 
 core::Result<std::vector<std::unique_ptr<store::BackupMonitor>>> MakeBackupMonitors(
-    const config::Config& config) {
+    const std::vector<store::BackupStoreConfig>& stores) {
   std::vector<std::unique_ptr<store::BackupMonitor>> out;
-  const config::YamlReader reader(config.file);
-  for (const auto& entry : config.backup_stores) {
-    auto monitor = store::MakeBackupMonitor(reader, entry);
+  for (const auto& entry : stores) {
+    auto monitor = store::MakeBackupMonitor(entry);
     if (!monitor.ok()) return monitor.status();
     out.push_back(std::move(*monitor));
   }

@@ -1,16 +1,18 @@
 // StorePoller: runs each configured backup monitor on its own thread, on its
 // own interval, so that a slow or hung object store never delays collection,
 // scrapes, or the other stores. Each poll's metrics and archive position are
-// handed to the sink (the snapshot composer).
+// handed to the sink (the exporter keeps the latest per store for the
+// composer). A store is polled again `interval` after its last poll
+// started, or at once when the poll took longer.
 //
 // A reload does not wait for a poll in flight (an object store may take its
 // whole deadline to answer): it calls RequestStop() on the old poller and
 // keeps it until Finished(); the destructor is the only call that joins.
 //
 // Thread-safety: construct, RequestStop, Finished and destroy from one
-// thread; the sink is called from the pollers' threads and must be
-// thread-safe and quick, and may still be called after RequestStop() by a
-// poll that was in flight.
+// thread at a time (the exporter does, under its reload lock); the sink is called from the pollers'
+// threads and must be thread-safe and quick, and may still be called after RequestStop() by a poll
+// that was in flight.
 #pragma once
 
 #include <atomic>
@@ -21,7 +23,6 @@
 #include <vector>
 
 #include "pgdr/collect/snapshot.h"
-#include "pgdr/config/config.h"
 #include "pgdr/store/backup_monitor.h"
 
 namespace pgdr::app {
@@ -32,9 +33,9 @@ struct StorePoll {
   std::vector<prometheus::MetricFamily> families;
 };
 
-// Builds the monitors of config.backup_stores; errors name file:line:col.
+// Builds the monitors of the parsed `backup_stores:`; errors name file:line:col.
 core::Result<std::vector<std::unique_ptr<store::BackupMonitor>>> MakeBackupMonitors(
-    const config::Config& config);
+    const std::vector<store::BackupStoreConfig>& stores);
 
 class StorePoller {
  public:

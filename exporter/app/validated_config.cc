@@ -5,11 +5,14 @@
 namespace pgdr::app {
 
 core::Result<ValidatedConfig> LoadAndValidate(const std::string& path) {
-  auto config = config::LoadConfig(path);
+  config::OwnedSections sections;
+  auto config = config::LoadConfig(path, &sections);
   if (!config.ok()) return config.status();
-  auto monitors = MakeBackupMonitors(*config);
+  auto stores = store::ParseBackupStores(sections.reader, sections.backup_stores);
+  if (!stores.ok()) return stores.status();
+  auto monitors = MakeBackupMonitors(*stores);
   if (!monitors.ok()) return monitors.status();
-  auto engine = actions::ActionEngine::Create(*config);
+  auto engine = actions::ActionEngine::Create(*config, sections);
   if (!engine.ok()) return engine.status();
   ValidatedConfig out;
   std::string errors;
@@ -23,6 +26,7 @@ core::Result<ValidatedConfig> LoadAndValidate(const std::string& path) {
   }
   if (!errors.empty()) return core::Status::InvalidArgument(errors);
   out.config = std::move(*config);
+  out.stores = std::move(*stores);
   out.monitors = std::move(*monitors);
   out.engine = std::move(*engine);
   return out;

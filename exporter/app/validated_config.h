@@ -22,10 +22,12 @@
 
 namespace pgdr::app {
 
+// Every section typed: nothing here is YAML.
 struct ValidatedConfig {
   config::Config config;
-  std::vector<std::unique_ptr<store::BackupMonitor>> monitors;
-  std::unique_ptr<actions::ActionEngine> engine;
+  std::vector<store::BackupStoreConfig> stores;                 // `backup_stores:`, in file order
+  std::vector<std::unique_ptr<store::BackupMonitor>> monitors;  // one per store
+  std::unique_ptr<actions::ActionEngine> engine;  // from `alerting`, `actions`, `maintenance`
   // The parsed groups of config.rule_files, in file order.
   std::vector<rules::GroupSpec> rule_groups;
 };

@@ -5,12 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <mutex>
 #include <optional>
 #include <variant>
 
 #include "collect/pooler_collector.h"
 #include "collect/target_collector.h"
+#include "pgdr/core/mutex.h"
 
 namespace pgdr::collect {
 
@@ -72,7 +72,7 @@ class CollectionLoop::Impl {
 
   void Reconfigure(const config::Config& config) {
     {
-      std::lock_guard lock(pending_mu_);
+      const core::MutexLock lock(pending_mu_);
       pending_ = config;
     }
     Wake();
@@ -130,7 +130,7 @@ class CollectionLoop::Impl {
   }
 
   std::optional<config::Config> TakePending() {
-    std::lock_guard lock(pending_mu_);
+    const core::MutexLock lock(pending_mu_);
     return std::exchange(pending_, std::nullopt);
   }
 
@@ -151,8 +151,8 @@ class CollectionLoop::Impl {
   std::shared_ptr<const std::vector<config::QuerySpec>> queries_;  // loop thread only
   config::CollectionConfig collection_;                            // loop thread only
   std::vector<Member> members_;                                    // loop thread only
-  std::mutex pending_mu_;
-  std::optional<config::Config> pending_;  // GUARDED_BY(pending_mu_)
+  core::Mutex pending_mu_;
+  std::optional<config::Config> pending_ PGDR_GUARDED_BY(pending_mu_);
 };
 
 CollectionLoop::CollectionLoop(const config::Config& config, Sink sink)

@@ -157,7 +157,7 @@ std::string RedactedDsn(const std::string& dsn) {
   return out;
 }
 
-core::Result<Config> LoadConfig(const std::string& path) {
+core::Result<Config> LoadConfig(const std::string& path, OwnedSections* sections) {
   auto root = LoadYamlFile(path);
   if (!root.ok()) return root.status();
   Config c;
@@ -203,13 +203,12 @@ core::Result<Config> LoadConfig(const std::string& path) {
       if (!seen.insert(t.Key()).second) r.Fail(item, "duplicate target " + t.Key());
       c.targets.push_back(std::move(t));
     }
-    if (const YAML::Node stores = (*root)["backup_stores"]; stores) {
-      r.ExpectSequence(stores, "backup_stores");
-      for (const auto& item : stores) c.backup_stores.push_back(item);
+    const YAML::Node stores = (*root)["backup_stores"];
+    if (stores) r.ExpectSequence(stores, "backup_stores");
+    if (sections != nullptr) {
+      *sections =
+          OwnedSections{r, stores, (*root)["alerting"], (*root)["actions"], (*root)["maintenance"]};
     }
-    c.alerting = (*root)["alerting"];
-    c.actions = (*root)["actions"];
-    c.maintenance = (*root)["maintenance"];
     if (const YAML::Node pb = (*root)["pgbouncers"]; pb) {
       r.ExpectSequence(pb, "pgbouncers");
       std::set<std::string> names;

@@ -112,14 +112,6 @@ class Parser {
     return e;
   }
 
-  std::vector<tsdb::Matcher> ParseSelectorOnly() {
-    ExprPtr e = ParsePrimaryNoPostfix();
-    if (Peek().tok != Tok::kEof || e->kind != NodeKind::kVectorSelector) {
-      Fail(Peek().pos, "expected a metric selector");
-    }
-    return static_cast<VectorSelector&>(*e).matchers;
-  }
-
   // For series descriptions: a selector followed by anything.
   tsdb::Labels ParseSeriesLabels() {
     std::string name;
@@ -702,10 +694,6 @@ auto Guard(std::string_view input, F&& f) -> core::Result<decltype(f(std::declva
 
 core::Result<ExprPtr> ParseExpr(std::string_view input) {
   return Guard(input, [](Parser& p) { return p.ParseTop(); });
-}
-
-core::Result<std::vector<tsdb::Matcher>> ParseMetricSelector(std::string_view input) {
-  return Guard(input, [](Parser& p) { return p.ParseSelectorOnly(); });
 }
 
 core::Result<SeriesDescription> ParseSeriesDescription(std::string_view input) {

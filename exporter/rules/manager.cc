@@ -1,14 +1,9 @@
 // The rule manager: load/reload, scheduling, API bodies, metrics.
 #include "pgdr/rules/manager.h"
 
-#include <cctype>
-#include <charconv>
-#include <chrono>
-#include <cmath>
-#include <ctime>
 #include <set>
 
-#include "pgdr/core/strings.h"
+#include "pgdr/core/mutex.h"
 #include "pgdr/core/time_format.h"
 #include "pgdr/promql/ast.h"
 #include "pgdr/promql/parser.h"
@@ -62,28 +57,50 @@ std::string Health(const Rule& r) {
 
 }  // namespace
 
-RuleManager::RuleManager(tsdb::Tsdb* tsdb, ManagerOptions options)
-    : tsdb_(tsdb),
-      options_(std::move(options)),
-      engine_([&] {
-        promql::EngineOptions e = options_.engine;
-        e.default_subquery_step_ms = options_.default_interval_ms;
-        return e;
-      }()),
-      query_([this](const promql::Expr& expr, int64_t t) -> core::Result<promql::Vector> {
-        auto v = engine_.Eval(*tsdb_, expr, t);
-        if (!v.ok()) return v.status();
-        if (auto* vec = std::get_if<promql::Vector>(&*v)) return std::move(*vec);
-        if (auto* s = std::get_if<promql::Scalar>(&*v)) {
-          return promql::Vector{promql::Sample{{}, s->value}};
-        }
-        return core::Status::InvalidArgument("rule result is not a vector or scalar");
-      }) {}
+// The manager's state; every RuleManager method reads it through impl_.
+struct RuleManager::Impl {
+  Impl(tsdb::Tsdb* storage, ManagerOptions opts)
+      : db(storage),
+        options(std::move(opts)),
+        engine([&] {
+          promql::EngineOptions e = options.engine;
+          e.default_subquery_step_ms = options.default_interval_ms;
+          return e;
+        }()),
+        query([this](const promql::Expr& expr, int64_t t) -> core::Result<promql::Vector> {
+          auto v = engine.Eval(*db, expr, t);
+          if (!v.ok()) return v.status();
+          if (auto* vec = std::get_if<promql::Vector>(&*v)) return std::move(*vec);
+          if (auto* s = std::get_if<promql::Scalar>(&*v)) {
+            return promql::Vector{promql::Sample{{}, s->value}};
+          }
+          return core::Status::InvalidArgument("rule result is not a vector or scalar");
+        }) {}
 
-RuleManager::~RuleManager() { Stop(); }
+  std::vector<std::shared_ptr<Group>> Snapshot() const PGDR_EXCLUDES(mu) {
+    const core::MutexLock lock(mu);
+    return groups;
+  }
+
+  tsdb::Tsdb* const db;  // not owned
+  const ManagerOptions options;
+  const promql::Engine engine;
+  const QueryFunc query;
+
+  // Lock order: tick_mu, then mu, then a group's mutex.
+  core::Mutex tick_mu;  // serialises Tick
+  int64_t last_compact_ms PGDR_GUARDED_BY(tick_mu) = 0;
+  mutable core::Mutex mu;
+  std::vector<std::shared_ptr<Group>> groups PGDR_GUARDED_BY(mu);
+};
+
+RuleManager::RuleManager(tsdb::Tsdb* tsdb, ManagerOptions options)
+    : impl_(std::make_unique<Impl>(tsdb, std::move(options))) {}
+
+RuleManager::~RuleManager() = default;
 
 core::Status RuleManager::Load(const std::vector<std::string>& files) {
-  std::vector<std::shared_ptr<Group>> fresh;
+  std::vector<GroupSpec> groups;
   std::string errors;
   for (const std::string& file : files) {
     auto specs = LoadRuleFile(file);
@@ -91,33 +108,35 @@ core::Status RuleManager::Load(const std::vector<std::string>& files) {
       errors += (errors.empty() ? "" : "\n") + specs.status().message();
       continue;
     }
-    for (GroupSpec& g : *specs) {
-      fresh.push_back(std::make_shared<Group>(std::move(g), options_.default_interval_ms));
-    }
+    for (GroupSpec& g : *specs) groups.push_back(std::move(g));
   }
   if (!errors.empty()) return core::Status::InvalidArgument(errors);
-  std::lock_guard lock(mu_);
+  Replace(std::move(groups));
+  return core::Status::OK();
+}
+
+void RuleManager::Replace(std::vector<GroupSpec> groups) {
+  std::vector<std::shared_ptr<Group>> fresh;
+  fresh.reserve(groups.size());
+  for (GroupSpec& g : groups) {
+    fresh.push_back(std::make_shared<Group>(std::move(g), impl_->options.default_interval_ms));
+  }
+  const core::MutexLock lock(impl_->mu);
   for (auto& g : fresh) {
-    for (const auto& old : groups_) {
+    for (const auto& old : impl_->groups) {
       if (old->Key() == g->Key()) {
         g->RestoreFrom(*old);
         break;
       }
     }
   }
-  groups_ = std::move(fresh);
-  return core::Status::OK();
-}
-
-std::vector<std::shared_ptr<Group>> RuleManager::Snapshot() const {
-  std::lock_guard lock(mu_);
-  return groups_;
+  impl_->groups = std::move(fresh);
 }
 
 std::optional<std::set<std::string>> RuleManager::SelectedMetricNames() const {
   std::set<std::string> names;
-  for (const auto& g : Snapshot()) {
-    std::lock_guard lock(g->mutex());
+  for (const auto& g : impl_->Snapshot()) {
+    const core::MutexLock lock(g->mutex());
     for (const auto& r : g->rules()) {
       auto used = promql::SelectedMetricNames(*r->spec().expr);
       if (!used) return std::nullopt;
@@ -127,87 +146,42 @@ std::optional<std::set<std::string>> RuleManager::SelectedMetricNames() const {
   return names;
 }
 
-size_t RuleManager::group_count() const { return Snapshot().size(); }
+size_t RuleManager::group_count() const { return impl_->Snapshot().size(); }
 
 int RuleManager::Tick(int64_t now_ms) {
-  std::lock_guard tick(tick_mu_);
+  const core::MutexLock tick(impl_->tick_mu);
   int evaluated = 0;
   AppendFunc append = [this](const tsdb::Labels& l, int64_t t, double v) {
-    tsdb_->Append(l, t, v);
+    impl_->db->Append(l, t, v);
   };
-  for (const auto& g : Snapshot()) {
+  for (const auto& g : impl_->Snapshot()) {
     const int64_t interval = std::max<int64_t>(g->interval_ms(), 1);
     const int64_t due = now_ms - ((now_ms % interval) + interval) % interval;
-    if (g->last_eval_ms() != 0 && due <= g->last_eval_ms()) continue;
+    int64_t last = 0;
+    {
+      const core::MutexLock lock(g->mutex());
+      last = g->last_eval_ms();
+    }
+    if (last != 0 && due <= last) continue;
     EvalContext ctx;
     ctx.t_ms = due;
-    ctx.query = &query_;
-    ctx.external_labels = options_.external_labels;
-    ctx.external_url = options_.external_url;
+    ctx.query = &impl_->query;
+    ctx.external_labels = impl_->options.external_labels;
+    ctx.external_url = impl_->options.external_url;
     g->Eval(ctx, append);
     ++evaluated;
-    std::vector<OutgoingAlert> outgoing;
-    {
-      std::lock_guard lock(g->mutex());
-      for (const auto& r : g->rules()) {
-        if (!r->is_alerting()) continue;
-        auto& rule = static_cast<AlertingRule&>(*r);
-        for (const Alert& a : rule.TakeAlertsToSend(due, options_.resend_delay_ms, interval)) {
-          OutgoingAlert o;
-          for (const auto& l : a.labels) o.labels[l.name] = l.value;
-          o.annotations = a.annotations;
-          o.starts_at_ms = a.fired_at_ms;
-          o.ends_at_ms = a.resolved_at_ms != 0 ? a.resolved_at_ms : a.valid_until_ms;
-          o.generator_url =
-              options_.external_url + "/graph?g0.expr=" +
-              core::PercentEncode(promql::ToString(*rule.spec().expr), core::Escape::kQuery) +
-              "&g0.tab=1";
-          outgoing.push_back(std::move(o));
-        }
-      }
-    }
-    if (options_.notify && !outgoing.empty()) options_.notify(outgoing);
   }
-  if (now_ms - last_compact_ms_ >= 60'000) {
-    tsdb_->Compact(now_ms);
-    last_compact_ms_ = now_ms;
+  if (now_ms - impl_->last_compact_ms >= 60'000) {
+    impl_->db->Compact(now_ms);
+    impl_->last_compact_ms = now_ms;
   }
   return evaluated;
 }
 
-void RuleManager::Start() {
-  std::lock_guard lock(thread_mu_);
-  if (thread_.joinable()) return;
-  stop_ = false;
-  thread_ = std::thread([this] {
-    std::unique_lock lock(thread_mu_);
-    while (!stop_) {
-      lock.unlock();
-      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
-      Tick(now);
-      lock.lock();
-      stop_cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stop_; });
-    }
-  });
-}
-
-void RuleManager::Stop() {
-  std::thread t;
-  {
-    std::lock_guard lock(thread_mu_);
-    stop_ = true;
-    t = std::move(thread_);
-  }
-  stop_cv_.notify_all();
-  if (t.joinable()) t.join();
-}
-
 nlohmann::json RuleManager::RulesJson(std::string_view type) const {
   nlohmann::json groups = nlohmann::json::array();
-  for (const auto& g : Snapshot()) {
-    std::lock_guard lock(g->mutex());
+  for (const auto& g : impl_->Snapshot()) {
+    const core::MutexLock lock(g->mutex());
     nlohmann::json rules = nlohmann::json::array();
     for (const auto& r : g->rules()) {
       if ((type == "alert" && !r->is_alerting()) || (type == "record" && r->is_alerting())) {
@@ -259,8 +233,8 @@ nlohmann::json RuleManager::RulesJson(std::string_view type) const {
 
 nlohmann::json RuleManager::AlertsJson() const {
   nlohmann::json alerts = nlohmann::json::array();
-  for (const auto& g : Snapshot()) {
-    std::lock_guard lock(g->mutex());
+  for (const auto& g : impl_->Snapshot()) {
+    const core::MutexLock lock(g->mutex());
     for (const auto& r : g->rules()) {
       if (!r->is_alerting()) continue;
       for (const Alert& a : Unresolved(static_cast<const AlertingRule&>(*r))) {
@@ -273,8 +247,8 @@ nlohmann::json RuleManager::AlertsJson() const {
 
 std::vector<ManagedAlert> RuleManager::Alerts() const {
   std::vector<ManagedAlert> out;
-  for (const auto& g : Snapshot()) {
-    std::lock_guard lock(g->mutex());
+  for (const auto& g : impl_->Snapshot()) {
+    const core::MutexLock lock(g->mutex());
     for (const auto& r : g->rules()) {
       if (!r->is_alerting()) continue;
       for (Alert& a : static_cast<const AlertingRule&>(*r).ActiveAlerts()) {
@@ -289,8 +263,8 @@ std::vector<ManagedAlert> RuleManager::Alerts() const {
 void RuleManager::CollectMetrics(core::MetricSet& out) const {
   std::map<std::pair<std::string, std::string>, int> alerts;
   std::set<std::string> seen_names;
-  for (const auto& g : Snapshot()) {
-    std::lock_guard lock(g->mutex());
+  for (const auto& g : impl_->Snapshot()) {
+    const core::MutexLock lock(g->mutex());
     // Group names are unique per file; across files the file disambiguates.
     std::string group = seen_names.insert(g->name()).second ? g->name() : g->Key();
     out.Gauge("pgdr_rule_group_last_duration_seconds",
@@ -316,7 +290,7 @@ void RuleManager::CollectMetrics(core::MetricSet& out) const {
     out.Gauge("pgdr_alerts", "Active alerts by name and state.",
               {{"alertname", key.first}, {"state", key.second}}, n);
   }
-  const tsdb::Stats stats = tsdb_->GetStats();
+  const tsdb::Stats stats = impl_->db->GetStats();
   out.Gauge("pgdr_tsdb_series", "Series in the local TSDB.", {}, static_cast<double>(stats.series));
   out.Gauge("pgdr_tsdb_samples", "Samples in the local TSDB.", {},
             static_cast<double>(stats.samples));

@@ -154,21 +154,6 @@ std::vector<Alert> AlertingRule::ActiveAlerts() const {
   return out;
 }
 
-std::vector<Alert> AlertingRule::TakeAlertsToSend(int64_t t_ms, int64_t resend_delay_ms,
-                                                  int64_t interval_ms) {
-  std::vector<Alert> out;
-  const int64_t delta = std::max(resend_delay_ms, interval_ms);
-  for (auto& [key, a] : active_) {
-    if (a.state == AlertState::kPending) continue;
-    bool due = a.resolved_at_ms > a.last_sent_ms || a.last_sent_ms + resend_delay_ms < t_ms;
-    if (!due) continue;
-    a.last_sent_ms = t_ms;
-    a.valid_until_ms = t_ms + 4 * delta;
-    out.push_back(a);
-  }
-  return out;
-}
-
 Group::Group(GroupSpec spec, int64_t default_interval_ms)
     : spec_(std::move(spec)),
       interval_ms_(spec_.interval_ms != 0 ? spec_.interval_ms : default_interval_ms) {
@@ -183,7 +168,8 @@ Group::Group(GroupSpec spec, int64_t default_interval_ms)
 }
 
 void Group::RestoreFrom(const Group& old) {
-  std::scoped_lock lock(mu_, old.mu_);
+  const core::MutexLock lock(mu_);
+  const core::MutexLock old_lock(old.mu_);
   failures_total_ = old.failures_total_;  // a counter survives reloads
   for (auto& rule : rules_) {
     if (!rule->is_alerting()) continue;
@@ -198,7 +184,7 @@ void Group::RestoreFrom(const Group& old) {
 }
 
 int Group::Eval(EvalContext ctx, const AppendFunc& append) {
-  std::lock_guard lock(mu_);
+  const core::MutexLock lock(mu_);
   ctx.limit = spec_.limit;
   const auto group_start = std::chrono::steady_clock::now();
   int failures = 0;

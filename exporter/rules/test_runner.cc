@@ -227,6 +227,7 @@ class TestGroup {
         ctx.external_labels = external_labels_;
         ctx.external_url = external_url_;
         g->Eval(ctx, append);
+        const core::MutexLock lock(g->mutex());
         for (const auto& r : g->rules()) {
           if (!r->last_error().empty()) {
             eval_errors.push_back("    rule: " + r->name() + ", time: " + GoDuration(ts) +
@@ -285,6 +286,7 @@ class TestGroup {
     const std::string alertname = test["alertname"].Scalar();
     std::vector<LabelsAndAnnotations> got;
     for (const auto& g : groups) {
+      const core::MutexLock lock(g->mutex());
       for (const auto& r : g->rules()) {
         if (!r->is_alerting() || r->name() != alertname) continue;
         for (const Alert& a : static_cast<const AlertingRule&>(*r).ActiveAlerts()) {

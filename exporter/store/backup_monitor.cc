@@ -15,15 +15,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxHistoryBytes = 1 << 20;
 
-struct MonitorSettings {
-  std::string name, cluster, layout;
-  LayoutOptions layout_options;
-  StoreOptions store_options;
-  std::chrono::milliseconds interval{60000};
-  std::chrono::milliseconds deadline{30000};
-  std::chrono::milliseconds full_list_interval{3600000};
-};
-
 // What the monitor knows of the WAL archive; rebuilt by each full listing.
 struct WalState {
   WalChain chain;
@@ -40,7 +31,7 @@ SecretSource Secret(const config::YamlReader& reader, const YAML::Node& entry,
                       reader.StringOr(entry, base + "_file", "")};
 }
 
-MonitorSettings ParseSettings(const config::YamlReader& reader, const YAML::Node& entry) {
+BackupStoreConfig ParseSettings(const config::YamlReader& reader, const YAML::Node& entry) {
   reader.ExpectMap(entry, "backup store");
   reader.CheckKeys(entry,
                    {"name",
@@ -73,7 +64,8 @@ MonitorSettings ParseSettings(const config::YamlReader& reader, const YAML::Node
                     "wal_segment_size",
                     "max_objects"},
                    "backup store");
-  MonitorSettings s;
+  BackupStoreConfig s;
+  s.where = reader.Where(entry);
   s.name = reader.String(entry, "name");
   s.cluster = reader.String(entry, "cluster");
   s.layout = reader.String(entry, "layout");
@@ -81,24 +73,24 @@ MonitorSettings ParseSettings(const config::YamlReader& reader, const YAML::Node
       s.layout != "pg_dump") {
     reader.Fail(entry["layout"], "layout must be barman-cloud, wal-g, pgbackrest or pg_dump");
   }
-  StoreOptions& o = s.store_options;
+  StoreOptions& o = s.store;
   o.url = reader.String(entry, "url");
   if (!o.url.starts_with("s3://") && !o.url.starts_with("gs://") &&
       !o.url.starts_with("azure://") && !o.url.starts_with("file:///")) {
     reader.Fail(entry["url"], "url must start with s3://, gs://, azure:// or file:///");
   }
-  s.layout_options.server_name = reader.StringOr(entry, "server_name", s.cluster);
-  s.layout_options.stanza = reader.StringOr(entry, "stanza", "");
-  if (s.layout == "pgbackrest" && s.layout_options.stanza.empty()) {
+  s.server_name = reader.StringOr(entry, "server_name", s.cluster);
+  s.stanza = reader.StringOr(entry, "stanza", "");
+  if (s.layout == "pgbackrest" && s.stanza.empty()) {
     reader.Fail(entry, "layout pgbackrest needs \"stanza\"");
   }
-  s.layout_options.pattern = reader.StringOr(entry, "pattern", "*");
+  s.pattern = reader.StringOr(entry, "pattern", s.pattern);
   long long segment_size = reader.IntOr(entry, "wal_segment_size", kDefaultWalSegmentSize);
   if (segment_size < (1 << 20) || segment_size > (1ll << 30) ||
       (segment_size & (segment_size - 1)) != 0) {
     reader.Fail(entry["wal_segment_size"], "wal_segment_size must be a power of two, 1MiB..1GiB");
   }
-  s.layout_options.segment_size = static_cast<uint64_t>(segment_size);
+  s.wal_segment_size = static_cast<uint64_t>(segment_size);
   o.endpoint = reader.StringOr(entry, "endpoint", "");
   const char* env_region = std::getenv("AWS_REGION");
   if (env_region == nullptr) env_region = std::getenv("AWS_DEFAULT_REGION");
@@ -160,7 +152,7 @@ class DeadlineStore final : public ObjectStore {
 
 class Monitor final : public BackupMonitor {
  public:
-  Monitor(MonitorSettings settings, std::unique_ptr<ObjectStore> store,
+  Monitor(BackupStoreConfig settings, std::unique_ptr<ObjectStore> store,
           std::unique_ptr<Layout> layout)
       : settings_(std::move(settings)),
         store_(std::move(store)),
@@ -191,7 +183,7 @@ class Monitor final : public BackupMonitor {
     facts.up = status.ok();
     if (wal_.newest) {
       facts.newest_archived_lsn_bytes =
-          static_cast<double>((wal_.newest->segno + 1) * settings_.layout_options.segment_size);
+          static_cast<double>((wal_.newest->segno + 1) * settings_.wal_segment_size);
       facts.newest_segment_timestamp_seconds = wal_.newest_mtime;
     }
     return facts;
@@ -222,7 +214,7 @@ class Monitor final : public BackupMonitor {
   }
 
   core::Status ListWal(const std::string& prefix, WalState& state) {
-    uint64_t segment_size = settings_.layout_options.segment_size;
+    uint64_t segment_size = settings_.wal_segment_size;
     ListOptions options{prefix, state.cursor, false};
     return ListAfter(guarded_, options, [&](const ObjectInfo& info) -> core::Status {
       state.cursor = info.key;
@@ -383,7 +375,7 @@ class Monitor final : public BackupMonitor {
               "Partial WAL segments (.partial) in the archive.", Base(),
               static_cast<double>(wal_.partials));
     if (!wal_.newest) return;
-    uint64_t segment_size = settings_.layout_options.segment_size;
+    uint64_t segment_size = settings_.wal_segment_size;
     out.Gauge("pgdr_wal_archive_newest_segment_timestamp_seconds",
               "When the newest archived WAL segment was written.", Base(), wal_.newest_mtime);
     out.Gauge("pgdr_wal_archive_newest_lsn_bytes", "End LSN of the newest archived WAL segment.",
@@ -419,7 +411,7 @@ class Monitor final : public BackupMonitor {
               gap.history_missing || wal_.histories_unreadable.contains(gap.timeline) ? 1 : 0);
   }
 
-  MonitorSettings settings_;
+  BackupStoreConfig settings_;
   Clock::time_point deadline_;
   std::unique_ptr<ObjectStore> store_;  // owns the driver; its stats are the request metrics
   DeadlineStore guarded_;               // what the poll uses
@@ -434,20 +426,47 @@ class Monitor final : public BackupMonitor {
 
 }  // namespace
 
-core::Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const config::YamlReader& reader,
-                                                               const YAML::Node& entry) {
-  MonitorSettings settings;
+core::Result<BackupStoreConfig> ParseBackupStore(const config::YamlReader& reader,
+                                                 const YAML::Node& entry) {
+  BackupStoreConfig settings;
   core::Status parsed =
       config::GuardYaml(reader.file(), [&] { settings = ParseSettings(reader, entry); });
   if (!parsed.ok()) return parsed;
-  std::string where = reader.Where(entry) + ": backup store \"" + settings.name + "\": ";
-  core::Result<std::unique_ptr<ObjectStore>> store = MakeObjectStore(settings.store_options);
+  return settings;
+}
+
+core::Result<std::vector<BackupStoreConfig>> ParseBackupStores(const config::YamlReader& reader,
+                                                               const YAML::Node& list) {
+  std::vector<BackupStoreConfig> out;
+  if (!list || list.IsNull()) return out;
+  for (const auto& entry : list) {
+    auto store = ParseBackupStore(reader, entry);
+    if (!store.ok()) return store.status();
+    out.push_back(std::move(*store));
+  }
+  return out;
+}
+
+core::Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const BackupStoreConfig& config) {
+  const std::string where = config.where + ": backup store \"" + config.name + "\": ";
+  core::Result<std::unique_ptr<ObjectStore>> store = MakeObjectStore(config.store);
   if (!store.ok()) return core::Status::InvalidArgument(where + store.status().message());
-  core::Result<std::unique_ptr<Layout>> layout =
-      MakeLayout(settings.layout, settings.layout_options);
+  LayoutOptions options;
+  options.server_name = config.server_name;
+  options.stanza = config.stanza;
+  options.pattern = config.pattern;
+  options.segment_size = config.wal_segment_size;
+  core::Result<std::unique_ptr<Layout>> layout = MakeLayout(config.layout, options);
   if (!layout.ok()) return core::Status::InvalidArgument(where + layout.status().message());
   return std::unique_ptr<BackupMonitor>(
-      std::make_unique<Monitor>(std::move(settings), std::move(*store), std::move(*layout)));
+      std::make_unique<Monitor>(config, std::move(*store), std::move(*layout)));
+}
+
+core::Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const config::YamlReader& reader,
+                                                               const YAML::Node& entry) {
+  auto config = ParseBackupStore(reader, entry);
+  if (!config.ok()) return config.status();
+  return MakeBackupMonitor(*config);
 }
 
 }  // namespace pgdr::store

@@ -3,17 +3,11 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "pgdr/core/strings.h"
 #include "store/layout.h"
 
 namespace pgdr::store {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
 
 std::optional<double> Number(std::string_view s) {
   double v = 0;
@@ -31,7 +25,7 @@ core::Result<BackupRecord> ParseBarmanBackupInfo(std::string_view text, uint64_t
   int line_no = 0;
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    std::string_view line = Trim(text.substr(0, nl));
+    std::string_view line = core::Trim(text.substr(0, nl));
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     ++line_no;
     if (line.empty() || line.front() == '#') continue;
@@ -39,7 +33,8 @@ core::Result<BackupRecord> ParseBarmanBackupInfo(std::string_view text, uint64_t
     if (eq == std::string_view::npos || eq == 0) {
       return core::Status::Corruption("line " + std::to_string(line_no) + ": expected key=value");
     }
-    fields[std::string(Trim(line.substr(0, eq)))] = std::string(Trim(line.substr(eq + 1)));
+    fields[std::string(core::Trim(line.substr(0, eq)))] =
+        std::string(core::Trim(line.substr(eq + 1)));
   }
   auto get = [&](std::string_view key) -> std::string_view {
     auto it = fields.find(key);
@@ -97,7 +92,7 @@ core::Result<std::vector<BackupRecord>> ParsePgBackRestInfo(std::string_view tex
   int line_no = 0;
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    std::string_view line = Trim(text.substr(0, nl));
+    std::string_view line = core::Trim(text.substr(0, nl));
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     ++line_no;
     if (line.empty() || line.front() == '#') continue;
@@ -113,7 +108,7 @@ core::Result<std::vector<BackupRecord>> ParsePgBackRestInfo(std::string_view tex
     if (eq == std::string_view::npos)
       return core::Status::Corruption(where + ": expected key=value");
     if (section != "backup:current") continue;
-    std::string label(Trim(line.substr(0, eq)));
+    std::string label(core::Trim(line.substr(0, eq)));
     nlohmann::json value = nlohmann::json::parse(line.substr(eq + 1), nullptr, false);
     if (value.is_discarded() || !value.is_object()) {
       return core::Status::Corruption(where + ": backup " + label + ": value is not a JSON object");

@@ -19,10 +19,10 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-std::string Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  // Sequential spaces collapse to one, as SigV4 canonical headers require.
+// A header value as SigV4 canonical headers require: trimmed, and runs of
+// spaces collapsed to one.
+std::string CanonicalValue(std::string_view value) {
+  const std::string_view s = core::Trim(value);
   std::string out;
   bool space = false;
   for (char c : s) {
@@ -39,7 +39,7 @@ std::string Trim(std::string_view s) {
 
 HeaderList SortedLowerHeaders(const HeaderList& headers) {
   HeaderList sorted;
-  for (const auto& [name, value] : headers) sorted.emplace_back(Lower(name), Trim(value));
+  for (const auto& [name, value] : headers) sorted.emplace_back(Lower(name), CanonicalValue(value));
   std::sort(sorted.begin(), sorted.end());
   return sorted;
 }
@@ -104,18 +104,17 @@ std::optional<AwsCredentials> ParseAwsCredentialsFile(std::string_view text,
   bool in_profile = false;
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    std::string line = Trim(text.substr(0, nl));
+    const std::string_view line = core::Trim(text.substr(0, nl));
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
     if (line.front() == '[' && line.back() == ']') {
-      in_profile = Trim(std::string_view(line).substr(1, line.size() - 2)) == profile;
+      in_profile = core::Trim(line.substr(1, line.size() - 2)) == profile;
       continue;
     }
     size_t eq = line.find('=');
-    if (!in_profile || eq == std::string::npos) continue;
-    std::string key = Lower(Trim(std::string_view(line).substr(0, eq)));
-    std::string value = Trim(std::string_view(line).substr(eq + 1));
+    if (!in_profile || eq == std::string_view::npos) continue;
+    std::string key = Lower(core::Trim(line.substr(0, eq)));
+    std::string value(core::Trim(line.substr(eq + 1)));
     if (key == "aws_access_key_id") credentials.access_key_id = value;
     if (key == "aws_secret_access_key") credentials.secret_access_key = value;
     if (key == "aws_session_token") credentials.session_token = value;

@@ -69,7 +69,9 @@ struct ActionsConfig {
   std::vector<std::string> clusters;
 };
 
-// Validates and resolves the sections (secrets are read from env/files now).
-core::Result<ActionsConfig> LoadActionsConfig(const config::Config& config);
+// Validates and resolves the sections (secrets are read from env/files now);
+// `config` gives the targets, poolers and global settings they refer to.
+core::Result<ActionsConfig> LoadActionsConfig(const config::Config& config,
+                                              const config::OwnedSections& sections);
 
 }  // namespace pgdr::actions

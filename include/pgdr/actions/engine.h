@@ -23,15 +23,8 @@
 // never blocks on a database or a remote HTTP server.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "pgdr/actions/actions_config.h"
@@ -45,7 +38,8 @@ namespace pgdr::actions {
 class ActionEngine {
  public:
   // Validates the config sections (see actions_config.h).
-  static core::Result<std::unique_ptr<ActionEngine>> Create(const config::Config& config);
+  static core::Result<std::unique_ptr<ActionEngine>> Create(const config::Config& config,
+                                                            const config::OwnedSections& sections);
   explicit ActionEngine(ActionsConfig config);
   ~ActionEngine();  // Stop()
   ActionEngine(const ActionEngine&) = delete;
@@ -70,10 +64,10 @@ class ActionEngine {
 
   // GET and POST /api/v1/maintenance (see MaintenanceWindows).
   http::HttpResponse HandleMaintenance(const http::HttpRequest& request);
-  MaintenanceWindows& maintenance() { return maintenance_; }
+  MaintenanceWindows& maintenance();
 
   // alerting.resend_delay: the exporter derives each alert's valid_until from it.
-  int64_t resend_delay_ms() const { return config_.notifier.resend_delay.count(); }
+  int64_t resend_delay_ms() const;
 
   // Notifier, failover, action and maintenance metrics.
   void CollectMetrics(core::MetricSet& out) const;
@@ -83,54 +77,8 @@ class ActionEngine {
   bool WaitIdle(milliseconds timeout);
 
  private:
-  // `run` on the worker; `drop` instead when Stop() finds it still queued.
-  struct Task {
-    std::function<void()> run;
-    std::function<void()> drop;
-  };
-  struct Counted {
-    std::string a, b, c;
-    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
-    auto operator<=>(const Counted&) const = default;
-  };
-
-  void HandleFailover(size_t index, const Trigger& t, const ActionAlert& alert,
-                      const std::string& cluster, TimePoint now);
-  void HandleOnce(const Trigger& t, const ActionAlert& alert, const std::string& cluster,
-                  TimePoint now);
-  void RunFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d,
-                   const ActionAlert& alert, const std::vector<MemberView>& members,
-                   TimePoint decided_at);
-  void DropFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d);
-  core::Status Redirect(const std::vector<std::string>& poolers, const std::string& cluster,
-                        const std::string& address);
-  // `loss_bytes`: the candidate's loss, added to pgdr_failover_loss_bytes_total.
-  void CountFailover(const std::string& cluster, const std::string& provider,
-                     const std::string& result, double loss_bytes);
-  void CountAction(const Trigger& t, const std::string& result);
-  void Dispatch(Task task);
-  void WorkerLoop();
-
-  const ActionsConfig config_;
-  Notifier notifier_;
-  MaintenanceWindows maintenance_;
-
-  mutable std::mutex mu_;
-  std::shared_ptr<const collect::Snapshot> last_snapshot_;  // GUARDED_BY(mu_)
-  std::map<std::string, std::vector<MemberView>> members_;  // GUARDED_BY(mu_)
-  std::map<std::string, ClusterTracker> trackers_;          // GUARDED_BY(mu_)
-  std::map<std::string, std::string> decisions_;            // GUARDED_BY(mu_)
-  std::set<std::string> in_flight_;                         // GUARDED_BY(mu_): clusters
-  std::map<Counted, double> failover_counts_;               // GUARDED_BY(mu_)
-  std::map<Counted, double> failover_loss_bytes_;           // GUARDED_BY(mu_)
-  std::map<Counted, double> action_counts_;                 // GUARDED_BY(mu_)
-
-  std::mutex work_mu_;
-  std::condition_variable work_cv_;
-  std::deque<Task> work_;  // GUARDED_BY(work_mu_)
-  bool busy_ = false;      // GUARDED_BY(work_mu_)
-  bool stop_ = false;      // GUARDED_BY(work_mu_)
-  std::thread worker_;
+  class Impl;  // engine.cc: the worker, the guards' memory, the counters
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace pgdr::actions

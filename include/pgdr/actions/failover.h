@@ -2,7 +2,7 @@
 // safe, made from the exporter's snapshots alone and unit-testable on
 // synthetic ones.
 //
-// A promotion is allowed only when all of these hold (DESIGN.md §6):
+// A promotion is allowed only when all of these hold (docs/actions.md):
 //   - no maintenance window is active and the cluster's cooldown has passed;
 //   - no member answers as primary (split-brain guard: a reachable primary,
 //     or two, means there is nothing to fail over);
@@ -70,7 +70,9 @@ struct ClusterTracker {
   std::optional<double> last_primary_lsn;      // its LSN then
   std::optional<TimePoint> last_primary_seen;  // when that LSN was collected
   std::optional<TimePoint> lost_since;         // primary down and every replica lost it, since
-  std::optional<TimePoint> last_failover;      // the last promotion started (or dry-run decided)
+  // When the last promotion was decided, set once its provider is called:
+  // a dry run, or a failover dropped before it ran, starts no cooldown.
+  std::optional<TimePoint> last_failover;
 };
 
 struct FailoverDecision {

@@ -13,7 +13,6 @@
 
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -21,6 +20,7 @@
 
 #include "pgdr/actions/alert.h"
 #include "pgdr/core/metric_set.h"
+#include "pgdr/core/mutex.h"
 #include "pgdr/core/status.h"
 #include "pgdr/http/server.h"
 
@@ -86,12 +86,13 @@ class MaintenanceWindows {
     TimePoint until;
     std::string reason;
   };
-  bool ActiveLocked(const std::string& cluster, TimePoint now, std::string* why) const;
+  bool ActiveLocked(const std::string& cluster, TimePoint now, std::string* why) const
+      PGDR_REQUIRES(mu_);
 
   const std::vector<WindowConfig> windows_;
   const std::set<std::string> clusters_;
-  mutable std::mutex mu_;
-  std::map<std::string, Manual> manual_;  // GUARDED_BY(mu_); key "" is every cluster
+  mutable core::Mutex mu_;
+  std::map<std::string, Manual> manual_ PGDR_GUARDED_BY(mu_);  // key "" is every cluster
 };
 
 }  // namespace pgdr::actions

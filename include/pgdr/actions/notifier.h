@@ -23,13 +23,13 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "pgdr/actions/alert.h"
 #include "pgdr/core/metric_set.h"
+#include "pgdr/core/mutex.h"
 #include "pgdr/core/status.h"
 #include "pgdr/http/client.h"
 
@@ -122,9 +122,9 @@ class Notifier {
 
   const NotifierConfig config_;
   std::vector<std::unique_ptr<Receiver>> receivers_;
-  std::mutex mu_;
-  std::map<std::string, SentState> sent_;     // GUARDED_BY(mu_): by fingerprint (Alertmanagers)
-  std::map<std::string, GroupState> groups_;  // GUARDED_BY(mu_): receiver + group key
+  core::Mutex mu_;
+  std::map<std::string, SentState> sent_ PGDR_GUARDED_BY(mu_);     // by fingerprint (Alertmanagers)
+  std::map<std::string, GroupState> groups_ PGDR_GUARDED_BY(mu_);  // receiver + group key
 };
 
 }  // namespace pgdr::actions

@@ -5,6 +5,13 @@
 // avoided: a target's password comes from `password_env` or `password_file`
 // and is read at connect time, never logged (see RedactedDsn()).
 //
+// Sections owned by later modules (`backup_stores` by store, `alerting`,
+// `actions` and `maintenance` by actions) are not kept here as YAML: LoadConfig
+// hands them out once, in OwnedSections, and app's LoadAndValidate has the
+// owners parse and validate them into their typed configs at once
+// (store::BackupStoreConfig, actions::ActionsConfig). Config holds only
+// what is plain data.
+//
 // Thread-safety: a Config is immutable once loaded; a reload builds a new one.
 #pragma once
 
@@ -17,6 +24,7 @@
 #include <vector>
 
 #include "pgdr/config/query_spec.h"
+#include "pgdr/config/yaml_reader.h"
 #include "pgdr/core/status.h"
 
 namespace pgdr::config {
@@ -80,21 +88,25 @@ struct Config {
   std::vector<QueryFileConfig> query_files;
   std::vector<QuerySpec> queries;  // loaded from query_files
   std::vector<TargetConfig> targets;
-  // Raw `backup_stores:` entries, validated by the store module.
-  std::vector<YAML::Node> backup_stores;
   std::vector<PgBouncerConfig> pgbouncers;
-  // Raw sections validated by the actions module (notifiers, failover,
-  // maintenance windows); null when absent.
-  YAML::Node alerting;
-  YAML::Node actions;
-  YAML::Node maintenance;
   std::vector<std::string> rule_files;  // resolved paths
   milliseconds evaluation_interval{15000};
   std::map<std::string, std::string> external_labels;
 };
 
-// Loads, validates and resolves a config file (query files are loaded too).
-core::Result<Config> LoadConfig(const std::string& path);
+// The sections of one config file that other modules parse, for their
+// parsers at load time only (see the file comment); a null node when absent.
+struct OwnedSections {
+  YamlReader reader{""};     // of the config file: errors name file:line:col
+  YAML::Node backup_stores;  // a list (checked)
+  YAML::Node alerting;
+  YAML::Node actions;
+  YAML::Node maintenance;
+};
+
+// Loads, validates and resolves a config file (query files are loaded too);
+// the owned sections go to `sections` when it is non-null.
+core::Result<Config> LoadConfig(const std::string& path, OwnedSections* sections = nullptr);
 
 // The DSN with any password replaced by "xxxxx", safe for logs and HTTP.
 std::string RedactedDsn(const std::string& dsn);

@@ -1,8 +1,10 @@
 // Reading configuration YAML with errors that name file, line and column.
 //
-// Every config-like file (pgdr.yml, queries/*.yml, rule files, store
-// sections) is read through a YamlReader so that all errors read the same:
-//   pgdr.yml:12:5: unknown key "dns" in target (allowed: dsn, cluster, ...)
+// The exporter's own YAML (pgdr.yml with its backup store, alerting, actions
+// and maintenance sections, and queries/*.yml) is read through a YamlReader
+// so that all errors read the same:
+//   pgdr.yml:12:5: unknown key "dns" in target (allowed: cluster, member, ...)
+// Rule files are not: they keep Prometheus's rulefmt wording (rules/rule_file.h).
 // Inside a parser the reader throws YamlError; every public Load*/Parse*
 // function catches it (with YAML::Exception) through GuardYaml() and returns a
 // Status, so no exception crosses a module boundary.
@@ -47,7 +49,7 @@ class YamlReader {
 
   void ExpectMap(const YAML::Node& node, std::string_view what) const;
   void ExpectSequence(const YAML::Node& node, std::string_view what) const;
-  // REQUIRES: map is a map. Fails on the first key not in `allowed`.
+  // Fails at `map` when it is not a map, else at the first key not in `allowed`.
   void CheckKeys(const YAML::Node& map, std::initializer_list<std::string_view> allowed,
                  std::string_view what) const;
 

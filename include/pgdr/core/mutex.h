@@ -34,6 +34,7 @@
 #define PGDR_RELEASE(...) PGDR_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
 #define PGDR_RELEASE_SHARED(...) PGDR_THREAD_ANNOTATION(release_shared_capability(__VA_ARGS__))
 #define PGDR_RELEASE_GENERIC(...) PGDR_THREAD_ANNOTATION(release_generic_capability(__VA_ARGS__))
+#define PGDR_RETURN_CAPABILITY(x) PGDR_THREAD_ANNOTATION(lock_returned(x))
 #define PGDR_NO_THREAD_SAFETY_ANALYSIS PGDR_THREAD_ANNOTATION(no_thread_safety_analysis)
 
 namespace pgdr::core {

@@ -1,9 +1,9 @@
 // Status and Result<T>: errors as values, in the manner of LevelDB.
 //
 // Every fallible operation that crosses a module boundary returns a Status or
-// a Result<T>; exceptions never do. An OK Status holds no message and costs a
-// byte and an empty string. Messages name what failed (file:line:col, key,
-// object, target) so that the caller can log them unchanged.
+// a Result<T>; exceptions never do. An OK Status is a code and an empty
+// string: making, copying and testing one allocates nothing. Messages name what failed
+// (file:line:col, key, object, target) so that the caller can log them unchanged.
 //
 // Thread-safety: value types; safe to copy between threads.
 #pragma once

@@ -106,9 +106,6 @@ const FunctionSpec* LookupFunction(std::string_view name);
 
 core::Result<ExprPtr> ParseExpr(std::string_view input);
 
-// `name{a="b"}` or `{a=~"b"}`: the matchers of a bare vector selector.
-core::Result<std::vector<tsdb::Matcher>> ParseMetricSelector(std::string_view input);
-
 // One series of a test file: `name{a="b"} 1+2x3 _ stale 4`. Omitted
 // values ('_') are nullopt; `stale` is tsdb::StaleNaN().
 struct SeriesDescription {

@@ -4,43 +4,33 @@
 // and serves /api/v1/rules, /api/v1/alerts, the alerts for notifiers and its
 // own metrics.
 //
-// Scheduling: the caller drives it. Either call Tick(now) periodically
-// (every second or so) from a thread of your own, or call Start() once to
-// have the manager run its own thread that ticks every 500ms on the system
-// clock until Stop() (or destruction). A group is due when its aligned
-// timestamp (now - now % interval) is newer than its last evaluation; it is
-// evaluated at that aligned timestamp, as Prometheus does.
+// Scheduling: the caller drives it, calling Tick(now) periodically (the
+// exporter's evaluator thread does, every 500ms). A group is due when its
+// aligned timestamp (now - now % interval) is newer than its last
+// evaluation; it is evaluated at that aligned timestamp, as Prometheus does.
 //
 // Reload: Load() parses every file first; on any error it returns a Status
 // listing them all (file:line:col) and the rules already running stay
-// unchanged. On success alert state carries over for alerting rules with
-// the same group, name and expression.
+// unchanged. Replace() installs groups already parsed (the exporter's
+// LoadAndValidate parsed them, once). Either way alert state carries over
+// for alerting rules with the same group, name and expression.
 //
-// Notifiers: after each group evaluation the manager calls
-// ManagerOptions::notify with the alerts Prometheus would send then (firing
-// ones at most every resend_delay, resolved ones once more on resolution and
-// again per resend delay while kept for 15m), with startsAt = when it fired,
-// endsAt = resolution time or evaluation + 4 * max(interval, resend delay),
-// and generatorURL = external_url + "/graph?g0.expr=...&g0.tab=1".
-// Alerts() returns every pending, firing and resolved alert for status pages.
+// Alerts: Alerts() returns every pending, firing and resolved alert with its
+// group's last evaluation and interval; the exporter hands them to the
+// action engine, whose notifiers decide what is sent and when.
 //
 // Thread-safety: every public method is safe to call from any thread. The
 // TSDB is not owned and must outlive the manager.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "pgdr/core/metric_set.h"
@@ -51,24 +41,11 @@
 
 namespace pgdr::rules {
 
-// An alert as handed to notifiers (Alertmanager API v2 fields).
-struct OutgoingAlert {
-  std::map<std::string, std::string> labels;
-  std::map<std::string, std::string> annotations;
-  int64_t starts_at_ms = 0;
-  int64_t ends_at_ms = 0;
-  std::string generator_url;
-};
-// Called from the evaluating thread without the manager's locks held.
-using NotifyFunc = std::function<void(const std::vector<OutgoingAlert>&)>;
-
 struct ManagerOptions {
   int64_t default_interval_ms = 60'000;                // global evaluation_interval, default 1m
   std::map<std::string, std::string> external_labels;  // $externalLabels in templates
   std::string external_url;                            // $externalURL in templates
-  promql::EngineOptions engine;      // lookback 5m; the subquery step defaults to the interval
-  int64_t resend_delay_ms = 60'000;  // --rules.alert.resend-delay, default 1m
-  NotifyFunc notify;                 // may be empty
+  promql::EngineOptions engine;  // lookback 5m; the subquery step defaults to the interval
 };
 
 // One alert with the rule and group it belongs to.
@@ -89,14 +66,12 @@ class RuleManager {
 
   // Loads (or reloads) exactly these files; see the file comment.
   core::Status Load(const std::vector<std::string>& files);
+  // Installs these groups in place of the running ones; see the file comment.
+  void Replace(std::vector<GroupSpec> groups);
 
   // Evaluates the groups that are due at `now_ms`. Returns the number of
   // groups evaluated.
   int Tick(int64_t now_ms);
-
-  // Runs Tick on a thread of the manager's own; idempotent.
-  void Start();
-  void Stop();
 
   // Prometheus API bodies: {"status":"success","data":{...}}. `type` is the
   // API's filter: "alert" or "record" keep only that kind, "" keeps all.
@@ -118,22 +93,8 @@ class RuleManager {
   size_t group_count() const;
 
  private:
-  std::vector<std::shared_ptr<Group>> Snapshot() const;
-
-  tsdb::Tsdb* const tsdb_;
-  const ManagerOptions options_;
-  const promql::Engine engine_;
-  const QueryFunc query_;
-
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<Group>> groups_;  // GUARDED_BY(mu_)
-  std::mutex tick_mu_;                          // serialises Tick
-  int64_t last_compact_ms_ = 0;                 // GUARDED_BY(tick_mu_)
-
-  std::mutex thread_mu_;
-  std::condition_variable stop_cv_;
-  bool stop_ = false;  // GUARDED_BY(thread_mu_)
-  std::thread thread_;
+  struct Impl;  // manager.cc: the engine, the groups and their locks
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace pgdr::rules

@@ -9,19 +9,20 @@
 //
 // Thread-safety: Group::Eval and Group::RestoreFrom lock Group::mutex();
 // anyone else reading a group's rules or alerts (API, metrics) must hold it
-// too. RuleManager does all of this for its callers.
+// too (the accessors say so: PGDR_REQUIRES). RuleManager does all of this for
+// its callers.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "pgdr/core/mutex.h"
 #include "pgdr/core/status.h"
 #include "pgdr/promql/engine.h"
 #include "pgdr/rules/rule_file.h"
@@ -48,8 +49,6 @@ struct Alert {
   int64_t fired_at_ms = 0;
   int64_t resolved_at_ms = 0;  // 0 while active
   int64_t keep_firing_since_ms = 0;
-  int64_t last_sent_ms = 0;    // when notifiers were last given this alert
-  int64_t valid_until_ms = 0;  // endsAt while still firing
 };
 
 struct EvalContext {
@@ -111,12 +110,6 @@ class AlertingRule final : public Rule {
   // Takes over the state of `old` (same rule across a reload).
   void RestoreFrom(const AlertingRule& old) { active_ = old.active_; }
 
-  // Prometheus's sendAlerts: the firing and resolved alerts due to be
-  // (re)sent at `t_ms` — resolved since the last send, or not sent for
-  // `resend_delay_ms`. Marks them sent and sets valid_until_ms to
-  // t + 4 * max(resend delay, group interval).
-  std::vector<Alert> TakeAlertsToSend(int64_t t_ms, int64_t resend_delay_ms, int64_t interval_ms);
-
  private:
   std::unordered_map<std::string, Alert> active_;  // by LabelsKey(labels)
 };
@@ -129,32 +122,34 @@ class Group {
   const std::string& file() const { return spec_.file; }
   int64_t interval_ms() const { return interval_ms_; }
   int limit() const { return spec_.limit; }
-  const std::vector<std::unique_ptr<Rule>>& rules() const { return rules_; }
+  const std::vector<std::unique_ptr<Rule>>& rules() const PGDR_REQUIRES(mu_) { return rules_; }
   // A key unique across files: file + ";" + name.
   std::string Key() const { return spec_.file + ";" + spec_.name; }
 
   // Evaluates every rule at ctx.t_ms and appends the output. Returns the
   // number of rules that failed.
-  int Eval(EvalContext ctx, const AppendFunc& append);
+  int Eval(EvalContext ctx, const AppendFunc& append) PGDR_EXCLUDES(mu_);
 
   // Keeps the alert state of rules with the same name and query in `old`.
-  void RestoreFrom(const Group& old);
+  // REQUIRES: this group is not yet visible to other threads (it locks its
+  // own mutex, then old's).
+  void RestoreFrom(const Group& old) PGDR_EXCLUDES(mu_, old.mu_);
 
-  int64_t last_eval_ms() const { return last_eval_ms_; }
-  double last_duration_seconds() const { return last_duration_seconds_; }
-  uint64_t failures_total() const { return failures_total_; }
-  std::mutex& mutex() const { return mu_; }
+  int64_t last_eval_ms() const PGDR_REQUIRES(mu_) { return last_eval_ms_; }
+  double last_duration_seconds() const PGDR_REQUIRES(mu_) { return last_duration_seconds_; }
+  uint64_t failures_total() const PGDR_REQUIRES(mu_) { return failures_total_; }
+  core::Mutex& mutex() const PGDR_RETURN_CAPABILITY(mu_) { return mu_; }
 
  private:
-  GroupSpec spec_;
-  int64_t interval_ms_;
-  std::vector<std::unique_ptr<Rule>> rules_;
+  const GroupSpec spec_;
+  const int64_t interval_ms_;
+  mutable core::Mutex mu_;  // held by Eval and by readers
+  std::vector<std::unique_ptr<Rule>> rules_ PGDR_GUARDED_BY(mu_);
   // Series each rule returned last time, for staleness markers.
-  std::vector<std::unordered_map<std::string, tsdb::Labels>> previous_;
-  int64_t last_eval_ms_ = 0;
-  double last_duration_seconds_ = 0;
-  uint64_t failures_total_ = 0;
-  mutable std::mutex mu_;  // held by Eval and by readers
+  std::vector<std::unordered_map<std::string, tsdb::Labels>> previous_ PGDR_GUARDED_BY(mu_);
+  int64_t last_eval_ms_ PGDR_GUARDED_BY(mu_) = 0;
+  double last_duration_seconds_ PGDR_GUARDED_BY(mu_) = 0;
+  uint64_t failures_total_ PGDR_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace pgdr::rules

@@ -11,8 +11,13 @@
 // store with 50,000 segments polls about as fast as a small one. A full
 // listing every `full_list_interval` (default 1h) notices deleted objects.
 //
-// Thread-safety: a monitor is polled by one thread at a time (the
-// exporter's collection loop); the accessors are immutable after creation.
+// Each poll is bounded by the store's `deadline` (default 30s): a request that
+// would start after it fails the poll instead, and every request has its own
+// `timeout`.
+//
+// Thread-safety: a monitor is polled by one thread at a time (its store's
+// thread in app/store_poller.h, never the collection thread); the accessors
+// are immutable after creation.
 // Ownership: MakeBackupMonitor hands the monitor over as a unique_ptr.
 #pragma once
 
@@ -22,10 +27,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "pgdr/config/yaml_reader.h"
 #include "pgdr/core/metric_set.h"
 #include "pgdr/core/status.h"
+#include "pgdr/store/object_store.h"
+#include "pgdr/store/wal.h"
 
 namespace pgdr::store {
 
@@ -50,8 +58,33 @@ class BackupMonitor {
   virtual ArchiveFacts Poll(core::MetricSet& out) = 0;
 };
 
-// Parses and validates one entry of the exporter config's `backup_stores:` list
-// (keys documented in docs/backups.md). Errors name file:line:col.
+// One entry of the exporter config's `backup_stores:` list, validated (keys
+// documented in docs/backups.md, defaults here).
+struct BackupStoreConfig {
+  std::string name, cluster;
+  std::string layout;         // barman-cloud, wal-g, pgbackrest or pg_dump
+  std::string server_name;    // barman-cloud; default: the cluster
+  std::string stanza;         // pgbackrest (required there)
+  std::string pattern = "*";  // pg_dump: glob on the key below the store root
+  uint64_t wal_segment_size = kDefaultWalSegmentSize;
+  StoreOptions store;                                     // the driver's settings (url, secrets...)
+  std::chrono::milliseconds interval{60000};              // between polls, default 1m
+  std::chrono::milliseconds deadline{30000};              // a whole poll, default 30s
+  std::chrono::milliseconds full_list_interval{3600000};  // default 1h
+  std::string where;  // file:line:col of the entry, for messages
+};
+
+// Parses and validates one entry, or the whole `backup_stores:` list.
+// Errors name file:line:col and the key.
+core::Result<BackupStoreConfig> ParseBackupStore(const config::YamlReader& reader,
+                                                 const YAML::Node& entry);
+core::Result<std::vector<BackupStoreConfig>> ParseBackupStores(const config::YamlReader& reader,
+                                                               const YAML::Node& list);
+
+// Builds the monitor: the object store driver and the layout (errors name
+// the entry's position and the store).
+core::Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const BackupStoreConfig& config);
+// ParseBackupStore, then MakeBackupMonitor (tests, tools, benchmarks).
 core::Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const config::YamlReader& reader,
                                                                const YAML::Node& entry);
 

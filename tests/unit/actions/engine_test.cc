@@ -33,14 +33,24 @@ pgbouncers:
   - {name: pb, cluster: prod, dsn: "host=127.0.0.1 port=1 dbname=pgbouncer user=postgres"}
 )";
 
-core::Result<config::Config> Load(const std::string& extra) {
-  return config::LoadConfig(WriteTemp(std::string(kTargets) + extra));
+// A config file and the sections the actions module parses.
+struct Loaded {
+  config::Config config;
+  config::OwnedSections sections;
+};
+
+core::Result<Loaded> Load(const std::string& extra) {
+  Loaded out;
+  auto c = config::LoadConfig(WriteTemp(std::string(kTargets) + extra), &out.sections);
+  if (!c.ok()) return c.status();
+  out.config = std::move(*c);
+  return out;
 }
 
 core::Status EngineError(const std::string& extra) {
   auto c = Load(extra);
   if (!c.ok()) return c.status();
-  auto e = ActionEngine::Create(*c);
+  auto e = ActionEngine::Create(c->config, c->sections);
   return e.ok() ? core::Status::OK() : e.status();
 }
 
@@ -85,7 +95,7 @@ maintenance:
     - {cluster: prod, cron: "0 2 * * SUN", duration: 2h, reason: weekly}
 )");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  auto a = LoadActionsConfig(*c);
+  auto a = LoadActionsConfig(c->config, c->sections);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   ASSERT_EQ(a->triggers.size(), 4u);
   EXPECT_FALSE(a->triggers[0].dry_run);
@@ -205,7 +215,7 @@ std::unique_ptr<ActionEngine> Engine(const std::string& trigger_extra) {
       "      action: failover\n      confirm_for: 3s\n" +
       trigger_extra);
   EXPECT_TRUE(c.ok()) << c.status().ToString();
-  auto e = ActionEngine::Create(*c);
+  auto e = ActionEngine::Create(c->config, c->sections);
   EXPECT_TRUE(e.ok()) << e.status().ToString();
   (*e)->Start();
   (*e)->OnAlerts({}, Snap(kT0, true, true), kT0);
@@ -329,7 +339,7 @@ TEST(ActionEngine, WebhookAndExecActionsOncePerEpisode) {
                 path + "']}\n" +
                 "    - {match: 'alertname=\"PostgresPrimaryMissing\"', action: redirect}\n");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  auto e = ActionEngine::Create(*c);
+  auto e = ActionEngine::Create(c->config, c->sections);
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   (*e)->Start();
   Drive(**e, 0, 5, false, false);
@@ -385,7 +395,7 @@ TEST(ActionEngine, FailoverDroppedAtStopLeavesNoCooldown) {
       "      action: failover\n      confirm_for: 3s\n" +
       trigger);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  auto first = ActionEngine::Create(*c);
+  auto first = ActionEngine::Create(c->config, c->sections);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   // Not started: the failover decided below stays queued until Stop() drops it.
   (*first)->OnAlerts({}, Snap(kT0, true, true), kT0);

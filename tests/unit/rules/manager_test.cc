@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "pgdr/rules/rule_file.h"
+
 namespace pgdr::rules {
 namespace {
 
@@ -96,29 +98,6 @@ TEST_F(ManagerTest, AlertGoesPendingFiringResolved) {
   EXPECT_EQ(m.RulesJson("record")["data"]["groups"][0]["rules"][0]["type"], "recording");
 }
 
-TEST_F(ManagerTest, NotifiesAsPrometheusSends) {
-  std::vector<std::vector<OutgoingAlert>> sent;
-  ManagerOptions options;
-  options.external_url = "http://pgdr:9688";
-  options.notify = [&](const std::vector<OutgoingAlert>& alerts) { sent.push_back(alerts); };
-  RuleManager m(&db_, options);
-  ASSERT_TRUE(m.Load({Write("r.yml", kRules)}).ok());
-  const int64_t base = 1'000'000'000'000;
-  for (int64_t t = base; t <= base + 140'000; t += 10'000) {
-    Up(t, t <= base + 60'000 ? 0 : 1);
-    m.Tick(t);
-  }
-  // Sent when it fires (+20s); the resolution (+70s) is sent at once and
-  // again after the 1m resend delay (+140s).
-  ASSERT_EQ(sent.size(), 3u);
-  EXPECT_EQ(sent[0][0].starts_at_ms, base + 20'000);
-  EXPECT_EQ(sent[0][0].ends_at_ms, base + 20'000 + 4 * 60'000);
-  EXPECT_EQ(sent[0][0].labels.at("alertname"), "MemberDown");
-  EXPECT_EQ(sent[0][0].generator_url, "http://pgdr:9688/graph?g0.expr=pgdr_up+%3D%3D+0&g0.tab=1");
-  EXPECT_EQ(sent[1][0].ends_at_ms, base + 70'000);
-  EXPECT_EQ(sent[2][0].ends_at_ms, base + 70'000);
-}
-
 TEST_F(ManagerTest, BadReloadKeepsOldRulesAndState) {
   RuleManager m(&db_, {});
   std::string path = Write("r.yml", kRules);
@@ -144,6 +123,27 @@ TEST_F(ManagerTest, BadReloadKeepsOldRulesAndState) {
   EXPECT_EQ(m.Alerts()[0].alert.active_at_ms, base);
 }
 
+// Replace() installs groups parsed elsewhere (the exporter's LoadAndValidate)
+// without reading the files again, and keeps alert state like Load().
+TEST_F(ManagerTest, ReplaceInstallsParsedGroupsKeepingState) {
+  RuleManager m(&db_, {});
+  const std::string path = Write("r.yml", kRules);
+  auto parsed = LoadRuleFile(path);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  m.Replace(*parsed);
+  const int64_t base = 1'000'000'000'000;
+  Up(base, 0);
+  m.Tick(base);
+  ASSERT_EQ(m.Alerts().size(), 1u);
+  std::filesystem::remove(path);  // not read again
+  m.Replace(*parsed);
+  EXPECT_EQ(m.group_count(), 1u);
+  ASSERT_EQ(m.Alerts().size(), 1u);
+  EXPECT_EQ(m.Alerts()[0].alert.active_at_ms, base);
+  m.Replace({});
+  EXPECT_EQ(m.group_count(), 0u);
+}
+
 TEST_F(ManagerTest, MetricsAndFailures) {
   RuleManager m(&db_, {});
   ASSERT_TRUE(m.Load({Write("r.yml", R"(groups:
@@ -165,58 +165,6 @@ TEST_F(ManagerTest, MetricsAndFailures) {
   EXPECT_TRUE(f.contains("pgdr_rule_group_last_duration_seconds"));
   EXPECT_EQ(f.at("pgdr_tsdb_series").metric[0].gauge.value, 3);
   EXPECT_EQ(m.RulesJson()["data"]["groups"][0]["rules"][0]["health"], "err");
-}
-
-// Start() evaluates on the manager's own thread, at the wall clock: the
-// member down makes MemberDown pending and writes member:up:sum; Stop()
-// joins the thread, and a stopped manager can be started again.
-TEST_F(ManagerTest, OwnThreadStartsAndStops) {
-  RuleManager m(&db_, {});
-  ASSERT_TRUE(m.Load({Write("r.yml", kRules)}).ok());
-  const auto now_ms = [] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
-  // Polls until `done` holds, for at most 10 s.
-  const auto eventually = [](const auto& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return done();
-  };
-  const auto recorded = [&] {
-    return db_
-        .Select({*tsdb::Matcher::Make(tsdb::MatchType::kEqual, "__name__", "member:up:sum")}, 0,
-                now_ms() + 60'000)
-        .size();
-  };
-  // A minute old: visible (lookback 5m) at the aligned evaluation time.
-  Up(now_ms() - 60'000, 0);
-  m.Start();
-  m.Start();  // idempotent: still one thread
-  ASSERT_TRUE(eventually([&] { return m.Alerts().size() == 1; })) << "no evaluation after Start";
-  EXPECT_EQ(m.Alerts()[0].alert.state, AlertState::kPending);
-  EXPECT_EQ(recorded(), 1u);
-  m.Stop();
-  m.Stop();
-
-  // Restarted with a rule file that records another series: evaluated again.
-  ASSERT_TRUE(m.Load({Write("r.yml", R"(groups:
-  - name: again
-    rules:
-      - record: member:up:max
-        expr: max(pgdr_up)
-)")})
-                  .ok());
-  m.Start();
-  EXPECT_TRUE(eventually([&] {
-    return !db_.Select({*tsdb::Matcher::Make(tsdb::MatchType::kEqual, "__name__", "member:up:max")},
-                       0, now_ms() + 60'000)
-                .empty();
-  })) << "no evaluation after a restart";
-  m.Stop();
 }
 
 }  // namespace
