@@ -5,6 +5,7 @@
 
 #include "pgdr/actions/provider.h"
 #include "pgdr/core/log.h"
+#include "pgdr/core/strings.h"
 
 namespace pgdr::actions {
 
@@ -180,6 +181,8 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
                  {"provider", t.provider},
                  {"alertname", alertname},
                  {"detail", d.detail}});
+      Remember(t, cluster, alertname, now, "waiting", d.reason, d.detail,
+               {{"provider", t.provider}, {"old_primary", d.old_primary}});
       return;
     }
     core::Log(core::LogLevel::kWarn, "failover refused",
@@ -193,6 +196,10 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
                {"candidate", d.candidate},
                {"old_primary", d.old_primary}});
     CountFailover(cluster, t.provider, "refused");
+    Remember(
+        t, cluster, alertname, now, "refused", d.reason,
+        "refused: " + (maintenance ? d.detail + " (" + why + ")" : d.detail),
+        {{"provider", t.provider}, {"candidate", d.candidate}, {"old_primary", d.old_primary}});
     return;
   }
   if (t.dry_run) {
@@ -210,6 +217,14 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
                {"repoint_replicas", t.repoint_replicas ? "true" : "false"},
                {"redirect", Join(t.redirect)}});
     CountFailover(cluster, t.provider, "dry_run");
+    Remember(t, cluster, alertname, now, "dry_run", d.reason,
+             "would promote " + d.candidate + ", " + core::HumanBytes(d.lag_bytes) + " behind" +
+                 (t.redirect.empty() ? "" : ", and repoint " + Join(t.redirect)),
+             {{"provider", t.provider},
+              {"candidate", d.candidate},
+              {"candidate_lsn_bytes", Num(d.candidate_lsn)},
+              {"lag_bytes", Num(d.lag_bytes)},
+              {"old_primary", d.old_primary}});
     return;
   }
   // The cooldown starts when the provider is called (RunFailover), not here:
@@ -225,6 +240,13 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
              {"candidate_lsn_bytes", Num(d.candidate_lsn)},
              {"lag_bytes", Num(d.lag_bytes)},
              {"old_primary", d.old_primary}});
+  Remember(t, cluster, alertname, now, "started", d.reason,
+           "promoting " + d.candidate + ", " + core::HumanBytes(d.lag_bytes) + " behind",
+           {{"provider", t.provider},
+            {"candidate", d.candidate},
+            {"candidate_lsn_bytes", Num(d.candidate_lsn)},
+            {"lag_bytes", Num(d.lag_bytes)},
+            {"old_primary", d.old_primary}});
   Dispatch({[this, &t, cluster, d, alert, members, now] {
               RunFailover(t, cluster, d, alert, members, now);
             },
@@ -239,6 +261,9 @@ void ActionEngine::DropFailover(const Trigger& t, const std::string& cluster,
              {"provider", t.provider},
              {"candidate", d.candidate},
              {"detail", "no cooldown is kept for it; the next engine decides again"}});
+  Remember(t, cluster, "", Clock::now(), "dropped", "stopped",
+           "not run: the engine stopped before promoting " + d.candidate,
+           {{"candidate", d.candidate}});
   std::lock_guard lock(mu_);
   in_flight_.erase(cluster);
   for (auto it = decisions_.begin(); it != decisions_.end();) {
@@ -284,6 +309,15 @@ void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
              {"old_primary", d.old_primary},
              {"duration_seconds", took},
              {"error", st.message()}});
+  Remember(t, cluster, Get(alert.labels, "alertname"), Clock::now(), st.ok() ? "success" : "failed",
+           st.ok() ? "promoted" : "provider_failed",
+           st.ok() ? "promoted " + d.candidate + " in " + std::string(took) + " s"
+                   : "promoting " + d.candidate + " failed: " + st.message(),
+           {{"provider", t.provider},
+            {"candidate", d.candidate},
+            {"lag_bytes", Num(d.lag_bytes)},
+            {"old_primary", d.old_primary},
+            {"duration_seconds", took}});
   std::lock_guard lock(mu_);
   CountFailover(cluster, t.provider, st.ok() ? "success" : "failed");
   in_flight_.erase(cluster);
@@ -326,6 +360,8 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
                {"reason", "maintenance"},
                {"detail", why}});
     CountAction(t, "refused");
+    Remember(t, cluster, alertname, now, "refused", "maintenance",
+             "refused: a maintenance window is active (" + why + ")");
     return;
   }
   std::vector<std::string> poolers = t.poolers;
@@ -352,6 +388,12 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
                  {"result", "refused"},
                  {"reason", poolers.empty() ? "no_pooler" : "no_single_primary"}});
       CountAction(t, "refused");
+      Remember(t, cluster, alertname, now, "refused",
+               poolers.empty() ? "no_pooler" : "no_single_primary",
+               poolers.empty() ? "refused: no PgBouncer is configured for the cluster"
+                               : "refused: " + std::to_string(primaries) +
+                                     " members answer as primary, not exactly one",
+               {{"primaries", std::to_string(primaries)}});
       return;
     }
   }
@@ -364,6 +406,11 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
                {"result", "dry_run"},
                {"address", primary_address}});
     CountAction(t, "dry_run");
+    Remember(t, cluster, alertname, now, "dry_run", "dry_run",
+             t.action == Trigger::Action::kRedirect
+                 ? "would repoint " + Join(poolers) + " at " + primary_address
+                 : std::string("would run the ") + ActionName(t) + " action",
+             {{"address", primary_address}, {"poolers", Join(poolers)}});
     return;
   }
   if (t.action == Trigger::Action::kWebhook) {
@@ -378,6 +425,10 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
                {"alertname", alertname},
                {"result", st.ok() ? "success" : "failed"}});
     CountAction(t, st.ok() ? "success" : "failed");
+    Remember(t, cluster, alertname, now, st.ok() ? "success" : "failed", "webhook",
+             st.ok() ? "webhook queued for " + t.receiver
+                     : "webhook to " + t.receiver + " not queued: " + st.message(),
+             {{"receiver", t.receiver}});
     return;
   }
   Dispatch({[this, &t, alert, cluster, poolers, primary_address] {
@@ -401,6 +452,14 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
                          {"cluster", cluster},
                          {"result", st.ok() ? "success" : "failed"},
                          {"error", st.message()}});
+              Remember(
+                  t, cluster, Get(alert.labels, "alertname"), Clock::now(),
+                  st.ok() ? "success" : "failed", ActionName(t),
+                  t.action == Trigger::Action::kRedirect
+                      ? (st.ok() ? "repointed " : "repointing failed: ") + Join(poolers) + " at " +
+                            primary_address
+                      : (st.ok() ? std::string("command ran") : "command failed: " + st.message()),
+                  {{"address", primary_address}, {"poolers", Join(poolers)}});
               std::lock_guard lock(mu_);
               CountAction(t, st.ok() ? "success" : "failed");
             },
@@ -419,8 +478,17 @@ void ActionEngine::CountAction(const Trigger& t, const std::string& result) {
   action_counts_[{t.name, ActionName(t), result}] += 1;
 }
 
+void ActionEngine::Remember(const Trigger& t, const std::string& cluster,
+                            const std::string& alertname, TimePoint at, std::string result,
+                            std::string reason, std::string summary,
+                            std::map<std::string, std::string> evidence) {
+  history_.Record({at, cluster, ActionName(t), t.name, alertname, std::move(result),
+                   std::move(reason), std::move(summary), std::move(evidence)});
+}
+
 void ActionEngine::AdoptState(const ActionEngine& previous) {
   maintenance_.AdoptManual(previous.maintenance_);
+  history_.Adopt(previous.history_);
   std::scoped_lock lock(mu_, previous.mu_);
   trackers_ = previous.trackers_;
   failover_counts_ = previous.failover_counts_;

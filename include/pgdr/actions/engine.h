@@ -16,6 +16,8 @@
 // pgdr_failover_requests_total{cluster,provider,result} (success, failed,
 // refused, dry_run) and pgdr_actions_total{trigger,action,result}. Repeated
 // identical refusals while an alert keeps firing are logged and counted once.
+// The same decisions, with their reason and evidence, are kept for 24 h in
+// history() (GET /api/v1/decisions and the status page).
 //
 // Thread-safety: every public method is safe from any thread. OnAlerts()
 // never blocks on a database or a remote HTTP server.
@@ -33,6 +35,7 @@
 #include <vector>
 
 #include "pgdr/actions/actions_config.h"
+#include "pgdr/actions/decision_log.h"
 #include "pgdr/collect/snapshot.h"
 #include "pgdr/config/config.h"
 #include "pgdr/core/metric_set.h"
@@ -62,13 +65,17 @@ class ActionEngine {
 
   // On a config reload: carries over from the engine being replaced what
   // safety and counters need: each cluster's guard memory (last primary and
-  // its LSN, the last failover that ran, for the cooldown), the counters and the manual
-  // maintenance windows. REQUIRES: `previous` is stopped.
+  // its LSN, the last failover that ran, for the cooldown), the counters, the manual
+  // maintenance windows and the decision history. REQUIRES: `previous` is stopped.
   void AdoptState(const ActionEngine& previous);
 
   // GET and POST /api/v1/maintenance (see MaintenanceWindows).
   http::HttpResponse HandleMaintenance(const http::HttpRequest& request);
   MaintenanceWindows& maintenance() { return maintenance_; }
+  const MaintenanceWindows& maintenance() const { return maintenance_; }
+
+  // The decisions of the last 24 h (see DecisionLog).
+  const DecisionLog& history() const { return history_; }
 
   // alerting.resend_delay: the exporter derives each alert's valid_until from it.
   int64_t resend_delay_ms() const { return config_.notifier.resend_delay.count(); }
@@ -105,12 +112,17 @@ class ActionEngine {
   void CountFailover(const std::string& cluster, const std::string& provider,
                      const std::string& result);
   void CountAction(const Trigger& t, const std::string& result);
+  // Records one decision of `t` for `cluster` in history_.
+  void Remember(const Trigger& t, const std::string& cluster, const std::string& alertname,
+                TimePoint at, std::string result, std::string reason, std::string summary,
+                std::map<std::string, std::string> evidence = {});
   void Dispatch(Task task);
   void WorkerLoop();
 
   const ActionsConfig config_;
   Notifier notifier_;
   MaintenanceWindows maintenance_;
+  DecisionLog history_;
 
   mutable std::mutex mu_;
   std::shared_ptr<const collect::Snapshot> last_snapshot_;  // GUARDED_BY(mu_)
