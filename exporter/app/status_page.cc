@@ -55,9 +55,10 @@ std::string FigureCell(std::optional<double> v, bool bytes) {
 }
 
 struct Line {
-  std::string name;  // legend
-  std::string key;   // the series as Prometheus prints it
-  std::vector<tsdb::Sample> samples;
+  std::string name;                   // legend
+  std::string key;                    // the series as Prometheus prints it
+  std::vector<tsdb::Sample> samples;  // staleness markers left out
+  bool stale = false;                 // the series' newest sample is a staleness marker
 };
 
 std::vector<Line> History(const ConsoleInputs& in, const std::string& family,
@@ -77,26 +78,31 @@ std::vector<Line> History(const ConsoleInputs& in, const std::string& family,
     for (const auto& sample : s.samples) {
       if (!tsdb::IsStaleNaN(sample.v)) line.samples.push_back(sample);
     }
+    line.stale = !s.samples.empty() && tsdb::IsStaleNaN(s.samples.back().v);
     if (!line.samples.empty()) out.push_back(std::move(line));
   }
   return out;
 }
 
-// A small SVG line chart of `lines` over the window, a gap where a series
-// has no sample for over a minute (the source was down or stale).
+// A small SVG line chart of `lines` from their oldest sample in the window
+// (at least a minute) to now, a gap where a series has no sample for over a
+// minute (the source was down or stale).
 std::string Sparkline(const std::vector<Line>& lines, const ConsoleInputs& in,
                       const std::string& title) {
   constexpr double kW = 260;
   constexpr double kH = 44;
   const double maxt = std::chrono::duration<double, std::milli>(in.now.time_since_epoch()).count();
-  const double mint = maxt - static_cast<double>(in.history_window.count());
-  double top = 1;
+  double mint = maxt - 60'000;
+  double top = 0;
   for (const auto& l : lines) {
     for (const auto& s : l.samples) top = std::max(top, s.v);
+    mint = std::min(mint, static_cast<double>(l.samples.front().t));
   }
-  std::string svg = "<div class=\"chart\"><div>" + HtmlEscape(title) + " <span class=\"muted\">(" +
-                    core::HumanSeconds(in.history_window.count() / 1000.0) + ", max " +
-                    core::HumanBytes(lines.empty() ? 0 : top) +
+  mint = std::max(mint, maxt - static_cast<double>(in.history_window.count()));
+  const double scale = std::max(top, 1.0);
+  std::string svg = "<div class=\"chart\"><div>" + HtmlEscape(title) +
+                    " <span class=\"muted\">(last " + core::HumanSeconds((maxt - mint) / 1000.0) +
+                    ", max " + core::HumanBytes(top) +
                     ")</span></div><svg class=\"spark\" width=\"260\" height=\"44\" "
                     "viewBox=\"0 0 260 44\" role=\"img\" aria-label=\"" +
                     HtmlEscape(title) + "\">";
@@ -120,7 +126,7 @@ std::string Sparkline(const std::vector<Line>& lines, const ConsoleInputs& in,
       char xy[48];
       std::snprintf(xy, sizeof xy, "%.1f,%.1f ",
                     (static_cast<double>(s.t) - mint) / (maxt - mint) * kW,
-                    kH - 2 - s.v / top * (kH - 4));
+                    kH - 2 - s.v / scale * (kH - 4));
       points += xy;
       prev = s.t;
     }
@@ -130,7 +136,9 @@ std::string Sparkline(const std::vector<Line>& lines, const ConsoleInputs& in,
   for (size_t i = 0; i < lines.size(); ++i) {
     svg += std::string("<span><i class=\"sw\" style=\"background:") +
            kPalette[i % std::size(kPalette)] + "\"></i>" + HtmlEscape(lines[i].name) + " " +
-           HtmlEscape(core::HumanBytes(lines[i].samples.back().v)) + "</span>";
+           HtmlEscape(core::HumanBytes(lines[i].samples.back().v)) +
+           (lines[i].stale ? " <span class=\"muted\">(stale: no longer exported)</span>" : "") +
+           "</span>";
   }
   return svg + "</div></div>";
 }
@@ -184,12 +192,14 @@ void ClusterSection(const ClusterVerdict& v, const ConsoleInputs& in, std::strin
       "<th>role</th><th>up</th><th>streaming</th><th>lag</th><th>lag (s)</th>"
       "<th>last error</th></tr>";
   for (const auto& m : v.members) {
-    out += "<tr class=\"" + std::string(m.up ? m.role : "down") + "\" data-member=\"" +
-           HtmlEscape(m.member) + "\"><td>" + HtmlEscape(m.member) + "</td><td>" +
-           HtmlEscape(m.region) + "</td><td>" + m.role + "</td><td>" + (m.up ? "1" : "0") +
-           "</td><td>" + (m.streaming ? (*m.streaming ? "yes" : "no") : "–") + "</td>" +
-           FigureCell(m.lag_bytes, true) + FigureCell(m.lag_seconds, false) + "<td>" +
-           HtmlEscape(m.error) + "</td></tr>";
+    out +=
+        "<tr class=\"" + std::string(m.up ? m.role : "down") + "\" data-member=\"" +
+        HtmlEscape(m.member) + "\"><td>" + HtmlEscape(m.member) + "</td><td>" +
+        HtmlEscape(m.region) + "</td><td>" + m.role + "</td><td>" + (m.up ? "1" : "0") +
+        "</td><td>" + (m.streaming ? (*m.streaming ? "yes" : "no") : "–") + "</td>" +
+        (m.role == "primary" ? std::string("<td>–</td><td>–</td>")
+                             : FigureCell(m.lag_bytes, true) + FigureCell(m.lag_seconds, false)) +
+        "<td>" + HtmlEscape(m.error) + "</td></tr>";
   }
   out += "</table>";
   if (!v.poolers.empty()) {

@@ -227,14 +227,14 @@ TEST(ActionEngine, HistoryKeepsTheDecisionWithItsEvidence) {
   EXPECT_EQ(recent[0].action, "failover");
   EXPECT_EQ(recent[0].cluster, "prod");
   EXPECT_EQ(recent[0].alertname, "PostgresPrimaryMissing");
-  EXPECT_EQ(recent[0].summary, "would promote p2, 1 B behind");  // p2 replayed 999 of 1000
+  EXPECT_EQ(recent[0].summary, "would promote p2, 2 B behind");  // p2 replayed 998 of 1000
   EXPECT_EQ(recent[0].evidence.at("candidate"), "p2");
-  EXPECT_EQ(recent[0].evidence.at("lag_bytes"), "1");
+  EXPECT_EQ(recent[0].evidence.at("lag_bytes"), "2");
   EXPECT_EQ(recent[0].evidence.at("old_primary"), "p1");
   EXPECT_EQ(recent[1].result, "waiting");
   EXPECT_EQ(recent[1].reason, "not_confirmed");
   const auto json = DecisionsJson(recent);
-  EXPECT_EQ(json["data"]["decisions"][0]["summary"], "would promote p2, 1 B behind");
+  EXPECT_EQ(json["data"]["decisions"][0]["summary"], "would promote p2, 2 B behind");
   EXPECT_EQ(json["data"]["decisions"][0]["time"], FormatRfc3339(recent[0].at));
   // A reload keeps the history; a day later it is gone.
   auto second = Engine("");
