@@ -180,7 +180,9 @@ std::vector<ClusterVerdict> ClusterVerdicts(
     v.members.push_back(std::move(m));
   }
   std::vector<ClusterVerdict> out;
-  for (auto& [cluster, v] : by_cluster) {
+  for (auto& entry : by_cluster) {  // not a structured binding: the lambdas capture it
+    const std::string& cluster = entry.first;
+    ClusterVerdict& v = entry.second;
     if (v.primaries != 1) v.primary.clear();
     v.replicas_expected = std::max(0, static_cast<int>(v.members.size()) - 1);
     ForEach(snapshot.computed, "pgdr_rpo_bytes", {{"cluster", cluster}},
