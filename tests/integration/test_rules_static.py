@@ -57,6 +57,12 @@ def load_groups():
     return groups
 
 
+def kubernetes_groups():
+    """load_groups() as scripts/gen_prometheusrule.sh writes them: runbook base written out."""
+    return json.loads(json.dumps(load_groups()).replace(
+        "{{ $externalURL }}/runbooks/", KUBERNETES_RUNBOOK_BASE + "/runbooks/"))
+
+
 def load_alerts():
     """{alertname: (file, rule)} over rules/*.yml."""
     alerts = {}
@@ -262,9 +268,7 @@ class DeployTest(unittest.TestCase):
         with open(os.path.join(KUSTOMIZE_DIR, "prometheusrule.yaml")) as fh:
             pr = yaml.safe_load(fh)
         self.assertEqual(pr["kind"], "PrometheusRule")
-        groups = json.loads(json.dumps(load_groups()).replace(
-            "{{ $externalURL }}/runbooks/", KUBERNETES_RUNBOOK_BASE + "/runbooks/"))
-        self.assertEqual(pr["spec"]["groups"], groups)
+        self.assertEqual(pr["spec"]["groups"], kubernetes_groups())
 
     def render(self):
         """The kustomize tree's objects, rendered by the real kustomize
@@ -306,7 +310,9 @@ class DeployTest(unittest.TestCase):
         self.assertEqual(sm["spec"]["endpoints"][0]["port"], "http-metrics")
 
         pr = by_kind["PrometheusRule"][0]
-        self.assertEqual(pr["spec"]["groups"], load_groups(), "rendered PrometheusRule differs from rules/")
+        self.assertEqual(pr["spec"]["groups"], kubernetes_groups(), "rendered PrometheusRule differs from rules/")
+        self.assertIn(f"--web.external-url={KUBERNETES_RUNBOOK_BASE}", c["args"],
+                      "the deployment's external URL is the PrometheusRule's runbook base")
 
         verbs = {}
         for role in by_kind["Role"]:
