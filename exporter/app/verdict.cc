@@ -98,8 +98,8 @@ Answer RegionAnswer(const ClusterVerdict& v) {
                 "; the WAL archive is " + Bytes(archive->second.bytes) + " behind (RPO archive)"};
   }
   return {Level::kCrit,
-          "no: no streaming member outside the primary's region and no WAL archive "
-          "position (RPO archive unknown)"};
+          "no: no streaming member outside the primary's region, and no RPO archive figure "
+          "(pgdr_rpo_bytes{scope=\"archive\"} is not exported)"};
 }
 
 Answer DataAnswer(const ClusterVerdict& v) {
