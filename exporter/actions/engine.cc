@@ -12,6 +12,7 @@
 #include "pgdr/actions/provider.h"
 #include "pgdr/core/log.h"
 #include "pgdr/core/mutex.h"
+#include "pgdr/core/strings.h"
 
 namespace pgdr::actions {
 
@@ -63,6 +64,8 @@ class ActionEngine::Impl {
   void AdoptState(const Impl& previous);
   http::HttpResponse HandleMaintenance(const http::HttpRequest& request);
   MaintenanceWindows& maintenance() { return maintenance_; }
+  const MaintenanceWindows& maintenance() const { return maintenance_; }
+  const DecisionLog& history() const { return history_; }
   int64_t resend_delay_ms() const { return config_.notifier.resend_delay.count(); }
   void CollectMetrics(core::MetricSet& out) const;
   bool WaitIdle(milliseconds timeout);
@@ -94,12 +97,17 @@ class ActionEngine::Impl {
   void CountFailover(const std::string& cluster, const std::string& provider,
                      const std::string& result, double loss_bytes) PGDR_REQUIRES(mu_);
   void CountAction(const Trigger& t, const std::string& result) PGDR_REQUIRES(mu_);
+  // Records one decision of `t` for `cluster` in history_.
+  void Remember(const Trigger& t, const std::string& cluster, const std::string& alertname,
+                TimePoint at, std::string result, std::string reason, std::string summary,
+                std::map<std::string, std::string> evidence = {});
   void Dispatch(Task task) PGDR_EXCLUDES(work_mu_);
   void WorkerLoop() PGDR_EXCLUDES(work_mu_);
 
   const ActionsConfig config_;
   Notifier notifier_;
   MaintenanceWindows maintenance_;
+  DecisionLog history_;
 
   // Lock order: mu_ before work_mu_ (OnAlerts dispatches holding mu_).
   mutable core::Mutex mu_;
@@ -272,6 +280,8 @@ void ActionEngine::Impl::HandleFailover(size_t index, const Trigger& t, const Ac
                  {"provider", t.provider},
                  {"alertname", alertname},
                  {"detail", d.detail}});
+      Remember(t, cluster, alertname, now, "waiting", d.reason, d.detail,
+               {{"provider", t.provider}, {"old_primary", d.old_primary}});
       return;
     }
     const PrimaryText primary(d);
@@ -290,6 +300,10 @@ void ActionEngine::Impl::HandleFailover(size_t index, const Trigger& t, const Ac
                {"primary_lsn_bytes", primary.lsn},
                {"primary_last_seen", primary.seen}});
     CountFailover(cluster, t.provider, "refused", 0);
+    Remember(
+        t, cluster, alertname, now, "refused", d.reason,
+        "refused: " + (maintenance ? d.detail + " (" + why + ")" : d.detail),
+        {{"provider", t.provider}, {"candidate", d.candidate}, {"old_primary", d.old_primary}});
     return;
   }
   const PrimaryText primary(d);
@@ -310,6 +324,16 @@ void ActionEngine::Impl::HandleFailover(size_t index, const Trigger& t, const Ac
                {"repoint_replicas", t.repoint_replicas ? "true" : "false"},
                {"redirect", Join(t.redirect)}});
     CountFailover(cluster, t.provider, "dry_run", d.lag_bytes);
+    Remember(t, cluster, alertname, now, "dry_run", d.reason,
+             "would promote " + d.candidate + ", " + core::HumanBytes(d.lag_bytes) + " behind" +
+                 (t.redirect.empty() ? "" : ", and repoint " + Join(t.redirect)),
+             {{"provider", t.provider},
+              {"candidate", d.candidate},
+              {"candidate_lsn_bytes", Num(d.candidate_lsn)},
+              {"lag_bytes", Num(d.lag_bytes)},
+              {"old_primary", d.old_primary},
+              {"primary_lsn_bytes", primary.lsn},
+              {"primary_last_seen", primary.seen}});
     return;
   }
   // The cooldown starts when the provider is called (RunFailover), not here:
@@ -327,6 +351,13 @@ void ActionEngine::Impl::HandleFailover(size_t index, const Trigger& t, const Ac
              {"old_primary", d.old_primary},
              {"primary_lsn_bytes", primary.lsn},
              {"primary_last_seen", primary.seen}});
+  Remember(t, cluster, alertname, now, "started", d.reason,
+           "promoting " + d.candidate + ", " + core::HumanBytes(d.lag_bytes) + " behind",
+           {{"provider", t.provider},
+            {"candidate", d.candidate},
+            {"candidate_lsn_bytes", Num(d.candidate_lsn)},
+            {"lag_bytes", Num(d.lag_bytes)},
+            {"old_primary", d.old_primary}});
   Dispatch({[this, &t, cluster, d, alert, members, now] {
               RunFailover(t, cluster, d, alert, members, now);
             },
@@ -341,6 +372,9 @@ void ActionEngine::Impl::DropFailover(const Trigger& t, const std::string& clust
              {"provider", t.provider},
              {"candidate", d.candidate},
              {"detail", "no cooldown is kept for it; the next engine decides again"}});
+  Remember(t, cluster, "", Clock::now(), "dropped", "stopped",
+           "not run: the engine stopped before promoting " + d.candidate,
+           {{"candidate", d.candidate}});
   const core::MutexLock lock(mu_);
   in_flight_.erase(cluster);
   for (auto it = decisions_.begin(); it != decisions_.end();) {
@@ -387,6 +421,15 @@ void ActionEngine::Impl::RunFailover(const Trigger& t, const std::string& cluste
              {"old_primary", d.old_primary},
              {"duration_seconds", took},
              {"error", st.message()}});
+  Remember(t, cluster, Get(alert.labels, "alertname"), Clock::now(), st.ok() ? "success" : "failed",
+           st.ok() ? "promoted" : "provider_failed",
+           st.ok() ? "promoted " + d.candidate + " in " + std::string(took) + " s"
+                   : "promoting " + d.candidate + " failed: " + st.message(),
+           {{"provider", t.provider},
+            {"candidate", d.candidate},
+            {"lag_bytes", Num(d.lag_bytes)},
+            {"old_primary", d.old_primary},
+            {"duration_seconds", took}});
   const core::MutexLock lock(mu_);
   CountFailover(cluster, t.provider, st.ok() ? "success" : "failed", st.ok() ? d.lag_bytes : 0);
   in_flight_.erase(cluster);
@@ -429,6 +472,8 @@ void ActionEngine::Impl::HandleOnce(const Trigger& t, const ActionAlert& alert,
                {"reason", "maintenance"},
                {"detail", why}});
     CountAction(t, "refused");
+    Remember(t, cluster, alertname, now, "refused", "maintenance",
+             "refused: a maintenance window is active (" + why + ")");
     return;
   }
   std::vector<std::string> poolers = t.poolers;
@@ -455,6 +500,12 @@ void ActionEngine::Impl::HandleOnce(const Trigger& t, const ActionAlert& alert,
                  {"result", "refused"},
                  {"reason", poolers.empty() ? "no_pooler" : "no_single_primary"}});
       CountAction(t, "refused");
+      Remember(t, cluster, alertname, now, "refused",
+               poolers.empty() ? "no_pooler" : "no_single_primary",
+               poolers.empty() ? "refused: no PgBouncer is configured for the cluster"
+                               : "refused: " + std::to_string(primaries) +
+                                     " members answer as primary, not exactly one",
+               {{"primaries", std::to_string(primaries)}});
       return;
     }
   }
@@ -467,6 +518,11 @@ void ActionEngine::Impl::HandleOnce(const Trigger& t, const ActionAlert& alert,
                {"result", "dry_run"},
                {"address", primary_address}});
     CountAction(t, "dry_run");
+    Remember(t, cluster, alertname, now, "dry_run", "dry_run",
+             t.action == Trigger::Action::kRedirect
+                 ? "would repoint " + Join(poolers) + " at " + primary_address
+                 : std::string("would run the ") + ActionName(t) + " action",
+             {{"address", primary_address}, {"poolers", Join(poolers)}});
     return;
   }
   if (t.action == Trigger::Action::kWebhook) {
@@ -481,6 +537,10 @@ void ActionEngine::Impl::HandleOnce(const Trigger& t, const ActionAlert& alert,
                {"alertname", alertname},
                {"result", st.ok() ? "success" : "failed"}});
     CountAction(t, st.ok() ? "success" : "failed");
+    Remember(t, cluster, alertname, now, st.ok() ? "success" : "failed", "webhook",
+             st.ok() ? "webhook queued for " + t.receiver
+                     : "webhook to " + t.receiver + " not queued: " + st.message(),
+             {{"receiver", t.receiver}});
     return;
   }
   Dispatch({[this, &t, alert, cluster, poolers, primary_address] {
@@ -504,6 +564,14 @@ void ActionEngine::Impl::HandleOnce(const Trigger& t, const ActionAlert& alert,
                          {"cluster", cluster},
                          {"result", st.ok() ? "success" : "failed"},
                          {"error", st.message()}});
+              Remember(
+                  t, cluster, Get(alert.labels, "alertname"), Clock::now(),
+                  st.ok() ? "success" : "failed", ActionName(t),
+                  t.action == Trigger::Action::kRedirect
+                      ? (st.ok() ? "repointed " : "repointing failed: ") + Join(poolers) + " at " +
+                            primary_address
+                      : (st.ok() ? std::string("command ran") : "command failed: " + st.message()),
+                  {{"address", primary_address}, {"poolers", Join(poolers)}});
               const core::MutexLock lock(mu_);
               CountAction(t, st.ok() ? "success" : "failed");
             },
@@ -523,8 +591,17 @@ void ActionEngine::Impl::CountAction(const Trigger& t, const std::string& result
   action_counts_[{t.name, ActionName(t), result}] += 1;
 }
 
+void ActionEngine::Impl::Remember(const Trigger& t, const std::string& cluster,
+                                  const std::string& alertname, TimePoint at, std::string result,
+                                  std::string reason, std::string summary,
+                                  std::map<std::string, std::string> evidence) {
+  history_.Record({at, cluster, ActionName(t), t.name, alertname, std::move(result),
+                   std::move(reason), std::move(summary), std::move(evidence)});
+}
+
 void ActionEngine::Impl::AdoptState(const Impl& previous) {
   maintenance_.AdoptManual(previous.maintenance_);
+  history_.Adopt(previous.history_);
   const core::MutexLock lock(mu_);
   const core::MutexLock previous_lock(previous.mu_);
   trackers_ = previous.trackers_;
@@ -598,6 +675,8 @@ http::HttpResponse ActionEngine::HandleMaintenance(const http::HttpRequest& requ
   return impl_->HandleMaintenance(request);
 }
 MaintenanceWindows& ActionEngine::maintenance() { return impl_->maintenance(); }
+const MaintenanceWindows& ActionEngine::maintenance() const { return impl_->maintenance(); }
+const DecisionLog& ActionEngine::history() const { return impl_->history(); }
 int64_t ActionEngine::resend_delay_ms() const { return impl_->resend_delay_ms(); }
 void ActionEngine::CollectMetrics(core::MetricSet& out) const { impl_->CollectMetrics(out); }
 bool ActionEngine::WaitIdle(milliseconds timeout) { return impl_->WaitIdle(timeout); }

@@ -247,6 +247,10 @@ http::HttpResponse MaintenanceWindows::HandlePost(const http::HttpRequest& reque
 }
 
 http::HttpResponse MaintenanceWindows::HandleGet(TimePoint now) const {
+  return JsonResponse(200, {{"status", "success"}, {"data", Json(now)}});
+}
+
+nlohmann::json MaintenanceWindows::Json(TimePoint now) const {
   const core::MutexLock lock(mu_);
   nlohmann::json clusters = nlohmann::json::array();
   for (const auto& c : clusters_) {
@@ -271,8 +275,7 @@ http::HttpResponse MaintenanceWindows::HandleGet(TimePoint now) const {
                        {"until", FormatRfc3339(m.until)},
                        {"reason", m.reason}});
   }
-  return JsonResponse(
-      200, {{"status", "success"}, {"data", {{"clusters", clusters}, {"windows", windows}}}});
+  return {{"clusters", clusters}, {"windows", windows}};
 }
 
 void MaintenanceWindows::CollectMetrics(core::MetricSet& out, TimePoint now) const {

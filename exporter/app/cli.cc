@@ -81,6 +81,9 @@ int RunCli(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--web.telemetry-path", options.telemetry_path, "Path of the metrics")
       ->capture_default_str();
+  app.add_option("--web.external-url", options.external_url,
+                 "URL under which users reach pgdr ($externalURL in rule templates, the base of "
+                 "the shipped runbook links); default http://<listen host or host name>:<port>");
   app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
   std::string retention = "1h";
@@ -119,6 +122,13 @@ int RunCli(int argc, char** argv) {
     return 2;
   }
   options.tsdb.retention = *retention_ms;
+  while (options.external_url.ends_with('/')) options.external_url.pop_back();
+  if (!options.external_url.empty() && !options.external_url.starts_with("http://") &&
+      !options.external_url.starts_with("https://")) {
+    std::cerr << "--web.external-url: must start with http:// or https://, got \""
+              << options.external_url << "\"\n";
+    return 2;
+  }
 
   if (check->parsed()) return CheckConfig(check_files);
   if (promql_test->parsed()) return promql::RunPromqlTestFiles(promql_files, std::cout);

@@ -53,6 +53,14 @@ void Exporter::Impl::Route() {
   views.rules = [this] { return Rules(); };
   views.actions = [this] { return Actions(); };
   views.reload = [this] { return Reload(); };
+  views.stores = [this] {
+    std::vector<std::shared_ptr<const StorePoll>> polls;
+    std::lock_guard lock(mu_);
+    for (const auto& [name, poll] : store_polls_) polls.push_back(poll);
+    return polls;
+  };
+  views.history = &tsdb_;
+  views.history_window = options_.tsdb.retention;
   RouteHttp(http_, views);
 }
 

@@ -27,10 +27,19 @@ struct ExporterOptions {
   std::string config_file;
   std::string listen_address = ":9688";
   std::string telemetry_path = "/metrics";
+  // Where users reach pgdr (--web.external-url): $externalURL in rule
+  // templates (the shipped runbook_url is $externalURL/runbooks/<AlertName>)
+  // and alerts' generatorURL. Empty: DefaultExternalUrl(listen_address).
+  std::string external_url;
   std::string version;
   // The evaluator's in-memory series buffer (--storage.tsdb.retention.time).
   tsdb::Options tsdb;
 };
+
+// "http://<host>:<port>" of a listen address, as Prometheus derives its
+// default external URL: the host as given, the machine's host name when the
+// address names none (":9688", "0.0.0.0:9688", "[::]:9688").
+std::string DefaultExternalUrl(const std::string& listen_address);
 
 class Exporter {
  public:

@@ -1,8 +1,31 @@
 #include "app/http_routes.h"
 
+#include <cstring>
+
+#include "app/runbooks.h"
+#include "app/status_page.h"
 #include "app/status_views.h"
 
 namespace pgdr::app {
+namespace {
+
+ConsoleInputs Console(const HttpViews& views) {
+  ConsoleInputs in;
+  in.now = std::chrono::system_clock::now();
+  in.snapshot = views.snapshot();
+  in.stores = views.stores();
+  in.alerts = views.rules()->Alerts();
+  if (auto engine = views.actions()) {
+    in.decisions = engine->history().Recent(in.now);
+    in.maintenance = engine->maintenance().Json(in.now);
+  }
+  in.history = views.history;
+  in.history_window = views.history_window;
+  in.version = views.version;
+  return in;
+}
+
+}  // namespace
 
 void RouteHttp(http::HttpServer& server, const HttpViews& views) {
   server.Route(views.telemetry_path, [views](const http::HttpRequest&) {
@@ -43,11 +66,24 @@ void RouteHttp(http::HttpServer& server, const HttpViews& views) {
   server.Route("/api/v1/maintenance", [views](const http::HttpRequest& req) {
     return views.actions()->HandleMaintenance(req);
   });
-  server.Route("/", [views](const http::HttpRequest&) {
-    auto s = views.snapshot();
-    return http::HttpResponse{200, "text/html; charset=utf-8",
-                              StatusPageHtml(s ? *s : collect::Snapshot{}, views.version,
-                                             AlertsHtml(views.rules()->Alerts()))};
+  server.Route("/api/v1/status", [views](const http::HttpRequest&) {
+    return http::HttpResponse{200, "application/json", StatusJson(Console(views)).dump()};
+  });
+  server.Route("/api/v1/decisions", [views](const http::HttpRequest&) {
+    const auto engine = views.actions();
+    const auto decisions = engine ? engine->history().Recent(std::chrono::system_clock::now())
+                                  : std::vector<actions::Decision>{};
+    return http::HttpResponse{200, "application/json", actions::DecisionsJson(decisions).dump()};
+  });
+  server.Route("/runbooks", [](const http::HttpRequest&) { return RunbookIndexPage(); });
+  server.RoutePrefix("/runbooks/", [](const http::HttpRequest& req) {
+    const std::string_view name = std::string_view(req.path).substr(std::strlen("/runbooks/"));
+    return name.empty() ? RunbookIndexPage() : RunbookPage(name);
+  });
+  server.Route("/", [views](const http::HttpRequest& req) {
+    ConsoleInputs in = Console(views);
+    in.auto_refresh = http::QueryParam(req.query, "refresh") != "0";
+    return http::HttpResponse{200, "text/html; charset=utf-8", ConsolePageHtml(in)};
   });
 }
 

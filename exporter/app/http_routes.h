@@ -1,7 +1,8 @@
 // The exporter's HTTP endpoints: the metrics page, /-/healthy, /-/ready,
 // /-/reload, the Prometheus-shaped /api/v1/{targets,rules,alerts}, the
-// maintenance API and the status page. Every handler reads through the
-// accessors below, so it sees the engines a reload swapped in.
+// maintenance API, /api/v1/status and /api/v1/decisions (the DR console's
+// figures), the status page and the runbooks (/runbooks/<AlertName>). Every handler reads through
+// the accessors below, so it sees the engines a reload swapped in.
 //
 // Thread-safety: the accessors are called from HTTP worker threads and must
 // be thread-safe; they must outlive the server.
@@ -11,11 +12,13 @@
 #include <memory>
 #include <string>
 
+#include "app/store_poller.h"
 #include "pgdr/actions/engine.h"
 #include "pgdr/collect/snapshot.h"
 #include "pgdr/core/status.h"
 #include "pgdr/http/server.h"
 #include "pgdr/rules/manager.h"
+#include "pgdr/tsdb/tsdb.h"
 
 namespace pgdr::app {
 
@@ -26,6 +29,10 @@ struct HttpViews {
   std::function<std::shared_ptr<rules::RuleManager>()> rules;
   std::function<std::shared_ptr<actions::ActionEngine>()> actions;
   std::function<core::Status()> reload;
+  // The latest poll of every backup store of the running config.
+  std::function<std::vector<std::shared_ptr<const StorePoll>>()> stores;
+  const tsdb::Storage* history = nullptr;  // the local TSDB (the console's sparklines)
+  std::chrono::milliseconds history_window{std::chrono::hours(1)};
 };
 
 void RouteHttp(http::HttpServer& server, const HttpViews& views);

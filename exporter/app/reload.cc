@@ -2,13 +2,38 @@
 // first (LoadAndValidate), then swap the rules, the action engine, the
 // collection loop's members and the store pollers over to the new config.
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "app/exporter_impl.h"
+#include "app/status_page.h"
 #include "app/validated_config.h"
 #include "pgdr/core/log.h"
 
 namespace pgdr::app {
+namespace {
+
+// What the TSDB keeps: the families the rules read, and the status page's
+// sparkline families (the TSDB is fed only while rules run).
+std::optional<std::set<std::string>> StoredFamilies(const rules::RuleManager& rules) {
+  auto names = rules.SelectedMetricNames();
+  if (names) names->insert(ConsoleHistoryFamilies().begin(), ConsoleHistoryFamilies().end());
+  return names;
+}
+
+}  // namespace
+
+std::string DefaultExternalUrl(const std::string& listen_address) {
+  const size_t colon = listen_address.rfind(':');
+  std::string host = colon == std::string::npos ? listen_address : listen_address.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "" : listen_address.substr(colon);
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") {
+    char name[256] = {};
+    host = gethostname(name, sizeof name - 1) == 0 && name[0] != 0 ? name : "localhost";
+  }
+  return "http://" + host + port;
+}
 
 core::Status Exporter::Impl::Start() {
   const core::MutexLock reload_lock(reload_mu_);
@@ -106,18 +131,19 @@ void Exporter::Impl::InstallRules(const config::Config& config,
   rules::ManagerOptions options;
   options.default_interval_ms = config.evaluation_interval.count();
   options.external_labels = config.external_labels;
-  options.external_url = "http://" + options_.listen_address;
+  options.external_url = options_.external_url.empty() ? DefaultExternalUrl(options_.listen_address)
+                                                       : options_.external_url;
   auto running = Rules();
   const bool same = running && options.default_interval_ms == rules_options_.default_interval_ms &&
                     options.external_labels == rules_options_.external_labels;
   if (same) {
     running->Replace(std::move(groups));
-    tsdb_.SetScrapeFilter(running->SelectedMetricNames());
+    tsdb_.SetScrapeFilter(StoredFamilies(*running));
     return;
   }
   auto manager = std::make_shared<rules::RuleManager>(&tsdb_, options);
   manager->Replace(std::move(groups));
-  tsdb_.SetScrapeFilter(manager->SelectedMetricNames());
+  tsdb_.SetScrapeFilter(StoredFamilies(*manager));
   const core::MutexLock eval_lock(eval_mu_);
   const core::MutexLock lock(engines_mu_);
   rules_ = std::move(manager);

@@ -1,5 +1,6 @@
 #include "pgdr/core/strings.h"
 
+#include <cmath>
 #include <cstdio>
 
 namespace pgdr::core {
@@ -79,6 +80,38 @@ std::string Quoted(std::string_view s, QuoteStyle style) {
   out.reserve(s.size() + 2);
   AppendQuoted(out, s, style);
   return out;
+}
+
+namespace {
+
+// One decimal below 10 units, none above ("1.5 KiB", "16 MiB").
+std::string Scaled(double value, double unit, const char* name) {
+  const double v = value / unit;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, std::fabs(v) < 10 && std::fmod(v, 1) != 0 ? "%.1f %s" : "%.0f %s",
+                v, name);
+  return buf;
+}
+
+}  // namespace
+
+std::string HumanBytes(double bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double unit = 1;
+  size_t i = 0;
+  while (i + 1 < std::size(kUnits) && std::fabs(bytes) >= unit * 1024) {
+    unit *= 1024;
+    ++i;
+  }
+  return i == 0 ? Scaled(std::round(bytes), 1, "B") : Scaled(bytes, unit, kUnits[i]);
+}
+
+std::string HumanSeconds(double seconds) {
+  const double a = std::fabs(seconds);
+  if (a < 60) return Scaled(a < 10 ? std::round(seconds * 10) / 10 : std::round(seconds), 1, "s");
+  if (a < 3600) return Scaled(seconds, 60, "min");
+  if (a < 86400) return Scaled(seconds, 3600, "h");
+  return Scaled(seconds, 86400, "d");
 }
 
 }  // namespace pgdr::core

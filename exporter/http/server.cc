@@ -87,6 +87,10 @@ void HttpServer::Route(const std::string& path, HttpHandler handler) {
   routes_[path] = std::move(handler);
 }
 
+void HttpServer::RoutePrefix(const std::string& prefix, HttpHandler handler) {
+  prefix_routes_[prefix] = std::move(handler);
+}
+
 int HttpServer::Dispatch(mg_connection* conn, void* self) {
   auto* server = static_cast<HttpServer*>(self);
   const mg_request_info* info = mg_get_request_info(conn);
@@ -108,10 +112,21 @@ int HttpServer::Dispatch(mg_connection* conn, void* self) {
     Write(conn, {413, "text/plain; charset=utf-8", "request body too large\n"});
     return 413;
   }
-  auto it = server->routes_.find(req.path);
-  HttpResponse resp = it == server->routes_.end()
+  const HttpHandler* handler = nullptr;
+  if (auto it = server->routes_.find(req.path); it != server->routes_.end()) {
+    handler = &it->second;
+  } else {
+    size_t longest = 0;
+    for (const auto& [prefix, h] : server->prefix_routes_) {
+      if (req.path.starts_with(prefix) && prefix.size() >= longest) {
+        handler = &h;
+        longest = prefix.size();
+      }
+    }
+  }
+  HttpResponse resp = handler == nullptr
                           ? HttpResponse{404, "text/plain; charset=utf-8", "404 page not found\n"}
-                          : it->second(req);
+                          : (*handler)(req);
   Write(conn, resp);
   return resp.status;
 }

@@ -26,7 +26,9 @@ from harness import free_port, http_get, spawn, wait_until  # noqa: E402
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
 PGBOUNCER = "/usr/sbin/pgbouncer"
-RUNBOOK = "https://github.com/pgdr/pgdr/blob/main/docs/runbooks/PostgresPrimaryMissing.md"
+# The runbook pgdr serves; the rules link it under $externalURL (the harness's
+# exporter: http://127.0.0.1:<port>).
+RUNBOOK_PATH = "/runbooks/PostgresPrimaryMissing"
 
 # Test-only rules: short `for`, evaluated every second by the exporter.
 TEST_RULES = f"""groups:
@@ -40,7 +42,7 @@ TEST_RULES = f"""groups:
           severity: critical
         annotations:
           summary: "cluster {{{{ $labels.cluster }}}} has no reachable primary"
-          runbook_url: "{RUNBOOK}"
+          runbook_url: "{{{{ $externalURL }}}}{RUNBOOK_PATH}"
       - alert: TestSplitBrain
         expr: pgdr_cluster_primaries > 1
         for: 2s
@@ -48,7 +50,7 @@ TEST_RULES = f"""groups:
           severity: critical
         annotations:
           summary: "cluster {{{{ $labels.cluster }}}} has {{{{ $value }}}} primaries"
-          runbook_url: "https://github.com/pgdr/pgdr/blob/main/docs/runbooks/PostgresSplitBrain.md"
+          runbook_url: "{{{{ $externalURL }}}}/runbooks/PostgresSplitBrain"
 """
 
 

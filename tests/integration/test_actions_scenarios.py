@@ -119,7 +119,9 @@ class ActionScenarios(unittest.TestCase):
             got = wait_until(lambda: am.seen.get("TestPrimaryLost"), timeout=30,
                              what="TestPrimaryLost in Alertmanager")
             am.stop_flag = True
-            self.assertEqual(got["annotations"].get("runbook_url"), ah.RUNBOOK)
+            runbook = f"http://{exp.address}{ah.RUNBOOK_PATH}"
+            self.assertEqual(got["annotations"].get("runbook_url"), runbook)
+            self.assertEqual(exp.get(ah.RUNBOOK_PATH)[0], 200, "the runbook link answers")
             self.assertEqual(got["labels"].get("cluster"), "demo")
 
             # The webhook got the Alertmanager webhook message, firing then
@@ -132,7 +134,7 @@ class ActionScenarios(unittest.TestCase):
             self.assertEqual(first["version"], "4")
             self.assertEqual(first["receiver"], "oncall")
             self.assertEqual(first["groupLabels"], {"alertname": "TestPrimaryLost", "cluster": "demo"})
-            self.assertEqual(first["commonAnnotations"]["runbook_url"], ah.RUNBOOK)
+            self.assertEqual(first["commonAnnotations"]["runbook_url"], runbook)
             self.assertEqual(first["alerts"][0]["fingerprint"], got["fingerprint"])
 
             log = exp.log()

@@ -28,7 +28,8 @@ import harness  # noqa: E402
 from harness import Exporter, PgCluster, Prometheus, TempDir, free_port, http_get, spawn, wait_until  # noqa: E402
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
-RUNBOOK_URL = re.compile(r"^https://github\.com/pgdr/pgdr/blob/main/docs/runbooks/([A-Za-z]+)\.md$")
+# {{ $externalURL }}/runbooks/<AlertName>: Prometheus fills in its own external URL.
+RUNBOOK_URL = re.compile(r"^https?://[^/]+/runbooks/([A-Za-z]+)$")
 EXPECTED = {"PostgresInstanceDown", "PostgresPrimaryMissing"}
 
 
@@ -143,6 +144,7 @@ class AlertmanagerDeliveryTest(unittest.TestCase):
                 self.assertIsNotNone(m, f"{name}: runbook_url {ann.get('runbook_url')!r}")
                 self.assertEqual(m.group(1), name)
                 self.assertTrue(os.path.isfile(os.path.join(harness.SOURCE_DIR, "docs", "runbooks", name + ".md")))
+                self.assertEqual(exp.get(f"/runbooks/{name}")[0], 200, f"pgdr serves the {name} runbook")
                 self.assertIn("demo", ann["description"])
             self.assertTrue(all(n.get("version") == "4" for n in hook.notifications))
             self.check_builtin_evaluator(exp)

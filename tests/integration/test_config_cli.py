@@ -140,6 +140,31 @@ class FlagsTest(unittest.TestCase):
             first = exporter.log().splitlines()[0]
             self.assertEqual(json.loads(first)["msg"], "pgdr_exporter started")
 
+    def test_external_url_is_the_runbook_base(self):
+        r = run([EXPORTER, "--web.external-url=ftp://pgdr.example"], check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--web.external-url: must start with http:// or https://", r.stderr)
+        with TempDir() as tmp:
+            rules = os.path.join(tmp.path, "always.yml")
+            with open(rules, "w") as f:
+                f.write('groups:\n  - name: g\n    interval: 1s\n    rules:\n'
+                        '      - alert: PostgresPrimaryMissing\n        expr: vector(1)\n'
+                        '        annotations:\n'
+                        '          runbook_url: "{{ $externalURL }}/runbooks/PostgresPrimaryMissing"\n')
+            cfg = json.dumps({"targets": [], "rule_files": [rules]})
+            for args, base in (([], None), (["--web.external-url=https://pgdr.example/dr/"],
+                                            "https://pgdr.example/dr")):
+                exporter = Exporter(tmp, cfg, args=args).start()
+                base = base or f"http://{exporter.address}"
+                got = wait_until(lambda: [a["annotations"]["runbook_url"] for a in json.loads(
+                    exporter.get("/api/v1/alerts")[1])["data"]["alerts"]], timeout=20,
+                    what="the alert with its runbook_url")
+                self.assertEqual(got, [f"{base}/runbooks/PostgresPrimaryMissing"])
+                status, body = exporter.get("/runbooks/PostgresPrimaryMissing")
+                self.assertEqual(status, 200)
+                self.assertIn("<h1>PostgresPrimaryMissing</h1>", body)
+                exporter.stop()
+
 
 if __name__ == "__main__":
     unittest.main()

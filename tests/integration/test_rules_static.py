@@ -30,7 +30,12 @@ RUNBOOKS_DIR = os.path.join(SOURCE_DIR, "docs", "runbooks")
 METRICS_DOC = os.path.join(SOURCE_DIR, "docs", "metrics.md")
 DASHBOARDS_DIR = os.path.join(SOURCE_DIR, "dashboards")
 KUSTOMIZE_DIR = os.path.join(SOURCE_DIR, "deploy", "kubernetes")
-RUNBOOK_URL = "https://github.com/pgdr/pgdr/blob/main/docs/runbooks/{}.md"
+# The shipped rules link to the runbooks pgdr serves itself (/runbooks/<AlertName>)
+# under its --web.external-url; the PrometheusRule copy has the base written out.
+RUNBOOK_URL = "{{{{ $externalURL }}}}/runbooks/{}"
+KUBERNETES_RUNBOOK_BASE = "http://pgdr-exporter.pgdr.svc:9688"
+# Grafana dashboards still link to the runbooks' source.
+DASHBOARD_RUNBOOK_URL = "https://github.com/pgdr/pgdr/blob/main/docs/runbooks/{}.md"
 SEVERITIES = {"critical", "warning", "info"}
 DASHBOARDS = ["pgdr-fleet-overview.json", "pgdr-cluster.json", "pgdr-backups-dr.json"]
 
@@ -50,6 +55,12 @@ def load_groups():
         with open(f) as fh:
             groups += yaml.safe_load(fh)["groups"]
     return groups
+
+
+def kubernetes_groups():
+    """load_groups() as scripts/gen_prometheusrule.sh writes them: runbook base written out."""
+    return json.loads(json.dumps(load_groups()).replace(
+        "{{ $externalURL }}/runbooks/", KUBERNETES_RUNBOOK_BASE + "/runbooks/"))
 
 
 def load_alerts():
@@ -239,7 +250,7 @@ class DashboardsStaticTest(unittest.TestCase):
                         self.assertTrue(t["expr"].strip(), p["title"])
                         self.assertEqual(t["expr"].count("("), t["expr"].count(")"), p["title"])
                     for link in p.get("links", []):
-                        m = re.fullmatch(re.escape(RUNBOOK_URL).replace(r"\{\}", "([A-Za-z]+)"), link["url"])
+                        m = re.fullmatch(re.escape(DASHBOARD_RUNBOOK_URL).replace(r"\{\}", "([A-Za-z]+)"), link["url"])
                         self.assertIsNotNone(m, link["url"])
                         self.assertTrue(os.path.isfile(os.path.join(RUNBOOKS_DIR, m.group(1) + ".md")), link["url"])
                         links += 1
@@ -257,7 +268,7 @@ class DeployTest(unittest.TestCase):
         with open(os.path.join(KUSTOMIZE_DIR, "prometheusrule.yaml")) as fh:
             pr = yaml.safe_load(fh)
         self.assertEqual(pr["kind"], "PrometheusRule")
-        self.assertEqual(pr["spec"]["groups"], load_groups())
+        self.assertEqual(pr["spec"]["groups"], kubernetes_groups())
 
     def render(self):
         """The kustomize tree's objects, rendered by the real kustomize
@@ -299,7 +310,9 @@ class DeployTest(unittest.TestCase):
         self.assertEqual(sm["spec"]["endpoints"][0]["port"], "http-metrics")
 
         pr = by_kind["PrometheusRule"][0]
-        self.assertEqual(pr["spec"]["groups"], load_groups(), "rendered PrometheusRule differs from rules/")
+        self.assertEqual(pr["spec"]["groups"], kubernetes_groups(), "rendered PrometheusRule differs from rules/")
+        self.assertIn(f"--web.external-url={KUBERNETES_RUNBOOK_BASE}", c["args"],
+                      "the deployment's external URL is the PrometheusRule's runbook base")
 
         verbs = {}
         for role in by_kind["Role"]:

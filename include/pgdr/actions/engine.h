@@ -18,6 +18,8 @@
 // promotion's (or dry run's) loss, measured from the snapshot's primary
 // position, also in pgdr_failover_loss_bytes_total{cluster,provider,result}. Repeated
 // identical refusals while an alert keeps firing are logged and counted once.
+// The same decisions, with their reason and evidence, are kept for 24 h in
+// history() (GET /api/v1/decisions and the status page).
 //
 // Thread-safety: every public method is safe from any thread. OnAlerts()
 // never blocks on a database or a remote HTTP server.
@@ -28,6 +30,7 @@
 #include <vector>
 
 #include "pgdr/actions/actions_config.h"
+#include "pgdr/actions/decision_log.h"
 #include "pgdr/collect/snapshot.h"
 #include "pgdr/config/config.h"
 #include "pgdr/core/metric_set.h"
@@ -58,13 +61,17 @@ class ActionEngine {
 
   // On a config reload: carries over from the engine being replaced what
   // safety and counters need: each cluster's guard memory (last primary and
-  // its LSN, the last failover that ran, for the cooldown), the counters and the manual
-  // maintenance windows. REQUIRES: `previous` is stopped.
+  // its LSN, the last failover that ran, for the cooldown), the counters, the manual
+  // maintenance windows and the decision history. REQUIRES: `previous` is stopped.
   void AdoptState(const ActionEngine& previous);
 
   // GET and POST /api/v1/maintenance (see MaintenanceWindows).
   http::HttpResponse HandleMaintenance(const http::HttpRequest& request);
   MaintenanceWindows& maintenance();
+  const MaintenanceWindows& maintenance() const;
+
+  // The decisions of the last 24 h (see DecisionLog).
+  const DecisionLog& history() const;
 
   // alerting.resend_delay: the exporter derives each alert's valid_until from it.
   int64_t resend_delay_ms() const;

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -77,6 +78,9 @@ class MaintenanceWindows {
   http::HttpResponse HandlePost(const http::HttpRequest& request, TimePoint now);
   // GET /api/v1/maintenance: {"status":"success","data":{"clusters":[...],"windows":[...]}}.
   http::HttpResponse HandleGet(TimePoint now) const;
+  // HandleGet's "data": {"clusters":[{cluster, active, window}], "windows":[{kind, cluster,
+  // cron, duration, reason, next_start} or {kind: "manual", cluster, until, reason}]}.
+  nlohmann::json Json(TimePoint now) const;
 
   // pgdr_maintenance_active{cluster} for every known cluster.
   void CollectMetrics(core::MetricSet& out, TimePoint now) const;

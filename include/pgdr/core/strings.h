@@ -45,4 +45,10 @@ std::string Join(const Range& parts, std::string_view sep) {
   return out;
 }
 
+// Figures for people (the status page, decision summaries): "0 B", "812 B",
+// "1.5 KiB", "16 MiB" (binary units, at most one decimal); "0 s", "45 s",
+// "12 min", "3.5 h", "2.1 d". Negative values keep their sign.
+std::string HumanBytes(double bytes);
+std::string HumanSeconds(double seconds);
+
 }  // namespace pgdr::core

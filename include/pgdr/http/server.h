@@ -1,4 +1,6 @@
-// A small HTTP server (civetweb underneath) with exact-path routing.
+// A small HTTP server (civetweb underneath) with exact-path routing, and
+// prefix routes for path families (/runbooks/<name>): an exact route wins,
+// then the longest matching prefix.
 //
 // Handlers run on civetweb's worker threads and must only read published,
 // immutable state (snapshots, rule-manager copies): a handler never waits on
@@ -45,6 +47,8 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   void Route(const std::string& path, HttpHandler handler);
+  // Every path starting with `prefix` that has no exact route.
+  void RoutePrefix(const std::string& prefix, HttpHandler handler);
   // `listen_address` as Prometheus writes it: ":9688", "127.0.0.1:9688", "[::1]:9688".
   core::Status Start(const std::string& listen_address, int threads = 4);
   void Stop();
@@ -54,6 +58,7 @@ class HttpServer {
  private:
   static int Dispatch(mg_connection* conn, void* self);
   std::map<std::string, HttpHandler> routes_;
+  std::map<std::string, HttpHandler> prefix_routes_;
   mg_context* ctx_ = nullptr;
   int port_ = 0;
 };

@@ -230,11 +230,42 @@ TEST(ActionEngine, DryRunIsTheDefaultAndCountedOnce) {
   EXPECT_EQ(Count(*e, "refused"), 0);  // waiting for confirmation is not a refusal
 }
 
+TEST(ActionEngine, HistoryKeepsTheDecisionWithItsEvidence) {
+  auto e = Engine("");
+  Drive(*e, 1, 10, false, false);
+  const auto recent = e->history().Recent(kT0 + seconds(10));
+  ASSERT_EQ(recent.size(), 2u);  // newest first: the dry run, then the wait for confirmation
+  EXPECT_EQ(recent[0].result, "dry_run");
+  EXPECT_EQ(recent[0].action, "failover");
+  EXPECT_EQ(recent[0].cluster, "prod");
+  EXPECT_EQ(recent[0].alertname, "PostgresPrimaryMissing");
+  EXPECT_EQ(recent[0].summary, "would promote p2, 2 B behind");  // p2 replayed 998 of 1000
+  EXPECT_EQ(recent[0].evidence.at("candidate"), "p2");
+  EXPECT_EQ(recent[0].evidence.at("lag_bytes"), "2");
+  EXPECT_EQ(recent[0].evidence.at("old_primary"), "p1");
+  EXPECT_EQ(recent[1].result, "waiting");
+  EXPECT_EQ(recent[1].reason, "not_confirmed");
+  const auto json = DecisionsJson(recent);
+  EXPECT_EQ(json["data"]["decisions"][0]["summary"], "would promote p2, 2 B behind");
+  EXPECT_EQ(json["data"]["decisions"][0]["time"], FormatRfc3339(recent[0].at));
+  // A reload keeps the history; a day later it is gone.
+  auto second = Engine("");
+  e->Stop();
+  second->AdoptState(*e);
+  EXPECT_EQ(second->history().Recent(kT0 + seconds(10)).size(), 2u);
+  EXPECT_TRUE(second->history().Recent(kT0 + std::chrono::hours(25)).empty());
+}
+
 TEST(ActionEngine, PartitionRefusedOnceWhileFiring) {
   auto e = Engine("");
   Drive(*e, 1, 20, false, true);
   EXPECT_EQ(Count(*e, "refused"), 1);
   EXPECT_EQ(Count(*e, "dry_run"), 0);
+  const auto recent = e->history().Recent(kT0 + seconds(20));
+  ASSERT_FALSE(recent.empty());
+  EXPECT_EQ(recent[0].result, "refused");
+  EXPECT_EQ(recent[0].reason, "replica_streaming");
+  EXPECT_TRUE(recent[0].summary.starts_with("refused: ")) << recent[0].summary;
 }
 
 TEST(ActionEngine, SplitBrainRefused) {

@@ -41,6 +41,30 @@ TEST(HttpServerTest, RoutesExactPathsAndAnswers404) {
   server.Stop();
 }
 
+TEST(HttpServerTest, ExactRouteWinsOverTheLongestPrefix) {
+  HttpServer server;
+  server.Route("/a/exact", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "E"}; });
+  server.RoutePrefix("/a/", [](const HttpRequest& r) {
+    return HttpResponse{200, "text/plain", "P1:" + r.path};
+  });
+  server.RoutePrefix("/a/b/", [](const HttpRequest& r) {
+    return HttpResponse{200, "text/plain", "P2:" + r.path};
+  });
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  const auto body = [&](const std::string& path) {
+    const std::string r =
+        Get(server.port(), "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    return r.substr(r.find("\r\n\r\n") + 4);
+  };
+  EXPECT_EQ(body("/a/exact"), "E");
+  EXPECT_EQ(body("/a/x"), "P1:/a/x");
+  EXPECT_EQ(body("/a/b/c"), "P2:/a/b/c");
+  EXPECT_NE(
+      Get(server.port(), "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").find("404"),
+      std::string::npos);
+  server.Stop();
+}
+
 TEST(HttpServerTest, QueryParamDecodes) {
   EXPECT_EQ(QueryParam("a=1&b=x+y&c=%3D", "b"), "x y");
   EXPECT_EQ(QueryParam("a=1&b=x+y&c=%3D", "c"), "=");

@@ -1,0 +1,26 @@
+# Writes a C++ source holding every docs/runbooks/*.md, so that pgdr_exporter
+# serves its runbooks (/runbooks/<AlertName>) without files next to it.
+# Run at build time: cmake -DRUNBOOK_DIR=<dir> -DOUT=<file.cc> -P embed_runbooks.cmake
+# Each file becomes a byte array (no quoting or raw-string pitfalls).
+file(GLOB runbooks "${RUNBOOK_DIR}/*.md")
+list(SORT runbooks)
+set(body "// GENERATED at build time by exporter/app/embed_runbooks.cmake from docs/runbooks/.\n")
+string(APPEND body "#include \"app/runbooks.h\"\n\nnamespace pgdr::app {\nnamespace {\n\n")
+set(table "")
+set(i 0)
+foreach(path ${runbooks})
+  get_filename_component(name "${path}" NAME_WE)
+  file(READ "${path}" hex HEX)
+  string(LENGTH "${hex}" hex_length)
+  math(EXPR size "${hex_length} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1'," bytes "${hex}")
+  string(APPEND body "constexpr char kRunbook${i}[] = {${bytes} 0};\n")
+  string(APPEND table "    {\"${name}\", std::string_view(kRunbook${i}, ${size})},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "\nconstexpr Runbook kRunbooks[] = {\n${table}};\n\n}  // namespace\n\n")
+string(APPEND body "std::span<const Runbook> EmbeddedRunbooks() { return kRunbooks; }\n\n")
+string(APPEND body "}  // namespace pgdr::app\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUT}.tmp")
