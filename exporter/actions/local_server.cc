@@ -64,6 +64,13 @@ std::optional<uint64_t> ParseLsn(const std::string& text) {
 
 LocalServer::LocalServer(config::ServerControl control) : control_(std::move(control)) {
   if (control_.log_file.empty()) control_.log_file = control_.data_dir + "/pgdr_pg_ctl.log";
+  // postmaster.opts: the binary, then its arguments as the shell quoted
+  // them; pg_ctl passes -o through the shell too.
+  if (auto opts = core::ReadFile(control_.data_dir + "/postmaster.opts"); opts.ok()) {
+    const std::string line(core::Trim(*opts));
+    const auto space = line.find(' ');
+    if (space != std::string::npos) start_options_ = line.substr(space + 1);
+  }
 }
 
 std::string LocalServer::Tool(const std::string& name) const {
@@ -105,15 +112,9 @@ core::Status LocalServer::Stop(milliseconds timeout) const {
 core::Status LocalServer::Start(milliseconds timeout) const {
   std::vector<std::string> argv = {Tool("pg_ctl"),    "start", "-D", control_.data_dir, "-l",
                                    control_.log_file, "-w",    "-t", Seconds(timeout)};
-  // postmaster.opts: the binary, then its arguments as the shell quoted
-  // them; pg_ctl passes -o through the shell too.
-  if (auto opts = core::ReadFile(control_.data_dir + "/postmaster.opts"); opts.ok()) {
-    const std::string line(core::Trim(*opts));
-    const auto space = line.find(' ');
-    if (space != std::string::npos) {
-      argv.push_back("-o");
-      argv.push_back(line.substr(space + 1));
-    }
+  if (!start_options_.empty()) {
+    argv.push_back("-o");
+    argv.push_back(start_options_);
   }
   auto out = RunTool(argv, timeout + std::chrono::seconds(5));
   return out.ok() ? core::Status::OK() : out.status();

@@ -13,7 +13,9 @@
 // Start reuses the options of the server's last start (postmaster.opts:
 // port, socket directory, -c settings given on the command line), as
 // `pg_ctl restart` does, so a server started by a service manager or a test
-// with command-line options comes back on the same port.
+// with command-line options comes back on the same port. They are read when
+// the LocalServer is made: pg_rewind's single-user crash recovery rewrites
+// the file without them.
 //
 // Thread-safety: immutable; calls on the same directory must not overlap.
 #pragma once
@@ -70,6 +72,7 @@ class LocalServer {
                                     const std::map<std::string, std::string>& env = {}) const;
 
   config::ServerControl control_;
+  std::string start_options_;  // postmaster.opts without the binary; empty: none
 };
 
 // "X/Y" (pg_lsn text) as a byte position; nullopt when it does not parse.

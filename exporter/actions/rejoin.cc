@@ -3,6 +3,7 @@
 // else and is only started again with standby.signal in place, so it can
 // never come back as a second primary.
 #include "actions/local_server.h"
+#include "actions/pg_session.h"
 #include "actions/procedure.h"
 #include "pgdr/actions/switchover.h"
 
@@ -92,6 +93,17 @@ ProcedureReport RunRejoin(const config::Config& config, const RejoinOptions& opt
   if (!stopped.ok()) return refuse(stopped.status().message());
 
   auto rewound = steps.Run("rewind", [&]() -> core::Result<std::string> {
+    // PostgreSQL 15's pg_rewind reads the source's timeline from its control
+    // file, which a just-promoted primary updates only at its next
+    // checkpoint: without this it reports "no rewind required" and the
+    // member could never follow.
+    auto source = Connect(roles.primary->endpoint.dsn, roles.primary->endpoint.password,
+                          options.step_timeout, true);
+    if (!source.ok()) return source.status();
+    if (auto c = Query(source->get(), "CHECKPOINT"); !c.ok()) {
+      return core::Status::IOError("CHECKPOINT on " + roles.primary->endpoint.member +
+                                   " (needs superuser or pg_checkpoint): " + c.status().message());
+    }
     auto r = server.Rewind(roles.primary->endpoint.dsn, roles.primary->endpoint.password,
                            options.step_timeout);
     if (!r.ok()) return r.status();
