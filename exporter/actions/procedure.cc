@@ -84,7 +84,7 @@ MemberState ProbeMember(const ClusterMember& m, milliseconds timeout) {
     return s;
   }
   s.up = true;
-  s.in_recovery = cells[0] == "true";
+  s.in_recovery = cells[0] == "t";
   s.lsn = cells[1];
   s.receive_lsn = cells[2];
   s.receiver = cells[3];
