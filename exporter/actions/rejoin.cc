@@ -6,6 +6,7 @@
 #include "actions/pg_session.h"
 #include "actions/procedure.h"
 #include "pgdr/actions/switchover.h"
+#include "pgdr/core/strings.h"
 
 namespace pgdr::actions {
 
@@ -43,11 +44,10 @@ core::Result<RejoinRoles> LocateRejoin(const ClusterAccess& access, const Rejoin
     }
   }
   if (primaries.size() != 1) {
-    std::string names;
-    for (const auto& p : primaries) names += (names.empty() ? "" : ", ") + p;
     return core::Status::Unavailable(primaries.empty()
                                          ? "no other member answers as primary: nothing to rejoin"
-                                         : "several other members answer as primary: " + names);
+                                         : "several other members answer as primary: " +
+                                               core::Join(primaries, ", "));
   }
   const MemberState self = ProbeMember(*roles.member, options.step_timeout);
   roles.detail = "new primary " + roles.primary->endpoint.member + "; " + options.member + " " +

@@ -8,6 +8,7 @@
 #include "actions/local_server.h"
 #include "actions/pg_session.h"
 #include "actions/procedure.h"
+#include "pgdr/core/strings.h"
 
 namespace pgdr::actions {
 
@@ -51,11 +52,9 @@ core::Result<Roles> Locate(const ClusterAccess& access, const SwitchoverOptions&
     }
   }
   if (primaries.size() != 1) {
-    std::string names;
-    for (const auto& p : primaries) names += (names.empty() ? "" : ", ") + p;
-    return core::Status::Unavailable(primaries.empty()
-                                         ? "no member answers as primary"
-                                         : "several members answer as primary: " + names);
+    return core::Status::Unavailable(primaries.empty() ? "no member answers as primary"
+                                                       : "several members answer as primary: " +
+                                                             core::Join(primaries, ", "));
   }
   if (!options.to.empty() && !access.Find(options.to)) {
     return core::Status::NotFound("cluster has no member \"" + options.to + "\"");

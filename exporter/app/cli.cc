@@ -77,24 +77,16 @@ int Summarise(const actions::ProcedureReport& r, const std::string& cluster,
   return r.result == "success" ? 0 : 1;
 }
 
-int Switchover(const std::string& file, const actions::SwitchoverOptions& options) {
+// Loads the config and runs one procedure (switchover or rejoin) on it.
+template <typename Options, typename Procedure>
+int RunProcedure(const std::string& file, const Options& options, Procedure procedure) {
   const auto start = std::chrono::steady_clock::now();
   auto config = config::LoadConfig(file);
   if (!config.ok()) {
     std::cerr << config.status().message() << "\n";
     return 2;
   }
-  return Summarise(actions::RunSwitchover(*config, options, PrintStep), options.cluster, start);
-}
-
-int Rejoin(const std::string& file, const actions::RejoinOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  auto config = config::LoadConfig(file);
-  if (!config.ok()) {
-    std::cerr << config.status().message() << "\n";
-    return 2;
-  }
-  return Summarise(actions::RunRejoin(*config, options, PrintStep), options.cluster, start);
+  return Summarise(procedure(*config, options, PrintStep), options.cluster, start);
 }
 
 // Blocks the signals every thread would otherwise receive, then waits for
@@ -215,8 +207,10 @@ int RunCli(int argc, char** argv) {
     }
     *out = *ms;
   }
-  if (switchover->parsed()) return Switchover(options.config_file, switchover_options);
-  if (rejoin->parsed()) return Rejoin(options.config_file, rejoin_options);
+  if (switchover->parsed())
+    return RunProcedure(options.config_file, switchover_options, actions::RunSwitchover);
+  if (rejoin->parsed())
+    return RunProcedure(options.config_file, rejoin_options, actions::RunRejoin);
   if (promql_test->parsed()) return promql::RunPromqlTestFiles(promql_files, std::cout);
   if (test_rules->parsed()) return rules::RunRuleTestFiles(rule_test_files, std::cout);
   if (check_rules->parsed()) return rules::CheckRules(rule_files, std::cout);
