@@ -2,20 +2,21 @@
 
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
+#include "actions/pg_session.h"
 #include "pgdr/collect/pg_handle.h"
 #include "pgdr/core/files.h"
 #include "pgdr/core/strings.h"
@@ -28,48 +29,9 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// A libpq error message without its trailing newline.
-std::string PgError(const PGconn* conn) { return std::string(core::Trim(PQerrorMessage(conn))); }
-
-// A blocking connection with a connect timeout; `server_options` empty for
-// PgBouncer's admin console (which refuses the options parameter).
-core::Result<collect::PgConnPtr> Connect(const std::string& dsn, const std::string& password,
-                                         milliseconds timeout, bool with_statement_timeout) {
-  const std::string connect_timeout =
-      std::to_string(std::max<long long>(2, (timeout.count() + 999) / 1000));
-  const std::string options = "-c statement_timeout=" + std::to_string(timeout.count() + 5000);
-  std::vector<const char*> keys = {"dbname", "connect_timeout", "application_name"};
-  std::vector<const char*> values = {dsn.c_str(), connect_timeout.c_str(), "pgdr_actions"};
-  if (!password.empty()) {
-    keys.push_back("password");
-    values.push_back(password.c_str());
-  }
-  if (with_statement_timeout) {
-    keys.push_back("options");
-    values.push_back(options.c_str());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-  collect::PgConnPtr conn(PQconnectdbParams(keys.data(), values.data(), 1));
-  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
-    return core::Status::Unavailable("connect: " +
-                                     (conn ? PgError(conn.get()) : std::string("no memory")));
-  }
-  return conn;
-}
-
-// Runs one query; returns the first cell of the first row ("" when none).
-core::Result<std::string> Query(PGconn* conn, const std::string& sql) {
-  collect::PgResultPtr res(PQexec(conn, sql.c_str()));
-  const auto st = PQresultStatus(res.get());
-  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-    return core::Status::IOError(sql.substr(0, sql.find(' ')) + ": " + PgError(conn));
-  }
-  if (st == PGRES_TUPLES_OK && PQntuples(res.get()) > 0 && PQnfields(res.get()) > 0) {
-    return std::string(PQgetvalue(res.get(), 0, 0));
-  }
-  return std::string();
-}
+// What RunCommand keeps of a command's output: enough for pg_rewind's and
+// pg_ctl's messages, bounded against a chatty command.
+constexpr size_t kMaxCommandOutput = 64 * 1024;
 
 std::string Quote(const std::string& s, char q) {
   std::string out(1, q);
@@ -185,7 +147,8 @@ core::Status RepointReplica(const PgEndpoint& replica, const std::string& primar
   if (!current.ok()) return current.status();
   const std::string next = RewriteConninfo(UriToKeywords(*current), primary_host, primary_port);
   char* quoted = PQescapeLiteral(conn->get(), next.c_str(), next.size());
-  if (!quoted) return core::Status::IOError("escape: " + PgError(conn->get()));
+  if (!quoted)
+    return core::Status::IOError("escape: " + std::string(core::Trim(PQerrorMessage(conn->get()))));
   const std::string sql = std::string("ALTER SYSTEM SET primary_conninfo = ") + quoted;
   PQfreemem(quoted);
   if (auto r = Query(conn->get(), sql); !r.ok()) return r.status();
@@ -233,22 +196,7 @@ core::Status RedirectPooler(const PoolerEndpoint& pooler, const std::string& hos
     int changed = 0;
     const std::string next = RewriteDatabasesFile(*text, host, port, pooler.databases, &changed);
     if (next != *text) {
-      const std::string tmp = pooler.databases_file + ".pgdr-tmp";
-      {
-        std::ofstream f(tmp, std::ios::trunc);
-        f << next;
-        f.flush();
-        if (!f) return core::Status::IOError("write " + tmp);
-      }
-      // Keep the original's mode and (when permitted) owner: PgBouncer must read it.
-      struct stat st {};
-      if (stat(pooler.databases_file.c_str(), &st) == 0) {
-        chmod(tmp.c_str(), st.st_mode & 07777);
-        (void)!chown(tmp.c_str(), st.st_uid, st.st_gid);
-      }
-      if (std::rename(tmp.c_str(), pooler.databases_file.c_str()) != 0) {
-        return core::Status::IOError("rename " + tmp + " to " + pooler.databases_file);
-      }
+      if (core::Status st = core::WriteFileAtomic(pooler.databases_file, next); !st.ok()) return st;
     }
   }
   auto conn = Connect(pooler.admin_dsn, pooler.password, timeout, false);
@@ -262,7 +210,8 @@ core::Status RedirectPooler(const PoolerEndpoint& pooler, const std::string& hos
 }
 
 core::Status RunCommand(const std::vector<std::string>& argv,
-                        const std::map<std::string, std::string>& env, milliseconds timeout) {
+                        const std::map<std::string, std::string>& env, milliseconds timeout,
+                        std::string* output) {
   if (argv.empty()) return core::Status::InvalidArgument("empty command");
   std::map<std::string, std::string> merged;
   for (char** e = environ; e && *e; ++e) {
@@ -288,11 +237,33 @@ core::Status RunCommand(const std::vector<std::string>& argv,
   posix_spawn_file_actions_t files;
   posix_spawn_file_actions_init(&files);
   posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
+  // With `output`, stdout and stderr go to a pipe read while waiting (a
+  // full pipe would block the child); its ends are closed by the RAII
+  // owner on every path.
+  std::array<core::UniqueFd, 2> pipe_ends;
+  if (output) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+      return core::Status::IOError("pipe: " + std::string(std::strerror(errno)));
+    pipe_ends[0] = core::UniqueFd(fds[0]);
+    pipe_ends[1] = core::UniqueFd(fds[1]);
+    posix_spawn_file_actions_adddup2(&files, fds[1], 1);
+    posix_spawn_file_actions_adddup2(&files, fds[1], 2);
+  }
   pid_t pid = 0;
   const int rc = posix_spawnp(&pid, args[0], &files, &attr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&files);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return core::Status::IOError("spawn " + argv[0] + ": " + std::strerror(rc));
+  pipe_ends[1] = core::UniqueFd();
+  if (output) fcntl(pipe_ends[0].get(), F_SETFL, O_NONBLOCK);
+  const auto drain = [&] {
+    char buf[4096];
+    ssize_t n = 0;
+    while (output && (n = read(pipe_ends[0].get(), buf, sizeof buf)) > 0) {
+      if (output->size() < kMaxCommandOutput) output->append(buf, static_cast<size_t>(n));
+    }
+  };
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   int wstatus = 0;
   while (true) {
@@ -302,11 +273,19 @@ core::Status RunCommand(const std::vector<std::string>& argv,
     if (std::chrono::steady_clock::now() >= deadline) {
       kill(-pid, SIGKILL);
       waitpid(pid, &wstatus, 0);
+      drain();
       return core::Status::Timeout(argv[0] + " killed after " + std::to_string(timeout.count()) +
                                    "ms");
     }
-    std::this_thread::sleep_for(milliseconds(20));
+    if (output) {
+      pollfd fd{pipe_ends[0].get(), POLLIN, 0};
+      (void)poll(&fd, 1, 20);
+      drain();
+    } else {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
   }
+  drain();
   if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return core::Status::OK();
   if (WIFEXITED(wstatus)) {
     return core::Status::IOError(argv[0] + " exited with status " +

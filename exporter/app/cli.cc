@@ -3,10 +3,14 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
 #include <iostream>
+#include <tuple>
 
 #include "app/exporter.h"
 #include "app/validated_config.h"
+#include "pgdr/actions/switchover.h"
 #include "pgdr/config/config.h"
 #include "pgdr/config/yaml_reader.h"
 #include "pgdr/core/log.h"
@@ -36,6 +40,53 @@ int CheckConfig(const std::vector<std::string>& files) {
               << validated->rule_groups.size() << " rule groups\n";
   }
   return rc;
+}
+
+std::string Secs(std::chrono::milliseconds d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3fs", static_cast<double>(d.count()) / 1000.0);
+  return buf;
+}
+
+void PrintStep(const actions::ProcedureStep& s) {
+  std::cout << "step " << s.name << " " << (s.ok ? "ok" : "FAILED") << " " << Secs(s.duration)
+            << ": " << s.detail << std::endl;
+}
+
+// The summary line stands in for pgdr_failover_requests_total{kind,result}:
+// a CLI run is not the exporter process, so its outcome is printed and
+// logged, never exported as a metric (docs/actions.md).
+int Summarise(const actions::ProcedureReport& r, const std::string& cluster,
+              std::chrono::steady_clock::time_point start) {
+  const auto total = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  std::cout << r.kind << " result=" << r.result << " cluster=" << cluster
+            << " old_primary=" << (r.old_primary.empty() ? "-" : r.old_primary)
+            << " new_primary=" << (r.new_primary.empty() ? "-" : r.new_primary);
+  if (r.kind == "switchover") std::cout << " pgbouncer_paused=" << Secs(r.paused);
+  if (r.kind == "rejoin") std::cout << " rewind=" << (r.rewind.empty() ? "-" : r.rewind);
+  std::cout << " duration=" << Secs(total) << " reason=\"" << r.reason << "\"" << std::endl;
+  core::Log(r.result == "success" ? core::LogLevel::kInfo : core::LogLevel::kError,
+            "failover request",
+            {{"kind", r.kind},
+             {"result", r.result},
+             {"cluster", cluster},
+             {"old_primary", r.old_primary},
+             {"new_primary", r.new_primary},
+             {"reason", r.reason}});
+  return r.result == "success" ? 0 : 1;
+}
+
+// Loads the config and runs one procedure (switchover or rejoin) on it.
+template <typename Options, typename Procedure>
+int RunProcedure(const std::string& file, const Options& options, Procedure procedure) {
+  const auto start = std::chrono::steady_clock::now();
+  auto config = config::LoadConfig(file);
+  if (!config.ok()) {
+    std::cerr << config.status().message() << "\n";
+    return 2;
+  }
+  return Summarise(procedure(*config, options, PrintStep), options.cluster, start);
 }
 
 // Blocks the signals every thread would otherwise receive, then waits for
@@ -107,6 +158,30 @@ int RunCli(int argc, char** argv) {
   auto* check_rules = app.add_subcommand("check-rules", "Validate rule files as promtool does");
   check_rules->add_option("files", rule_files, "Rule files")->required();
 
+  app.fallthrough();  // `switchover --config.file=F` as well as `--config.file=F switchover`
+  actions::SwitchoverOptions switchover_options;
+  std::string switchover_timeout = "60s";
+  auto* switchover = app.add_subcommand(
+      "switchover", "Planned switchover: move the primary role to a caught-up replica");
+  switchover->add_option("--cluster", switchover_options.cluster, "Cluster")->required();
+  switchover->add_option("--to", switchover_options.to,
+                         "Member to promote (default: the most advanced streaming replica)");
+  switchover->add_option("--timeout", switchover_timeout, "Bound of each step")
+      ->capture_default_str();
+  switchover
+      ->add_option("--max-lag-bytes", switchover_options.max_lag_bytes,
+                   "Refuse when the candidate replays further behind")
+      ->capture_default_str();
+  actions::RejoinOptions rejoin_options;
+  std::string rejoin_timeout = "60s";
+  auto* rejoin = app.add_subcommand(
+      "rejoin", "Make an old primary a standby of the new one (pg_rewind when needed)");
+  rejoin->add_option("--cluster", rejoin_options.cluster, "Cluster")->required();
+  rejoin->add_option("--member", rejoin_options.member, "The old primary")->required();
+  rejoin->add_option("--data-dir", rejoin_options.data_dir,
+                     "Its data directory (default: targets[].control.data_dir)");
+  rejoin->add_option("--timeout", rejoin_timeout, "Bound of each step")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
 
   auto level = core::ParseLogLevel(log_level);
@@ -131,6 +206,21 @@ int RunCli(int argc, char** argv) {
   }
 
   if (check->parsed()) return CheckConfig(check_files);
+  for (auto [sub, text, out] :
+       {std::tuple{switchover, &switchover_timeout, &switchover_options.step_timeout},
+        std::tuple{rejoin, &rejoin_timeout, &rejoin_options.step_timeout}}) {
+    if (!sub->parsed()) continue;
+    auto ms = config::ParseDuration(*text);
+    if (!ms.ok() || ms->count() <= 0) {
+      std::cerr << "--timeout: invalid duration \"" << *text << "\"\n";
+      return 2;
+    }
+    *out = *ms;
+  }
+  if (switchover->parsed())
+    return RunProcedure(options.config_file, switchover_options, actions::RunSwitchover);
+  if (rejoin->parsed())
+    return RunProcedure(options.config_file, rejoin_options, actions::RunRejoin);
   if (promql_test->parsed()) return promql::RunPromqlTestFiles(promql_files, std::cout);
   if (test_rules->parsed()) return rules::RunRuleTestFiles(rule_test_files, std::cout);
   if (check_rules->parsed()) return rules::CheckRules(rule_files, std::cout);

@@ -62,10 +62,10 @@ CollectionConfig ParseCollection(const YamlReader& r, const YAML::Node& n) {
 }
 
 TargetConfig ParseTarget(const YamlReader& r, const YAML::Node& n) {
-  r.CheckKeys(
-      n,
-      {"cluster", "member", "region", "dsn", "password_env", "password_file", "labels", "memory"},
-      "target");
+  r.CheckKeys(n,
+              {"cluster", "member", "region", "dsn", "password_env", "password_file", "labels",
+               "memory", "control"},
+              "target");
   TargetConfig t;
   t.where = r.Where(n);
   t.cluster = r.String(n, "cluster");
@@ -91,6 +91,22 @@ TargetConfig ParseTarget(const YamlReader& r, const YAML::Node& n) {
     r.CheckKeys(m, {"local", "cgroup_path"}, "memory");
     t.local_memory = r.BoolOr(m, "local", false);
     t.cgroup_path = r.StringOr(m, "cgroup_path", "");
+  }
+  if (const YAML::Node c = n["control"]; c) {
+    r.ExpectMap(c, "control");
+    r.CheckKeys(c, {"data_dir", "bin_dir", "log_file", "replication_conninfo"}, "control");
+    const std::string base = core::DirName(r.file());
+    t.control.data_dir = core::ResolvePath(base, r.StringOr(c, "data_dir", ""));
+    t.control.bin_dir = core::ResolvePath(base, r.StringOr(c, "bin_dir", ""));
+    t.control.log_file = core::ResolvePath(base, r.StringOr(c, "log_file", ""));
+    t.control.replication_conninfo = r.StringOr(c, "replication_conninfo", "");
+    if (!t.control.replication_conninfo.empty() &&
+        !ParseConninfo(t.control.replication_conninfo, &error)) {
+      r.Fail(c["replication_conninfo"], "invalid conninfo: " + error);
+    }
+    if (t.control.data_dir.empty() && (!t.control.bin_dir.empty() || !t.control.log_file.empty())) {
+      r.Fail(c, "control needs data_dir");
+    }
   }
   return t;
 }

@@ -76,9 +76,11 @@ core::Status RedirectPooler(const PoolerEndpoint& pooler, const std::string& hos
 
 // Runs argv[0] with argv (no shell) and `env` added to the environment;
 // kills it (SIGKILL to its process group) after `timeout`. OK on exit 0.
+// With `output`, its stdout and stderr are collected there (the first 64 KiB;
+// on failure too: pg_ctl and pg_rewind say why there), else inherited.
 core::Status RunCommand(const std::vector<std::string>& argv,
                         const std::map<std::string, std::string>& env,
-                        std::chrono::milliseconds timeout);
+                        std::chrono::milliseconds timeout, std::string* output = nullptr);
 
 // "host:port" split at the last colon; port "5432" when there is none.
 std::pair<std::string, std::string> SplitHostPort(const std::string& address);

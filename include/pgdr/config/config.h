@@ -31,6 +31,19 @@ namespace pgdr::config {
 
 using std::chrono::milliseconds;
 
+// How pgdr may control a member's server process when it runs on the host
+// where `pgdr_exporter switchover` / `rejoin` run (docs/actions.md): stop and
+// start it with pg_ctl, rewind it with pg_rewind, make it a standby. The
+// exporter itself never uses these; they are read by those commands only.
+struct ServerControl {
+  std::string data_dir;  // empty: pgdr cannot stop, rewind or restart this member
+  std::string bin_dir;   // pg_ctl, pg_rewind, pg_controldata; default: found in PATH
+  std::string log_file;  // pg_ctl start -l; default <data_dir>/pgdr_pg_ctl.log
+  // The conninfo a rejoined member streams with (user, passfile, sslmode...);
+  // host and port are the new primary's. Default: the new primary's `dsn`.
+  std::string replication_conninfo;
+};
+
 struct TargetConfig {
   std::string cluster;
   std::string member;
@@ -41,6 +54,7 @@ struct TargetConfig {
   std::map<std::string, std::string> labels;  // static labels on every series
   bool local_memory = false;                  // read postmaster + children RSS/PSS from /proc
   std::string cgroup_path;                    // cgroup v2 dir with memory.current / memory.max
+  ServerControl control;                      // `control:`; not part of collection
   std::string where;                          // file:line:col of the entry, for messages
 
   // "cluster/member", the name used in logs and /api/v1/targets.

@@ -46,6 +46,45 @@ targets:
   unlink(path.c_str());
 }
 
+TEST(ConfigTest, TargetControlSection) {
+  const std::string path = WriteTemp(R"(
+targets:
+  - cluster: prod
+    member: pg-1
+    dsn: host=127.0.0.1 port=5432 user=pgdr
+    control:
+      data_dir: /var/lib/postgresql/15/main
+      bin_dir: /usr/lib/postgresql/15/bin
+      replication_conninfo: user=replicator passfile=/var/lib/postgresql/.pgpass
+  - cluster: prod
+    member: pg-2
+    dsn: host=127.0.0.1 port=5433 user=pgdr
+)");
+  auto c = LoadConfig(path);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->targets[0].control.data_dir, "/var/lib/postgresql/15/main");
+  EXPECT_EQ(c->targets[0].control.bin_dir, "/usr/lib/postgresql/15/bin");
+  EXPECT_EQ(c->targets[0].control.log_file, "");
+  EXPECT_EQ(c->targets[0].control.replication_conninfo,
+            "user=replicator passfile=/var/lib/postgresql/.pgpass");
+  EXPECT_TRUE(c->targets[1].control.data_dir.empty());
+  unlink(path.c_str());
+
+  const std::string bad = WriteTemp(
+      "targets:\n  - {cluster: a, member: b, dsn: host=x, control: {bin_dir: /usr/bin}}\n");
+  auto e = LoadConfig(bad);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find(bad + ":2:"), std::string::npos) << e.status().message();
+  EXPECT_NE(e.status().message().find("control needs data_dir"), std::string::npos);
+  unlink(bad.c_str());
+  const std::string typo =
+      WriteTemp("targets:\n  - {cluster: a, member: b, dsn: host=x, control: {datadir: /d}}\n");
+  auto f = LoadConfig(typo);
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.status().message().find("datadir"), std::string::npos) << f.status().message();
+  unlink(typo.c_str());
+}
+
 TEST(ConfigTest, ReservedLabelsAndDeadlineAboveIntervalAreErrors) {
   const std::string a =
       WriteTemp("targets:\n  - {cluster: c, member: m, dsn: 'host=x', labels: {instance: i}}\n");
