@@ -1,7 +1,9 @@
 #include "pgdr/actions/engine.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "pgdr/actions/provider.h"
 #include "pgdr/core/log.h"
@@ -52,7 +54,8 @@ ActionEngine::ActionEngine(ActionsConfig config)
     : config_(std::move(config)),
       notifier_(config_.notifier),
       maintenance_(config_.windows,
-                   std::set<std::string>(config_.clusters.begin(), config_.clusters.end())) {}
+                   std::set<std::string>(config_.clusters.begin(), config_.clusters.end())),
+      regions_(config_.regions.size()) {}
 
 ActionEngine::~ActionEngine() { Stop(); }
 
@@ -137,6 +140,14 @@ void ActionEngine::OnAlerts(const std::vector<ActionAlert>& alerts,
                                  known == snapshot->primaries.end() ? nullptr : &known->second,
                                  snapshot->composed_at);
     }
+    for (size_t i = 0; i < config_.regions.size(); ++i) {
+      const RegionPolicy& p = config_.regions[i].policy;
+      const auto known = snapshot->primaries.find(p.cluster);
+      regions_[i].tracker.Observe(members_[p.cluster],
+                                  known == snapshot->primaries.end() ? nullptr : &known->second,
+                                  p.standby_region, snapshot->composed_at);
+      HandleRegion(config_.regions[i], regions_[i], now);
+    }
   }
   std::set<std::string> live;
   for (size_t i = 0; i < config_.triggers.size(); ++i) {
@@ -179,7 +190,15 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
   std::string why;
   const bool maintenance = maintenance_.Active(cluster, now, &why);
   ClusterTracker& tracker = trackers_[cluster];
-  const auto& members = members_[cluster];
+  // A standby region is promoted by its region_failover only (with its own
+  // guards and approval), never as a node failover's candidate.
+  std::vector<MemberView> members = members_[cluster];
+  std::erase_if(members, [&](const MemberView& m) {
+    return std::any_of(
+        config_.regions.begin(), config_.regions.end(), [&](const RegionFailover& rf) {
+          return rf.policy.cluster == cluster && rf.policy.standby_region == m.region;
+        });
+  });
   const FailoverDecision d = DecideFailover(members, tracker, t.policy, maintenance, now);
   const std::string alertname = Get(alert.labels, "alertname");
   if (!d.promote) {
@@ -209,7 +228,7 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
                {"old_primary", d.old_primary},
                {"primary_lsn_bytes", primary.lsn},
                {"primary_last_seen", primary.seen}});
-    CountFailover(cluster, t.provider, "refused", 0);
+    CountFailover("node", cluster, t.provider, "refused", 0);
     return;
   }
   const PrimaryText primary(d);
@@ -229,7 +248,7 @@ void ActionEngine::HandleFailover(size_t index, const Trigger& t, const ActionAl
                {"primary_last_seen", primary.seen},
                {"repoint_replicas", t.repoint_replicas ? "true" : "false"},
                {"redirect", Join(t.redirect)}});
-    CountFailover(cluster, t.provider, "dry_run", d.lag_bytes);
+    CountFailover("node", cluster, t.provider, "dry_run", d.lag_bytes);
     return;
   }
   // The cooldown starts when the provider is called (RunFailover), not here:
@@ -308,7 +327,8 @@ void ActionEngine::RunFailover(const Trigger& t, const std::string& cluster,
              {"duration_seconds", took},
              {"error", st.message()}});
   std::lock_guard lock(mu_);
-  CountFailover(cluster, t.provider, st.ok() ? "success" : "failed", st.ok() ? d.lag_bytes : 0);
+  CountFailover("node", cluster, t.provider, st.ok() ? "success" : "failed",
+                st.ok() ? d.lag_bytes : 0);
   in_flight_.erase(cluster);
   if (!st.ok()) {
     for (auto& [key, value] : decisions_) {
@@ -433,20 +453,30 @@ void ActionEngine::HandleOnce(const Trigger& t, const ActionAlert& alert,
             }});
 }
 
-void ActionEngine::CountFailover(const std::string& cluster, const std::string& provider,
-                                 const std::string& result, double loss_bytes) {
-  failover_counts_[{cluster, provider, result}] += 1;
-  failover_loss_bytes_[{cluster, provider, result}] += loss_bytes;
+void ActionEngine::CountFailover(const std::string& kind, const std::string& cluster,
+                                 const std::string& provider, const std::string& result,
+                                 double loss_bytes) {
+  failover_counts_[{cluster, provider, result, kind}] += 1;
+  failover_loss_bytes_[{cluster, provider, result, kind}] += loss_bytes;
 }
 
 void ActionEngine::CountAction(const Trigger& t, const std::string& result) {
-  action_counts_[{t.name, ActionName(t), result}] += 1;
+  action_counts_[{t.name, ActionName(t), result, ""}] += 1;
 }
 
 void ActionEngine::AdoptState(const ActionEngine& previous) {
   maintenance_.AdoptManual(previous.maintenance_);
   std::scoped_lock lock(mu_, previous.mu_);
   trackers_ = previous.trackers_;
+  for (size_t i = 0; i < config_.regions.size(); ++i) {
+    for (size_t j = 0; j < previous.config_.regions.size(); ++j) {
+      if (previous.config_.regions[j].trigger.name != config_.regions[i].trigger.name) continue;
+      regions_[i].tracker = previous.regions_[j].tracker;
+      if (previous.regions_[j].state == "running" || previous.regions_[j].state == "done") {
+        regions_[i].state = "done";
+      }
+    }
+  }
   failover_counts_ = previous.failover_counts_;
   failover_loss_bytes_ = previous.failover_loss_bytes_;
   action_counts_ = previous.action_counts_;
@@ -463,37 +493,42 @@ void ActionEngine::CollectMetrics(core::MetricSet& out) const {
   maintenance_.CollectMetrics(out, Clock::now());
   std::lock_guard lock(mu_);
   static constexpr const char* kResults[] = {"success", "failed", "refused", "dry_run"};
-  std::set<std::pair<std::string, std::string>> seen;
+  std::set<std::tuple<std::string, std::string, std::string>> seen;  // cluster, provider, kind
   for (const auto& t : config_.triggers) {
     if (t.action != Trigger::Action::kFailover) continue;
     const std::vector<std::string> clusters =
         t.cluster.empty() ? config_.clusters : std::vector<std::string>{t.cluster};
-    for (const auto& c : clusters) seen.insert({c, t.provider});
+    for (const auto& c : clusters) seen.insert({c, t.provider, "node"});
   }
-  for (const auto& [k, v] : failover_counts_) seen.insert({k.a, k.b});
-  for (const auto& [cluster, provider] : seen) {
-    for (const char* r : kResults) {
-      const auto it = failover_counts_.find({cluster, provider, r});
+  for (const auto& rf : config_.regions)
+    seen.insert({rf.policy.cluster, rf.trigger.provider, "region"});
+  for (const auto& [k, v] : failover_counts_) seen.insert({k.a, k.b, k.d});
+  for (const auto& [cluster, provider, kind] : seen) {
+    std::vector<std::string> results(std::begin(kResults), std::end(kResults));
+    if (kind == "region") results.push_back("pending");
+    for (const auto& r : results) {
+      const auto it = failover_counts_.find({cluster, provider, r, kind});
       out.Counter("pgdr_failover_requests_total",
-                  "Failover decisions by result: success, failed, refused (a guard said no), "
-                  "dry_run (would have promoted).",
-                  {{"cluster", cluster}, {"provider", provider}, {"result", r}},
+                  "Failover decisions by kind (node, region) and result: success, failed, refused "
+                  "(a guard said no), dry_run (would have promoted), pending (a regional promotion "
+                  "awaiting approval).",
+                  {{"cluster", cluster}, {"provider", provider}, {"kind", kind}, {"result", r}},
                   it == failover_counts_.end() ? 0 : it->second);
     }
     for (const char* r : {"success", "dry_run"}) {
-      const auto it = failover_loss_bytes_.find({cluster, provider, r});
+      const auto it = failover_loss_bytes_.find({cluster, provider, r, kind});
       out.Counter("pgdr_failover_loss_bytes_total",
                   "WAL bytes the promoted (success) or would-be promoted (dry_run) candidates "
                   "lacked: the cluster's last primary LSN minus the candidate's, summed over "
                   "decisions.",
-                  {{"cluster", cluster}, {"provider", provider}, {"result", r}},
+                  {{"cluster", cluster}, {"provider", provider}, {"kind", kind}, {"result", r}},
                   it == failover_loss_bytes_.end() ? 0 : it->second);
     }
   }
   for (const auto& t : config_.triggers) {
     if (t.action == Trigger::Action::kFailover) continue;
     for (const char* r : kResults) {
-      const auto it = action_counts_.find({t.name, ActionName(t), r});
+      const auto it = action_counts_.find({t.name, ActionName(t), r, ""});
       out.Counter("pgdr_actions_total",
                   "Redirect, webhook and exec action decisions by trigger and result.",
                   {{"trigger", t.name}, {"action", ActionName(t)}, {"result", r}},

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "app/exporter.h"
+#include "app/promote_region.h"
 #include "app/validated_config.h"
 #include "pgdr/config/config.h"
 #include "pgdr/config/yaml_reader.h"
@@ -104,6 +105,15 @@ int RunCli(int argc, char** argv) {
   auto* check_rules = app.add_subcommand("check-rules", "Validate rule files as promtool does");
   check_rules->add_option("files", rule_files, "Rule files")->required();
 
+  PromoteRegionOptions promote;
+  auto* promote_region = app.add_subcommand(
+      "promote-region",
+      "Approve the pending regional promotion of a cluster's standby region (running exporter)");
+  promote_region->add_option("--cluster", promote.cluster, "Cluster")->required();
+  promote_region->add_option("--region", promote.region, "Standby region to promote")->required();
+  promote_region->add_option("--web.address", promote.web_address, "The exporter's URL")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
 
   auto level = core::ParseLogLevel(log_level);
@@ -121,6 +131,7 @@ int RunCli(int argc, char** argv) {
   options.tsdb.retention = *retention_ms;
 
   if (check->parsed()) return CheckConfig(check_files);
+  if (promote_region->parsed()) return PromoteRegion(promote, std::cout, std::cerr);
   if (promql_test->parsed()) return promql::RunPromqlTestFiles(promql_files, std::cout);
   if (test_rules->parsed()) return rules::RunRuleTestFiles(rule_test_files, std::cout);
   if (check_rules->parsed()) return rules::CheckRules(rule_files, std::cout);

@@ -1,6 +1,6 @@
 // The exporter's HTTP endpoints: the metrics page, /-/healthy, /-/ready,
 // /-/reload, the Prometheus-shaped /api/v1/{targets,rules,alerts}, the
-// maintenance API and the status page. Every handler reads through the
+// maintenance and actions APIs and the status page. Every handler reads through the
 // accessors below, so it sees the engines a reload swapped in.
 //
 // Thread-safety: the accessors are called from HTTP worker threads and must

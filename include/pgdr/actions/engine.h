@@ -11,10 +11,18 @@
 //     new primary;
 //   - redirect: repoints PgBouncers at the cluster's current primary;
 //   - webhook / exec: once per firing episode of the alert.
+//   - region_failover (not alert-driven: decided on every new snapshot): the
+//     guards of region.h; with approval: manual (the default) a decision
+//     that passes them is held pending, paged with its RPO, and shown in
+//     GET /api/v1/actions until POST /api/v1/actions/region/approve (the
+//     `promote-region` CLI) confirms it; then the provider promotes the
+//     standby region's best member, the others are repointed at it and the
+//     PgBouncers follow.
 // No action runs for a cluster inside a maintenance window. Every decision
 // is one structured log line and a counter:
-// pgdr_failover_requests_total{cluster,provider,result} (success, failed,
-// refused, dry_run) and pgdr_actions_total{trigger,action,result}; a
+// pgdr_failover_requests_total{cluster,provider,kind,result} (kind node or
+// region; success, failed, refused, dry_run, and pending for a regional
+// promotion awaiting approval) and pgdr_actions_total{trigger,action,result}; a
 // promotion's (or dry run's) loss, measured from the snapshot's primary
 // position, also in pgdr_failover_loss_bytes_total{cluster,provider,result}. Repeated
 // identical refusals while an alert keeps firing are logged and counted once.
@@ -29,6 +37,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -68,6 +77,15 @@ class ActionEngine {
   // maintenance windows. REQUIRES: `previous` is stopped.
   void AdoptState(const ActionEngine& previous);
 
+  // GET /api/v1/actions: each region_failover's state, its pending decision
+  // (candidate, RPO, evidence) and its last reason. No authentication yet
+  // (issue 13): bind --web.listen-address to a trusted network.
+  http::HttpResponse HandleActions(const http::HttpRequest& request);
+  // POST /api/v1/actions/region/approve {"cluster":C,"region":R}: starts the
+  // pending regional promotion of C's standby region R (409 when none is
+  // pending: the body says why).
+  http::HttpResponse HandleRegionApprove(const http::HttpRequest& request);
+
   // GET and POST /api/v1/maintenance (see MaintenanceWindows).
   http::HttpResponse HandleMaintenance(const http::HttpRequest& request);
   MaintenanceWindows& maintenance() { return maintenance_; }
@@ -89,13 +107,29 @@ class ActionEngine {
     std::function<void()> drop;
   };
   struct Counted {
-    std::string a, b, c;
+    std::string a, b, c, d;
     // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
     auto operator<=>(const Counted&) const = default;
   };
 
   void HandleFailover(size_t index, const Trigger& t, const ActionAlert& alert,
                       const std::string& cluster, TimePoint now);
+  // One configured standby region: its guard memory and where its decision stands.
+  struct RegionState {
+    RegionTracker tracker;
+    std::string state = "idle";  // idle, pending, running, done, failed
+    std::string last_reason;     // of the last decision logged
+    RegionDecision last;         // the latest decision
+    std::optional<RegionDecision> pending;
+    TimePoint pending_since{};
+  };
+  void HandleRegion(const RegionFailover& rf, RegionState& rs, TimePoint now);
+  void StartRegion(const RegionFailover& rf, RegionState& rs, const RegionDecision& d,
+                   const std::string& approved_by, TimePoint now);
+  void RunRegion(const RegionFailover& rf, const RegionDecision& d, TimePoint decided_at);
+  // Pages every Alertmanager and webhook receiver with the decision and its RPO.
+  void PageRegion(const RegionFailover& rf, const RegionDecision& d, const std::string& what,
+                  TimePoint now);
   void HandleOnce(const Trigger& t, const ActionAlert& alert, const std::string& cluster,
                   TimePoint now);
   void RunFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d,
@@ -105,8 +139,8 @@ class ActionEngine {
   core::Status Redirect(const std::vector<std::string>& poolers, const std::string& cluster,
                         const std::string& address);
   // `loss_bytes`: the candidate's loss, added to pgdr_failover_loss_bytes_total.
-  void CountFailover(const std::string& cluster, const std::string& provider,
-                     const std::string& result, double loss_bytes);
+  void CountFailover(const std::string& kind, const std::string& cluster,
+                     const std::string& provider, const std::string& result, double loss_bytes);
   void CountAction(const Trigger& t, const std::string& result);
   void Dispatch(Task task);
   void WorkerLoop();
@@ -119,6 +153,7 @@ class ActionEngine {
   std::shared_ptr<const collect::Snapshot> last_snapshot_;  // GUARDED_BY(mu_)
   std::map<std::string, std::vector<MemberView>> members_;  // GUARDED_BY(mu_)
   std::map<std::string, ClusterTracker> trackers_;          // GUARDED_BY(mu_)
+  std::vector<RegionState> regions_;                        // GUARDED_BY(mu_): per config_.regions
   std::map<std::string, std::string> decisions_;            // GUARDED_BY(mu_)
   std::set<std::string> in_flight_;                         // GUARDED_BY(mu_): clusters
   std::map<Counted, double> failover_counts_;               // GUARDED_BY(mu_)

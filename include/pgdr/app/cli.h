@@ -1,5 +1,6 @@
 // The pgdr_exporter command line: flags in Prometheus's style and the
-// subcommands (check-config, check-rules, test-rules, promql-test).
+// subcommands (check-config, check-rules, test-rules, promql-test,
+// promote-region).
 #pragma once
 
 namespace pgdr::app {
