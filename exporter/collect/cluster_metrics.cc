@@ -98,20 +98,27 @@ void KeepBest(const Loss& candidate, Loss& best) {
   }
 }
 
+// Two series of `name` told apart by `label`: 1 for values.first when
+// `first` holds, else for values.second; 0 for the other.
+void OneOfTwo(core::MetricSet& out, const char* name, const char* help, const core::Labels& labels,
+              const char* label, std::pair<const char*, const char*> values, bool first) {
+  for (const char* v : {values.first, values.second}) {
+    core::Labels with = labels;
+    with.push_back({label, v});
+    out.Gauge(name, help, with, (v == values.first) == first ? 1 : 0);
+  }
+}
+
 void AppendRpo(const std::string& cluster, const char* scope, const Loss& loss, bool live,
                core::MetricSet& out) {
   const core::Labels labels = {{"cluster", cluster}, {"scope", scope}};
   if (loss.bytes) {
     out.Gauge("pgdr_rpo_bytes", "Data that would be lost now, in WAL bytes, per failure scope.",
               labels, *loss.bytes);
-    for (const char* basis : {"live", "last_known"}) {
-      core::Labels with_basis = labels;
-      with_basis.push_back({"basis", basis});
-      out.Gauge("pgdr_rpo_basis",
-                "1 for the primary position pgdr_rpo_* of the scope is computed from: live (a "
-                "member answers as primary) or last_known (the last primary LSN pgdr saw).",
-                with_basis, (std::string(basis) == "live") == live ? 1 : 0);
-    }
+    OneOfTwo(out, "pgdr_rpo_basis",
+             "1 for the primary position pgdr_rpo_* of the scope is computed from: live (a "
+             "member answers as primary) or last_known (the last primary LSN pgdr saw).",
+             labels, "basis", {"live", "last_known"}, live);
   }
   if (loss.seconds) {
     out.Gauge("pgdr_rpo_seconds",
@@ -172,14 +179,10 @@ void AppendStandbyRegion(const std::string& cluster, const std::string& region,
               "Replay LSN of the standby region's most advanced member, in bytes.", labels,
               *replay);
   }
-  for (const char* source : {"streaming", "archive"}) {
-    core::Labels with_source = labels;
-    with_source.push_back({"source", source});
-    out.Gauge("pgdr_region_source",
-              "1 for where the standby region gets WAL from: streaming (a member has a WAL "
-              "receiver) or archive (restore_command only).",
-              with_source, (std::string(source) == "streaming") == receiver ? 1 : 0);
-  }
+  OneOfTwo(out, "pgdr_region_source",
+           "1 for where the standby region gets WAL from: streaming (a member has a WAL "
+           "receiver) or archive (restore_command only).",
+           labels, "source", {"streaming", "archive"}, receiver);
   if (age) {
     out.Gauge("pgdr_region_last_replay_age_seconds",
               "Age of the standby region's newest replayed transaction, by its members' clocks.",
