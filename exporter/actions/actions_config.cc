@@ -133,11 +133,79 @@ Trigger::Action ParseAction(const config::YamlReader& r, const YAML::Node& n) {
   r.Fail(n["action"], "unknown action \"" + a + "\" (allowed: failover, redirect, webhook, exec)");
 }
 
+// actions.region_failover: one entry per standby region that may take over.
+void LoadRegions(const config::YamlReader& r, const YAML::Node& actions, bool dry_run,
+                 ActionsConfig& out) {
+  const YAML::Node list = actions["region_failover"];
+  if (!list) return;
+  r.ExpectSequence(list, "actions.region_failover");
+  std::set<std::string> seen;
+  for (const auto& n : list) {
+    r.ExpectMap(n, "region_failover");
+    r.CheckKeys(n,
+                {"cluster", "standby_region", "confirm_for", "max_rpo_bytes", "approval",
+                 "cooldown", "provider", "timeout", "repoint_replicas", "redirect", "dry_run"},
+                "region_failover");
+    RegionFailover rf;
+    RegionPolicy& p = rf.policy;
+    p.cluster = r.String(n, "cluster");
+    if (!out.members.count(p.cluster))
+      r.Fail(n["cluster"], "unknown cluster \"" + p.cluster + "\"");
+    p.standby_region = r.String(n, "standby_region");
+    bool region_known = false;
+    for (const auto& [key, region] : out.regions_of_members) {
+      if (key.rfind(p.cluster + "/", 0) == 0 && region == p.standby_region) region_known = true;
+    }
+    if (!region_known) {
+      r.Fail(n["standby_region"],
+             "no member of cluster \"" + p.cluster + "\" has region \"" + p.standby_region + "\"");
+    }
+    if (!seen.insert(p.cluster + "/" + p.standby_region).second) {
+      r.Fail(n, "duplicate region_failover for " + p.cluster + "/" + p.standby_region);
+    }
+    p.confirm_for = r.DurationOr(n, "confirm_for", p.confirm_for);
+    if (p.confirm_for <= milliseconds::zero()) r.Fail(n["confirm_for"], "must be positive");
+    p.max_rpo_bytes = r.NumberOr(n, "max_rpo_bytes", p.max_rpo_bytes);
+    if (p.max_rpo_bytes < 0) r.Fail(n["max_rpo_bytes"], "must be >= 0");
+    const std::string approval = r.StringOr(n, "approval", "manual");
+    if (approval != "manual" && approval != "auto") {
+      r.Fail(n["approval"], "approval must be manual or auto, not \"" + approval + "\"");
+    }
+    p.manual_approval = approval == "manual";
+    p.cooldown = r.DurationOr(n, "cooldown", p.cooldown);
+    Trigger& t = rf.trigger;
+    t.name = "region:" + p.cluster + "/" + p.standby_region;
+    t.cluster = p.cluster;
+    t.dry_run = r.BoolOr(n, "dry_run", dry_run);
+    t.provider = r.StringOr(n, "provider", "pg_promote");
+    const FailoverProvider* provider = FindProvider(t.provider);
+    if (!provider) {
+      r.Fail(n["provider"],
+             "unknown provider \"" + t.provider + "\" (allowed: " + ProviderNames() + ")");
+    }
+    const ProviderNeeds needs = provider->needs();
+    if (needs.command || needs.http || needs.kubernetes) {
+      r.Fail(n["provider"], "provider \"" + t.provider +
+                                "\" needs keys region_failover does not take; use pg_promote");
+    }
+    t.timeout = r.DurationOr(n, "timeout", t.timeout);
+    t.repoint_replicas = r.BoolOr(n, "repoint_replicas", true);
+    if (n["redirect"]) t.redirect = r.StringList(n, "redirect");
+    for (const auto& pooler : t.redirect) {
+      if (!out.poolers.count(pooler)) {
+        r.Fail(n["redirect"], "unknown pooler \"" + pooler + "\" (see pgbouncers:)");
+      }
+    }
+    out.regions.push_back(std::move(rf));
+  }
+}
+
 void LoadTriggers(const config::YamlReader& r, const YAML::Node& a, ActionsConfig& out) {
   if (!a || a.IsNull()) return;
   r.ExpectMap(a, "actions");
-  r.CheckKeys(a, {"dry_run", "triggers"}, "actions");
+  r.CheckKeys(a, {"dry_run", "triggers", "region_failover"}, "actions");
   const bool dry_run = r.BoolOr(a, "dry_run", true);
+  LoadRegions(r, a, dry_run, out);
   const YAML::Node list = a["triggers"];
   if (!list) return;
   r.ExpectSequence(list, "actions.triggers");
@@ -293,6 +361,7 @@ core::Result<ActionsConfig> LoadActionsConfig(const config::Config& config,
     out.members[t.cluster].push_back(
         PgEndpoint{t.member, t.dsn, collect::ResolvePassword(t.password_env, t.password_file)});
     out.addresses[t.Key()] = DsnAddress(t.dsn);
+    out.regions_of_members[t.Key()] = t.region;
   }
   for (const auto& p : config.pgbouncers) {
     PoolerEndpoint pe;

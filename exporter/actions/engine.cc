@@ -1,5 +1,6 @@
 #include "pgdr/actions/engine.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -8,7 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
+#include <tuple>
 
+#include "actions/engine_impl.h"
 #include "pgdr/actions/provider.h"
 #include "pgdr/core/log.h"
 #include "pgdr/core/mutex.h"
@@ -50,84 +53,6 @@ struct PrimaryText {
 
 }  // namespace
 
-class ActionEngine::Impl {
- public:
-  explicit Impl(ActionsConfig config);
-  ~Impl();
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
-
-  void Start();
-  void Stop();
-  void OnAlerts(const std::vector<ActionAlert>& alerts,
-                const std::shared_ptr<const collect::Snapshot>& snapshot, TimePoint now);
-  void AdoptState(const Impl& previous);
-  http::HttpResponse HandleMaintenance(const http::HttpRequest& request);
-  MaintenanceWindows& maintenance() { return maintenance_; }
-  const MaintenanceWindows& maintenance() const { return maintenance_; }
-  const DecisionLog& history() const { return history_; }
-  int64_t resend_delay_ms() const { return config_.notifier.resend_delay.count(); }
-  void CollectMetrics(core::MetricSet& out) const;
-  bool WaitIdle(milliseconds timeout);
-
- private:
-  // `run` on the worker; `drop` instead when Stop() finds it still queued.
-  struct Task {
-    std::function<void()> run;
-    std::function<void()> drop;
-  };
-  struct Counted {
-    std::string a, b, c;
-    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
-    auto operator<=>(const Counted&) const = default;
-  };
-
-  void HandleFailover(size_t index, const Trigger& t, const ActionAlert& alert,
-                      const std::string& cluster, TimePoint now) PGDR_REQUIRES(mu_);
-  void HandleOnce(const Trigger& t, const ActionAlert& alert, const std::string& cluster,
-                  TimePoint now) PGDR_REQUIRES(mu_);
-  void RunFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d,
-                   const ActionAlert& alert, const std::vector<MemberView>& members,
-                   TimePoint decided_at) PGDR_EXCLUDES(mu_);
-  void DropFailover(const Trigger& t, const std::string& cluster, const FailoverDecision& d)
-      PGDR_EXCLUDES(mu_);
-  core::Status Redirect(const std::vector<std::string>& poolers, const std::string& cluster,
-                        const std::string& address);
-  // `loss_bytes`: the candidate's loss, added to pgdr_failover_loss_bytes_total.
-  void CountFailover(const std::string& cluster, const std::string& provider,
-                     const std::string& result, double loss_bytes) PGDR_REQUIRES(mu_);
-  void CountAction(const Trigger& t, const std::string& result) PGDR_REQUIRES(mu_);
-  // Records one decision of `t` for `cluster` in history_.
-  void Remember(const Trigger& t, const std::string& cluster, const std::string& alertname,
-                TimePoint at, std::string result, std::string reason, std::string summary,
-                std::map<std::string, std::string> evidence = {});
-  void Dispatch(Task task) PGDR_EXCLUDES(work_mu_);
-  void WorkerLoop() PGDR_EXCLUDES(work_mu_);
-
-  const ActionsConfig config_;
-  Notifier notifier_;
-  MaintenanceWindows maintenance_;
-  DecisionLog history_;
-
-  // Lock order: mu_ before work_mu_ (OnAlerts dispatches holding mu_).
-  mutable core::Mutex mu_;
-  std::shared_ptr<const collect::Snapshot> last_snapshot_ PGDR_GUARDED_BY(mu_);
-  std::map<std::string, std::vector<MemberView>> members_ PGDR_GUARDED_BY(mu_);
-  std::map<std::string, ClusterTracker> trackers_ PGDR_GUARDED_BY(mu_);
-  std::map<std::string, std::string> decisions_ PGDR_GUARDED_BY(mu_);
-  std::set<std::string> in_flight_ PGDR_GUARDED_BY(mu_);  // clusters
-  std::map<Counted, double> failover_counts_ PGDR_GUARDED_BY(mu_);
-  std::map<Counted, double> failover_loss_bytes_ PGDR_GUARDED_BY(mu_);
-  std::map<Counted, double> action_counts_ PGDR_GUARDED_BY(mu_);
-
-  core::Mutex work_mu_;
-  std::condition_variable_any work_cv_;
-  std::deque<Task> work_ PGDR_GUARDED_BY(work_mu_);
-  bool busy_ PGDR_GUARDED_BY(work_mu_) = false;
-  bool stop_ PGDR_GUARDED_BY(work_mu_) = false;
-  std::thread worker_;
-};
-
 core::Result<std::unique_ptr<ActionEngine>> ActionEngine::Create(
     const config::Config& config, const config::OwnedSections& sections) {
   auto loaded = LoadActionsConfig(config, sections);
@@ -139,7 +64,8 @@ ActionEngine::Impl::Impl(ActionsConfig config)
     : config_(std::move(config)),
       notifier_(config_.notifier),
       maintenance_(config_.windows,
-                   std::set<std::string>(config_.clusters.begin(), config_.clusters.end())) {}
+                   std::set<std::string>(config_.clusters.begin(), config_.clusters.end())),
+      regions_(config_.regions.size()) {}
 
 ActionEngine::Impl::~Impl() { Stop(); }
 
@@ -225,6 +151,14 @@ void ActionEngine::Impl::OnAlerts(const std::vector<ActionAlert>& alerts,
                                  known == snapshot->primaries.end() ? nullptr : &known->second,
                                  snapshot->composed_at);
     }
+    for (size_t i = 0; i < config_.regions.size(); ++i) {
+      const RegionPolicy& p = config_.regions[i].policy;
+      const auto known = snapshot->primaries.find(p.cluster);
+      regions_[i].tracker.Observe(members_[p.cluster],
+                                  known == snapshot->primaries.end() ? nullptr : &known->second,
+                                  p.standby_region, snapshot->composed_at);
+      HandleRegion(config_.regions[i], regions_[i], now);
+    }
   }
   std::set<std::string> live;
   for (size_t i = 0; i < config_.triggers.size(); ++i) {
@@ -267,7 +201,15 @@ void ActionEngine::Impl::HandleFailover(size_t index, const Trigger& t, const Ac
   std::string why;
   const bool maintenance = maintenance_.Active(cluster, now, &why);
   ClusterTracker& tracker = trackers_[cluster];
-  const auto& members = members_[cluster];
+  // A standby region is promoted by its region_failover only (with its own
+  // guards and approval), never as a node failover's candidate.
+  std::vector<MemberView> members = members_[cluster];
+  std::erase_if(members, [&](const MemberView& m) {
+    return std::any_of(
+        config_.regions.begin(), config_.regions.end(), [&](const RegionFailover& rf) {
+          return rf.policy.cluster == cluster && rf.policy.standby_region == m.region;
+        });
+  });
   const FailoverDecision d = DecideFailover(members, tracker, t.policy, maintenance, now);
   const std::string alertname = Get(alert.labels, "alertname");
   if (!d.promote) {
@@ -299,7 +241,7 @@ void ActionEngine::Impl::HandleFailover(size_t index, const Trigger& t, const Ac
                {"old_primary", d.old_primary},
                {"primary_lsn_bytes", primary.lsn},
                {"primary_last_seen", primary.seen}});
-    CountFailover(cluster, t.provider, "refused", 0);
+    CountFailover("node", cluster, t.provider, "refused", 0);
     Remember(
         t, cluster, alertname, now, "refused", d.reason,
         "refused: " + (maintenance ? d.detail + " (" + why + ")" : d.detail),
@@ -323,7 +265,7 @@ void ActionEngine::Impl::HandleFailover(size_t index, const Trigger& t, const Ac
                {"primary_last_seen", primary.seen},
                {"repoint_replicas", t.repoint_replicas ? "true" : "false"},
                {"redirect", Join(t.redirect)}});
-    CountFailover(cluster, t.provider, "dry_run", d.lag_bytes);
+    CountFailover("node", cluster, t.provider, "dry_run", d.lag_bytes);
     Remember(t, cluster, alertname, now, "dry_run", d.reason,
              "would promote " + d.candidate + ", " + core::HumanBytes(d.lag_bytes) + " behind" +
                  (t.redirect.empty() ? "" : ", and repoint " + Join(t.redirect)),
@@ -431,7 +373,8 @@ void ActionEngine::Impl::RunFailover(const Trigger& t, const std::string& cluste
             {"old_primary", d.old_primary},
             {"duration_seconds", took}});
   const core::MutexLock lock(mu_);
-  CountFailover(cluster, t.provider, st.ok() ? "success" : "failed", st.ok() ? d.lag_bytes : 0);
+  CountFailover("node", cluster, t.provider, st.ok() ? "success" : "failed",
+                st.ok() ? d.lag_bytes : 0);
   in_flight_.erase(cluster);
   if (!st.ok()) {
     for (auto& [key, value] : decisions_) {
@@ -581,14 +524,15 @@ void ActionEngine::Impl::HandleOnce(const Trigger& t, const ActionAlert& alert,
             }});
 }
 
-void ActionEngine::Impl::CountFailover(const std::string& cluster, const std::string& provider,
-                                       const std::string& result, double loss_bytes) {
-  failover_counts_[{cluster, provider, result}] += 1;
-  failover_loss_bytes_[{cluster, provider, result}] += loss_bytes;
+void ActionEngine::Impl::CountFailover(const std::string& kind, const std::string& cluster,
+                                       const std::string& provider, const std::string& result,
+                                       double loss_bytes) {
+  failover_counts_[{cluster, provider, result, kind}] += 1;
+  failover_loss_bytes_[{cluster, provider, result, kind}] += loss_bytes;
 }
 
 void ActionEngine::Impl::CountAction(const Trigger& t, const std::string& result) {
-  action_counts_[{t.name, ActionName(t), result}] += 1;
+  action_counts_[{t.name, ActionName(t), result, ""}] += 1;
 }
 
 void ActionEngine::Impl::Remember(const Trigger& t, const std::string& cluster,
@@ -605,6 +549,15 @@ void ActionEngine::Impl::AdoptState(const Impl& previous) {
   const core::MutexLock lock(mu_);
   const core::MutexLock previous_lock(previous.mu_);
   trackers_ = previous.trackers_;
+  for (size_t i = 0; i < config_.regions.size(); ++i) {
+    for (size_t j = 0; j < previous.config_.regions.size(); ++j) {
+      if (previous.config_.regions[j].trigger.name != config_.regions[i].trigger.name) continue;
+      regions_[i].tracker = previous.regions_[j].tracker;
+      if (previous.regions_[j].state == "running" || previous.regions_[j].state == "done") {
+        regions_[i].state = "done";
+      }
+    }
+  }
   failover_counts_ = previous.failover_counts_;
   failover_loss_bytes_ = previous.failover_loss_bytes_;
   action_counts_ = previous.action_counts_;
@@ -621,37 +574,42 @@ void ActionEngine::Impl::CollectMetrics(core::MetricSet& out) const {
   maintenance_.CollectMetrics(out, Clock::now());
   const core::MutexLock lock(mu_);
   static constexpr const char* kResults[] = {"success", "failed", "refused", "dry_run"};
-  std::set<std::pair<std::string, std::string>> seen;
+  std::set<std::tuple<std::string, std::string, std::string>> seen;  // cluster, provider, kind
   for (const auto& t : config_.triggers) {
     if (t.action != Trigger::Action::kFailover) continue;
     const std::vector<std::string> clusters =
         t.cluster.empty() ? config_.clusters : std::vector<std::string>{t.cluster};
-    for (const auto& c : clusters) seen.insert({c, t.provider});
+    for (const auto& c : clusters) seen.insert({c, t.provider, "node"});
   }
-  for (const auto& [k, v] : failover_counts_) seen.insert({k.a, k.b});
-  for (const auto& [cluster, provider] : seen) {
-    for (const char* r : kResults) {
-      const auto it = failover_counts_.find({cluster, provider, r});
+  for (const auto& rf : config_.regions)
+    seen.insert({rf.policy.cluster, rf.trigger.provider, "region"});
+  for (const auto& [k, v] : failover_counts_) seen.insert({k.a, k.b, k.d});
+  for (const auto& [cluster, provider, kind] : seen) {
+    std::vector<std::string> results(std::begin(kResults), std::end(kResults));
+    if (kind == "region") results.push_back("pending");
+    for (const auto& r : results) {
+      const auto it = failover_counts_.find({cluster, provider, r, kind});
       out.Counter("pgdr_failover_requests_total",
-                  "Failover decisions by result: success, failed, refused (a guard said no), "
-                  "dry_run (would have promoted).",
-                  {{"cluster", cluster}, {"provider", provider}, {"result", r}},
+                  "Failover decisions by kind (node, region) and result: success, failed, refused "
+                  "(a guard said no), dry_run (would have promoted), pending (a regional promotion "
+                  "awaiting approval).",
+                  {{"cluster", cluster}, {"provider", provider}, {"kind", kind}, {"result", r}},
                   it == failover_counts_.end() ? 0 : it->second);
     }
     for (const char* r : {"success", "dry_run"}) {
-      const auto it = failover_loss_bytes_.find({cluster, provider, r});
+      const auto it = failover_loss_bytes_.find({cluster, provider, r, kind});
       out.Counter("pgdr_failover_loss_bytes_total",
                   "WAL bytes the promoted (success) or would-be promoted (dry_run) candidates "
                   "lacked: the cluster's last primary LSN minus the candidate's, summed over "
                   "decisions.",
-                  {{"cluster", cluster}, {"provider", provider}, {"result", r}},
+                  {{"cluster", cluster}, {"provider", provider}, {"kind", kind}, {"result", r}},
                   it == failover_loss_bytes_.end() ? 0 : it->second);
     }
   }
   for (const auto& t : config_.triggers) {
     if (t.action == Trigger::Action::kFailover) continue;
     for (const char* r : kResults) {
-      const auto it = action_counts_.find({t.name, ActionName(t), r});
+      const auto it = action_counts_.find({t.name, ActionName(t), r, ""});
       out.Counter("pgdr_actions_total",
                   "Redirect, webhook and exec action decisions by trigger and result.",
                   {{"trigger", t.name}, {"action", ActionName(t)}, {"result", r}},

@@ -20,6 +20,7 @@ std::vector<MemberView> ClusterMembers(const collect::Snapshot& snapshot,
     MemberView m;
     m.member = t->member;
     m.address = it->second;
+    m.region = t->region;
     m.up = t->facts.up;
     m.in_recovery = t->facts.in_recovery;
     m.lsn_bytes = t->facts.lsn_bytes;

@@ -39,8 +39,9 @@ const ClusterMember* ClusterAccess::Find(const std::string& member) const {
 }
 
 core::Result<ClusterAccess> LoadClusterAccess(const config::Config& config,
+                                              const config::OwnedSections& sections,
                                               const std::string& cluster) {
-  auto actions = LoadActionsConfig(config);
+  auto actions = LoadActionsConfig(config, sections);
   if (!actions.ok()) return actions.status();
   const auto members = actions->members.find(cluster);
   if (members == actions->members.end()) {

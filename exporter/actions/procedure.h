@@ -32,6 +32,7 @@ struct ClusterAccess {
 
 // REQUIRES: the config loaded; fails when the cluster has no member.
 core::Result<ClusterAccess> LoadClusterAccess(const config::Config& config,
+                                              const config::OwnedSections& sections,
                                               const std::string& cluster);
 
 // One member as seen over SQL now.

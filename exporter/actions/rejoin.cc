@@ -59,8 +59,8 @@ core::Result<RejoinRoles> LocateRejoin(const ClusterAccess& access, const Rejoin
 
 }  // namespace
 
-ProcedureReport RunRejoin(const config::Config& config, const RejoinOptions& options,
-                          const StepCallback& on_step) {
+ProcedureReport RunRejoin(const config::Config& config, const config::OwnedSections& sections,
+                          const RejoinOptions& options, const StepCallback& on_step) {
   ProcedureReport report;
   report.kind = "rejoin";
   report.old_primary = options.member;
@@ -70,7 +70,7 @@ ProcedureReport RunRejoin(const config::Config& config, const RejoinOptions& opt
     report.reason = reason;
     return report;
   };
-  auto access = LoadClusterAccess(config, options.cluster);
+  auto access = LoadClusterAccess(config, sections, options.cluster);
   if (!access.ok()) return refuse(access.status().message());
   RejoinRoles roles;
   auto located = steps.Run("locate", [&]() -> core::Result<std::string> {

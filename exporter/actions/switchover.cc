@@ -334,11 +334,11 @@ void Switchover::Run(const ClusterAccess& access) {
 
 }  // namespace
 
-ProcedureReport RunSwitchover(const config::Config& config, const SwitchoverOptions& options,
-                              const StepCallback& on_step) {
+ProcedureReport RunSwitchover(const config::Config& config, const config::OwnedSections& sections,
+                              const SwitchoverOptions& options, const StepCallback& on_step) {
   ProcedureReport report;
   report.kind = "switchover";
-  auto access = LoadClusterAccess(config, options.cluster);
+  auto access = LoadClusterAccess(config, sections, options.cluster);
   if (!access.ok()) {
     report.result = "refused";
     report.reason = access.status().message();

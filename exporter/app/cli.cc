@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "app/exporter.h"
+#include "app/promote_region.h"
 #include "app/validated_config.h"
 #include "pgdr/actions/switchover.h"
 #include "pgdr/config/config.h"
@@ -81,12 +82,13 @@ int Summarise(const actions::ProcedureReport& r, const std::string& cluster,
 template <typename Options, typename Procedure>
 int RunProcedure(const std::string& file, const Options& options, Procedure procedure) {
   const auto start = std::chrono::steady_clock::now();
-  auto config = config::LoadConfig(file);
+  config::OwnedSections sections;
+  auto config = config::LoadConfig(file, &sections);
   if (!config.ok()) {
     std::cerr << config.status().message() << "\n";
     return 2;
   }
-  return Summarise(procedure(*config, options, PrintStep), options.cluster, start);
+  return Summarise(procedure(*config, sections, options, PrintStep), options.cluster, start);
 }
 
 // Blocks the signals every thread would otherwise receive, then waits for
@@ -181,6 +183,14 @@ int RunCli(int argc, char** argv) {
   rejoin->add_option("--data-dir", rejoin_options.data_dir,
                      "Its data directory (default: targets[].control.data_dir)");
   rejoin->add_option("--timeout", rejoin_timeout, "Bound of each step")->capture_default_str();
+  PromoteRegionOptions promote;
+  auto* promote_region = app.add_subcommand(
+      "promote-region",
+      "Approve the pending regional promotion of a cluster's standby region (running exporter)");
+  promote_region->add_option("--cluster", promote.cluster, "Cluster")->required();
+  promote_region->add_option("--region", promote.region, "Standby region to promote")->required();
+  promote_region->add_option("--web.address", promote.web_address, "The exporter's URL")
+      ->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -217,6 +227,7 @@ int RunCli(int argc, char** argv) {
     }
     *out = *ms;
   }
+  if (promote_region->parsed()) return PromoteRegion(promote, std::cout, std::cerr);
   if (switchover->parsed())
     return RunProcedure(options.config_file, switchover_options, actions::RunSwitchover);
   if (rejoin->parsed())

@@ -63,6 +63,12 @@ void RouteHttp(http::HttpServer& server, const HttpViews& views) {
   server.Route("/api/v1/alerts", [views](const http::HttpRequest&) {
     return http::HttpResponse{200, "application/json", views.rules()->AlertsJson().dump()};
   });
+  server.Route("/api/v1/actions", [views](const http::HttpRequest& req) {
+    return views.actions()->HandleActions(req);
+  });
+  server.Route("/api/v1/actions/region/approve", [views](const http::HttpRequest& req) {
+    return views.actions()->HandleRegionApprove(req);
+  });
   server.Route("/api/v1/maintenance", [views](const http::HttpRequest& req) {
     return views.actions()->HandleMaintenance(req);
   });

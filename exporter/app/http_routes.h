@@ -1,8 +1,9 @@
 // The exporter's HTTP endpoints: the metrics page, /-/healthy, /-/ready,
 // /-/reload, the Prometheus-shaped /api/v1/{targets,rules,alerts}, the
-// maintenance API, /api/v1/status and /api/v1/decisions (the DR console's
-// figures), the status page and the runbooks (/runbooks/<AlertName>). Every handler reads through
-// the accessors below, so it sees the engines a reload swapped in.
+// maintenance and actions APIs, /api/v1/status and /api/v1/decisions (the DR
+// console's figures), the status page and the runbooks (/runbooks/<AlertName>).
+// Every handler reads through the accessors below, so it sees the engines a
+// reload swapped in.
 //
 // Thread-safety: the accessors are called from HTTP worker threads and must
 // be thread-safe; they must outlive the server.

@@ -6,6 +6,7 @@ namespace pgdr::collect {
 namespace {
 
 struct ClusterView {
+  std::vector<const TargetResult*> members;  // every target of the cluster, up or not
   std::vector<const TargetResult*> primaries;
   std::vector<const TargetResult*> replicas;
   const TargetResult* primary = nullptr;  // the most advanced primary, if any
@@ -15,6 +16,7 @@ std::map<std::string, ClusterView> GroupByCluster(const SnapshotInputs& in) {
   std::map<std::string, ClusterView> clusters;
   for (const auto& [key, t] : in.targets) {
     ClusterView& v = clusters[t->cluster];
+    v.members.push_back(t.get());
     if (!t->facts.up || !t->facts.in_recovery) continue;
     (*t->facts.in_recovery ? v.replicas : v.primaries).push_back(t.get());
   }
@@ -37,7 +39,7 @@ void RememberPrimaries(const std::map<std::string, ClusterView>& clusters,
   for (const auto& [name, v] : clusters) {
     if (v.primary != nullptr) {
       primaries[name] = {v.primary->member, *v.primary->facts.lsn_bytes, v.primary->collected_at,
-                         true};
+                         true, v.primary->region};
     } else if (const auto it = primaries.find(name); it != primaries.end()) {
       it->second.live = false;
     }
@@ -96,20 +98,27 @@ void KeepBest(const Loss& candidate, Loss& best) {
   }
 }
 
+// Two series of `name` told apart by `label`: 1 for values.first when
+// `first` holds, else for values.second; 0 for the other.
+void OneOfTwo(core::MetricSet& out, const char* name, const char* help, const core::Labels& labels,
+              const char* label, std::pair<const char*, const char*> values, bool first) {
+  for (const char* v : {values.first, values.second}) {
+    core::Labels with = labels;
+    with.push_back({label, v});
+    out.Gauge(name, help, with, (v == values.first) == first ? 1 : 0);
+  }
+}
+
 void AppendRpo(const std::string& cluster, const char* scope, const Loss& loss, bool live,
                core::MetricSet& out) {
   const core::Labels labels = {{"cluster", cluster}, {"scope", scope}};
   if (loss.bytes) {
     out.Gauge("pgdr_rpo_bytes", "Data that would be lost now, in WAL bytes, per failure scope.",
               labels, *loss.bytes);
-    for (const char* basis : {"live", "last_known"}) {
-      core::Labels with_basis = labels;
-      with_basis.push_back({"basis", basis});
-      out.Gauge("pgdr_rpo_basis",
-                "1 for the primary position pgdr_rpo_* of the scope is computed from: live (a "
-                "member answers as primary) or last_known (the last primary LSN pgdr saw).",
-                with_basis, (std::string(basis) == "live") == live ? 1 : 0);
-    }
+    OneOfTwo(out, "pgdr_rpo_basis",
+             "1 for the primary position pgdr_rpo_* of the scope is computed from: live (a "
+             "member answers as primary) or last_known (the last primary LSN pgdr saw).",
+             labels, "basis", {"live", "last_known"}, live);
   }
   if (loss.seconds) {
     out.Gauge("pgdr_rpo_seconds",
@@ -138,6 +147,68 @@ Loss ArchiveLoss(const SnapshotInputs& in, const std::string& cluster,
     loss.seconds = std::max(0.0, until - *best->newest_segment_timestamp_seconds);
   }
   return loss;
+}
+
+// One standby region: members up and in recovery of a region other than the
+// primary's. Its position is its most advanced member's (the one a regional
+// promotion picks); its source is `streaming` while any member has a WAL
+// receiver (cascading from the primary region), else `archive`
+// (restore_command only).
+void AppendStandbyRegion(const std::string& cluster, const std::string& region,
+                         const std::vector<const TargetResult*>& members,
+                         const PrimaryPosition& primary, Loss& best, core::MetricSet& out) {
+  std::optional<double> replay, age;
+  bool receiver = false, any = false;
+  Loss loss;
+  for (const TargetResult* t : members) {
+    const MemberFacts& f = t->facts;
+    if (!f.up || f.in_recovery != true) continue;
+    any = true;
+    if (f.lsn_bytes && (!replay || *f.lsn_bytes > *replay)) replay = f.lsn_bytes;
+    if (f.wal_receiver_streaming) receiver = true;
+    if (f.server_time_seconds && f.last_replay_timestamp_seconds) {
+      const double a = std::max(0.0, *f.server_time_seconds - *f.last_replay_timestamp_seconds);
+      if (!age || a < *age) age = a;
+    }
+    KeepBest(PromotionLoss(f, primary), loss);
+  }
+  if (!any) return;
+  const core::Labels labels = {{"cluster", cluster}, {"region", region}};
+  if (replay) {
+    out.Gauge("pgdr_region_replay_lsn_bytes",
+              "Replay LSN of the standby region's most advanced member, in bytes.", labels,
+              *replay);
+  }
+  OneOfTwo(out, "pgdr_region_source",
+           "1 for where the standby region gets WAL from: streaming (a member has a WAL "
+           "receiver) or archive (restore_command only).",
+           labels, "source", {"streaming", "archive"}, receiver);
+  if (age) {
+    out.Gauge("pgdr_region_last_replay_age_seconds",
+              "Age of the standby region's newest replayed transaction, by its members' clocks.",
+              labels, *age);
+  }
+  KeepBest(loss, best);
+}
+
+// Members up per region; standby regions as above, and scope="region": what
+// promoting the best standby region would lose.
+void AppendRegions(const std::string& cluster, const ClusterView& v, const PrimaryPosition* primary,
+                   core::MetricSet& out) {
+  std::map<std::string, std::vector<const TargetResult*>> regions;
+  for (const TargetResult* t : v.members) {
+    if (!t->region.empty()) regions[t->region].push_back(t);
+  }
+  Loss best;
+  for (const auto& [region, members] : regions) {
+    const double up = static_cast<double>(std::count_if(
+        members.begin(), members.end(), [](const TargetResult* t) { return t->facts.up; }));
+    out.Gauge("pgdr_region_members_up", "Members of the cluster in the region that are up.",
+              {{"cluster", cluster}, {"region", region}}, up);
+    if (primary == nullptr || primary->region.empty() || region == primary->region) continue;
+    AppendStandbyRegion(cluster, region, members, *primary, best, out);
+  }
+  if (primary != nullptr) AppendRpo(cluster, "region", best, primary->live, out);
 }
 
 }  // namespace
@@ -191,6 +262,10 @@ void AppendClusterMetrics(const SnapshotInputs& in, PrimaryPositions& primaries,
     if (primary == nullptr) continue;
     AppendRpo(cluster, "replica", replica_loss, primary->live, out);
     AppendRpo(cluster, "archive", ArchiveLoss(in, cluster, *primary), primary->live, out);
+  }
+  for (const auto& [cluster, v] : clusters) {
+    const auto known = primaries.find(cluster);
+    AppendRegions(cluster, v, known == primaries.end() ? nullptr : &known->second, out);
   }
 }
 

@@ -70,8 +70,10 @@ void InitLogging(LogLevel level, LogFormat format) {
   spdlog::set_default_logger(logger);
 }
 
-std::string RenderLogLine(LogFormat format, std::string_view msg,
-                          std::initializer_list<LogField> fields) {
+namespace {
+
+template <typename Fields>
+std::string Render(LogFormat format, std::string_view msg, const Fields& fields) {
   std::string out;
   out.reserve(64 + msg.size());
   if (format == LogFormat::kJson) {
@@ -101,9 +103,21 @@ std::string RenderLogLine(LogFormat format, std::string_view msg,
   return out;
 }
 
+}  // namespace
+
+std::string RenderLogLine(LogFormat format, std::string_view msg,
+                          std::initializer_list<LogField> fields) {
+  return Render(format, msg, fields);
+}
+
 void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
   const LogFormat format = g_format.load(std::memory_order_relaxed);
-  spdlog::log(ToSpdlog(level), "{}", RenderLogLine(format, msg, fields));
+  spdlog::log(ToSpdlog(level), "{}", Render(format, msg, fields));
+}
+
+void Log(LogLevel level, std::string_view msg, const OwnedLogFields& fields) {
+  const LogFormat format = g_format.load(std::memory_order_relaxed);
+  spdlog::log(ToSpdlog(level), "{}", Render(format, msg, fields));
 }
 
 }  // namespace pgdr::core

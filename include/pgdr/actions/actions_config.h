@@ -13,6 +13,8 @@
 //         action: failover
 //         provider: pg_promote
 //         redirect: [pgbouncer-prod]
+//     region_failover:   # a standby region's promotion (region.h)
+//       - {cluster: prod, standby_region: eu-west, confirm_for: 1m, approval: manual}
 //   maintenance:
 //     windows: [{cluster: prod, cron: "0 2 * * SUN", duration: 2h}]
 //
@@ -29,6 +31,7 @@
 #include "pgdr/actions/maintenance.h"
 #include "pgdr/actions/notifier.h"
 #include "pgdr/actions/providers.h"
+#include "pgdr/actions/region.h"
 #include "pgdr/config/config.h"
 
 namespace pgdr::actions {
@@ -58,12 +61,22 @@ struct Trigger {
   std::string cnpg_cluster;  // default: the pgdr cluster name
 };
 
+// One entry of actions.region_failover. `trigger` carries what the provider
+// and the redirect need (provider, timeout, repoint_replicas, redirect,
+// dry_run), named "region:<cluster>/<standby_region>".
+struct RegionFailover {
+  RegionPolicy policy;
+  Trigger trigger;
+};
+
 struct ActionsConfig {
   NotifierConfig notifier;
   std::vector<Trigger> triggers;
+  std::vector<RegionFailover> regions;
   std::vector<WindowConfig> windows;
   std::map<std::string, std::vector<PgEndpoint>> members;  // cluster -> members (config order)
   std::map<std::string, std::string> addresses;            // "cluster/member" -> "host:port"
+  std::map<std::string, std::string> regions_of_members;   // "cluster/member" -> region
   std::map<std::string, PoolerEndpoint> poolers;           // by name
   std::map<std::string, std::string> pooler_cluster;       // pooler name -> cluster
   std::vector<std::string> clusters;

@@ -11,10 +11,18 @@
 //     new primary;
 //   - redirect: repoints PgBouncers at the cluster's current primary;
 //   - webhook / exec: once per firing episode of the alert.
+//   - region_failover (not alert-driven: decided on every new snapshot): the
+//     guards of region.h; with approval: manual (the default) a decision
+//     that passes them is held pending, paged with its RPO, and shown in
+//     GET /api/v1/actions until POST /api/v1/actions/region/approve (the
+//     `promote-region` CLI) confirms it; then the provider promotes the
+//     standby region's best member, the others are repointed at it and the
+//     PgBouncers follow.
 // No action runs for a cluster inside a maintenance window. Every decision
 // is one structured log line and a counter:
-// pgdr_failover_requests_total{cluster,provider,result} (success, failed,
-// refused, dry_run) and pgdr_actions_total{trigger,action,result}; a
+// pgdr_failover_requests_total{cluster,provider,kind,result} (kind node or
+// region; success, failed, refused, dry_run, and pending for a regional
+// promotion awaiting approval) and pgdr_actions_total{trigger,action,result}; a
 // promotion's (or dry run's) loss, measured from the snapshot's primary
 // position, also in pgdr_failover_loss_bytes_total{cluster,provider,result}. Repeated
 // identical refusals while an alert keeps firing are logged and counted once.
@@ -64,6 +72,15 @@ class ActionEngine {
   // its LSN, the last failover that ran, for the cooldown), the counters, the manual
   // maintenance windows and the decision history. REQUIRES: `previous` is stopped.
   void AdoptState(const ActionEngine& previous);
+
+  // GET /api/v1/actions: each region_failover's state, its pending decision
+  // (candidate, RPO, evidence) and its last reason. No authentication yet
+  // (issue 13): bind --web.listen-address to a trusted network.
+  http::HttpResponse HandleActions(const http::HttpRequest& request);
+  // POST /api/v1/actions/region/approve {"cluster":C,"region":R}: starts the
+  // pending regional promotion of C's standby region R (409 when none is
+  // pending: the body says why).
+  http::HttpResponse HandleRegionApprove(const http::HttpRequest& request);
 
   // GET and POST /api/v1/maintenance (see MaintenanceWindows).
   http::HttpResponse HandleMaintenance(const http::HttpRequest& request);

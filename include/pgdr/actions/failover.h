@@ -35,6 +35,7 @@ namespace pgdr::actions {
 struct MemberView {
   std::string member;
   std::string address;  // "host:port" of its target DSN; empty when unknown
+  std::string region;   // its target's `region`; empty when none
   bool up = false;
   std::optional<bool> in_recovery;
   std::optional<double> lsn_bytes;          // replay LSN on a replica

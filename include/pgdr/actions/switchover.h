@@ -70,8 +70,10 @@ struct SwitchoverOptions {
   double max_lag_bytes = 16.0 * 1024 * 1024;      // refuse above, default 16 MiB
 };
 
-ProcedureReport RunSwitchover(const config::Config& config, const SwitchoverOptions& options,
-                              const StepCallback& on_step);
+// `sections`: the config's owned sections as LoadConfig handed them out
+// (the actions the procedure needs are parsed from them).
+ProcedureReport RunSwitchover(const config::Config& config, const config::OwnedSections& sections,
+                              const SwitchoverOptions& options, const StepCallback& on_step);
 
 struct RejoinOptions {
   std::string cluster;
@@ -80,7 +82,7 @@ struct RejoinOptions {
   std::chrono::milliseconds step_timeout{60000};
 };
 
-ProcedureReport RunRejoin(const config::Config& config, const RejoinOptions& options,
-                          const StepCallback& on_step);
+ProcedureReport RunRejoin(const config::Config& config, const config::OwnedSections& sections,
+                          const RejoinOptions& options, const StepCallback& on_step);
 
 }  // namespace pgdr::actions

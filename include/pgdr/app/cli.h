@@ -1,6 +1,6 @@
 // The pgdr_exporter command line: flags in Prometheus's style and the
-// subcommands (check-config, check-rules, test-rules, promql-test, and the
-// operator procedures switchover and rejoin).
+// subcommands (check-config, check-rules, test-rules, promql-test,
+// promote-region, and the operator procedures switchover and rejoin).
 #pragma once
 
 namespace pgdr::app {

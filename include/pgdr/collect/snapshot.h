@@ -45,6 +45,7 @@ struct PrimaryPosition {
   double lsn_bytes = 0;
   std::chrono::system_clock::time_point seen_at;  // collection time of that LSN
   bool live = false;
+  std::string region;  // the member's `region`; empty when it has none
 };
 using PrimaryPositions = std::map<std::string, PrimaryPosition>;  // by cluster
 
@@ -74,7 +75,10 @@ struct SnapshotInputs {
 
 // Cross-member metrics: pgdr_replication_lag_bytes/_seconds per replica,
 // pgdr_rpo_bytes/_seconds{scope} with their pgdr_rpo_basis, the primary's
-// last seen position, and primary/replica counts per cluster.
+// last seen position, primary/replica counts per cluster, and for members
+// carrying a `region`: members up per region and, for every region other
+// than the primary's (a standby region), its replay position, WAL source
+// and what promoting it would lose (scope="region").
 //
 // `primaries` is the memory of the previous call (empty at the first):
 // each cluster with a member answering as primary takes that member's

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "pgdr/core/status.h"
 
@@ -36,5 +37,10 @@ std::string RenderLogLine(LogFormat format, std::string_view msg,
                           std::initializer_list<LogField> fields);
 
 void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {});
+
+// Fields assembled at run time (an event whose field list is built in
+// steps, e.g. a decision's common fields plus its result).
+using OwnedLogFields = std::vector<std::pair<std::string, std::string>>;
+void Log(LogLevel level, std::string_view msg, const OwnedLogFields& fields);
 
 }  // namespace pgdr::core

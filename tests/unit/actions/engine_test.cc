@@ -173,7 +173,7 @@ std::shared_ptr<const collect::Snapshot> Snap(TimePoint at, bool primary_up, boo
     s->targets.push_back(t);
   }
   // As the composer reports it: p1's position, remembered once p1 is down.
-  s->primaries["prod"] = {"p1", 1000, at, primary_up};
+  s->primaries["prod"] = {"p1", 1000, at, primary_up, ""};
   return s;
 }
 

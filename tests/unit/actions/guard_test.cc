@@ -50,8 +50,8 @@ FailoverPolicy Policy() {
 }
 
 // The snapshot's position of primary "1": live at kT0, then remembered.
-const collect::PrimaryPosition kLive{"1", 10'000, kT0, true};
-const collect::PrimaryPosition kLastSeen{"1", 10'000, kT0, false};
+const collect::PrimaryPosition kLive{"1", 10'000, kT0, true, ""};
+const collect::PrimaryPosition kLastSeen{"1", 10'000, kT0, false, ""};
 
 // Healthy cluster at kT0 (the tracker learns the primary's LSN), then the
 // given members from kT0+1s on, observed until `until`.
