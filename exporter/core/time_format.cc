@@ -35,4 +35,13 @@ std::string FormatRfc3339(std::chrono::system_clock::time_point t, Fraction frac
       fraction);
 }
 
+std::string FormatUtcNow(const char* strftime_format) {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[64];
+  const size_t n = std::strftime(buf, sizeof buf, strftime_format, &tm);
+  return std::string(buf, n);
+}
+
 }  // namespace pgdr::core

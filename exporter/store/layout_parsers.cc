@@ -18,17 +18,25 @@ std::optional<double> Number(std::string_view s) {
 
 bool IsNone(std::string_view v) { return v.empty() || v == "None"; }
 
+// The next line of `text` that is neither blank nor a '#' comment, trimmed;
+// `line_no` counts every line consumed. False at the end of the text.
+bool NextLine(std::string_view& text, std::string_view& line, int& line_no) {
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    line = core::Trim(text.substr(0, nl));
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    if (!line.empty() && line.front() != '#') return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 core::Result<BackupRecord> ParseBarmanBackupInfo(std::string_view text, uint64_t segment_size) {
   std::map<std::string, std::string, std::less<>> fields;
   int line_no = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = core::Trim(text.substr(0, nl));
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    ++line_no;
-    if (line.empty() || line.front() == '#') continue;
+  for (std::string_view line; NextLine(text, line, line_no);) {
     size_t eq = line.find('=');
     if (eq == std::string_view::npos || eq == 0) {
       return core::Status::Corruption("line " + std::to_string(line_no) + ": expected key=value");
@@ -90,12 +98,7 @@ core::Result<std::vector<BackupRecord>> ParsePgBackRestInfo(std::string_view tex
   bool seen_backrest = false;
   bool seen_db_history = false;  // the last section: absent when the file was cut short
   int line_no = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = core::Trim(text.substr(0, nl));
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    ++line_no;
-    if (line.empty() || line.front() == '#') continue;
+  for (std::string_view line; NextLine(text, line, line_no);) {
     std::string where = "line " + std::to_string(line_no);
     if (line.front() == '[') {
       if (line.back() != ']') return core::Status::Corruption(where + ": unterminated section");

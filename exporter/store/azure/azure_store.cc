@@ -1,8 +1,7 @@
 // Azure Blob Storage: List Blobs (with marker) and Get Blob, authorised by
 // SharedKey or a SAS token.
-#include <ctime>
-
 #include "pgdr/core/strings.h"
+#include "pgdr/core/time_format.h"
 #include "pgdr/store/object_store.h"
 #include "store/http_store.h"
 
@@ -10,15 +9,6 @@ namespace pgdr::store {
 namespace {
 
 constexpr std::string_view kApiVersion = "2021-08-06";
-
-std::string HttpDate() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
 
 class AzureStore final : public HttpObjectStore {
  public:
@@ -56,8 +46,9 @@ class AzureStore final : public HttpObjectStore {
       path += core::PercentEncode(key, core::Escape::kPath);
     }
     std::string url = HostOf(endpoint_) + path;
-    std::vector<std::string> headers = {"x-ms-date: " + HttpDate(),
-                                        "x-ms-version: " + std::string(kApiVersion)};
+    std::vector<std::string> headers = {
+        "x-ms-date: " + core::FormatUtcNow("%a, %d %b %Y %H:%M:%S GMT"),
+        "x-ms-version: " + std::string(kApiVersion)};
     std::string canonical_query = CanonicalQuery(query);
     core::Result<std::string> key_secret = ReadSecret(options_.account_key, "AZURE_STORAGE_KEY");
     if (key_secret.ok() && options_.sas_token.env.empty() && options_.sas_token.file.empty()) {

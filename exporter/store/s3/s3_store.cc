@@ -1,11 +1,11 @@
 #include "store/s3/s3_store.h"
 
 #include <cstdlib>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
 #include "pgdr/core/strings.h"
+#include "pgdr/core/time_format.h"
 #include "store/http_store.h"
 
 namespace pgdr::store {
@@ -37,15 +37,6 @@ core::Result<Endpoint> ParseEndpoint(const std::string& url) {
   while (!e.path.empty() && e.path.back() == '/') e.path.pop_back();
   if (e.host.empty()) return core::Status::InvalidArgument("endpoint \"" + url + "\": no host");
   return e;
-}
-
-std::string AmzDate() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
 }
 
 class S3Store final : public HttpObjectStore {
@@ -123,7 +114,7 @@ class S3Store final : public HttpObjectStore {
     }
     if (!key.empty() || !path_style_) path += '/';
     path += core::PercentEncode(key, core::Escape::kPath);
-    std::string date = AmzDate();
+    std::string date = core::FormatUtcNow("%Y%m%dT%H%M%SZ");
     SigV4Request request;
     request.canonical_uri = path;
     request.query = query;

@@ -17,4 +17,8 @@ enum class Fraction {
 std::string FormatRfc3339(int64_t unix_ms, Fraction fraction);
 std::string FormatRfc3339(std::chrono::system_clock::time_point t, Fraction fraction);
 
+// The current time in UTC through a strftime(3) format, for the protocols
+// that want their own: SigV4's "%Y%m%dT%H%M%SZ", HTTP's RFC 1123 date.
+std::string FormatUtcNow(const char* strftime_format);
+
 }  // namespace pgdr::core

@@ -27,5 +27,13 @@ TEST(TimeFormatTest, TimePointOverloadAgrees) {
   EXPECT_EQ(FormatRfc3339(t, Fraction::kMilliseconds), "2026-11-23T20:00:00.042Z");
 }
 
+TEST(TimeFormatTest, UtcNowThroughStrftime) {
+  const std::string year = FormatUtcNow("%Y");
+  const std::string rfc3339 = FormatRfc3339(std::chrono::system_clock::now(), Fraction::kNone);
+  EXPECT_EQ(year, rfc3339.substr(0, 4));
+  EXPECT_EQ(FormatUtcNow("%Y%m%dT%H%M%SZ").size(), 16u);
+  EXPECT_EQ(FormatUtcNow("plain"), "plain");
+}
+
 }  // namespace
 }  // namespace pgdr::core
