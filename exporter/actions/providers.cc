@@ -1,11 +1,7 @@
 #include "pgdr/actions/providers.h"
 
-#include <fcntl.h>
 #include <libpq-fe.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,12 +10,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 
+#include "pgdr/collect/pg_connect.h"
 #include "pgdr/collect/pg_handle.h"
 #include "pgdr/core/files.h"
-
-extern char** environ;
+#include "pgdr/core/subprocess.h"
 
 namespace pgdr::actions {
 
@@ -34,44 +29,13 @@ std::string Trim(std::string s) {
   return s.substr(i);
 }
 
-// A blocking connection with a connect timeout; `server_options` empty for
-// PgBouncer's admin console (which refuses the options parameter).
 core::Result<collect::PgConnPtr> Connect(const std::string& dsn, const std::string& password,
                                          milliseconds timeout, bool with_statement_timeout) {
-  const std::string connect_timeout =
-      std::to_string(std::max<long long>(2, (timeout.count() + 999) / 1000));
-  const std::string options = "-c statement_timeout=" + std::to_string(timeout.count() + 5000);
-  std::vector<const char*> keys = {"dbname", "connect_timeout", "application_name"};
-  std::vector<const char*> values = {dsn.c_str(), connect_timeout.c_str(), "pgdr_actions"};
-  if (!password.empty()) {
-    keys.push_back("password");
-    values.push_back(password.c_str());
-  }
-  if (with_statement_timeout) {
-    keys.push_back("options");
-    values.push_back(options.c_str());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-  collect::PgConnPtr conn(PQconnectdbParams(keys.data(), values.data(), 1));
-  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
-    return core::Status::Unavailable(
-        "connect: " + (conn ? Trim(PQerrorMessage(conn.get())) : std::string("no memory")));
-  }
-  return conn;
+  return collect::ConnectBlocking(dsn, password, timeout, "pgdr_actions", with_statement_timeout);
 }
 
-// Runs one query; returns the first cell of the first row ("" when none).
 core::Result<std::string> Query(PGconn* conn, const std::string& sql) {
-  collect::PgResultPtr res(PQexec(conn, sql.c_str()));
-  const auto st = PQresultStatus(res.get());
-  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-    return core::Status::IOError(sql.substr(0, sql.find(' ')) + ": " + Trim(PQerrorMessage(conn)));
-  }
-  if (st == PGRES_TUPLES_OK && PQntuples(res.get()) > 0 && PQnfields(res.get()) > 0) {
-    return std::string(PQgetvalue(res.get(), 0, 0));
-  }
-  return std::string();
+  return collect::QueryValue(conn, sql);
 }
 
 std::string Quote(const std::string& s, char q) {
@@ -264,56 +228,14 @@ core::Status RedirectPooler(const PoolerEndpoint& pooler, const std::string& hos
 
 core::Status RunCommand(const std::vector<std::string>& argv,
                         const std::map<std::string, std::string>& env, milliseconds timeout) {
-  if (argv.empty()) return core::Status::InvalidArgument("empty command");
-  std::map<std::string, std::string> merged;
-  for (char** e = environ; e && *e; ++e) {
-    const std::string kv = *e;
-    const auto eq = kv.find('=');
-    if (eq != std::string::npos) merged[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  for (const auto& [k, v] : env) merged[k] = v;
-  std::vector<std::string> env_strings;
-  env_strings.reserve(merged.size());
-  for (const auto& [k, v] : merged) env_strings.push_back(std::string(k).append("=").append(v));
-  std::vector<char*> envp, args;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (auto& s : argv_copy) args.push_back(s.data());
-  args.push_back(nullptr);
-
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, args[0], &files, &attr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&files);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return core::Status::IOError("spawn " + argv[0] + ": " + std::strerror(rc));
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  int wstatus = 0;
-  while (true) {
-    const pid_t w = waitpid(pid, &wstatus, WNOHANG);
-    if (w == pid) break;
-    if (w < 0) return core::Status::IOError("waitpid: " + std::string(std::strerror(errno)));
-    if (std::chrono::steady_clock::now() >= deadline) {
-      kill(-pid, SIGKILL);
-      waitpid(pid, &wstatus, 0);
-      return core::Status::Timeout(argv[0] + " killed after " + std::to_string(timeout.count()) +
-                                   "ms");
-    }
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return core::Status::OK();
-  if (WIFEXITED(wstatus)) {
-    return core::Status::IOError(argv[0] + " exited with status " +
-                                 std::to_string(WEXITSTATUS(wstatus)));
-  }
-  return core::Status::IOError(argv[0] + " killed by signal " + std::to_string(WTERMSIG(wstatus)));
+  core::ProcessOptions options;
+  options.argv = argv;
+  options.env = env;
+  options.timeout = timeout;
+  core::Result<core::ProcessResult> run = core::RunProcess(options);
+  if (!run.ok()) return run.status();
+  if (run->exit_code == 0) return core::Status::OK();
+  return core::Status::IOError(core::DescribeExit(options, *run));
 }
 
 std::pair<std::string, std::string> SplitHostPort(const std::string& address) {

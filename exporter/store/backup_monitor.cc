@@ -1,9 +1,8 @@
 #include "pgdr/store/backup_monitor.h"
 
-#include <cstdlib>
-#include <set>
 
 #include "pgdr/core/log.h"
+#include "pgdr/store/archive.h"
 #include "pgdr/store/object_store.h"
 #include "pgdr/store/wal.h"
 #include "store/layout.h"
@@ -12,118 +11,6 @@ namespace pgdr::store {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-constexpr size_t kMaxHistoryBytes = 1 << 20;
-
-struct MonitorSettings {
-  std::string name, cluster, layout;
-  LayoutOptions layout_options;
-  StoreOptions store_options;
-  std::chrono::milliseconds interval{60000};
-  std::chrono::milliseconds deadline{30000};
-  std::chrono::milliseconds full_list_interval{3600000};
-};
-
-// What the monitor knows of the WAL archive; rebuilt by each full listing.
-struct WalState {
-  WalChain chain;
-  std::string cursor;  // the last key listed
-  std::optional<SegmentId> newest;
-  double newest_mtime = 0;
-  uint64_t partials = 0;
-  std::set<uint32_t> histories_unreadable;  // compressed or unparseable
-};
-
-SecretSource Secret(const config::YamlReader& reader, const YAML::Node& entry,
-                    const std::string& base) {
-  return SecretSource{reader.StringOr(entry, base + "_env", ""),
-                      reader.StringOr(entry, base + "_file", "")};
-}
-
-MonitorSettings ParseSettings(const config::YamlReader& reader, const YAML::Node& entry) {
-  reader.ExpectMap(entry, "backup store");
-  reader.CheckKeys(entry,
-                   {"name",
-                    "cluster",
-                    "layout",
-                    "url",
-                    "server_name",
-                    "stanza",
-                    "pattern",
-                    "endpoint",
-                    "region",
-                    "path_style",
-                    "access_key_id_env",
-                    "access_key_id_file",
-                    "secret_access_key_env",
-                    "secret_access_key_file",
-                    "session_token_env",
-                    "session_token_file",
-                    "account_name",
-                    "account_key_env",
-                    "account_key_file",
-                    "sas_token_env",
-                    "sas_token_file",
-                    "ca_file",
-                    "insecure_skip_verify",
-                    "interval",
-                    "timeout",
-                    "deadline",
-                    "full_list_interval",
-                    "wal_segment_size",
-                    "max_objects"},
-                   "backup store");
-  MonitorSettings s;
-  s.name = reader.String(entry, "name");
-  s.cluster = reader.String(entry, "cluster");
-  s.layout = reader.String(entry, "layout");
-  if (s.layout != "barman-cloud" && s.layout != "wal-g" && s.layout != "pgbackrest" &&
-      s.layout != "pg_dump") {
-    reader.Fail(entry["layout"], "layout must be barman-cloud, wal-g, pgbackrest or pg_dump");
-  }
-  StoreOptions& o = s.store_options;
-  o.url = reader.String(entry, "url");
-  if (!o.url.starts_with("s3://") && !o.url.starts_with("gs://") &&
-      !o.url.starts_with("azure://") && !o.url.starts_with("file:///")) {
-    reader.Fail(entry["url"], "url must start with s3://, gs://, azure:// or file:///");
-  }
-  s.layout_options.server_name = reader.StringOr(entry, "server_name", s.cluster);
-  s.layout_options.stanza = reader.StringOr(entry, "stanza", "");
-  if (s.layout == "pgbackrest" && s.layout_options.stanza.empty()) {
-    reader.Fail(entry, "layout pgbackrest needs \"stanza\"");
-  }
-  s.layout_options.pattern = reader.StringOr(entry, "pattern", "*");
-  long long segment_size = reader.IntOr(entry, "wal_segment_size", kDefaultWalSegmentSize);
-  if (segment_size < (1 << 20) || segment_size > (1ll << 30) ||
-      (segment_size & (segment_size - 1)) != 0) {
-    reader.Fail(entry["wal_segment_size"], "wal_segment_size must be a power of two, 1MiB..1GiB");
-  }
-  s.layout_options.segment_size = static_cast<uint64_t>(segment_size);
-  o.endpoint = reader.StringOr(entry, "endpoint", "");
-  const char* env_region = std::getenv("AWS_REGION");
-  if (env_region == nullptr) env_region = std::getenv("AWS_DEFAULT_REGION");
-  o.region = reader.StringOr(entry, "region", env_region != nullptr ? env_region : "us-east-1");
-  if (entry["path_style"]) o.path_style = reader.BoolOr(entry, "path_style", false);
-  o.access_key_id = Secret(reader, entry, "access_key_id");
-  o.secret_access_key = Secret(reader, entry, "secret_access_key");
-  o.session_token = Secret(reader, entry, "session_token");
-  o.account_name = reader.StringOr(entry, "account_name", "");
-  o.account_key = Secret(reader, entry, "account_key");
-  o.sas_token = Secret(reader, entry, "sas_token");
-  o.ca_file = reader.StringOr(entry, "ca_file", "");
-  o.insecure_skip_verify = reader.BoolOr(entry, "insecure_skip_verify", false);
-  s.interval = reader.DurationOr(entry, "interval", s.interval);
-  o.timeout = reader.DurationOr(entry, "timeout", o.timeout);
-  s.deadline = reader.DurationOr(entry, "deadline", s.deadline);
-  s.full_list_interval = reader.DurationOr(entry, "full_list_interval", s.full_list_interval);
-  long long max_objects = reader.IntOr(entry, "max_objects", 1000000);
-  if (max_objects <= 0) reader.Fail(entry["max_objects"], "max_objects must be positive");
-  o.max_objects = static_cast<uint64_t>(max_objects);
-  if (s.interval.count() <= 0) reader.Fail(entry["interval"], "interval must be positive");
-  if (o.timeout.count() <= 0) reader.Fail(entry["timeout"], "timeout must be positive");
-  if (s.deadline.count() <= 0) reader.Fail(entry["deadline"], "deadline must be positive");
-  return s;
-}
 
 // Bounds a whole poll: a request that would start after the deadline fails
 // with kTimeout instead (each request is bounded by the store's timeout).
@@ -160,7 +47,7 @@ class DeadlineStore final : public ObjectStore {
 
 class Monitor final : public BackupMonitor {
  public:
-  Monitor(MonitorSettings settings, std::unique_ptr<ObjectStore> store,
+  Monitor(StoreSettings settings, std::unique_ptr<ObjectStore> store,
           std::unique_ptr<Layout> layout)
       : settings_(std::move(settings)),
         store_(std::move(store)),
@@ -214,61 +101,13 @@ class Monitor final : public BackupMonitor {
     if (!s.ok()) return s;
     std::string prefix = layout_->WalPrefix();
     if (prefix.empty()) return core::Status::OK();
-    if (!full) return ListWal(prefix, wal_);
-    WalState fresh;
-    s = ListWal(prefix, fresh);
+    auto errors = [this](const std::string& key, const std::string& msg) { ParseError(key, msg); };
+    uint64_t segment_size = settings_.layout_options.segment_size;
+    if (!full) return ListWal(guarded_, prefix, segment_size, wal_, errors);
+    WalListing fresh;
+    s = ListWal(guarded_, prefix, segment_size, fresh, errors);
     if (s.ok()) wal_ = std::move(fresh);
     return s;
-  }
-
-  core::Status ListWal(const std::string& prefix, WalState& state) {
-    uint64_t segment_size = settings_.layout_options.segment_size;
-    ListOptions options{prefix, state.cursor, false};
-    return ListAfter(guarded_, options, [&](const ObjectInfo& info) -> core::Status {
-      state.cursor = info.key;
-      WalFile file = ClassifyWalFile(info.key, segment_size);
-      switch (file.kind) {
-        case WalFile::Kind::kSegment: {
-          state.chain.segments[file.segment.timeline].Insert(file.segment.segno);
-          if (!state.newest || std::pair(file.segment.segno, file.segment.timeline) >
-                                   std::pair(state.newest->segno, state.newest->timeline)) {
-            state.newest = file.segment;
-            state.newest_mtime = info.mtime_seconds;
-          }
-          break;
-        }
-        case WalFile::Kind::kPartial:
-          ++state.partials;
-          break;
-        case WalFile::Kind::kHistory:
-          return ReadHistory(info, file.segment.timeline, state);
-        default:
-          break;
-      }
-      return core::Status::OK();
-    });
-  }
-
-  core::Status ReadHistory(const ObjectInfo& info, uint32_t timeline, WalState& state) {
-    bool gzip = info.key.ends_with(".history.gz");
-    if (!info.key.ends_with(".history") && !gzip) {
-      // Other compressions: switch points unknown; the gap falls back to "any timeline".
-      state.histories_unreadable.insert(timeline);
-      return core::Status::OK();
-    }
-    core::Result<std::string> text = guarded_.Read(info.key, kMaxHistoryBytes);
-    if (!text.ok()) return text.status();
-    if (gzip) text = Gunzip(*text, kMaxHistoryBytes);
-    core::Result<std::vector<HistoryEntry>> entries =
-        text.ok() ? ParseHistoryFile(*text)
-                  : core::Result<std::vector<HistoryEntry>>(text.status());
-    if (!entries.ok()) {
-      ParseError(info.key, entries.status().message());
-      state.histories_unreadable.insert(timeline);
-      return core::Status::OK();
-    }
-    state.chain.histories[timeline] = std::move(*entries);
-    return core::Status::OK();
   }
 
   core::Labels Base() const { return {{"cluster", settings_.cluster}, {"store", settings_.name}}; }
@@ -324,10 +163,6 @@ class Monitor final : public BackupMonitor {
               Base(), newest->size_bytes.value_or(0));
   }
 
-  static bool Completed(const BackupRecord& r) {
-    return (r.status == "done" || r.status == "done_with_errors") && r.end_time.has_value();
-  }
-
   void EmitBackups(core::MetricSet& out) {
     std::map<std::string, double> by_status = {{"done", 0}, {"failed", 0}, {"running", 0}};
     std::map<std::string, double> last_by_type;
@@ -340,7 +175,7 @@ class Monitor final : public BackupMonitor {
         std::optional<double> t = r.end_time ? r.end_time : r.begin_time;
         if (t && (!last_failed || *t > *last_failed)) last_failed = t;
       }
-      if (!Completed(r)) continue;
+      if (!r.Completed()) continue;
       double& last = last_by_type[r.type];
       last = std::max(last, *r.end_time);
       if (newest == nullptr || *r.end_time > *newest->end_time) newest = &r;
@@ -393,7 +228,7 @@ class Monitor final : public BackupMonitor {
     // The chain must be complete from the oldest completed backup's first segment.
     std::optional<SegmentId> start;
     for (const auto& [id, r] : catalog_) {
-      if (!Completed(r) || !r.begin_wal) continue;
+      if (!r.Completed() || !r.begin_wal) continue;
       if (!start || r.begin_wal->segno < start->segno) start = r.begin_wal;
     }
     if (!start) {
@@ -419,13 +254,13 @@ class Monitor final : public BackupMonitor {
               gap.history_missing || wal_.histories_unreadable.contains(gap.timeline) ? 1 : 0);
   }
 
-  MonitorSettings settings_;
+  StoreSettings settings_;
   Clock::time_point deadline_;
   std::unique_ptr<ObjectStore> store_;  // owns the driver; its stats are the request metrics
   DeadlineStore guarded_;               // what the poll uses
   std::unique_ptr<Layout> layout_;
   std::map<std::string, BackupRecord> catalog_;
-  WalState wal_;
+  WalListing wal_;
   std::optional<Clock::time_point> last_full_;
   bool polled_once_ = false;
   uint64_t parse_errors_ = 0;
@@ -436,10 +271,9 @@ class Monitor final : public BackupMonitor {
 
 core::Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const config::YamlReader& reader,
                                                                const YAML::Node& entry) {
-  MonitorSettings settings;
-  core::Status parsed =
-      config::GuardYaml(reader.file(), [&] { settings = ParseSettings(reader, entry); });
-  if (!parsed.ok()) return parsed;
+  core::Result<StoreSettings> parsed = ParseStoreSettings(reader, entry);
+  if (!parsed.ok()) return parsed.status();
+  StoreSettings settings = std::move(*parsed);
   std::string where = reader.Where(entry) + ": backup store \"" + settings.name + "\": ";
   core::Result<std::unique_ptr<ObjectStore>> store = MakeObjectStore(settings.store_options);
   if (!store.ok()) return core::Status::InvalidArgument(where + store.status().message());
