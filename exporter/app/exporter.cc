@@ -51,6 +51,7 @@ void Exporter::Impl::Route() {
   views.rules = [this] { return Rules(); };
   views.actions = [this] { return Actions(); };
   views.reload = [this] { return Reload(); };
+  views.drills = [this] { return drills_.Json(); };
   RouteHttp(http_, views);
 }
 
@@ -207,7 +208,11 @@ std::vector<prometheus::MetricFamily> Exporter::Impl::CurrentSelfMetrics() {
   }
   const auto rules = Rules();
   const auto engine = Actions();
-  return SelfMetrics(facts, rules.get(), engine.get());
+  std::vector<prometheus::MetricFamily> families = SelfMetrics(facts, rules.get(), engine.get());
+  core::MetricSet drills;
+  drills_.AppendMetrics(drills);
+  for (prometheus::MetricFamily& f : drills.Take()) families.push_back(std::move(f));
+  return families;
 }
 
 Exporter::Exporter(ExporterOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}

@@ -40,6 +40,9 @@ void RouteHttp(http::HttpServer& server, const HttpViews& views) {
   server.Route("/api/v1/alerts", [views](const http::HttpRequest&) {
     return http::HttpResponse{200, "application/json", views.rules()->AlertsJson().dump()};
   });
+  server.Route("/api/v1/drills", [views](const http::HttpRequest&) {
+    return http::HttpResponse{200, "application/json", views.drills()};
+  });
   server.Route("/api/v1/maintenance", [views](const http::HttpRequest& req) {
     return views.actions()->HandleMaintenance(req);
   });

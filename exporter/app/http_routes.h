@@ -1,5 +1,5 @@
 // The exporter's HTTP endpoints: the metrics page, /-/healthy, /-/ready,
-// /-/reload, the Prometheus-shaped /api/v1/{targets,rules,alerts}, the
+// /-/reload, the Prometheus-shaped /api/v1/{targets,rules,alerts}, /api/v1/drills, the
 // maintenance API and the status page. Every handler reads through the
 // accessors below, so it sees the engines a reload swapped in.
 //
@@ -26,6 +26,7 @@ struct HttpViews {
   std::function<std::shared_ptr<rules::RuleManager>()> rules;
   std::function<std::shared_ptr<actions::ActionEngine>()> actions;
   std::function<core::Status()> reload;
+  std::function<std::string()> drills;  // /api/v1/drills JSON
 };
 
 void RouteHttp(http::HttpServer& server, const HttpViews& views);

@@ -9,6 +9,8 @@ core::Result<ValidatedConfig> LoadAndValidate(const std::string& path) {
   if (!config.ok()) return config.status();
   auto monitors = MakeBackupMonitors(*config);
   if (!monitors.ok()) return monitors.status();
+  auto drills = restore::ParseDrills(*config);
+  if (!drills.ok()) return drills.status();
   auto engine = actions::ActionEngine::Create(*config);
   if (!engine.ok()) return engine.status();
   ValidatedConfig out;
@@ -25,6 +27,7 @@ core::Result<ValidatedConfig> LoadAndValidate(const std::string& path) {
   out.config = std::move(*config);
   out.monitors = std::move(*monitors);
   out.engine = std::move(*engine);
+  out.drills = std::move(*drills);
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include "pgdr/actions/engine.h"
 #include "pgdr/config/config.h"
 #include "pgdr/core/status.h"
+#include "pgdr/restore/drills.h"
 #include "pgdr/rules/rule_file.h"
 #include "pgdr/store/backup_monitor.h"
 
@@ -28,6 +29,7 @@ struct ValidatedConfig {
   std::unique_ptr<actions::ActionEngine> engine;
   // The parsed groups of config.rule_files, in file order.
   std::vector<rules::GroupSpec> rule_groups;
+  std::vector<restore::DrillSpec> drills;  // the `drills:` section
 };
 
 // Errors name the file (config, query or rule file) and line:col.

@@ -168,7 +168,7 @@ core::Result<Config> LoadConfig(const std::string& path) {
     r.CheckKeys(*root,
                 {"collection", "query_files", "targets", "backup_stores", "rule_files",
                  "evaluation_interval", "external_labels", "alerting", "actions", "maintenance",
-                 "pgbouncers"},
+                 "drills", "pgbouncers"},
                 "config");
     c.collection = ParseCollection(r, (*root)["collection"]);
     if (const YAML::Node qf = (*root)["query_files"]; qf) {
@@ -210,6 +210,7 @@ core::Result<Config> LoadConfig(const std::string& path) {
     c.alerting = (*root)["alerting"];
     c.actions = (*root)["actions"];
     c.maintenance = (*root)["maintenance"];
+    c.drills = (*root)["drills"];
     if (const YAML::Node pb = (*root)["pgbouncers"]; pb) {
       r.ExpectSequence(pb, "pgbouncers");
       std::set<std::string> names;

@@ -75,6 +75,10 @@ std::vector<std::string> MergedEnvironment(const std::map<std::string, std::stri
   return out;
 }
 
+bool Cancelled(const ProcessOptions& options) {
+  return options.cancel != nullptr && options.cancel->load();
+}
+
 }  // namespace
 
 Result<ProcessResult> RunProcess(const ProcessOptions& options) {
@@ -128,13 +132,13 @@ Result<ProcessResult> RunProcess(const ProcessOptions& options) {
   // Read both pipes until they close, then reap the child.
   while (out.read.get() >= 0 || err.read.get() >= 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) {
+    if (left.count() <= 0 || Cancelled(options)) {
       timed_out = true;
       break;
     }
     std::array<pollfd, 2> fds{pollfd{out.read.get(), POLLIN, 0}, pollfd{err.read.get(), POLLIN, 0}};
     int ready =
-        poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(left.count(), 1000)));
+        poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(left.count(), 200)));
     if (ready < 0 && errno != EINTR) break;
     for (size_t i = 0; i < fds.size(); ++i) {
       if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
@@ -153,7 +157,7 @@ Result<ProcessResult> RunProcess(const ProcessOptions& options) {
     if (w == pid) break;
     if (w < 0 && errno != EINTR)
       return Status::IOError("waitpid: " + std::string(std::strerror(errno)));
-    if (Clock::now() >= deadline) {
+    if (Clock::now() >= deadline || Cancelled(options)) {
       timed_out = true;
       break;
     }
@@ -162,6 +166,7 @@ Result<ProcessResult> RunProcess(const ProcessOptions& options) {
   if (timed_out) {
     kill(-pid, SIGKILL);
     waitpid(pid, &wstatus, 0);
+    if (Cancelled(options)) return Status::Unavailable(program + " cancelled");
     return Status::Timeout(program + " killed after " + std::to_string(options.timeout.count()) +
                            "ms");
   }

@@ -20,8 +20,8 @@ class BarmanCloudDriver final : public RestoreDriver {
     argv.insert(argv.end(), common_.begin(), common_.end());
     argv.insert(argv.end(), {store_.store_options.url, store_.layout_options.server_name, backup.id,
                              ctx.data_dir});
-    core::Status fetched =
-        RunTool("fetch " + BackupObject(backup), AsUser(ctx.run_as, argv), env_, ctx.timeout);
+    core::Status fetched = RunTool("fetch " + BackupObject(backup), AsUser(ctx.run_as, argv), env_,
+                                   ctx.timeout, ctx.cancel);
     if (!fetched.ok()) return fetched;
     // CloudNativePG's restore_command: the same options, then %f %p.
     std::string command = "barman-cloud-wal-restore";

@@ -57,11 +57,13 @@ core::Status TouchFile(const std::string& path) {
 }
 
 core::Status RunTool(std::string_view step, std::vector<std::string> argv,
-                     const std::map<std::string, std::string>& env, milliseconds timeout) {
+                     const std::map<std::string, std::string>& env, milliseconds timeout,
+                     const std::atomic<bool>* cancel) {
   core::ProcessOptions options;
   options.argv = std::move(argv);
   options.env = env;
   options.timeout = timeout;
+  options.cancel = cancel;
   core::Result<core::ProcessResult> run = core::RunProcess(options);
   if (!run.ok()) {
     std::string message = std::string(step) + ": " + run.status().message();

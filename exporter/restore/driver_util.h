@@ -32,7 +32,8 @@ core::Status TouchFile(const std::string& path);
 
 // Runs a tool; a non-zero exit becomes IOError "<step>: <tool> exited ...".
 core::Status RunTool(std::string_view step, std::vector<std::string> argv,
-                     const std::map<std::string, std::string>& env, milliseconds timeout);
+                     const std::map<std::string, std::string>& env, milliseconds timeout,
+                     const std::atomic<bool>* cancel = nullptr);
 
 // The AWS_* variables barman-cloud and pgBackRest read, from the store's
 // secret sources (s3:// and gs:// with HMAC keys).

@@ -82,6 +82,8 @@ class Restore {
     return false;
   }
 
+  bool Cancelled() const { return req_.cancel != nullptr && req_.cancel->load(); }
+
   bool Steps() {
     core::Result<std::unique_ptr<RestoreDriver>> driver = MakeRestoreDriver(req_.store);
     if (!driver.ok())
@@ -234,9 +236,11 @@ class Restore {
 
   bool Fetch() {
     const Clock::time_point started = Clock::now();
-    core::Status fetched =
-        driver_->Fetch(*backup_, req_.target, {req_.data_dir, req_.run_as, req_.timeouts.fetch});
+    core::Status fetched = driver_->Fetch(
+        *backup_, req_.target, {req_.data_dir, req_.run_as, req_.timeouts.fetch, req_.cancel});
     report_.fetch_seconds = Seconds(started);
+    if (Cancelled())
+      return Fail("cancelled", "fetch", driver_->BackupObject(*backup_), "cancelled");
     if (!fetched.ok()) {
       bool full = fetched.message().find("No space left") != std::string::npos;
       return Fail(full ? "disk_full" : "fetch_failed", "fetch", driver_->BackupObject(*backup_),
@@ -255,7 +259,7 @@ class Restore {
     core::Status s = StartScratch(server_, driver_->environment(), req_.timeouts.stop);
     if (!s.ok()) return Fail("start_failed", "replay", server_.LogPath(), s.message());
     started_server_ = true;
-    WaitOutcome outcome = WaitForRecovery(server_, req_.target, req_.timeouts.replay);
+    WaitOutcome outcome = WaitForRecovery(server_, req_.target, req_.timeouts.replay, req_.cancel);
     report_.replay_seconds = Seconds(started);
     if (outcome.result != "ok") {
       std::string result = outcome.result;

@@ -97,13 +97,18 @@ core::Result<collect::PgConnPtr> ConnectScratch(const ScratchServer& server, mil
 }
 
 WaitOutcome WaitForRecovery(const ScratchServer& server, const RecoveryTarget& target,
-                            milliseconds timeout) {
+                            milliseconds timeout, const std::atomic<bool>* cancel) {
   WaitOutcome out;
   const Clock::time_point deadline = Clock::now() + timeout;
   const bool wait_for_pause =
       target.action == "pause" && target.kind != RecoveryTarget::Kind::kLatest;
   std::string last_error;
   while (Clock::now() < deadline) {
+    if (cancel != nullptr && cancel->load()) {
+      out.result = "cancelled";
+      out.message = "the restore was cancelled (exporter stopping)";
+      return out;
+    }
     core::Result<collect::PgConnPtr> conn = ConnectScratch(server, milliseconds(2000));
     if (conn.ok()) {
       core::Result<std::string> row = collect::QueryText(

@@ -42,7 +42,7 @@ struct WaitOutcome {
   RecoveryState state;
 };
 WaitOutcome WaitForRecovery(const ScratchServer& server, const RecoveryTarget& target,
-                            milliseconds timeout);
+                            milliseconds timeout, const std::atomic<bool>* cancel);
 
 core::Result<collect::PgConnPtr> ConnectScratch(const ScratchServer& server, milliseconds timeout);
 

@@ -88,6 +88,8 @@ struct Config {
   YAML::Node alerting;
   YAML::Node actions;
   YAML::Node maintenance;
+  // Raw `drills:` section, validated by the restore module; null when absent.
+  YAML::Node drills;
   std::vector<std::string> rule_files;  // resolved paths
   milliseconds evaluation_interval{15000};
   std::map<std::string, std::string> external_labels;

@@ -11,6 +11,7 @@
 // waitpid on its own child only.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <string>
@@ -21,12 +22,13 @@
 namespace pgdr::core {
 
 struct ProcessOptions {
-  std::vector<std::string> argv;             // argv[0] is looked up in PATH
-  std::map<std::string, std::string> env;    // added to (or replacing in) this process's
-  std::chrono::milliseconds timeout{60000};  // then SIGKILL to the whole process group
-  std::string stdout_path;                   // empty: stdout captured (up to capture_bytes)
-  size_t capture_bytes = 64 << 10;           // per stream; the tail is kept
-  std::string cwd;                           // empty: this process's
+  std::vector<std::string> argv;              // argv[0] is looked up in PATH
+  std::map<std::string, std::string> env;     // added to (or replacing in) this process's
+  std::chrono::milliseconds timeout{60000};   // then SIGKILL to the whole process group
+  std::string stdout_path;                    // empty: stdout captured (up to capture_bytes)
+  size_t capture_bytes = 64 << 10;            // per stream; the tail is kept
+  std::string cwd;                            // empty: this process's
+  const std::atomic<bool>* cancel = nullptr;  // set to true: killed as at the deadline
 };
 
 struct ProcessResult {

@@ -10,6 +10,7 @@
 // Ownership: MakeRestoreDriver hands the driver over as a unique_ptr.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -27,6 +28,7 @@ struct FetchContext {
   std::string data_dir;
   std::string run_as;  // empty: this process's user
   milliseconds timeout{3600000};
+  const std::atomic<bool>* cancel = nullptr;  // set: stop the fetch
 };
 
 class RestoreDriver {

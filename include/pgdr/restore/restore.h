@@ -21,6 +21,7 @@
 // may run at once in different directories and ports.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -79,13 +80,14 @@ struct RestoreRequest {
   StepTimeouts timeouts;
   std::string backup_id;  // empty: the newest completed backup that precedes the target
   std::string pg_bin = "/usr/lib/postgresql/15/bin";
+  const std::atomic<bool>* cancel = nullptr;  // set: the restore ends as "cancelled"
 };
 
 struct RestoreReport {
   // "ok", or the cause: store_unreachable, no_backup, target_before_backup,
   // target_after_archive, wal_gap, disk_full, port_in_use, fetch_failed,
   // start_failed, target_not_reached, replay_timeout, verify_failed,
-  // verify_mismatch, internal.
+  // verify_mismatch, cancelled, internal.
   std::string result = "internal";
   std::string step;     // catalog, choose, check_wal, prepare, fetch, replay, verify, stop
   std::string object;   // what the failure was about: a store key, a file, a query
