@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -179,7 +180,13 @@ Result<ProcessResult> RunProcess(const ProcessOptions& options) {
 }
 
 std::string DescribeExit(const ProcessOptions& options, const ProcessResult& result) {
-  std::string text = options.argv.empty() ? "(none)" : options.argv[0];
+  // Name the tool, not the wrapper that switched users for it.
+  auto tool = options.argv.begin();
+  if (tool != options.argv.end() && *tool == "runuser") {
+    auto dashes = std::find(tool, options.argv.end(), "--");
+    if (dashes != options.argv.end() && dashes + 1 != options.argv.end()) tool = dashes + 1;
+  }
+  std::string text = tool == options.argv.end() ? "(none)" : *tool;
   text += result.exit_code >= 128 ? " killed by signal " + std::to_string(result.exit_code - 128)
                                   : " exited with status " + std::to_string(result.exit_code);
   std::string_view err = result.err;

@@ -3,10 +3,16 @@
 // recovery settings, with `pgbackrest archive-get` as restore_command. The
 // repository is described on the command line from the store's settings
 // (--no-config): a drill never depends on a pgbackrest.conf on this host.
+#include <fstream>
+
+#include "pgdr/store/object_store.h"
+#include "pgdr/store/wal.h"
 #include "restore/driver_util.h"
 
 namespace pgdr::restore {
 namespace {
+
+constexpr size_t kMaxSegmentBytes = 1 << 30;
 
 class PgBackRestDriver final : public RestoreDriver {
  public:
@@ -44,19 +50,53 @@ class PgBackRestDriver final : public RestoreDriver {
     if (target.kind != RecoveryTarget::Kind::kLatest) {
       argv.push_back("--target-action=" + target.action);
     }
-    argv.push_back("--target-timeline=latest");
+    if (target.kind != RecoveryTarget::Kind::kImmediate) {
+      argv.push_back("--target-timeline=latest");
+    }
     argv.push_back("restore");
     return RunTool("fetch " + BackupObject(backup), AsUser(ctx.run_as, argv), env_, ctx.timeout,
                    ctx.cancel);
   }
 
+  // Read from the repository through the store module: `pgbackrest
+  // archive-get` insists on a local data directory (pg1-path) to check.
   core::Status FetchWal(const std::string& segment, const std::string& path,
                         milliseconds timeout) override {
-    std::vector<std::string> argv = Base();
-    argv.insert(argv.end(), {"archive-get", segment, path});
-    return RunTool("fetch " + store_.store_options.url + "/archive/" +
-                       store_.layout_options.stanza + "/.../" + segment,
-                   argv, env_, timeout);
+    store::StoreOptions options = store_.store_options;
+    options.timeout = timeout;
+    core::Result<std::unique_ptr<store::ObjectStore>> repo = store::MakeObjectStore(options);
+    if (!repo.ok()) return repo.status();
+    const std::string base = "archive/" + store_.layout_options.stanza + "/";
+    std::vector<std::string> archive_ids;  // "15-1/": one per database version
+    core::Status listed = (*repo)->List({base, "", true}, [&](const store::ObjectInfo& info) {
+      if (info.is_prefix) archive_ids.push_back(info.key);
+      return core::Status::OK();
+    });
+    if (!listed.ok()) return listed;
+    std::string key;
+    for (auto id = archive_ids.rbegin(); id != archive_ids.rend() && key.empty(); ++id) {
+      listed = (*repo)->List({*id + segment.substr(0, 16) + "/" + segment + "-", "", false},
+                             [&](const store::ObjectInfo& info) {
+                               if (!info.key.ends_with(".tmp")) key = info.key;
+                               return core::Status::OK();
+                             });
+      if (!listed.ok()) return listed;
+    }
+    if (key.empty()) {
+      return core::Status::NotFound(store_.store_options.url + "/" + base + "*/" + segment + ": " +
+                                    std::string(store::kErrNotFound));
+    }
+    if (!key.ends_with(".gz") && (key.size() < 41 || key[key.size() - 41] != '-')) {
+      return core::Status::Unsupported(key + ": only gzip or uncompressed WAL can be read");
+    }
+    core::Result<std::string> data = (*repo)->Read(key, kMaxSegmentBytes);
+    if (data.ok() && key.ends_with(".gz")) data = store::Gunzip(*data, kMaxSegmentBytes);
+    if (!data.ok()) return core::Status::IOError(key + ": " + data.status().message());
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(data->data(), static_cast<std::streamsize>(data->size()));
+    out.flush();
+    if (!out) return core::Status::IOError("cannot write " + path);
+    return core::Status::OK();
   }
 
   std::string BackupObject(const store::BackupRecord& backup) const override {
