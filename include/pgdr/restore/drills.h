@@ -40,7 +40,7 @@ namespace pgdr::restore {
 struct DrillSpec {
   std::string cluster;
   store::StoreSettings store;
-  milliseconds interval{7 * 24 * 3600 * 1000LL};
+  milliseconds interval{std::chrono::hours(7 * 24)};
   std::optional<milliseconds> target_age;  // "now - X"; absent: latest
   std::string scratch_dir = "/var/tmp/pgdr-drills";
   int port_first = 15432, port_last = 15531;

@@ -30,6 +30,7 @@ namespace pgdr::restore {
 struct RelFile {
   uint32_t db = 0;
   uint32_t filenode = 0;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   auto operator<=>(const RelFile&) const = default;
 };
 
