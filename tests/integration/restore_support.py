@@ -80,3 +80,29 @@ def stop_scratch(data_dir):
     if os.path.exists(os.path.join(data_dir, "postmaster.pid")):
         harness.run(harness.as_pg_user([f"{harness.PG_BIN}/pg_ctl", "-D", data_dir, "-m",
                                         "immediate", "-w", "stop"]), check=False)
+
+
+ROWS_SQL = "SELECT string_agg(id || ':' || note, ',' ORDER BY id) FROM items"
+
+
+def restore_before_xid(test, config, xid, label):
+    """Runs `restore --before-xid=xid --keep-running --format=json` into a new
+    directory of test.tmp; asserts it succeeded and prints its figures.
+    Returns (report, data_dir, port); the copy is stopped at cleanup."""
+    data_dir = os.path.join(test.tmp.path, f"restored-{harness.free_port()}")
+    port = harness.free_port()
+    rc, out, err = cli(["restore", f"--config.file={config}", "--cluster=demo",
+                        f"--before-xid={xid}", f"--data-dir={data_dir}", f"--port={port}",
+                        "--keep-running", "--format=json"])
+    test.addCleanup(stop_scratch, data_dir)
+    test.assertEqual(rc, 0, out + err)
+    report = json.loads(out)
+    print(f"\nrestore ({label}) --before-xid={xid}: backup {report['backup_id']}, WAL replayed "
+          f"{report['wal_replayed_bytes']} bytes, recovered LSN {report['recovered_lsn']}, "
+          f"fetch {report['fetch_seconds']:.2f}s, replay {report['replay_seconds']:.2f}s, "
+          f"total {report['total_seconds']:.2f}s")
+    test.assertEqual(report["result"], "ok")
+    test.assertTrue(report["running"])
+    # The copy is isolated: it does not archive.
+    test.assertEqual(psql_socket(data_dir, port, "SHOW archive_mode"), "off")
+    return report, data_dir, port

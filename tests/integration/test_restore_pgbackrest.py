@@ -14,7 +14,7 @@ import shutil
 import unittest
 
 import harness
-from restore_support import cli, psql_socket, stop_scratch, write_config
+from restore_support import ROWS_SQL, cli, psql_socket, restore_before_xid, write_config
 
 
 class RestorePgBackRestTest(unittest.TestCase):
@@ -60,7 +60,7 @@ class RestorePgBackRestTest(unittest.TestCase):
         pgbackrest("backup", "--type=full")
         cls.backup = json.loads(pgbackrest("info", "--output=json").stdout)[0]["backup"][-1]
         pg.sql("INSERT INTO items SELECT i, 'after backup ' || i FROM generate_series(101, 200) i")
-        cls.expected = pg.sql("SELECT string_agg(id || ':' || note, ',' ORDER BY id) FROM items")
+        cls.expected = pg.sql(ROWS_SQL)
         cls.xid_delete = int(pg.sql(
             "BEGIN; DELETE FROM items WHERE id % 4 = 0; SELECT txid_current(); COMMIT;"
         ).splitlines()[-2])
@@ -100,24 +100,11 @@ class RestorePgBackRestTest(unittest.TestCase):
         self.assertEqual(txs[self.xid_drop]["kinds"], "drop")
 
     def test_2_restore_before_the_delete(self):
-        data_dir = os.path.join(self.tmp.path, "restored")
-        port = harness.free_port()
-        rc, out, err = cli(["restore", f"--config.file={self.config}", "--cluster=demo",
-                            f"--before-xid={self.xid_delete}", f"--data-dir={data_dir}",
-                            f"--port={port}", "--keep-running", "--format=json"])
-        self.addCleanup(stop_scratch, data_dir)
-        self.assertEqual(rc, 0, out + err)
-        report = json.loads(out)
-        print(f"\nrestore (pgBackRest) --before-xid={self.xid_delete}: backup "
-              f"{report['backup_id']}, WAL replayed {report['wal_replayed_bytes']} bytes, "
-              f"recovered LSN {report['recovered_lsn']}, fetch {report['fetch_seconds']:.2f}s, "
-              f"replay {report['replay_seconds']:.2f}s, total {report['total_seconds']:.2f}s")
+        report, data_dir, port = restore_before_xid(self, self.config, self.xid_delete,
+                                                    "pgBackRest")
         self.assertEqual(report["backup_id"], self.backup["label"])
-        got = psql_socket(data_dir, port, "SELECT string_agg(id || ':' || note, ',' ORDER BY id) "
-                                          "FROM items")
-        self.assertEqual(got, self.expected)
+        self.assertEqual(psql_socket(data_dir, port, ROWS_SQL), self.expected)
         self.assertEqual(psql_socket(data_dir, port, "SELECT count(*) FROM items"), "200")
-        self.assertEqual(psql_socket(data_dir, port, "SHOW archive_mode"), "off")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ import os
 import unittest
 
 import harness
-from restore_support import BarmanArchive, cli, psql_socket, stop_scratch, write_config
+from restore_support import (ROWS_SQL, BarmanArchive, cli, psql_socket, restore_before_xid,
+                             write_config)
 
 
 class RestorePitrTest(unittest.TestCase):
@@ -36,7 +37,7 @@ class RestorePitrTest(unittest.TestCase):
         cls.archive.backup()
         pg.sql("INSERT INTO items SELECT i, 'after backup ' || i FROM generate_series(101, 200) i")
         pg.sql("UPDATE items SET note = note || ' (edited)' WHERE id IN (7, 150)")
-        cls.expected = pg.sql("SELECT string_agg(id || ':' || note, ',' ORDER BY id) FROM items")
+        cls.expected = pg.sql(ROWS_SQL)
         cls.xid_delete = int(pg.sql(
             "BEGIN; DELETE FROM items WHERE id % 3 = 0; SELECT txid_current(); COMMIT;"
         ).splitlines()[-2])
@@ -73,28 +74,12 @@ class RestorePitrTest(unittest.TestCase):
                         harness_lsn(by_xid[self.xid_drop]["commit_lsn"]))
 
     def test_2_restore_before_the_delete_brings_every_row_back(self):
-        data_dir = os.path.join(self.tmp.path, "restored")
-        port = harness.free_port()
-        rc, out, err = cli(["restore", f"--config.file={self.config}", "--cluster=demo",
-                            f"--before-xid={self.xid_delete}", f"--data-dir={data_dir}",
-                            f"--port={port}", "--keep-running", "--format=json"])
-        self.addCleanup(stop_scratch, data_dir)
-        self.assertEqual(rc, 0, out + err)
-        report = json.loads(out)
-        print(f"\nrestore --before-xid={self.xid_delete}: backup {report['backup_id']}, "
-              f"WAL replayed {report['wal_replayed_bytes']} bytes, recovered LSN "
-              f"{report['recovered_lsn']}, fetch {report['fetch_seconds']:.2f}s, replay "
-              f"{report['replay_seconds']:.2f}s, total {report['total_seconds']:.2f}s")
-        self.assertEqual(report["result"], "ok")
-        self.assertTrue(report["running"])
-        got = psql_socket(data_dir, port, "SELECT string_agg(id || ':' || note, ',' ORDER BY id) "
-                                          "FROM items")
-        self.assertEqual(got, self.expected)
+        report, data_dir, port = restore_before_xid(self, self.config, self.xid_delete,
+                                                    "barman-cloud")
+        self.assertEqual(psql_socket(data_dir, port, ROWS_SQL), self.expected)
         self.assertEqual(psql_socket(data_dir, port, "SELECT count(*) FROM items"), "200")
         self.assertEqual(psql_socket(data_dir, port,
                                      "SELECT count(*) FROM items WHERE id = 1000"), "0")
-        # The copy is isolated: it does not archive and follows no primary.
-        self.assertEqual(psql_socket(data_dir, port, "SHOW archive_mode"), "off")
         self.assertEqual(psql_socket(data_dir, port, "SELECT pg_is_in_recovery()"), "f")
         self.assertGreater(report["fetch_seconds"], 0)
         self.assertGreater(report["replay_seconds"], 0)
@@ -102,14 +87,14 @@ class RestorePitrTest(unittest.TestCase):
                                 report["fetch_seconds"] + report["replay_seconds"])
 
         # The text form names what it restored.
-        data_dir2 = os.path.join(self.tmp.path, "restored-text")
+        text_dir = os.path.join(self.tmp.path, "restored-text")
         rc, out, err = cli(["restore", f"--config.file={self.config}", "--cluster=demo",
-                            f"--before-xid={self.xid_delete}", f"--data-dir={data_dir2}"])
+                            f"--before-xid={self.xid_delete}", f"--data-dir={text_dir}"])
         self.assertEqual(rc, 0, out + err)
         print(out)
         self.assertIn(f"backup used:    {report['backup_id']}", out)
         self.assertIn("durations:      fetch", out)
-        self.assertFalse(os.path.exists(data_dir2), "the stopped copy is cleaned up")
+        self.assertFalse(os.path.exists(text_dir), "the stopped copy is cleaned up")
 
     def test_3_bad_targets_fail_naming_the_cause(self):
         data_dir = os.path.join(self.tmp.path, "too-early")
