@@ -1,6 +1,5 @@
 #include "pgdr/store/backup_monitor.h"
 
-
 #include "pgdr/core/log.h"
 #include "pgdr/store/archive.h"
 #include "pgdr/store/object_store.h"
