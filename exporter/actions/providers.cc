@@ -1,11 +1,7 @@
 #include "pgdr/actions/providers.h"
 
-#include <fcntl.h>
 #include <libpq-fe.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,24 +10,18 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 
 #include "actions/pg_session.h"
 #include "pgdr/collect/pg_handle.h"
 #include "pgdr/core/files.h"
 #include "pgdr/core/strings.h"
-
-extern char** environ;
+#include "pgdr/core/subprocess.h"
 
 namespace pgdr::actions {
 
 namespace {
 
 using std::chrono::milliseconds;
-
-// What RunCommand keeps of a command's output: enough for pg_rewind's and
-// pg_ctl's messages, bounded against a chatty command.
-constexpr size_t kMaxCommandOutput = 64 * 1024;
 
 std::string Quote(const std::string& s, char q) {
   std::string out(1, q);
@@ -212,86 +202,15 @@ core::Status RedirectPooler(const PoolerEndpoint& pooler, const std::string& hos
 core::Status RunCommand(const std::vector<std::string>& argv,
                         const std::map<std::string, std::string>& env, milliseconds timeout,
                         std::string* output) {
-  if (argv.empty()) return core::Status::InvalidArgument("empty command");
-  std::map<std::string, std::string> merged;
-  for (char** e = environ; e && *e; ++e) {
-    const std::string kv = *e;
-    const auto eq = kv.find('=');
-    if (eq != std::string::npos) merged[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  for (const auto& [k, v] : env) merged[k] = v;
-  std::vector<std::string> env_strings;
-  env_strings.reserve(merged.size());
-  for (const auto& [k, v] : merged) env_strings.push_back(std::string(k).append("=").append(v));
-  std::vector<char*> envp, args;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (auto& s : argv_copy) args.push_back(s.data());
-  args.push_back(nullptr);
-
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
-  // With `output`, stdout and stderr go to a pipe read while waiting (a
-  // full pipe would block the child); its ends are closed by the RAII
-  // owner on every path.
-  std::array<core::UniqueFd, 2> pipe_ends;
-  if (output) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-      return core::Status::IOError("pipe: " + std::string(std::strerror(errno)));
-    pipe_ends[0] = core::UniqueFd(fds[0]);
-    pipe_ends[1] = core::UniqueFd(fds[1]);
-    posix_spawn_file_actions_adddup2(&files, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&files, fds[1], 2);
-  }
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, args[0], &files, &attr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&files);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return core::Status::IOError("spawn " + argv[0] + ": " + std::strerror(rc));
-  pipe_ends[1] = core::UniqueFd();
-  if (output) fcntl(pipe_ends[0].get(), F_SETFL, O_NONBLOCK);
-  const auto drain = [&] {
-    char buf[4096];
-    ssize_t n = 0;
-    while (output && (n = read(pipe_ends[0].get(), buf, sizeof buf)) > 0) {
-      if (output->size() < kMaxCommandOutput) output->append(buf, static_cast<size_t>(n));
-    }
-  };
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  int wstatus = 0;
-  while (true) {
-    const pid_t w = waitpid(pid, &wstatus, WNOHANG);
-    if (w == pid) break;
-    if (w < 0) return core::Status::IOError("waitpid: " + std::string(std::strerror(errno)));
-    if (std::chrono::steady_clock::now() >= deadline) {
-      kill(-pid, SIGKILL);
-      waitpid(pid, &wstatus, 0);
-      drain();
-      return core::Status::Timeout(argv[0] + " killed after " + std::to_string(timeout.count()) +
-                                   "ms");
-    }
-    if (output) {
-      pollfd fd{pipe_ends[0].get(), POLLIN, 0};
-      (void)poll(&fd, 1, 20);
-      drain();
-    } else {
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-  }
-  drain();
-  if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return core::Status::OK();
-  if (WIFEXITED(wstatus)) {
-    return core::Status::IOError(argv[0] + " exited with status " +
-                                 std::to_string(WEXITSTATUS(wstatus)));
-  }
-  return core::Status::IOError(argv[0] + " killed by signal " + std::to_string(WTERMSIG(wstatus)));
+  core::ProcessOptions options;
+  options.argv = argv;
+  options.env = env;
+  options.timeout = timeout;
+  core::Result<core::ProcessResult> run = core::RunProcess(options);
+  if (!run.ok()) return run.status();
+  if (output) *output = run->out + run->err;
+  if (run->exit_code == 0) return core::Status::OK();
+  return core::Status::IOError(core::DescribeExit(options, *run));
 }
 
 std::pair<std::string, std::string> SplitHostPort(const std::string& address) {

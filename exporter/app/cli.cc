@@ -16,6 +16,7 @@
 #include "pgdr/config/yaml_reader.h"
 #include "pgdr/core/log.h"
 #include "pgdr/promql/test_runner.h"
+#include "pgdr/restore/commands.h"
 #include "pgdr/rules/test_runner.h"
 
 #ifndef PGDR_VERSION
@@ -191,6 +192,53 @@ int RunCli(int argc, char** argv) {
   promote_region->add_option("--region", promote.region, "Standby region to promote")->required();
   promote_region->add_option("--web.address", promote.web_address, "The exporter's URL")
       ->capture_default_str();
+  restore::RestoreFlags restore_flags;
+  auto* restore_cmd = app.add_subcommand(
+      "restore", "Restore a copy of a cluster from its backup store to a point in time");
+  restore_cmd->fallthrough();
+  restore_cmd->add_option("--cluster", restore_flags.cluster, "Cluster to restore")->required();
+  restore_cmd->add_option("--store", restore_flags.store, "Backup store (default: the only one)");
+  restore_cmd->add_option("--to-time", restore_flags.to_time, "Recover up to this time (RFC 3339)");
+  restore_cmd->add_option("--before-time", restore_flags.before_time,
+                          "Recover up to just before this time");
+  restore_cmd->add_option("--to-xid", restore_flags.to_xid, "Recover up to this xid's commit");
+  restore_cmd->add_option("--before-xid", restore_flags.before_xid,
+                          "Recover up to just before this xid's commit");
+  restore_cmd->add_option("--to-lsn", restore_flags.to_lsn, "Recover up to this LSN");
+  restore_cmd->add_flag("--immediate", restore_flags.immediate,
+                        "Stop as soon as the base backup is consistent");
+  restore_cmd->add_option("--data-dir", restore_flags.data_dir, "Scratch data directory")
+      ->required();
+  restore_cmd->add_option("--port", restore_flags.port, "Port (default: a free one)");
+  restore_cmd->add_flag("--keep-running", restore_flags.keep_running,
+                        "Leave the restored server running");
+  restore_cmd->add_flag("--keep-data", restore_flags.keep_data,
+                        "Stop the server but keep its data directory");
+  restore_cmd->add_option("--target-action", restore_flags.target_action, "promote or pause")
+      ->capture_default_str();
+  restore_cmd->add_option("--backup", restore_flags.backup_id, "Base backup id (default: chosen)");
+  restore_cmd->add_option("--run-as", restore_flags.run_as,
+                          "OS user for the server (default: postgres when root)");
+  restore_cmd->add_option("--db-user", restore_flags.db_user, "Role to check recovery as")
+      ->capture_default_str();
+  restore_cmd->add_option("--format", restore_flags.format, "text or json")->capture_default_str();
+
+  restore::FindFlags find_flags;
+  auto* find_cmd = app.add_subcommand("find-transaction",
+                                      "Find the transactions that deleted from, truncated or "
+                                      "dropped a relation, in the archived WAL");
+  find_cmd->fallthrough();
+  find_cmd->add_option("--cluster", find_flags.cluster, "Cluster")->required();
+  find_cmd->add_option("--store", find_flags.store, "Backup store (default: the only one)");
+  find_cmd->add_option("--relation", find_flags.relation, "schema.table")->required();
+  find_cmd->add_option("--dbname", find_flags.db_name, "Database of the relation")
+      ->capture_default_str();
+  find_cmd->add_option("--from", find_flags.from, "Window start (RFC 3339)");
+  find_cmd->add_option("--to", find_flags.to, "Window end (RFC 3339)");
+  find_cmd->add_option("--scratch-dir", find_flags.scratch_dir, "Where to fetch WAL");
+  find_cmd->add_option("--port", find_flags.port, "Port of a scratch server, if one is needed");
+  find_cmd->add_option("--run-as", find_flags.run_as, "OS user for a scratch server");
+  find_cmd->add_option("--format", find_flags.format, "text or json")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -235,6 +283,20 @@ int RunCli(int argc, char** argv) {
   if (promql_test->parsed()) return promql::RunPromqlTestFiles(promql_files, std::cout);
   if (test_rules->parsed()) return rules::RunRuleTestFiles(rule_test_files, std::cout);
   if (check_rules->parsed()) return rules::CheckRules(rule_files, std::cout);
+  if (restore_cmd->parsed() || find_cmd->parsed()) {
+    config::OwnedSections sections;
+    auto loaded = config::LoadConfig(options.config_file, &sections);
+    auto stores = loaded.ok() ? store::ParseBackupStores(sections.reader, sections.backup_stores)
+                              : core::Result<std::vector<store::StoreSettings>>(loaded.status());
+    if (!stores.ok()) {
+      std::cerr << stores.status().message() << "\n";
+      return 2;
+    }
+    if (restore_cmd->parsed()) {
+      return restore::RunRestoreCommand(*loaded, *stores, restore_flags, std::cout, std::cerr);
+    }
+    return restore::RunFindTransactionCommand(*loaded, *stores, find_flags, std::cout, std::cerr);
+  }
   return Serve(options);
 }
 

@@ -55,12 +55,13 @@ void Exporter::Impl::Route() {
   views.reload = [this] { return Reload(); };
   views.stores = [this] {
     std::vector<std::shared_ptr<const StorePoll>> polls;
-    std::lock_guard lock(mu_);
+    const core::MutexLock lock(mu_);
     for (const auto& [name, poll] : store_polls_) polls.push_back(poll);
     return polls;
   };
   views.history = &tsdb_;
   views.history_window = options_.tsdb.retention;
+  views.drills = [this] { return drills_.Json(); };
   RouteHttp(http_, views);
 }
 
@@ -236,7 +237,11 @@ std::vector<prometheus::MetricFamily> Exporter::Impl::CurrentSelfMetrics() {
   }
   const auto rules = Rules();
   const auto engine = Actions();
-  return SelfMetrics(facts, rules.get(), engine.get());
+  std::vector<prometheus::MetricFamily> families = SelfMetrics(facts, rules.get(), engine.get());
+  core::MetricSet drills;
+  drills_.AppendMetrics(drills);
+  for (prometheus::MetricFamily& f : drills.Take()) families.push_back(std::move(f));
+  return families;
 }
 
 Exporter::Exporter(ExporterOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}

@@ -19,6 +19,7 @@
 #include "pgdr/config/config.h"
 #include "pgdr/core/mutex.h"
 #include "pgdr/http/server.h"
+#include "pgdr/restore/drills.h"
 #include "pgdr/rules/manager.h"
 #include "pgdr/tsdb/tsdb.h"
 
@@ -86,6 +87,10 @@ class Exporter::Impl {
   mutable core::Mutex engines_mu_;
   std::shared_ptr<rules::RuleManager> rules_ PGDR_GUARDED_BY(engines_mu_);
   std::shared_ptr<actions::ActionEngine> actions_ PGDR_GUARDED_BY(engines_mu_);
+
+  // Restore drills: their own thread, one drill at a time; read by the
+  // composer (metrics) and HTTP workers (/api/v1/drills), internally locked.
+  restore::DrillRunner drills_;
 
   std::thread evaluator_;
   std::thread composer_;

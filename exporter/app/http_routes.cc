@@ -66,6 +66,9 @@ void RouteHttp(http::HttpServer& server, const HttpViews& views) {
   server.Route("/api/v1/actions", [views](const http::HttpRequest& req) {
     return views.actions()->HandleActions(req);
   });
+  server.Route("/api/v1/drills", [views](const http::HttpRequest&) {
+    return http::HttpResponse{200, "application/json", views.drills()};
+  });
   server.Route("/api/v1/actions/region/approve", [views](const http::HttpRequest& req) {
     return views.actions()->HandleRegionApprove(req);
   });

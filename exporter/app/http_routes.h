@@ -1,9 +1,9 @@
 // The exporter's HTTP endpoints: the metrics page, /-/healthy, /-/ready,
 // /-/reload, the Prometheus-shaped /api/v1/{targets,rules,alerts}, the
-// maintenance and actions APIs, /api/v1/status and /api/v1/decisions (the DR
-// console's figures), the status page and the runbooks (/runbooks/<AlertName>).
-// Every handler reads through the accessors below, so it sees the engines a
-// reload swapped in.
+// maintenance and actions APIs, /api/v1/drills, /api/v1/status and
+// /api/v1/decisions (the DR console's figures), the status page and the
+// runbooks (/runbooks/<AlertName>). Every handler reads through the accessors
+// below, so it sees the engines a reload swapped in.
 //
 // Thread-safety: the accessors are called from HTTP worker threads and must
 // be thread-safe; they must outlive the server.
@@ -34,6 +34,7 @@ struct HttpViews {
   std::function<std::vector<std::shared_ptr<const StorePoll>>()> stores;
   const tsdb::Storage* history = nullptr;  // the local TSDB (the console's sparklines)
   std::chrono::milliseconds history_window{std::chrono::hours(1)};
+  std::function<std::string()> drills;  // /api/v1/drills JSON
 };
 
 void RouteHttp(http::HttpServer& server, const HttpViews& views);

@@ -46,6 +46,7 @@ core::Status Exporter::Impl::Start() {
   composer_ = std::thread([this] { ComposeLoop(); });
   evaluator_ = std::thread([this] { EvaluateLoop(); });
   Apply(validated->config, std::move(validated->monitors));
+  drills_.Update(std::move(validated->drills));
   core::Log(core::LogLevel::kInfo, "pgdr_exporter started",
             {{"listen", options_.listen_address},
              {"config", options_.config_file},
@@ -70,6 +71,7 @@ core::Status Exporter::Impl::Reload() {
   InstallRules(validated->config, std::move(validated->rule_groups));
   SwapActions(std::move(validated->engine));
   Apply(validated->config, std::move(validated->monitors));
+  drills_.Update(std::move(validated->drills));
   core::Log(core::LogLevel::kInfo, "config reloaded", {{"config", options_.config_file}});
   return core::Status::OK();
 }

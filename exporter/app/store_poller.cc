@@ -6,7 +6,7 @@
 namespace pgdr::app {
 
 core::Result<std::vector<std::unique_ptr<store::BackupMonitor>>> MakeBackupMonitors(
-    const std::vector<store::BackupStoreConfig>& stores) {
+    const std::vector<store::StoreSettings>& stores) {
   std::vector<std::unique_ptr<store::BackupMonitor>> out;
   for (const auto& entry : stores) {
     auto monitor = store::MakeBackupMonitor(entry);

@@ -35,7 +35,7 @@ struct StorePoll {
 
 // Builds the monitors of the parsed `backup_stores:`; errors name file:line:col.
 core::Result<std::vector<std::unique_ptr<store::BackupMonitor>>> MakeBackupMonitors(
-    const std::vector<store::BackupStoreConfig>& stores);
+    const std::vector<store::StoreSettings>& stores);
 
 class StorePoller {
  public:

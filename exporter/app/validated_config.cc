@@ -12,6 +12,8 @@ core::Result<ValidatedConfig> LoadAndValidate(const std::string& path) {
   if (!stores.ok()) return stores.status();
   auto monitors = MakeBackupMonitors(*stores);
   if (!monitors.ok()) return monitors.status();
+  auto drills = restore::ParseDrills(sections.reader, sections.drills, *stores);
+  if (!drills.ok()) return drills.status();
   auto engine = actions::ActionEngine::Create(*config, sections);
   if (!engine.ok()) return engine.status();
   ValidatedConfig out;
@@ -29,6 +31,7 @@ core::Result<ValidatedConfig> LoadAndValidate(const std::string& path) {
   out.stores = std::move(*stores);
   out.monitors = std::move(*monitors);
   out.engine = std::move(*engine);
+  out.drills = std::move(*drills);
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include "pgdr/actions/engine.h"
 #include "pgdr/config/config.h"
 #include "pgdr/core/status.h"
+#include "pgdr/restore/drills.h"
 #include "pgdr/rules/rule_file.h"
 #include "pgdr/store/backup_monitor.h"
 
@@ -25,11 +26,12 @@ namespace pgdr::app {
 // Every section typed: nothing here is YAML.
 struct ValidatedConfig {
   config::Config config;
-  std::vector<store::BackupStoreConfig> stores;                 // `backup_stores:`, in file order
+  std::vector<store::StoreSettings> stores;                     // `backup_stores:`, in file order
   std::vector<std::unique_ptr<store::BackupMonitor>> monitors;  // one per store
   std::unique_ptr<actions::ActionEngine> engine;  // from `alerting`, `actions`, `maintenance`
   // The parsed groups of config.rule_files, in file order.
   std::vector<rules::GroupSpec> rule_groups;
+  std::vector<restore::DrillSpec> drills;  // the `drills:` section
 };
 
 // Errors name the file (config, query or rule file) and line:col.

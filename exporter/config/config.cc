@@ -184,7 +184,7 @@ core::Result<Config> LoadConfig(const std::string& path, OwnedSections* sections
     r.CheckKeys(*root,
                 {"collection", "query_files", "targets", "backup_stores", "rule_files",
                  "evaluation_interval", "external_labels", "alerting", "actions", "maintenance",
-                 "pgbouncers"},
+                 "drills", "pgbouncers"},
                 "config");
     c.collection = ParseCollection(r, (*root)["collection"]);
     if (const YAML::Node qf = (*root)["query_files"]; qf) {
@@ -222,8 +222,12 @@ core::Result<Config> LoadConfig(const std::string& path, OwnedSections* sections
     const YAML::Node stores = (*root)["backup_stores"];
     if (stores) r.ExpectSequence(stores, "backup_stores");
     if (sections != nullptr) {
-      *sections =
-          OwnedSections{r, stores, (*root)["alerting"], (*root)["actions"], (*root)["maintenance"]};
+      *sections = OwnedSections{r,
+                                stores,
+                                (*root)["alerting"],
+                                (*root)["actions"],
+                                (*root)["maintenance"],
+                                (*root)["drills"]};
     }
     if (const YAML::Node pb = (*root)["pgbouncers"]; pb) {
       r.ExpectSequence(pb, "pgbouncers");

@@ -1,9 +1,7 @@
 #include "pgdr/store/backup_monitor.h"
 
-#include <cstdlib>
-#include <set>
-
 #include "pgdr/core/log.h"
+#include "pgdr/store/archive.h"
 #include "pgdr/store/object_store.h"
 #include "pgdr/store/wal.h"
 #include "store/layout.h"
@@ -12,110 +10,6 @@ namespace pgdr::store {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-constexpr size_t kMaxHistoryBytes = 1 << 20;
-
-// What the monitor knows of the WAL archive; rebuilt by each full listing.
-struct WalState {
-  WalChain chain;
-  std::string cursor;  // the last key listed
-  std::optional<SegmentId> newest;
-  double newest_mtime = 0;
-  uint64_t partials = 0;
-  std::set<uint32_t> histories_unreadable;  // compressed or unparseable
-};
-
-SecretSource Secret(const config::YamlReader& reader, const YAML::Node& entry,
-                    const std::string& base) {
-  return SecretSource{reader.StringOr(entry, base + "_env", ""),
-                      reader.StringOr(entry, base + "_file", "")};
-}
-
-BackupStoreConfig ParseSettings(const config::YamlReader& reader, const YAML::Node& entry) {
-  reader.ExpectMap(entry, "backup store");
-  reader.CheckKeys(entry,
-                   {"name",
-                    "cluster",
-                    "layout",
-                    "url",
-                    "server_name",
-                    "stanza",
-                    "pattern",
-                    "endpoint",
-                    "region",
-                    "path_style",
-                    "access_key_id_env",
-                    "access_key_id_file",
-                    "secret_access_key_env",
-                    "secret_access_key_file",
-                    "session_token_env",
-                    "session_token_file",
-                    "account_name",
-                    "account_key_env",
-                    "account_key_file",
-                    "sas_token_env",
-                    "sas_token_file",
-                    "ca_file",
-                    "insecure_skip_verify",
-                    "interval",
-                    "timeout",
-                    "deadline",
-                    "full_list_interval",
-                    "wal_segment_size",
-                    "max_objects"},
-                   "backup store");
-  BackupStoreConfig s;
-  s.where = reader.Where(entry);
-  s.name = reader.String(entry, "name");
-  s.cluster = reader.String(entry, "cluster");
-  s.layout = reader.String(entry, "layout");
-  if (s.layout != "barman-cloud" && s.layout != "wal-g" && s.layout != "pgbackrest" &&
-      s.layout != "pg_dump") {
-    reader.Fail(entry["layout"], "layout must be barman-cloud, wal-g, pgbackrest or pg_dump");
-  }
-  StoreOptions& o = s.store;
-  o.url = reader.String(entry, "url");
-  if (!o.url.starts_with("s3://") && !o.url.starts_with("gs://") &&
-      !o.url.starts_with("azure://") && !o.url.starts_with("file:///")) {
-    reader.Fail(entry["url"], "url must start with s3://, gs://, azure:// or file:///");
-  }
-  s.server_name = reader.StringOr(entry, "server_name", s.cluster);
-  s.stanza = reader.StringOr(entry, "stanza", "");
-  if (s.layout == "pgbackrest" && s.stanza.empty()) {
-    reader.Fail(entry, "layout pgbackrest needs \"stanza\"");
-  }
-  s.pattern = reader.StringOr(entry, "pattern", s.pattern);
-  long long segment_size = reader.IntOr(entry, "wal_segment_size", kDefaultWalSegmentSize);
-  if (segment_size < (1 << 20) || segment_size > (1ll << 30) ||
-      (segment_size & (segment_size - 1)) != 0) {
-    reader.Fail(entry["wal_segment_size"], "wal_segment_size must be a power of two, 1MiB..1GiB");
-  }
-  s.wal_segment_size = static_cast<uint64_t>(segment_size);
-  o.endpoint = reader.StringOr(entry, "endpoint", "");
-  const char* env_region = std::getenv("AWS_REGION");
-  if (env_region == nullptr) env_region = std::getenv("AWS_DEFAULT_REGION");
-  o.region = reader.StringOr(entry, "region", env_region != nullptr ? env_region : "us-east-1");
-  if (entry["path_style"]) o.path_style = reader.BoolOr(entry, "path_style", false);
-  o.access_key_id = Secret(reader, entry, "access_key_id");
-  o.secret_access_key = Secret(reader, entry, "secret_access_key");
-  o.session_token = Secret(reader, entry, "session_token");
-  o.account_name = reader.StringOr(entry, "account_name", "");
-  o.account_key = Secret(reader, entry, "account_key");
-  o.sas_token = Secret(reader, entry, "sas_token");
-  o.ca_file = reader.StringOr(entry, "ca_file", "");
-  o.insecure_skip_verify = reader.BoolOr(entry, "insecure_skip_verify", false);
-  s.interval = reader.DurationOr(entry, "interval", s.interval);
-  o.timeout = reader.DurationOr(entry, "timeout", o.timeout);
-  s.deadline = reader.DurationOr(entry, "deadline", s.deadline);
-  s.full_list_interval = reader.DurationOr(entry, "full_list_interval", s.full_list_interval);
-  long long max_objects = reader.IntOr(entry, "max_objects", 1000000);
-  if (max_objects <= 0) reader.Fail(entry["max_objects"], "max_objects must be positive");
-  o.max_objects = static_cast<uint64_t>(max_objects);
-  if (s.interval.count() <= 0) reader.Fail(entry["interval"], "interval must be positive");
-  if (o.timeout.count() <= 0) reader.Fail(entry["timeout"], "timeout must be positive");
-  if (s.deadline.count() <= 0) reader.Fail(entry["deadline"], "deadline must be positive");
-  return s;
-}
 
 // Bounds a whole poll: a request that would start after the deadline fails
 // with kTimeout instead (each request is bounded by the store's timeout).
@@ -152,7 +46,7 @@ class DeadlineStore final : public ObjectStore {
 
 class Monitor final : public BackupMonitor {
  public:
-  Monitor(BackupStoreConfig settings, std::unique_ptr<ObjectStore> store,
+  Monitor(StoreSettings settings, std::unique_ptr<ObjectStore> store,
           std::unique_ptr<Layout> layout)
       : settings_(std::move(settings)),
         store_(std::move(store)),
@@ -183,7 +77,7 @@ class Monitor final : public BackupMonitor {
     facts.up = status.ok();
     if (wal_.newest) {
       facts.newest_archived_lsn_bytes =
-          static_cast<double>((wal_.newest->segno + 1) * settings_.wal_segment_size);
+          static_cast<double>((wal_.newest->segno + 1) * settings_.layout_options.segment_size);
       facts.newest_segment_timestamp_seconds = wal_.newest_mtime;
     }
     return facts;
@@ -206,61 +100,13 @@ class Monitor final : public BackupMonitor {
     if (!s.ok()) return s;
     std::string prefix = layout_->WalPrefix();
     if (prefix.empty()) return core::Status::OK();
-    if (!full) return ListWal(prefix, wal_);
-    WalState fresh;
-    s = ListWal(prefix, fresh);
+    auto errors = [this](const std::string& key, const std::string& msg) { ParseError(key, msg); };
+    uint64_t segment_size = settings_.layout_options.segment_size;
+    if (!full) return ListWal(guarded_, prefix, segment_size, wal_, errors);
+    WalListing fresh;
+    s = ListWal(guarded_, prefix, segment_size, fresh, errors);
     if (s.ok()) wal_ = std::move(fresh);
     return s;
-  }
-
-  core::Status ListWal(const std::string& prefix, WalState& state) {
-    uint64_t segment_size = settings_.wal_segment_size;
-    ListOptions options{prefix, state.cursor, false};
-    return ListAfter(guarded_, options, [&](const ObjectInfo& info) -> core::Status {
-      state.cursor = info.key;
-      WalFile file = ClassifyWalFile(info.key, segment_size);
-      switch (file.kind) {
-        case WalFile::Kind::kSegment: {
-          state.chain.segments[file.segment.timeline].Insert(file.segment.segno);
-          if (!state.newest || std::pair(file.segment.segno, file.segment.timeline) >
-                                   std::pair(state.newest->segno, state.newest->timeline)) {
-            state.newest = file.segment;
-            state.newest_mtime = info.mtime_seconds;
-          }
-          break;
-        }
-        case WalFile::Kind::kPartial:
-          ++state.partials;
-          break;
-        case WalFile::Kind::kHistory:
-          return ReadHistory(info, file.segment.timeline, state);
-        default:
-          break;
-      }
-      return core::Status::OK();
-    });
-  }
-
-  core::Status ReadHistory(const ObjectInfo& info, uint32_t timeline, WalState& state) {
-    bool gzip = info.key.ends_with(".history.gz");
-    if (!info.key.ends_with(".history") && !gzip) {
-      // Other compressions: switch points unknown; the gap falls back to "any timeline".
-      state.histories_unreadable.insert(timeline);
-      return core::Status::OK();
-    }
-    core::Result<std::string> text = guarded_.Read(info.key, kMaxHistoryBytes);
-    if (!text.ok()) return text.status();
-    if (gzip) text = Gunzip(*text, kMaxHistoryBytes);
-    core::Result<std::vector<HistoryEntry>> entries =
-        text.ok() ? ParseHistoryFile(*text)
-                  : core::Result<std::vector<HistoryEntry>>(text.status());
-    if (!entries.ok()) {
-      ParseError(info.key, entries.status().message());
-      state.histories_unreadable.insert(timeline);
-      return core::Status::OK();
-    }
-    state.chain.histories[timeline] = std::move(*entries);
-    return core::Status::OK();
   }
 
   core::Labels Base() const { return {{"cluster", settings_.cluster}, {"store", settings_.name}}; }
@@ -316,10 +162,6 @@ class Monitor final : public BackupMonitor {
               Base(), newest->size_bytes.value_or(0));
   }
 
-  static bool Completed(const BackupRecord& r) {
-    return (r.status == "done" || r.status == "done_with_errors") && r.end_time.has_value();
-  }
-
   void EmitBackups(core::MetricSet& out) {
     std::map<std::string, double> by_status = {{"done", 0}, {"failed", 0}, {"running", 0}};
     std::map<std::string, double> last_by_type;
@@ -332,7 +174,7 @@ class Monitor final : public BackupMonitor {
         std::optional<double> t = r.end_time ? r.end_time : r.begin_time;
         if (t && (!last_failed || *t > *last_failed)) last_failed = t;
       }
-      if (!Completed(r)) continue;
+      if (!r.Completed()) continue;
       double& last = last_by_type[r.type];
       last = std::max(last, *r.end_time);
       if (newest == nullptr || *r.end_time > *newest->end_time) newest = &r;
@@ -375,7 +217,7 @@ class Monitor final : public BackupMonitor {
               "Partial WAL segments (.partial) in the archive.", Base(),
               static_cast<double>(wal_.partials));
     if (!wal_.newest) return;
-    uint64_t segment_size = settings_.wal_segment_size;
+    uint64_t segment_size = settings_.layout_options.segment_size;
     out.Gauge("pgdr_wal_archive_newest_segment_timestamp_seconds",
               "When the newest archived WAL segment was written.", Base(), wal_.newest_mtime);
     out.Gauge("pgdr_wal_archive_newest_lsn_bytes", "End LSN of the newest archived WAL segment.",
@@ -385,7 +227,7 @@ class Monitor final : public BackupMonitor {
     // The chain must be complete from the oldest completed backup's first segment.
     std::optional<SegmentId> start;
     for (const auto& [id, r] : catalog_) {
-      if (!Completed(r) || !r.begin_wal) continue;
+      if (!r.Completed() || !r.begin_wal) continue;
       if (!start || r.begin_wal->segno < start->segno) start = r.begin_wal;
     }
     if (!start) {
@@ -411,13 +253,13 @@ class Monitor final : public BackupMonitor {
               gap.history_missing || wal_.histories_unreadable.contains(gap.timeline) ? 1 : 0);
   }
 
-  BackupStoreConfig settings_;
+  StoreSettings settings_;
   Clock::time_point deadline_;
   std::unique_ptr<ObjectStore> store_;  // owns the driver; its stats are the request metrics
   DeadlineStore guarded_;               // what the poll uses
   std::unique_ptr<Layout> layout_;
   std::map<std::string, BackupRecord> catalog_;
-  WalState wal_;
+  WalListing wal_;
   std::optional<Clock::time_point> last_full_;
   bool polled_once_ = false;
   uint64_t parse_errors_ = 0;
@@ -426,47 +268,22 @@ class Monitor final : public BackupMonitor {
 
 }  // namespace
 
-core::Result<BackupStoreConfig> ParseBackupStore(const config::YamlReader& reader,
-                                                 const YAML::Node& entry) {
-  BackupStoreConfig settings;
-  core::Status parsed =
-      config::GuardYaml(reader.file(), [&] { settings = ParseSettings(reader, entry); });
-  if (!parsed.ok()) return parsed;
-  return settings;
-}
-
-core::Result<std::vector<BackupStoreConfig>> ParseBackupStores(const config::YamlReader& reader,
-                                                               const YAML::Node& list) {
-  std::vector<BackupStoreConfig> out;
-  if (!list || list.IsNull()) return out;
-  for (const auto& entry : list) {
-    auto store = ParseBackupStore(reader, entry);
-    if (!store.ok()) return store.status();
-    out.push_back(std::move(*store));
-  }
-  return out;
-}
-
-core::Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const BackupStoreConfig& config) {
-  const std::string where = config.where + ": backup store \"" + config.name + "\": ";
-  core::Result<std::unique_ptr<ObjectStore>> store = MakeObjectStore(config.store);
-  if (!store.ok()) return core::Status::InvalidArgument(where + store.status().message());
-  LayoutOptions options;
-  options.server_name = config.server_name;
-  options.stanza = config.stanza;
-  options.pattern = config.pattern;
-  options.segment_size = config.wal_segment_size;
-  core::Result<std::unique_ptr<Layout>> layout = MakeLayout(config.layout, options);
-  if (!layout.ok()) return core::Status::InvalidArgument(where + layout.status().message());
-  return std::unique_ptr<BackupMonitor>(
-      std::make_unique<Monitor>(config, std::move(*store), std::move(*layout)));
-}
-
 core::Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const config::YamlReader& reader,
                                                                const YAML::Node& entry) {
-  auto config = ParseBackupStore(reader, entry);
-  if (!config.ok()) return config.status();
-  return MakeBackupMonitor(*config);
+  core::Result<StoreSettings> parsed = ParseStoreSettings(reader, entry);
+  if (!parsed.ok()) return parsed.status();
+  return MakeBackupMonitor(*parsed);
+}
+
+core::Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(StoreSettings settings) {
+  std::string where = settings.where + ": backup store \"" + settings.name + "\": ";
+  core::Result<std::unique_ptr<ObjectStore>> store = MakeObjectStore(settings.store_options);
+  if (!store.ok()) return core::Status::InvalidArgument(where + store.status().message());
+  core::Result<std::unique_ptr<Layout>> layout =
+      MakeLayout(settings.layout, settings.layout_options);
+  if (!layout.ok()) return core::Status::InvalidArgument(where + layout.status().message());
+  return std::unique_ptr<BackupMonitor>(
+      std::make_unique<Monitor>(std::move(settings), std::move(*store), std::move(*layout)));
 }
 
 }  // namespace pgdr::store

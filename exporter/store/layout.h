@@ -19,23 +19,11 @@
 #include <vector>
 
 #include "pgdr/core/status.h"
+#include "pgdr/store/archive.h"
 #include "pgdr/store/object_store.h"
 #include "pgdr/store/wal.h"
 
 namespace pgdr::store {
-
-// One backup as its tool recorded it.
-struct BackupRecord {
-  std::string id;
-  std::string status;  // "done", "done_with_errors", "failed", "running", "invalid"
-  std::string type;    // "full", "diff", "incr", "delta", "logical"
-  std::optional<double> begin_time, end_time;  // Unix seconds
-  std::optional<double> size_bytes;
-  std::optional<SegmentId> begin_wal;
-  // Identity of the catalog object it came from, to re-read only on change.
-  uint64_t object_size = 0;
-  double object_mtime = 0;
-};
 
 // barman-cloud's backup.info (key=value lines). Corruption names the field.
 core::Result<BackupRecord> ParseBarmanBackupInfo(std::string_view text, uint64_t segment_size);
@@ -45,16 +33,6 @@ core::Result<std::vector<BackupRecord>> ParsePgBackRestInfo(std::string_view tex
 // WAL-G's basebackups_005/<name>_backup_stop_sentinel.json.
 core::Result<BackupRecord> ParseWalGSentinel(std::string_view name, std::string_view text,
                                              uint64_t segment_size);
-
-// Called for an object the layout could not parse; the poll goes on.
-using ParseErrorSink = std::function<void(const std::string& key, const std::string& message)>;
-
-struct LayoutOptions {
-  std::string server_name;    // barman-cloud
-  std::string stanza;         // pgbackrest
-  std::string pattern = "*";  // pg_dump: glob on the key below the store root
-  uint64_t segment_size = kDefaultWalSegmentSize;
-};
 
 class Layout {
  public:

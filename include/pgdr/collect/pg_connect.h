@@ -3,10 +3,13 @@
 // from the YAML, never logged), and server options ride in the startup packet.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "pgdr/collect/pg_handle.h"
+#include "pgdr/core/status.h"
 
 namespace pgdr::collect {
 
@@ -21,5 +24,20 @@ PgConnPtr StartConnection(const std::string& dsn, const std::string& password,
 
 // libpq's error text for the connection, trailing newline removed.
 std::string ConnectionErrorText(const PGconn* conn);
+
+// A blocking connection for one-off work (actions, restores), never for
+// collection: connect_timeout from `timeout`, and with
+// `with_statement_timeout` a server-side statement_timeout of timeout + 5s.
+core::Result<PgConnPtr> ConnectBlocking(const std::string& dsn, const std::string& password,
+                                        std::chrono::milliseconds timeout,
+                                        std::string_view application_name,
+                                        bool with_statement_timeout);
+
+// Runs one statement; the first cell of the first row ("" when none).
+core::Result<std::string> QueryValue(PGconn* conn, const std::string& sql);
+
+// Runs one statement; every row as psql -At prints it (cells joined by '|',
+// rows by '\n', NULL as ""), so that expected results can be written as text.
+core::Result<std::string> QueryText(PGconn* conn, const std::string& sql);
 
 }  // namespace pgdr::collect

@@ -9,7 +9,7 @@
 // `actions` and `maintenance` by actions) are not kept here as YAML: LoadConfig
 // hands them out once, in OwnedSections, and app's LoadAndValidate has the
 // owners parse and validate them into their typed configs at once
-// (store::BackupStoreConfig, actions::ActionsConfig). Config holds only
+// (store::StoreSettings, actions::ActionsConfig). Config holds only
 // what is plain data.
 //
 // Thread-safety: a Config is immutable once loaded; a reload builds a new one.
@@ -116,6 +116,7 @@ struct OwnedSections {
   YAML::Node alerting;
   YAML::Node actions;
   YAML::Node maintenance;
+  YAML::Node drills;  // restore::ParseDrills
 };
 
 // Loads, validates and resolves a config file (query files are loaded too);

@@ -32,6 +32,7 @@
 #include "pgdr/config/yaml_reader.h"
 #include "pgdr/core/metric_set.h"
 #include "pgdr/core/status.h"
+#include "pgdr/store/archive.h"
 #include "pgdr/store/object_store.h"
 #include "pgdr/store/wal.h"
 
@@ -58,33 +59,11 @@ class BackupMonitor {
   virtual ArchiveFacts Poll(core::MetricSet& out) = 0;
 };
 
-// One entry of the exporter config's `backup_stores:` list, validated (keys
-// documented in docs/backups.md, defaults here).
-struct BackupStoreConfig {
-  std::string name, cluster;
-  std::string layout;         // barman-cloud, wal-g, pgbackrest or pg_dump
-  std::string server_name;    // barman-cloud; default: the cluster
-  std::string stanza;         // pgbackrest (required there)
-  std::string pattern = "*";  // pg_dump: glob on the key below the store root
-  uint64_t wal_segment_size = kDefaultWalSegmentSize;
-  StoreOptions store;                                     // the driver's settings (url, secrets...)
-  std::chrono::milliseconds interval{60000};              // between polls, default 1m
-  std::chrono::milliseconds deadline{30000};              // a whole poll, default 30s
-  std::chrono::milliseconds full_list_interval{3600000};  // default 1h
-  std::string where;  // file:line:col of the entry, for messages
-};
-
-// Parses and validates one entry, or the whole `backup_stores:` list.
-// Errors name file:line:col and the key.
-core::Result<BackupStoreConfig> ParseBackupStore(const config::YamlReader& reader,
-                                                 const YAML::Node& entry);
-core::Result<std::vector<BackupStoreConfig>> ParseBackupStores(const config::YamlReader& reader,
-                                                               const YAML::Node& list);
-
 // Builds the monitor: the object store driver and the layout (errors name
 // the entry's position and the store).
-core::Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const BackupStoreConfig& config);
-// ParseBackupStore, then MakeBackupMonitor (tests, tools, benchmarks).
+// `settings` from ParseBackupStores / ParseStoreSettings (archive.h).
+core::Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(StoreSettings settings);
+// ParseStoreSettings, then MakeBackupMonitor (tests, tools, benchmarks).
 core::Result<std::unique_ptr<BackupMonitor>> MakeBackupMonitor(const config::YamlReader& reader,
                                                                const YAML::Node& entry);
 

@@ -58,14 +58,14 @@ TEST_F(ValidatedConfigTest, SectionsComeOutTyped) {
       "  windows: [{cluster: prod, cron: '0 2 * * SUN', duration: 2h}]\n");
   ASSERT_TRUE(v.ok()) << v.status().message();
   ASSERT_EQ(v->stores.size(), 1u);
-  const store::BackupStoreConfig& s = v->stores[0];
+  const store::StoreSettings& s = v->stores[0];
   EXPECT_EQ(s.name, "local");
-  EXPECT_EQ(s.server_name, "prod") << "defaults to the cluster";
+  EXPECT_EQ(s.layout_options.server_name, "prod") << "defaults to the cluster";
   EXPECT_EQ(s.interval, minutes(2));
   EXPECT_EQ(s.deadline, seconds(20));
   EXPECT_EQ(s.full_list_interval, minutes(60));
-  EXPECT_EQ(s.wal_segment_size, 32u << 20);
-  EXPECT_EQ(s.store.url, "file://" + dir_);
+  EXPECT_EQ(s.layout_options.segment_size, 32u << 20);
+  EXPECT_EQ(s.store_options.url, "file://" + dir_);
   EXPECT_EQ(s.where, path_ + ":4:5");
   ASSERT_EQ(v->monitors.size(), 1u);
   EXPECT_EQ(v->monitors[0]->name(), "local");
