@@ -283,7 +283,10 @@ void Switchover::Run(const ClusterAccess& access) {
   }
 
   std::vector<std::string> problems;
-  const auto [host, port] = SplitHostPort(roles_.candidate->address);
+  // Named variables, not a structured binding: clang 14 cannot capture one.
+  const std::pair<std::string, std::string> address = SplitHostPort(roles_.candidate->address);
+  const std::string& host = address.first;
+  const std::string& port = address.second;
   auto redirected = steps_.Run("repoint_pgbouncer", [&]() -> core::Result<std::string> {
     core::Status first;
     for (PoolerEndpoint p : access.poolers) {

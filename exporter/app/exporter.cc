@@ -221,9 +221,12 @@ void Exporter::Impl::ComposeLoop() {
 }
 
 bool Exporter::Impl::FirstCyclesDone() const {
-  return applied_ &&
-         std::all_of(result_keys_.begin(), result_keys_.end(),
-                     [this](const std::string& key) { return results_.count(key) > 0; });
+  if (!applied_) return false;
+  // A loop, not std::all_of: the analysis cannot see mu_ held inside a lambda.
+  for (const std::string& key : result_keys_) {
+    if (results_.count(key) == 0) return false;
+  }
+  return true;
 }
 
 std::vector<prometheus::MetricFamily> Exporter::Impl::CurrentSelfMetrics() {
