@@ -2,9 +2,7 @@
 
 #include <poll.h>
 
-#include <algorithm>
-#include <vector>
-
+#include "pgdr/collect/pg_connect.h"
 #include "pgdr/core/strings.h"
 
 namespace pgdr::actions {
@@ -32,27 +30,7 @@ core::Result<std::string> FirstCell(PGconn* conn, PGresult* res, const std::stri
 
 core::Result<collect::PgConnPtr> Connect(const std::string& dsn, const std::string& password,
                                          milliseconds timeout, bool with_statement_timeout) {
-  const std::string connect_timeout =
-      std::to_string(std::max<long long>(2, (timeout.count() + 999) / 1000));
-  const std::string options = "-c statement_timeout=" + std::to_string(timeout.count() + 5000);
-  std::vector<const char*> keys = {"dbname", "connect_timeout", "application_name"};
-  std::vector<const char*> values = {dsn.c_str(), connect_timeout.c_str(), "pgdr_actions"};
-  if (!password.empty()) {
-    keys.push_back("password");
-    values.push_back(password.c_str());
-  }
-  if (with_statement_timeout) {
-    keys.push_back("options");
-    values.push_back(options.c_str());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-  collect::PgConnPtr conn(PQconnectdbParams(keys.data(), values.data(), 1));
-  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
-    return core::Status::Unavailable("connect: " +
-                                     (conn ? ErrorOf(conn.get()) : std::string("no memory")));
-  }
-  return conn;
+  return collect::ConnectBlocking(dsn, password, timeout, "pgdr_actions", with_statement_timeout);
 }
 
 core::Result<std::string> Query(PGconn* conn, const std::string& sql) {
