@@ -8,7 +8,8 @@
 #                              under 3 min on 2 cores; scripts/test.sh runs this
 #
 # PGDR_TIDY_BASE defaults to the merge base with origin/main when that ref
-# exists, else HEAD~20 (else the first commit). Uncommitted changes count.
+# exists and is behind HEAD (a branch), else HEAD~20 (a fresh clone of main,
+# as in CI), else the first commit. Uncommitted changes count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -23,7 +24,8 @@ fi
 
 if [[ -n "${PGDR_TIDY_BASE:-}" ]]; then
   base=$PGDR_TIDY_BASE
-elif git rev-parse --verify -q origin/main >/dev/null; then
+elif git rev-parse --verify -q origin/main >/dev/null &&
+  [[ $(git merge-base HEAD origin/main) != $(git rev-parse HEAD) ]]; then
   base=$(git merge-base HEAD origin/main)
 elif git rev-parse --verify -q HEAD~20 >/dev/null; then
   base=HEAD~20
