@@ -10,7 +10,7 @@ namespace pgdr::collect {
 
 bool AsyncConnection::Start(Clock::time_point now) {
   conn_ = StartConnection(params_.dsn, ResolvePassword(params_.password_env, params_.password_file),
-                          params_.server_options);
+                          params_.server_options, params_.database);
   ++connects_total_;
   connect_deadline_ = now + params_.connect_timeout;
   connect_events_ = POLLOUT;  // libpq: the first wait after PQconnectStart is for writing

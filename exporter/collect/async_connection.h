@@ -28,6 +28,7 @@ class AsyncConnection {
     std::optional<std::string> password_env;
     std::optional<std::string> password_file;
     std::string server_options;  // empty: none (PgBouncer's console refuses them)
+    std::string database;        // empty: the DSN's; else this database instead
     Clock::duration connect_timeout{};
     Clock::duration max_backoff{};
   };

@@ -8,6 +8,7 @@
 #include <optional>
 #include <variant>
 
+#include "collect/database_fanout.h"
 #include "collect/pooler_collector.h"
 #include "collect/target_collector.h"
 #include "pgdr/core/mutex.h"
@@ -26,26 +27,36 @@ class CollectionLoop::Impl {
 
   void Run() {
     std::vector<pollfd> fds;
-    std::vector<PolledCollector*> owners;
+    std::vector<std::pair<Member*, PolledCollector*>> owners;
+    std::vector<std::pair<Member*, PolledCollector*>> all;
     while (!stop_.load()) {
       if (auto next = TakePending()) members_ = Build(*next, std::move(members_));
       auto now = SteadyClock::now();
-      // Timers first: cycles due, deadlines passed.
+      all.clear();
       for (auto& m : members_) {
-        if (m.collector->wake_at() <= now) Deliver(m.collector->Step(now, 0));
+        all.emplace_back(&m, m.collector.get());
+        if (!m.databases) continue;
+        m.databases->ApplyPending(now);
+        std::vector<TargetCollector*> per_database;
+        m.databases->AppendCollectors(per_database);
+        for (TargetCollector* c : per_database) all.emplace_back(&m, c);
+      }
+      // Timers first: cycles due, deadlines passed.
+      for (auto& [m, c] : all) {
+        if (c->wake_at() <= now) StepOne(*m, c, now, 0);
       }
       fds.clear();
       owners.clear();
       fds.push_back({wake_fd_, POLLIN, 0});
-      owners.push_back(nullptr);
+      owners.emplace_back(nullptr, nullptr);
       auto next = now + std::chrono::seconds(1);
-      for (auto& m : members_) {
-        PolledCollector* c = m.collector.get();
+      for (auto& owner : all) {
+        PolledCollector* c = owner.second;
         next = std::min(next, c->wake_at());
         const int fd = c->socket();
         if (fd >= 0 && c->poll_events() != 0) {
           fds.push_back({fd, c->poll_events(), 0});
-          owners.push_back(c);
+          owners.push_back(owner);
         }
       }
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
@@ -60,7 +71,7 @@ class CollectionLoop::Impl {
       }
       now = SteadyClock::now();
       for (size_t i = 1; i < fds.size(); ++i) {
-        if (fds[i].revents != 0) Deliver(owners[i]->Step(now, fds[i].revents));
+        if (fds[i].revents != 0) StepOne(*owners[i].first, owners[i].second, now, fds[i].revents);
       }
     }
   }
@@ -83,7 +94,24 @@ class CollectionLoop::Impl {
   struct Member {
     Entry entry;
     std::unique_ptr<PolledCollector> collector;
+    std::unique_ptr<DatabaseFanout> databases;  // targets whose queries run per database
   };
+
+  // Steps `c`, the member's own collector or one of its per-database ones
+  // (whose results wait in the fan-out for the member's next result).
+  void StepOne(Member& m, PolledCollector* c, SteadyClock::time_point now, short revents) {
+    auto result = c->Step(now, revents);
+    if (!result) return;
+    if (c != m.collector.get()) {
+      m.databases->Store(c, std::move(result));
+      return;
+    }
+    if (m.databases) {
+      if (result->databases) m.databases->Follow(*result->databases);
+      result = m.databases->Attach(std::move(result));
+    }
+    Deliver(std::move(result));
+  }
 
   static bool Same(const Entry& a, const Entry& b) {
     if (a.index() != b.index()) return false;
@@ -118,13 +146,17 @@ class CollectionLoop::Impl {
       }
       const auto first = start + collection_.interval * static_cast<long>(i) / n;
       std::unique_ptr<PolledCollector> collector;
+      std::unique_ptr<DatabaseFanout> databases;
       if (const auto* t = std::get_if<config::TargetConfig>(&entries[i])) {
         collector = std::make_unique<TargetCollector>(*t, queries_, collection_, first);
+        if (DatabaseFanout::Needed(*queries_)) {
+          databases = std::make_unique<DatabaseFanout>(*t, queries_, collection_);
+        }
       } else {
         collector = std::make_unique<PoolerCollector>(std::get<config::PgBouncerConfig>(entries[i]),
                                                       collection_, first);
       }
-      out.push_back({entries[i], std::move(collector)});
+      out.push_back({entries[i], std::move(collector), std::move(databases)});
     }
     return out;
   }

@@ -22,9 +22,15 @@ std::string ResolvePassword(const std::optional<std::string>& env,
 }
 
 PgConnPtr StartConnection(const std::string& dsn, const std::string& password,
-                          const std::string& server_options) {
+                          const std::string& server_options, const std::string& database) {
   std::vector<const char*> keys = {"dbname", "application_name"};
   std::vector<const char*> values = {dsn.c_str(), "pgdr_exporter"};
+  if (!database.empty()) {
+    // Only the first dbname is expanded as a conninfo; a later one is a plain
+    // name that overrides the expanded one.
+    keys.push_back("dbname");
+    values.push_back(database.c_str());
+  }
   if (!server_options.empty()) {
     keys.push_back("options");
     values.push_back(server_options.c_str());

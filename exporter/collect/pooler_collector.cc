@@ -33,6 +33,7 @@ PoolerCollector::PoolerCollector(config::PgBouncerConfig pooler, config::Collect
              .password_env = pooler_.password_env,
              .password_file = pooler_.password_file,
              .server_options = "",
+             .database = "",
              .connect_timeout = options_.connect_timeout,
              .max_backoff = options_.max_backoff}),
       next_start_(first_start) {

@@ -28,6 +28,9 @@ constexpr const char* kProbeSql =
     " (SELECT sender_host || ':' || sender_port FROM pg_stat_wal_receiver),"
     " pg_backend_pid()";
 
+constexpr const char* kDatabasesSql =
+    "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname";
+
 constexpr double kProbeBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                    0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 
@@ -65,18 +68,14 @@ TextTable ToTable(const PGresult* r) {
   return t;
 }
 
-// Queries with `target_databases` run here when the list names this
-// connection's database or "*"; other databases are not connected to.
-bool RunsInThisDatabase(const config::QuerySpec& q, const char* db) {
-  if (q.target_databases.empty()) return true;
-  for (const auto& name : q.target_databases) {
-    if (name == "*" || (db != nullptr && name == db)) return true;
-  }
-  return false;
+bool AnyPerDatabase(const std::vector<config::QuerySpec>& queries) {
+  return std::any_of(queries.begin(), queries.end(),
+                     [](const config::QuerySpec& q) { return q.per_database(); });
 }
 
 AsyncConnection::Params ConnectParams(const config::TargetConfig& target,
-                                      const config::CollectionConfig& options) {
+                                      const config::CollectionConfig& options,
+                                      const std::string& database) {
   const auto timeout = std::to_string(options.statement_timeout.count());
   return {.dsn = target.dsn,
           .password_env = target.password_env,
@@ -84,6 +83,7 @@ AsyncConnection::Params ConnectParams(const config::TargetConfig& target,
           .server_options = "-c statement_timeout=" + timeout + " -c lock_timeout=" + timeout +
                             " -c idle_in_transaction_session_timeout=" +
                             std::to_string(options.statement_timeout.count() * 2),
+          .database = database,
           .connect_timeout = options.connect_timeout,
           .max_backoff = options.max_backoff};
 }
@@ -111,11 +111,13 @@ class TcpCork {
 TargetCollector::TargetCollector(config::TargetConfig target,
                                  std::shared_ptr<const std::vector<config::QuerySpec>> queries,
                                  config::CollectionConfig options,
-                                 SteadyClock::time_point first_start)
+                                 SteadyClock::time_point first_start, std::string database)
     : target_(std::move(target)),
       queries_(std::move(queries)),
       options_(options),
-      conn_(ConnectParams(target_, options_)),
+      database_(std::move(database)),
+      lists_databases_(database_.empty() && AnyPerDatabase(*queries_)),
+      conn_(ConnectParams(target_, options_, database_)),
       next_start_(first_start),
       probe_buckets_(std::size(kProbeBounds), 0) {
   base_labels_.push_back({"cluster", target_.cluster});
@@ -176,6 +178,7 @@ void TargetCollector::StartCycle(SteadyClock::time_point now) {
   producers_.clear();
   facts_ = MemberFacts();
   backend_pid_.reset();
+  databases_.reset();
   cycle_error_.clear();
   if (!conn_.open()) {
     if (conn_.backing_off(now)) {
@@ -192,7 +195,7 @@ void TargetCollector::StartCycle(SteadyClock::time_point now) {
 
 void TargetCollector::StartConnect(SteadyClock::time_point now) {
   const bool started = conn_.Start(now);
-  prepared_.assign(Slot(ItemKind::kQuery, queries_->size()), false);
+  prepared_.assign(Slot(ItemKind::kDiscovery, queries_->size()) + 1, false);
   state_ = State::kConnecting;
   deadline_ = std::min(deadline_, conn_.connect_deadline());
   if (!started) {
@@ -229,6 +232,7 @@ size_t TargetCollector::Slot(ItemKind kind, size_t index) {
     case ItemKind::kPredicate:
       return 1 + 2 * index;
     case ItemKind::kQuery:
+    case ItemKind::kDiscovery:  // index: the number of queries
       break;
   }
   return 2 + 2 * index;
@@ -264,14 +268,14 @@ void TargetCollector::SendRound(SteadyClock::time_point now) {
     sent = Send(ItemKind::kProbe, 0, kProbeSql);
     for (size_t i = 0; sent && i < queries_->size(); ++i) {
       const config::QuerySpec& q = (*queries_)[i];
-      if (q.predicate_sql) sent = Send(ItemKind::kPredicate, i, *q.predicate_sql);
+      if (q.predicate_sql && Runs(q)) sent = Send(ItemKind::kPredicate, i, *q.predicate_sql);
     }
   } else {
     const bool replica = facts_.in_recovery.value_or(false);
     for (size_t i = 0; i < queries_->size(); ++i) {
       const config::QuerySpec& q = (*queries_)[i];
       if (predicate_false_[i] || !q.versions.Contains(server_version_)) continue;
-      if (!RunsInThisDatabase(q, PQdb(conn_.get()))) continue;
+      if (!Runs(q)) continue;
       if ((q.role == config::ServerRole::kPrimary && replica) ||
           (q.role == config::ServerRole::kReplica && !replica)) {
         continue;
@@ -285,6 +289,8 @@ void TargetCollector::SendRound(SteadyClock::time_point now) {
         break;
       }
     }
+    if (sent && lists_databases_)
+      sent = Send(ItemKind::kDiscovery, queries_->size(), kDatabasesSql);
     if (sent && pending_.empty()) {
       Finish(now);
       return;
@@ -381,6 +387,16 @@ void TargetCollector::CompleteItem(Item& item, SteadyClock::time_point now) {
     case ItemKind::kQuery:
       OnQuery(item.query, r, Seconds(item.read - item.sent), now);
       break;
+    case ItemKind::kDiscovery:
+      if (!ok) {
+        RecordError("databases", ResultError(r));
+        break;
+      }
+      databases_.emplace();
+      for (int row = 0; row < PQntuples(r); ++row) {
+        if (auto name = Cell(r, row, 0)) databases_->push_back(std::move(*name));
+      }
+      break;
   }
 }
 
@@ -415,7 +431,7 @@ void TargetCollector::OnQuery(size_t index, const PGresult* r, double duration,
   }
   core::MetricSet metrics;
   const SqlMetricsStats s =
-      AppendQueryMetrics(q, ToTable(r), base_labels_, options_.max_series_per_query, metrics);
+      AppendQueryMetrics(q, ToTable(r), QueryLabels(q), options_.max_series_per_query, metrics);
   dropped_duplicates_ += static_cast<double>(s.duplicates);
   dropped_over_limit_ += static_cast<double>(s.over_limit);
   if (s.unparsable > 0) {
@@ -441,7 +457,24 @@ void TargetCollector::UseCached(size_t index) {
 void TargetCollector::RecordError(const std::string& collector, const std::string& why) {
   collector_stats_[collector].errors_total += 1;
   core::Log(core::LogLevel::kWarn, "collector failed",
-            {{"target", target_.Key()}, {"collector", collector}, {"err", why}});
+            {{"target", database_.empty() ? target_.Key() : target_.Key() + "/" + database_},
+             {"collector", collector},
+             {"err", why}});
+}
+
+bool TargetCollector::Runs(const config::QuerySpec& q) const {
+  return database_.empty() ? !q.per_database() : q.RunsInDatabase(database_);
+}
+
+core::Labels TargetCollector::QueryLabels(const config::QuerySpec& q) const {
+  if (database_.empty()) return base_labels_;
+  const bool has_datname =
+      std::any_of(q.columns.begin(), q.columns.end(), [](const config::ColumnSpec& c) {
+        return c.usage == config::ColumnUsage::kLabel && c.column == "datname";
+      });
+  core::Labels labels = base_labels_;
+  if (!has_datname) labels.push_back({"datname", database_});
+  return labels;
 }
 
 void TargetCollector::FailConnection(const std::string& why, SteadyClock::time_point now) {
@@ -463,60 +496,17 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   if (!up) facts_ = MemberFacts();
   facts_.up = up;
   core::MetricSet m;  // the exporter's own series of this member
-  m.Gauge("pgdr_up",
-          "Whether the member answered the probe query in the last collection (1) or not (0).",
-          base_labels_, up ? 1 : 0);
-  m.Gauge(
-      "pgdr_collect_timestamp_seconds", "When the member was last collected (Unix time).",
-      base_labels_,
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
-  m.Gauge("pgdr_collect_cycle_duration_seconds", "Wall time of the member's last collection cycle.",
-          base_labels_, Seconds(now - cycle_start_));
-  m.Counter("pgdr_connections_opened_total",
-            "Connections the exporter opened to the member (persistent: grows only on reconnects).",
-            base_labels_, conn_.connects_total());
-  m.Counter("pgdr_statements_prepared_total",
-            "Statements the exporter prepared on the member (once per statement and connection).",
-            base_labels_, prepares_total_);
-  prometheus::ClientMetric::Histogram h;
-  h.sample_count = static_cast<std::uint64_t>(probe_count_);
-  h.sample_sum = probe_sum_;
-  for (size_t i = 0; i < std::size(kProbeBounds); ++i) {
-    h.bucket.push_back({static_cast<std::uint64_t>(probe_buckets_[i]), kProbeBounds[i]});
-  }
-  h.bucket.push_back(
-      {static_cast<std::uint64_t>(probe_count_), std::numeric_limits<double>::infinity()});
-  m.Histogram("pgdr_probe_latency_seconds",
-              "Round trip of the probe query (one prepared SELECT of the recovery state, WAL "
-              "positions, WAL receiver status and server clock), from sending it to reading its "
-              "result.",
-              base_labels_, std::move(h));
-  for (const auto& [name, stats] : collector_stats_) {
-    core::Labels l = base_labels_;
-    l.push_back({"collector", name});
-    if (stats.ran) {
-      m.Gauge("pgdr_collect_duration_seconds",
-              "Time from sending the collector's query to reading its result in the last cycle "
-              "(pipelined: includes waiting for the statements sent before it).",
-              l, stats.last_duration);
+  core::Labels own = base_labels_;
+  if (database_.empty()) {
+    AppendMemberSeries(up, now, m);
+    if (up && target_.local_memory && backend_pid_) {
+      AppendLocalMemory(*backend_pid_, base_labels_, m);
     }
-    m.Counter("pgdr_collect_errors_total", "Errors of the collector since the exporter started.", l,
-              stats.errors_total);
+    if (!target_.cgroup_path.empty()) AppendCgroupMemory(target_.cgroup_path, base_labels_, m);
+  } else {
+    own.push_back({"datname", database_});
   }
-  for (const auto& [reason, value] :
-       {std::pair<const char*, double>{"duplicate", dropped_duplicates_},
-        {"limit", dropped_over_limit_}}) {
-    core::Labels l = base_labels_;
-    l.push_back({"reason", reason});
-    m.Counter(
-        "pgdr_series_dropped_total",
-        "Series from SQL collectors dropped: duplicate label sets or over the per-query limit.", l,
-        value);
-  }
-  if (up && target_.local_memory && backend_pid_) {
-    AppendLocalMemory(*backend_pid_, base_labels_, m);
-  }
-  if (!target_.cgroup_path.empty()) AppendCgroupMemory(target_.cgroup_path, base_labels_, m);
+  AppendCollectorStats(own, m);
 
   for (const auto& [name, family] : m.families()) ++producers_[name];
   cycle_metrics_.Merge(m.Take());
@@ -547,6 +537,7 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
     result->families = cycle_metrics_.Take();
     dropped_duplicates_ += static_cast<double>(core::DropDuplicateSeries(result->families));
   }
+  result->databases = std::move(databases_);
   result->error = cycle_error_;
   result->collected_at = std::chrono::system_clock::now();
   result->duration_seconds = Seconds(now - cycle_start_);
@@ -554,6 +545,63 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   state_ = State::kIdle;
   want_events_ = 0;
   pending_.clear();
+}
+
+void TargetCollector::AppendMemberSeries(bool up, SteadyClock::time_point now,
+                                         core::MetricSet& m) const {
+  m.Gauge("pgdr_up",
+          "Whether the member answered the probe query in the last collection (1) or not (0).",
+          base_labels_, up ? 1 : 0);
+  m.Gauge(
+      "pgdr_collect_timestamp_seconds", "When the member was last collected (Unix time).",
+      base_labels_,
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  m.Gauge("pgdr_collect_cycle_duration_seconds", "Wall time of the member's last collection cycle.",
+          base_labels_, Seconds(now - cycle_start_));
+  m.Counter("pgdr_connections_opened_total",
+            "Connections the exporter opened to the member (persistent: grows only on reconnects).",
+            base_labels_, conn_.connects_total());
+  m.Counter("pgdr_statements_prepared_total",
+            "Statements the exporter prepared on the member (once per statement and connection).",
+            base_labels_, prepares_total_);
+  prometheus::ClientMetric::Histogram h;
+  h.sample_count = static_cast<std::uint64_t>(probe_count_);
+  h.sample_sum = probe_sum_;
+  for (size_t i = 0; i < std::size(kProbeBounds); ++i) {
+    h.bucket.push_back({static_cast<std::uint64_t>(probe_buckets_[i]), kProbeBounds[i]});
+  }
+  h.bucket.push_back(
+      {static_cast<std::uint64_t>(probe_count_), std::numeric_limits<double>::infinity()});
+  m.Histogram("pgdr_probe_latency_seconds",
+              "Round trip of the probe query (one prepared SELECT of the recovery state, WAL "
+              "positions, WAL receiver status and server clock), from sending it to reading its "
+              "result.",
+              base_labels_, std::move(h));
+}
+
+void TargetCollector::AppendCollectorStats(const core::Labels& labels, core::MetricSet& m) const {
+  for (const auto& [name, stats] : collector_stats_) {
+    core::Labels l = labels;
+    l.push_back({"collector", name});
+    if (stats.ran) {
+      m.Gauge("pgdr_collect_duration_seconds",
+              "Time from sending the collector's query to reading its result in the last cycle "
+              "(pipelined: includes waiting for the statements sent before it).",
+              l, stats.last_duration);
+    }
+    m.Counter("pgdr_collect_errors_total", "Errors of the collector since the exporter started.", l,
+              stats.errors_total);
+  }
+  for (const auto& [reason, value] :
+       {std::pair<const char*, double>{"duplicate", dropped_duplicates_},
+        {"limit", dropped_over_limit_}}) {
+    core::Labels l = labels;
+    l.push_back({"reason", reason});
+    m.Counter(
+        "pgdr_series_dropped_total",
+        "Series from SQL collectors dropped: duplicate label sets or over the per-query limit.", l,
+        value);
+  }
 }
 
 }  // namespace pgdr::collect

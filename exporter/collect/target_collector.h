@@ -26,6 +26,14 @@
 // prepare is an error of that statement alone and is retried next cycle; a new
 // connection starts with nothing prepared.
 //
+// Queries with `target_databases` run per database: the member's collector
+// skips them and, when there are any, lists the instance's databases each
+// cycle (TargetResult::databases); a DatabaseFanout then runs one collector
+// per matching database, made with `database` set: it connects to that
+// database, runs only the queries that target it (each sample gets a
+// `datname` label unless the query has one) and reports only their samples
+// and its collectors' stats, which the fan-out joins to the member's result.
+//
 // Thread-safety: none; a TargetCollector belongs to the collection thread.
 #pragma once
 
@@ -48,7 +56,8 @@ class TargetCollector final : public PolledCollector {
  public:
   TargetCollector(config::TargetConfig target,
                   std::shared_ptr<const std::vector<config::QuerySpec>> queries,
-                  config::CollectionConfig options, SteadyClock::time_point first_start);
+                  config::CollectionConfig options, SteadyClock::time_point first_start,
+                  std::string database = {});
   TargetCollector(const TargetCollector&) = delete;
   TargetCollector& operator=(const TargetCollector&) = delete;
 
@@ -61,7 +70,7 @@ class TargetCollector final : public PolledCollector {
 
  private:
   enum class State { kIdle, kConnecting, kRunning };
-  enum class ItemKind { kProbe, kPredicate, kQuery };
+  enum class ItemKind { kProbe, kPredicate, kQuery, kDiscovery };
   struct Item {
     ItemKind kind;
     size_t query;                    // index into queries_ (kPredicate, kQuery)
@@ -99,11 +108,20 @@ class TargetCollector final : public PolledCollector {
   void Flush();
   void FailConnection(const std::string& why, SteadyClock::time_point now);
   void Finish(SteadyClock::time_point now);
+  // pgdr_up, the probe's histogram and the member's other own series.
+  void AppendMemberSeries(bool up, SteadyClock::time_point now, core::MetricSet& m) const;
+  // pgdr_collect_duration_seconds, pgdr_collect_errors_total, pgdr_series_dropped_total.
+  void AppendCollectorStats(const core::Labels& labels, core::MetricSet& m) const;
   void RecordError(const std::string& collector, const std::string& why);
+  // Whether query `q` runs on this collector's connection.
+  bool Runs(const config::QuerySpec& q) const;
+  core::Labels QueryLabels(const config::QuerySpec& q) const;
 
   const config::TargetConfig target_;
   const std::shared_ptr<const std::vector<config::QuerySpec>> queries_;
   const config::CollectionConfig options_;
+  const std::string database_;  // non-empty: a per-database collector (file comment)
+  const bool lists_databases_;  // the member's collector, and some query runs per database
   core::Labels base_labels_;
 
   AsyncConnection conn_;
@@ -127,6 +145,7 @@ class TargetCollector final : public PolledCollector {
   std::map<std::string, int, std::less<>> producers_;  // family -> producers this cycle
   MemberFacts facts_;
   std::optional<int> backend_pid_;
+  std::optional<std::vector<std::string>> databases_;
   std::string cycle_error_;
   std::shared_ptr<const TargetResult> finished_;
 

@@ -115,6 +115,9 @@ QuerySpec ParseQuery(const YamlReader& r, const std::string& name, const YAML::N
   q.cache_ttl = std::chrono::seconds(ttl);
   q.predicate_sql = r.OptString(body, "predicate_query");
   q.target_databases = r.StringList(body, "target_databases");
+  for (const auto& entry : q.target_databases) {
+    if (auto bad = DatabasePatternError(entry)) r.Fail(body["target_databases"], *bad);
+  }
   const YAML::Node metrics = body["metrics"];
   if (!metrics) r.Fail(body, "missing required key \"metrics\"");
   r.ExpectSequence(metrics, "metrics");

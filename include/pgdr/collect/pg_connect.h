@@ -18,9 +18,10 @@ std::string ResolvePassword(const std::optional<std::string>& env,
                             const std::optional<std::string>& file);
 
 // PQconnectStartParams with the DSN expanded; `server_options` may be empty
-// (PgBouncer's admin console refuses the options parameter). Never null.
+// (PgBouncer's admin console refuses the options parameter); a non-empty
+// `database` replaces the DSN's (a member's per-database connections). Never null.
 PgConnPtr StartConnection(const std::string& dsn, const std::string& password,
-                          const std::string& server_options);
+                          const std::string& server_options, const std::string& database = "");
 
 // libpq's error text for the connection, trailing newline removed.
 std::string ConnectionErrorText(const PGconn* conn);

@@ -51,6 +51,9 @@ struct TargetResult {
   // once per fetch, not once per cycle. Empty: the composer serialises
   // `families` itself (`reused` is then empty too).
   std::vector<std::shared_ptr<const SerializedFamilies>> text;
+  // The instance's connectable databases, listed this cycle when some query
+  // runs per database (`target_databases`); unset when not listed or failed.
+  std::optional<std::vector<std::string>> databases;
   std::string error;  // the last error of this cycle, secrets removed; empty when healthy
   std::chrono::system_clock::time_point collected_at;
   double duration_seconds = 0;

@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pgdr/core/status.h"
@@ -62,12 +63,25 @@ struct QuerySpec {
   ServerRole role = ServerRole::kAny;
   std::chrono::seconds cache_ttl{0};
   std::optional<std::string> predicate_sql;
+  // Empty: the query runs on the member's own connection. Otherwise it runs
+  // once in every database of the instance that an entry matches (a name,
+  // "*", or "/regex/"), each over its own connection, with a `datname` label.
   std::vector<std::string> target_databases;
   std::vector<ColumnSpec> columns;
+
+  bool per_database() const { return !target_databases.empty(); }
+  // Whether some `target_databases` entry matches database `db`.
+  bool RunsInDatabase(std::string_view db) const;
 
   // A reload keeps a member's connection only when its queries compare equal.
   bool operator==(const QuerySpec&) const = default;
 };
+
+// A `target_databases` entry: "*" (every database), "/regex/" (an ECMAScript
+// regex, searched: anchor it yourself) or an exact database name.
+// DatabasePatternError is empty when the entry is valid, else why not.
+std::optional<std::string> DatabasePatternError(const std::string& entry);
+bool DatabaseMatches(const std::string& entry, std::string_view db);
 
 // Loads one queries file. `metric_prefix` is prepended to names derived from
 // query and column ("pgdr_" by default; "cnpg_" keeps CNPG dashboards working).
