@@ -95,3 +95,42 @@ TEST(VersionRangeTest, SemverComparisonsAndAlternatives) {
 
 }  // namespace
 }  // namespace pgdr::config
+
+namespace pgdr::config {
+namespace {
+
+TEST(TargetDatabases, NamesStarAndRegexes) {
+  EXPECT_TRUE(DatabaseMatches("*", "app"));
+  EXPECT_TRUE(DatabaseMatches("app", "app"));
+  EXPECT_FALSE(DatabaseMatches("app", "app2"));
+  EXPECT_TRUE(DatabaseMatches("/^app_[0-9]+$/", "app_12"));
+  EXPECT_FALSE(DatabaseMatches("/^app_[0-9]+$/", "app_x"));
+  EXPECT_FALSE(DatabasePatternError("/^a/").has_value());
+  EXPECT_TRUE(DatabasePatternError("/(/").has_value());
+}
+
+TEST(TargetDatabases, InvalidRegexNamesFileAndLine) {
+  auto r = ParseQueryFile(
+      "q:\n  query: SELECT 1 AS x\n  target_databases: ['/(/']\n"
+      "  metrics:\n    - x: {usage: GAUGE, description: x}\n",
+      "q.yml", "pgdr_");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("q.yml:3"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("invalid regex"), std::string::npos);
+}
+
+TEST(TargetDatabases, PerDatabaseQueriesMatch) {
+  auto r = ParseQueryFile(
+      "q:\n  query: SELECT 1 AS x\n  target_databases: ['/^app/', 'postgres']\n"
+      "  metrics:\n    - x: {usage: GAUGE, description: x}\n",
+      "q.yml", "pgdr_");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const QuerySpec& q = (*r)[0];
+  EXPECT_TRUE(q.per_database());
+  EXPECT_TRUE(q.RunsInDatabase("app_a"));
+  EXPECT_TRUE(q.RunsInDatabase("postgres"));
+  EXPECT_FALSE(q.RunsInDatabase("other"));
+}
+
+}  // namespace
+}  // namespace pgdr::config
