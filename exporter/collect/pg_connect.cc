@@ -23,8 +23,11 @@ std::string ResolvePassword(const std::optional<std::string>& env,
 
 PgConnPtr StartConnection(const std::string& dsn, const std::string& password,
                           const std::string& server_options, const std::string& database) {
+  // Per-database connections name themselves apart: a DBA (and a test)
+  // counting the member's own connection still finds one.
   std::vector<const char*> keys = {"dbname", "application_name"};
-  std::vector<const char*> values = {dsn.c_str(), "pgdr_exporter"};
+  std::vector<const char*> values = {dsn.c_str(),
+                                     database.empty() ? "pgdr_exporter" : "pgdr_exporter_db"};
   if (!database.empty()) {
     // Only the first dbname is expanded as a conninfo; a later one is a plain
     // name that overrides the expanded one.

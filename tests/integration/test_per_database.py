@@ -57,13 +57,15 @@ class PerDatabaseQueriesTest(unittest.TestCase):
             print(f"datname={db} exporter={got[db]} psql={self.psql(db)}")
         wait_until(lambda: self.exporter.value("pgdr_database_connections", member="perdb-1")
                    == float(len(got)), timeout=20, what="one connection per database")
-        # One persistent connection per database: one backend each, plus the
-        # member's own connection in the DSN's database.
+        # One persistent connection per database (pgdr_exporter_db), besides
+        # the member's own (pgdr_exporter, in the DSN's database).
         for db in got:
             n = int(self.cluster.primary.sql(
-                f"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgdr_exporter'"
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgdr_exporter_db'"
                 f" AND datname = '{db}'"))
-            self.assertEqual(n, 2 if db == "postgres" else 1, db)
+            self.assertEqual(n, 1, db)
+        self.assertEqual(self.cluster.primary.sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgdr_exporter'"), "1")
 
     def test_new_and_dropped_databases_are_followed(self):
         p = self.cluster.primary

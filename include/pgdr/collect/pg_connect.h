@@ -19,7 +19,8 @@ std::string ResolvePassword(const std::optional<std::string>& env,
 
 // PQconnectStartParams with the DSN expanded; `server_options` may be empty
 // (PgBouncer's admin console refuses the options parameter); a non-empty
-// `database` replaces the DSN's (a member's per-database connections). Never null.
+// `database` replaces the DSN's (a member's per-database connections, whose
+// application_name is pgdr_exporter_db rather than pgdr_exporter). Never null.
 PgConnPtr StartConnection(const std::string& dsn, const std::string& password,
                           const std::string& server_options, const std::string& database = "");
 
