@@ -108,7 +108,7 @@ class CollectionLoop::Impl {
     }
     if (m.databases) {
       if (result->databases) m.databases->Follow(*result->databases);
-      result = m.databases->Attach(std::move(result));
+      result = m.databases->Attach(*result);
     }
     Deliver(std::move(result));
   }

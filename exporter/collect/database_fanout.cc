@@ -91,16 +91,15 @@ void DatabaseFanout::Store(const PolledCollector* from,
   }
 }
 
-std::shared_ptr<const TargetResult> DatabaseFanout::Attach(
-    std::shared_ptr<const TargetResult> member) const {
-  auto out = std::make_shared<TargetResult>(*member);
+std::shared_ptr<const TargetResult> DatabaseFanout::Attach(const TargetResult& member) const {
+  auto out = std::make_shared<TargetResult>(member);
   core::MetricSet own;
   own.Gauge("pgdr_database_connections",
             "Databases of the member collected over their own connection (target_databases).",
-            member->labels, static_cast<double>(databases_.size()));
+            member.labels, static_cast<double>(databases_.size()));
   own.Gauge("pgdr_databases_skipped",
             "Databases some query targets that are not collected: over collection.max_databases.",
-            member->labels, static_cast<double>(skipped_));
+            member.labels, static_cast<double>(skipped_));
   auto own_families = std::make_shared<const Families>(own.Take());
   std::vector<std::shared_ptr<const Families>> blocks{own_families};
   std::vector<std::shared_ptr<const SerializedFamilies>> texts{

@@ -46,7 +46,7 @@ class DatabaseFanout {
   void Store(const PolledCollector* from, std::shared_ptr<const TargetResult> result);
   // The member's result with every database's latest samples and the
   // fan-out's own series joined.
-  std::shared_ptr<const TargetResult> Attach(std::shared_ptr<const TargetResult> member) const;
+  std::shared_ptr<const TargetResult> Attach(const TargetResult& member) const;
 
  private:
   struct Database {

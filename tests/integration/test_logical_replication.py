@@ -138,6 +138,14 @@ class LogicalReplicationTest(unittest.TestCase):
         print(f"sub1 apply errors: exporter={seen['got']} psql={seen['after']}")
         self.sub.sql("DELETE FROM t WHERE id = 5000")
 
+    def test_4_logical_collectors_have_no_errors(self):
+        seen = 0
+        for labels, value in self.exporter.samples("pgdr_collect_errors_total"):
+            if labels["collector"].startswith("subscription"):
+                seen += 1
+                self.assertEqual(value, 0.0, labels)
+        self.assertGreaterEqual(seen, 4)
+
 
 if __name__ == "__main__":
     unittest.main()
