@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "pgdr/collect/exposition.h"
+#include "pgdr/collect/statement_view.h"
 #include "pgdr/core/metric_set.h"
 
 namespace pgdr::collect {
@@ -51,6 +52,8 @@ struct TargetResult {
   // once per fetch, not once per cycle. Empty: the composer serialises
   // `families` itself (`reused` is then empty too).
   std::vector<std::shared_ptr<const SerializedFamilies>> text;
+  // The top statements of the last pg_stat_statements read (/api/v1/statements).
+  std::vector<StatementView> statements;
   std::string error;  // the last error of this cycle, secrets removed; empty when healthy
   std::chrono::system_clock::time_point collected_at;
   double duration_seconds = 0;
