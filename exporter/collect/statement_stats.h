@@ -43,7 +43,6 @@ struct StatementRow {
 };
 
 inline constexpr size_t kStatementTextLimit = 256;
-inline constexpr size_t kStatementTopN = 20;
 // The queries/statements.yml entry whose rows feed the tracker.
 inline constexpr std::string_view kStatementsQuery = "pgdr_statements";
 

@@ -140,7 +140,7 @@ class TargetCollector final : public PolledCollector {
   double probe_sum_ = 0;
   double dropped_duplicates_ = 0;
   double dropped_over_limit_ = 0;
-  StatementTracker statements_{kStatementTopN};
+  StatementTracker statements_{options_.statements_top_n};
   std::optional<SteadyClock::time_point> statements_at_;  // last pg_stat_statements read
 };
 

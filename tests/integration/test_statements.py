@@ -12,7 +12,7 @@ import unittest
 
 from harness import SOURCE_DIR, Exporter, PgNode, TempDir, spawn, wait_until
 
-TOP_N = 20  # kStatementTopN
+TOP_N = 5  # collection.statements_top_n
 
 
 def live_rule(tmp):
@@ -43,7 +43,7 @@ class StatementsTest(unittest.TestCase):
             node.sql("; ".join(f"CREATE TABLE t{i} (c int)" for i in range(100)), db="bench")
 
             config = {
-                "collection": {"interval": "1s"},
+                "collection": {"interval": "1s", "statements_top_n": TOP_N},
                 "query_files": [os.path.join(SOURCE_DIR, "queries", "*.yml")],
                 "targets": [{"cluster": "s", "member": "stmt", "dsn": node.dsn}],
                 "rule_files": [live_rule(tmp)],

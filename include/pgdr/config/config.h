@@ -92,6 +92,7 @@ struct CollectionConfig {
   milliseconds target_deadline{10000};   // a whole cycle; at most interval
   milliseconds max_backoff{60000};       // cap of the reconnect backoff
   size_t max_series_per_query = 10000;   // label-explosion guard
+  size_t statements_top_n = 20;          // queryid series per database (+ "other")
 
   bool operator==(const CollectionConfig&) const = default;
 };
