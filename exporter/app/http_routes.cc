@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "app/runbooks.h"
+#include "app/statements_json.h"
 #include "app/status_page.h"
 #include "app/status_views.h"
 
@@ -56,6 +57,11 @@ void RouteHttp(http::HttpServer& server, const HttpViews& views) {
   server.Route("/api/v1/targets", [views](const http::HttpRequest&) {
     auto s = views.snapshot();
     return http::HttpResponse{200, "application/json", TargetsJson(s ? *s : collect::Snapshot{})};
+  });
+  server.Route("/api/v1/statements", [views](const http::HttpRequest&) {
+    auto s = views.snapshot();
+    return http::HttpResponse{200, "application/json",
+                              StatementsJson(s ? *s : collect::Snapshot{})};
   });
   server.Route("/api/v1/rules", [views](const http::HttpRequest&) {
     return http::HttpResponse{200, "application/json", views.rules()->RulesJson().dump()};

@@ -429,6 +429,10 @@ void TargetCollector::OnQuery(size_t index, const PGresult* r, double duration,
     RecordError(q.name, ResultError(r));
     return;
   }
+  if (q.name == kStatementsQuery) {
+    OnStatements(r, now);
+    return;
+  }
   core::MetricSet metrics;
   const SqlMetricsStats s =
       AppendQueryMetrics(q, ToTable(r), QueryLabels(q), options_.max_series_per_query, metrics);
@@ -445,6 +449,17 @@ void TargetCollector::OnQuery(size_t index, const PGresult* r, double duration,
     UseCached(index);
     return;
   }
+  for (const auto& [name, family] : metrics.families()) ++producers_[name];
+  cycle_metrics_.Merge(metrics.Take());
+}
+
+void TargetCollector::OnStatements(const PGresult* r, SteadyClock::time_point now) {
+  const TextTable table = ToTable(r);
+  std::vector<StatementRow> rows = StatementRowsFromTable(table);
+  const double interval = statements_at_ ? Seconds(now - *statements_at_) : 0;
+  statements_at_ = now;
+  core::MetricSet metrics;
+  statements_.Update(rows, interval, base_labels_, metrics);
   for (const auto& [name, family] : metrics.families()) ++producers_[name];
   cycle_metrics_.Merge(metrics.Take());
 }
@@ -518,6 +533,7 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   result->region = target_.region;
   result->labels = base_labels_;
   result->facts = facts_;
+  result->statements = statements_.top();
   // Within one query (and the exporter's own series) no label set repeats;
   // only a family that several producers wrote to can hold duplicates.
   const bool shared =

@@ -46,6 +46,7 @@
 
 #include "collect/async_connection.h"
 #include "collect/polled_collector.h"
+#include "collect/statement_stats.h"
 #include "pgdr/collect/pg_handle.h"
 #include "pgdr/collect/target_result.h"
 #include "pgdr/config/config.h"
@@ -101,6 +102,7 @@ class TargetCollector final : public PolledCollector {
   void CompleteItem(Item& item, SteadyClock::time_point now);
   void OnProbe(const PGresult* r, double latency);
   void OnQuery(size_t index, const PGresult* r, double duration, SteadyClock::time_point now);
+  void OnStatements(const PGresult* r, SteadyClock::time_point now);
   void UseCached(size_t index);  // the cached result of query `index` joins this cycle
   bool Send(ItemKind kind, size_t index, const std::string& sql);
   // The prepared-statement slot of a statement: 0 the probe, then two per query.
@@ -157,6 +159,8 @@ class TargetCollector final : public PolledCollector {
   double probe_sum_ = 0;
   double dropped_duplicates_ = 0;
   double dropped_over_limit_ = 0;
+  StatementTracker statements_{options_.statements_top_n};
+  std::optional<SteadyClock::time_point> statements_at_;  // last pg_stat_statements read
 };
 
 }  // namespace pgdr::collect

@@ -43,7 +43,7 @@ CollectionConfig ParseCollection(const YamlReader& r, const YAML::Node& n) {
   if (!n) return c;
   r.CheckKeys(n,
               {"interval", "statement_timeout", "connect_timeout", "target_deadline", "max_backoff",
-               "max_series_per_query", "max_databases"},
+               "max_series_per_query", "max_databases", "statements_top_n"},
               "collection");
   c.interval = r.DurationOr(n, "interval", c.interval);
   if (c.interval.count() < 100) r.Fail(n["interval"], "interval must be at least 100ms");
@@ -61,6 +61,9 @@ CollectionConfig ParseCollection(const YamlReader& r, const YAML::Node& n) {
   const long long max_databases = r.IntOr(n, "max_databases", 32);
   if (max_databases <= 0) r.Fail(n["max_databases"], "max_databases must be positive");
   c.max_databases = static_cast<size_t>(max_databases);
+  const long long top_n = r.IntOr(n, "statements_top_n", 20);
+  if (top_n <= 0) r.Fail(n["statements_top_n"], "statements_top_n must be positive");
+  c.statements_top_n = static_cast<size_t>(top_n);
   return c;
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "pgdr/collect/exposition.h"
+#include "pgdr/collect/statement_view.h"
 #include "pgdr/core/metric_set.h"
 
 namespace pgdr::collect {
@@ -54,6 +55,8 @@ struct TargetResult {
   // The instance's connectable databases, listed this cycle when some query
   // runs per database (`target_databases`); unset when not listed or failed.
   std::optional<std::vector<std::string>> databases;
+  // The top statements of the last pg_stat_statements read (/api/v1/statements).
+  std::vector<StatementView> statements;
   std::string error;  // the last error of this cycle, secrets removed; empty when healthy
   std::chrono::system_clock::time_point collected_at;
   double duration_seconds = 0;

@@ -93,6 +93,7 @@ struct CollectionConfig {
   milliseconds max_backoff{60000};       // cap of the reconnect backoff
   size_t max_series_per_query = 10000;   // label-explosion guard
   size_t max_databases = 32;             // per-database connections per member
+  size_t statements_top_n = 20;          // queryid series per database (+ "other")
 
   bool operator==(const CollectionConfig&) const = default;
 };
