@@ -138,6 +138,10 @@ int RunCli(int argc, char** argv) {
   app.add_option("--web.external-url", options.external_url,
                  "URL under which users reach pgdr ($externalURL in rule templates, the base of "
                  "the shipped runbook links); default http://<listen host or host name>:<port>");
+  app.add_flag("--web.enable-lifecycle", options.enable_lifecycle,
+               "Enable POST /-/reload (off by default, as in Prometheus)");
+  app.add_flag("--web.enable-admin-api", options.enable_admin_api,
+               "Enable the mutating /api/v1 calls: maintenance windows, approvals, actions");
   app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
   std::string retention = "1h";

@@ -62,6 +62,9 @@ void Exporter::Impl::Route() {
   views.history = &tsdb_;
   views.history_window = options_.tsdb.retention;
   views.drills = [this] { return drills_.Json(); };
+  views.enable_lifecycle = options_.enable_lifecycle;
+  views.enable_admin_api = options_.enable_admin_api;
+  views.refused = &refused_;
   RouteHttp(http_, views);
 }
 
@@ -233,6 +236,8 @@ std::vector<prometheus::MetricFamily> Exporter::Impl::CurrentSelfMetrics() {
   SelfFacts facts;
   facts.version = options_.version;
   facts.reload_failures = reload_failures_.load();
+  facts.refused_lifecycle = refused_.lifecycle_disabled.load();
+  facts.refused_admin_api = refused_.admin_api_disabled.load();
   {
     const core::MutexLock lock(mu_);
     facts.targets = target_count_;

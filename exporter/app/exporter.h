@@ -34,6 +34,11 @@ struct ExporterOptions {
   std::string version;
   // The evaluator's in-memory series buffer (--storage.tsdb.retention.time).
   tsdb::Options tsdb;
+  // Mutating endpoints, off by default as in Prometheus: POST /-/reload
+  // (--web.enable-lifecycle) and non-GET /api/v1 calls such as
+  // maintenance windows and approvals (--web.enable-admin-api).
+  bool enable_lifecycle = false;
+  bool enable_admin_api = false;
 };
 
 // "http://<host>:<port>" of a listen address, as Prometheus derives its

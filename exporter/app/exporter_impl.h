@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/exporter.h"
+#include "app/http_routes.h"
 #include "app/store_poller.h"
 #include "pgdr/actions/engine.h"
 #include "pgdr/collect/collection_loop.h"
@@ -82,6 +83,7 @@ class Exporter::Impl {
   // dropped once Finished(), joined by Stop().
   std::vector<std::unique_ptr<StorePoller>> retired_stores_ PGDR_GUARDED_BY(reload_mu_);
   std::atomic<double> reload_failures_{0};
+  RefusedRequests refused_;
 
   core::Mutex eval_mu_;  // one evaluation at a time; engines swapped between them
   mutable core::Mutex engines_mu_;

@@ -26,6 +26,26 @@ ConsoleInputs Console(const HttpViews& views) {
   return in;
 }
 
+bool Reads(const http::HttpRequest& req) { return req.method == "GET" || req.method == "HEAD"; }
+
+http::HttpResponse Disabled(std::atomic<double>* counter, const char* what) {
+  if (counter != nullptr) counter->fetch_add(1);
+  return http::HttpResponse{403, "text/plain; charset=utf-8",
+                            std::string(what) + " is not enabled.\n"};
+}
+
+// An /api/v1 handler whose non-GET requests need --web.enable-admin-api.
+template <typename Handler>
+http::HttpHandler AdminGated(const HttpViews& views, Handler handler) {
+  return [views, handler](const http::HttpRequest& req) {
+    if (!views.enable_admin_api && !Reads(req)) {
+      return Disabled(views.refused ? &views.refused->admin_api_disabled : nullptr,
+                      "Admin API (--web.enable-admin-api)");
+    }
+    return handler(req);
+  };
+}
+
 }  // namespace
 
 void RouteHttp(http::HttpServer& server, const HttpViews& views) {
@@ -43,6 +63,10 @@ void RouteHttp(http::HttpServer& server, const HttpViews& views) {
                             : http::HttpResponse{503, "text/plain; charset=utf-8", "Not ready.\n"};
   });
   server.Route("/-/reload", [views](const http::HttpRequest& req) {
+    if (!views.enable_lifecycle) {
+      return Disabled(views.refused ? &views.refused->lifecycle_disabled : nullptr,
+                      "Lifecycle API (--web.enable-lifecycle)");
+    }
     if (req.method != "POST" && req.method != "PUT") {
       return http::HttpResponse{405, "text/plain; charset=utf-8",
                                 "Only POST or PUT requests allowed.\n"};
@@ -69,18 +93,19 @@ void RouteHttp(http::HttpServer& server, const HttpViews& views) {
   server.Route("/api/v1/alerts", [views](const http::HttpRequest&) {
     return http::HttpResponse{200, "application/json", views.rules()->AlertsJson().dump()};
   });
-  server.Route("/api/v1/actions", [views](const http::HttpRequest& req) {
-    return views.actions()->HandleActions(req);
-  });
+  server.Route("/api/v1/actions", AdminGated(views, [views](const http::HttpRequest& req) {
+                 return views.actions()->HandleActions(req);
+               }));
   server.Route("/api/v1/drills", [views](const http::HttpRequest&) {
     return http::HttpResponse{200, "application/json", views.drills()};
   });
-  server.Route("/api/v1/actions/region/approve", [views](const http::HttpRequest& req) {
-    return views.actions()->HandleRegionApprove(req);
-  });
-  server.Route("/api/v1/maintenance", [views](const http::HttpRequest& req) {
-    return views.actions()->HandleMaintenance(req);
-  });
+  server.Route("/api/v1/actions/region/approve",
+               AdminGated(views, [views](const http::HttpRequest& req) {
+                 return views.actions()->HandleRegionApprove(req);
+               }));
+  server.Route("/api/v1/maintenance", AdminGated(views, [views](const http::HttpRequest& req) {
+                 return views.actions()->HandleMaintenance(req);
+               }));
   server.Route("/api/v1/status", [views](const http::HttpRequest&) {
     return http::HttpResponse{200, "application/json", StatusJson(Console(views)).dump()};
   });

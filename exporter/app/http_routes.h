@@ -9,6 +9,7 @@
 // be thread-safe; they must outlive the server.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,6 +24,14 @@
 
 namespace pgdr::app {
 
+// Requests refused because their endpoint is disabled by a flag: the
+// counters behind pgdr_http_requests_refused_total{reason}.
+struct RefusedRequests {
+  std::atomic<double> lifecycle_disabled{0};  // /-/reload without --web.enable-lifecycle
+  std::atomic<double> admin_api_disabled{
+      0};  // a mutating /api/v1 call without --web.enable-admin-api
+};
+
 struct HttpViews {
   std::string telemetry_path;
   std::string version;
@@ -35,6 +44,12 @@ struct HttpViews {
   const tsdb::Storage* history = nullptr;  // the local TSDB (the console's sparklines)
   std::chrono::milliseconds history_window{std::chrono::hours(1)};
   std::function<std::string()> drills;  // /api/v1/drills JSON
+  // Mutating endpoints are off unless enabled, as in Prometheus: /-/reload
+  // (--web.enable-lifecycle) and every non-GET /api/v1 call
+  // (--web.enable-admin-api). A refusal is a 403 counted in *refused.
+  bool enable_lifecycle = false;
+  bool enable_admin_api = false;
+  RefusedRequests* refused = nullptr;  // not owned; must outlive the server
 };
 
 void RouteHttp(http::HttpServer& server, const HttpViews& views);

@@ -43,6 +43,12 @@ std::vector<prometheus::MetricFamily> SelfMetrics(const SelfFacts& facts,
           std::chrono::duration<double>(facts.last_reload.time_since_epoch()).count());
   m.Counter("pgdr_config_reload_failures_total",
             "Reloads refused because the new config was invalid.", {}, facts.reload_failures);
+  m.Counter("pgdr_http_requests_refused_total",
+            "Requests refused (403) because their endpoint is disabled by a flag.",
+            {{"reason", "lifecycle_disabled"}}, facts.refused_lifecycle);
+  m.Counter("pgdr_http_requests_refused_total",
+            "Requests refused (403) because their endpoint is disabled by a flag.",
+            {{"reason", "admin_api_disabled"}}, facts.refused_admin_api);
   AppendProcessMetrics(m);
   if (rules != nullptr) rules->CollectMetrics(m);
   if (engine != nullptr) engine->CollectMetrics(m);

@@ -316,13 +316,17 @@ def http_get(url, timeout=10, method="GET", data=None, headers=None):
 
 
 class Exporter:
-    def __init__(self, tmp, config, port=None, args=(), env=None):
+    # mutating=True passes --web.enable-lifecycle and --web.enable-admin-api
+    # (the tests that POST /-/reload or /api/v1/maintenance need them).
+    def __init__(self, tmp, config, port=None, args=(), env=None, mutating=True):
         self.tmp = tmp
         self.port = port or free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.config_path = os.path.join(tmp.path, f"pgdr-{self.port}.yml")
         self.log_path = os.path.join(tmp.path, f"pgdr-{self.port}.log")
         self.args = list(args)
+        if mutating:
+            self.args += ["--web.enable-lifecycle", "--web.enable-admin-api"]
         self.env = env
         self.proc = None
         self.write_config(config)
