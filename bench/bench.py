@@ -14,6 +14,10 @@ Phases, all on loopback, all against real PostgreSQL 15 servers started here:
                  plus one loopback round trip).
   3. scale       one pgdr_exporter with 10 / 100 / 500 targets (DSNs to one
                  server) at a 15 s interval: CPU %, RSS, collection delay.
+  4. restore     `pgdr_exporter restore` of a pgbench database (scale 70, ~1 GiB)
+                 plus 10 minutes of pgbench WAL from a barman-cloud store in
+                 s3rver, against the same restore by hand (bench/restore_bench.py).
+                 Not in the default --phases: it takes ~30 minutes.
 
 Writes a JSON file (default bench/results.json) and prints Markdown tables.
 Every loop is bounded in count and time; every process started is stopped
@@ -21,6 +25,10 @@ on exit (harness.TempDir), also on SIGTERM/SIGINT.
 
     bench/bench.py --exporter build-bench/exporter/pgdr_exporter [--smoke]
     bench/bench.py --render bench/results.json     # tables only
+    bench/bench.py --phases restore [--restore-scale 70 --restore-minutes 10]
+
+A run of only some phases into an existing results file replaces those
+phases' entries and keeps the others (each phase records when it ran).
 """
 
 import argparse
@@ -44,6 +52,7 @@ sys.path.insert(0, HERE)
 import harness  # noqa: E402
 from harness import PgCluster, PgNode, TempDir, free_port, http_get, parse_metrics, wait_until  # noqa: E402
 import pgwire  # noqa: E402
+import restore_bench  # noqa: E402
 
 POSTGRES_EXPORTER = "/usr/bin/prometheus-postgres-exporter"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -789,10 +798,27 @@ def mib(b):
     return f"{b / 1048576:.1f} MiB" if b is not None else "–"
 
 
+ALL_PHASES = ("comparison", "latency_floor", "scale", "restore")  # results keys
+
+
 def write_results(res, out, started, render_fn):
-    """Stamps duration and load, writes the results file, prints its tables."""
+    """Stamps duration and load, writes the results file, prints its tables.
+    When `out` exists and this run left some phases out, their entries are
+    kept from it (with its top-level metadata); the phases run now carry
+    their own `run` stamp."""
     res["duration_s"] = round(time.time() - started, 1)
     res["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    stamp = {k: res[k] for k in ("started_at", "git_commit", "exporter_source", "duration_s")}
+    stamp["loadavg"] = [res["machine"]["loadavg_at_start"], res["machine"]["loadavg_at_end"]]
+    for key in ALL_PHASES:
+        if key in res:
+            res[key]["run"] = stamp
+    if os.path.exists(out) and any(key not in res for key in ALL_PHASES):
+        with open(out) as f:
+            old = json.load(f)
+        if any(key in old for key in ALL_PHASES if key not in res):
+            old.update({key: res[key] for key in ALL_PHASES if key in res})
+            res = old
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as f:
         json.dump(res, f, indent=1)
@@ -887,6 +913,8 @@ def render(res):
                        f"{sj['p50']} / {sj['p99']} / {sj['max']} ms | {age['p50']} / {age['p99']} / {age['max']} s | "
                        f"{lag.get('p50')} / {lag.get('max')} s |")
         out.append("")
+    if res.get("restore"):
+        out += restore_bench.render(res["restore"])
     return "\n".join(out)
 
 
@@ -896,7 +924,22 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results.json"))
     ap.add_argument("--smoke", action="store_true", help="tiny N, for CI (< 2 minutes)")
     ap.add_argument("--render", metavar="RESULTS_JSON", help="print the tables of a results file")
-    ap.add_argument("--phases", default="comparison,latency,scale")
+    ap.add_argument("--phases", default="comparison,latency,scale",
+                    help="comma-separated: comparison, latency, scale, restore")
+    ap.add_argument("--restore-scale", type=int,
+                    default=int(os.environ.get("PGDR_BENCH_RESTORE_SCALE", "70")),
+                    help="restore phase: pgbench scale (70 is ~1 GiB); env PGDR_BENCH_RESTORE_SCALE")
+    ap.add_argument("--restore-minutes", type=float,
+                    default=float(os.environ.get("PGDR_BENCH_RESTORE_MINUTES", "10")),
+                    help="restore phase: minutes of pgbench load (WAL) after the base backup; "
+                    "env PGDR_BENCH_RESTORE_MINUTES")
+    ap.add_argument("--restore-rate", type=int,
+                    default=int(os.environ.get("PGDR_BENCH_RESTORE_RATE", "200")),
+                    help="restore phase: pgbench --rate in tps (0: unthrottled); "
+                    "env PGDR_BENCH_RESTORE_RATE")
+    ap.add_argument("--restore-rounds", type=int,
+                    default=int(os.environ.get("PGDR_BENCH_RESTORE_ROUNDS", "1")),
+                    help="restore phase: restores of each kind, alternating (median reported)")
     ap.add_argument("--exporter-source", default=os.environ.get("PGDR_EXPORTER_SOURCE", ""),
                     help="what the binary was built from (recorded in the results)")
     args = ap.parse_args()
@@ -911,6 +954,7 @@ def main():
         args.prepared_cycles = 50
         args.scale_sizes, args.scale_interval = [10, 50], 3
         args.scale_window = args.scale_window_large = 6
+        args.restore_scale, args.restore_minutes, args.restore_rounds = 2, 0.25, 2
     else:
         args.scrapes, args.interval, args.baseline = 90, 1.0, 10.0
         args.latency_seconds = 20
@@ -955,6 +999,9 @@ def main():
         if "scale" in phases:
             log(f"phase 3: scale {args.scale_sizes}")
             res["scale"] = phase_scale(tmp, args)
+        if "restore" in phases:
+            log(f"phase 4: restore (scale {args.restore_scale}, {args.restore_minutes} min of WAL)")
+            res["restore"] = restore_bench.phase_restore(tmp, args)
     write_results(res, args.out, started, render)
     return 0
 

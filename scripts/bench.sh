@@ -8,9 +8,14 @@
 #                               and bench/evaluator_results.json
 #   scripts/bench.sh --smoke    tiny run (< 3 min once built), writes build-bench/*-smoke.json
 #
+#   scripts/bench.sh --phases restore   restore time vs barman-cloud by hand (~30 min;
+#                               not in the default set): PGDR_BENCH_RESTORE_SCALE (70),
+#                               PGDR_BENCH_RESTORE_MINUTES (10), PGDR_BENCH_RESTORE_RATE
+#                               (200 tps, 0 = unthrottled), PGDR_BENCH_RESTORE_ROUNDS (1)
+#
 # Options: --smoke, --out FILE (bench.py's results), --no-build (use
 # $PGDR_EXPORTER or the existing build-bench binaries), --phases
-# comparison,latency,scale,store,evaluator (default: all).
+# comparison,latency,scale,store,evaluator,restore (default: all but restore).
 # Installs what it needs from Debian (idempotent), builds a Release binary in
 # build-bench/, starts everything on loopback and stops it all on exit.
 set -euo pipefail
@@ -26,7 +31,7 @@ while (($#)); do
     --out=*) out="${1#--out=}" ;;
     --phases) phases="$2"; shift ;;
     --phases=*) phases="${1#--phases=}" ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -34,7 +39,7 @@ done
 # want PHASE: true when PHASE was asked for (or no --phases was given).
 want() { [[ -z "$phases" || ",$phases," == *",$1,"* ]]; }
 # bench.py's own phases, in the order given.
-py_phases=$(tr ',' '\n' <<<"$phases" | grep -xE 'comparison|latency|scale' | paste -sd, - || true)
+py_phases=$(tr ',' '\n' <<<"$phases" | grep -xE 'comparison|latency|scale|restore' | paste -sd, - || true)
 
 # ---- packages (only what is missing)
 packages=(
@@ -44,6 +49,7 @@ packages=(
   postgresql-15 postgresql-contrib-15 postgresql-client-15 prometheus-postgres-exporter
   python3 python3-yaml procps util-linux
 )
+want restore && [[ -n "$phases" ]] && packages+=(barman-cli-cloud nodejs)
 missing=()
 for pkg in "${packages[@]}"; do
   # postgresql-contrib-15 is a virtual package provided by postgresql-15 on Debian 12
