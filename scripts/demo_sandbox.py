@@ -37,6 +37,38 @@ def report_drill(exporter):
     return True
 
 
+def start_sandbox(tmp, extra_conf=()):
+    """s3rver, the cluster archiving to it with barman-cloud, a first base
+    backup and PgBouncer in front of the primary: (s3, cluster, bouncer)."""
+    s3 = S3rver(tmp)
+    s3.start()
+    os.environ.update({"AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_KEY,
+                       "AWS_DEFAULT_REGION": "us-east-1"})
+    archive = f"barman-cloud-wal-archive --endpoint-url {s3.endpoint} s3://backups/demo demo %p"
+    cluster = harness.PgCluster(tmp, "demo", replicas=2, extra_conf="\n".join(
+        ["archive_mode = on", f"archive_command = '{archive}'", "archive_timeout = 60s"]
+        + list(extra_conf)))
+    cluster.start()
+    primary = cluster.primary
+    print("demo: taking a base backup with barman-cloud-backup", flush=True)
+    primary.sql("SELECT pg_switch_wal()")
+    harness.run(harness.as_pg_user([
+        "barman-cloud-backup", "--endpoint-url", s3.endpoint, "-h", primary.sockdir,
+        "-p", str(primary.port), "-U", "postgres", "s3://backups/demo", "demo"]), timeout=300)
+    bouncer = harness.PgBouncer(tmp, primary, name="demo-pooler").start()
+    return s3, cluster, bouncer
+
+
+def render_config(name, tmp, s3, cluster, bouncer, **extra):
+    """scripts/demo/<name> with the sandbox's ports and paths filled in."""
+    with open(os.path.join(HERE, "demo", name)) as f:
+        return string.Template(f.read()).substitute(
+            SOURCE_DIR=SOURCE_DIR, PORT_1=cluster.members[0].port,
+            PORT_2=cluster.members[1].port, PORT_3=cluster.members[2].port,
+            PGBOUNCER_PORT=bouncer.port, PGBOUNCER_DATABASES=bouncer.databases_file,
+            S3_ENDPOINT=s3.endpoint, DRILL_DIR=tmp.sub("drills"), **extra)
+
+
 def main():
     listen = os.environ.get("PGDR_LISTEN", ":9688")
     stop = threading.Event()
@@ -45,29 +77,10 @@ def main():
     with harness.TempDir() as tmp:
         print(f"demo: sandbox in {tmp.path}", flush=True)
         try:
-            s3 = S3rver(tmp)
+            s3, cluster, bouncer = start_sandbox(tmp)
         except FileNotFoundError as e:
             sys.exit(f"demo: {e}")
-        s3.start()
-        os.environ.update({"AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_KEY,
-                           "AWS_DEFAULT_REGION": "us-east-1"})
-        archive = f"barman-cloud-wal-archive --endpoint-url {s3.endpoint} s3://backups/demo demo %p"
-        cluster = harness.PgCluster(tmp, "demo", replicas=2, extra_conf="\n".join(
-            ["archive_mode = on", f"archive_command = '{archive}'", "archive_timeout = 60s"]))
-        cluster.start()
-        primary = cluster.primary
-        print("demo: taking a base backup with barman-cloud-backup", flush=True)
-        primary.sql("SELECT pg_switch_wal()")
-        harness.run(harness.as_pg_user([
-            "barman-cloud-backup", "--endpoint-url", s3.endpoint, "-h", primary.sockdir,
-            "-p", str(primary.port), "-U", "postgres", "s3://backups/demo", "demo"]), timeout=300)
-        bouncer = harness.PgBouncer(tmp, primary, name="demo-pooler").start()
-        with open(os.path.join(HERE, "demo", "pgdr-demo.yml")) as f:
-            config = string.Template(f.read()).substitute(
-                SOURCE_DIR=SOURCE_DIR, PORT_1=cluster.members[0].port,
-                PORT_2=cluster.members[1].port, PORT_3=cluster.members[2].port,
-                PGBOUNCER_PORT=bouncer.port, PGBOUNCER_DATABASES=bouncer.databases_file,
-                S3_ENDPOINT=s3.endpoint, DRILL_DIR=tmp.sub("drills"))
+        config = render_config("pgdr-demo.yml", tmp, s3, cluster, bouncer)
         exporter = harness.Exporter(tmp, config)
         exporter.address = ("127.0.0.1" + listen) if listen.startswith(":") else listen
         exporter.start(timeout=60)

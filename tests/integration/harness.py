@@ -318,8 +318,10 @@ def http_get(url, timeout=10, method="GET", data=None, headers=None):
 class Exporter:
     # mutating=True passes --web.enable-lifecycle and --web.enable-admin-api
     # (the tests that POST /-/reload or /api/v1/maintenance need them).
-    def __init__(self, tmp, config, port=None, args=(), env=None, mutating=True):
+    def __init__(self, tmp, config, port=None, args=(), env=None, mutating=True,
+                 log_level="debug"):
         self.tmp = tmp
+        self.log_level = log_level
         self.port = port or free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.config_path = os.path.join(tmp.path, f"pgdr-{self.port}.yml")
@@ -340,7 +342,7 @@ class Exporter:
         env = dict(os.environ)
         env.update(self.env or {})
         self.proc = spawn([EXPORTER, f"--config.file={self.config_path}",
-                           f"--web.listen-address={self.address}", "--log.level=debug"] + self.args,
+                           f"--web.listen-address={self.address}", f"--log.level={self.log_level}"] + self.args,
                           self.log_path, env=env)
         if wait_ready:
             wait_until(lambda: self.get("/-/ready")[0] == 200, timeout=timeout, what="exporter ready")
