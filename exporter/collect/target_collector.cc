@@ -449,8 +449,7 @@ void TargetCollector::OnQuery(size_t index, const PGresult* r, double duration,
     UseCached(index);
     return;
   }
-  for (const auto& [name, family] : metrics.families()) ++producers_[name];
-  cycle_metrics_.Merge(metrics.Take());
+  AddToCycle(metrics);
 }
 
 void TargetCollector::OnStatements(const PGresult* r, SteadyClock::time_point now) {
@@ -460,8 +459,12 @@ void TargetCollector::OnStatements(const PGresult* r, SteadyClock::time_point no
   statements_at_ = now;
   core::MetricSet metrics;
   statements_.Update(rows, interval, base_labels_, metrics);
-  for (const auto& [name, family] : metrics.families()) ++producers_[name];
-  cycle_metrics_.Merge(metrics.Take());
+  AddToCycle(metrics);
+}
+
+void TargetCollector::AddToCycle(core::MetricSet& m) {
+  for (const auto& [name, family] : m.families()) ++producers_[name];
+  cycle_metrics_.Merge(m.Take());
 }
 
 void TargetCollector::UseCached(size_t index) {
@@ -523,8 +526,7 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   }
   AppendCollectorStats(own, m);
 
-  for (const auto& [name, family] : m.families()) ++producers_[name];
-  cycle_metrics_.Merge(m.Take());
+  AddToCycle(m);
 
   auto result = std::make_shared<TargetResult>();
   result->key = target_.Key();

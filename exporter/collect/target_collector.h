@@ -103,7 +103,8 @@ class TargetCollector final : public PolledCollector {
   void OnProbe(const PGresult* r, double latency);
   void OnQuery(size_t index, const PGresult* r, double duration, SteadyClock::time_point now);
   void OnStatements(const PGresult* r, SteadyClock::time_point now);
-  void UseCached(size_t index);  // the cached result of query `index` joins this cycle
+  void UseCached(size_t index);         // the cached result of query `index` joins this cycle
+  void AddToCycle(core::MetricSet& m);  // m's families join this cycle's samples
   bool Send(ItemKind kind, size_t index, const std::string& sql);
   // The prepared-statement slot of a statement: 0 the probe, then two per query.
   static size_t Slot(ItemKind kind, size_t index);
