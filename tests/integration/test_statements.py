@@ -10,21 +10,18 @@ import os
 import time
 import unittest
 
-from harness import SOURCE_DIR, Exporter, PgNode, TempDir, spawn, wait_until
+from harness import (SOURCE_DIR, Exporter, PgNode, TempDir, shipped_rules_variant, spawn,
+                     wait_until)
 
 TOP_N = 5  # collection.statements_top_n
 
 
 def live_rule(tmp):
     """The shipped rule with a 20 s baseline and a 3 s `for` (same expression otherwise)."""
-    with open(os.path.join(SOURCE_DIR, "rules", "statements.yml")) as f:
-        text = f.read()
-    assert "[1h]" in text and "for: 10m" in text
-    text = text.replace("[1h]", "[20s]").replace("for: 10m", "for: 3s")
-    path = os.path.join(tmp.path, "statements-live.yml")
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    def edit(text):
+        assert "[1h]" in text and "for: 10m" in text
+        return text.replace("[1h]", "[20s]").replace("for: 10m", "for: 3s")
+    return shipped_rules_variant(tmp, "statements.yml", edit)
 
 
 class StatementsTest(unittest.TestCase):

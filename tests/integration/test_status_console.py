@@ -100,14 +100,10 @@ def chromium(tmp, *args):
 
 def test_rules(tmp):
     """rules/availability.yml with `for: 2s`, evaluated every second."""
-    with open(os.path.join(harness.SOURCE_DIR, "rules", "availability.yml")) as f:
-        text = f.read()
-    text = re.sub(r"(?m)^(\s+)for: \S+$", r"\1for: 2s", text)
-    text = re.sub(r"(?m)^(  - name: .*)$", r"\1\n    interval: 1s", text)
-    path = os.path.join(tmp.path, "availability-fast.yml")
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    def edit(text):
+        text = re.sub(r"(?m)^(\s+)for: \S+$", r"\1for: 2s", text)
+        return re.sub(r"(?m)^(  - name: .*)$", r"\1\n    interval: 1s", text)
+    return harness.shipped_rules_variant(tmp, "availability.yml", edit)
 
 
 class StatusConsole(unittest.TestCase):
