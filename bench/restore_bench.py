@@ -210,7 +210,7 @@ def pgdr_restore(tmp, config, timeout, n):
     assert not os.path.exists(data_dir), "pgdr removes its stopped copy"
     return {"fetch_s": rnd(rep["fetch_seconds"]), "replay_s": rnd(rep["replay_seconds"]),
             "total_s": rnd(rep["total_seconds"]), "process_wall_s": rnd(wall),
-            "recovered_lsn_bytes": rep["recovered_lsn"], "backup_id": rep["backup_id"],
+            "recovered_lsn_bytes": rep["recovered_lsn_bytes"], "backup_id": rep["backup_id"],
             "wal_replayed_bytes": rep["wal_replayed_bytes"]}
 
 
