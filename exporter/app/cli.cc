@@ -148,6 +148,13 @@ int RunCli(int argc, char** argv) {
   app.add_option("--storage.tsdb.retention.time", retention,
                  "How long the rule evaluator keeps samples in memory")
       ->capture_default_str();
+  app.add_option("--shard.index", options.shard.index,
+                 "This replica's shard, in [0, --shard.total): it collects only the clusters "
+                 "whose hashmod of the name falls to it")
+      ->capture_default_str();
+  app.add_option("--shard.total", options.shard.total, "Replicas splitting the fleet")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.set_version_flag("--version", std::string("pgdr_exporter ") + PGDR_VERSION);
 
   std::vector<std::string> check_files;
@@ -259,6 +266,11 @@ int RunCli(int argc, char** argv) {
     return 2;
   }
   options.tsdb.retention = *retention_ms;
+  if (options.shard.index >= options.shard.total) {
+    std::cerr << "--shard.index: " << options.shard.index << " is not below --shard.total "
+              << options.shard.total << "\n";
+    return 2;
+  }
   while (options.external_url.ends_with('/')) options.external_url.pop_back();
   if (!options.external_url.empty() && !options.external_url.starts_with("http://") &&
       !options.external_url.starts_with("https://")) {

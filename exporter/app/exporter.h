@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "app/sharding.h"
 #include "pgdr/core/status.h"
 #include "pgdr/tsdb/tsdb.h"
 
@@ -39,6 +40,8 @@ struct ExporterOptions {
   // maintenance windows and approvals (--web.enable-admin-api).
   bool enable_lifecycle = false;
   bool enable_admin_api = false;
+  // The part of the fleet this replica collects (--shard.index/--shard.total).
+  Shard shard;
 };
 
 // "http://<host>:<port>" of a listen address, as Prometheus derives its

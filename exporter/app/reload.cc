@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "app/exporter_impl.h"
+#include "app/sharding.h"
 #include "app/status_page.h"
 #include "app/validated_config.h"
 #include "pgdr/core/log.h"
@@ -20,6 +21,15 @@ std::optional<std::set<std::string>> StoredFamilies(const rules::RuleManager& ru
   auto names = rules.SelectedMetricNames();
   if (names) names->insert(ConsoleHistoryFamilies().begin(), ConsoleHistoryFamilies().end());
   return names;
+}
+
+// The validated config, reduced to this replica's shard of the fleet.
+core::Result<ValidatedConfig> LoadOwnShard(const ExporterOptions& options) {
+  auto validated = LoadAndValidate(options.config_file);
+  if (validated.ok() && options.shard.total > 1) {
+    core::Log(core::LogLevel::kInfo, "sharding", {{"keep", KeepShard(*validated, options.shard)}});
+  }
+  return validated;
 }
 
 }  // namespace
@@ -37,7 +47,7 @@ std::string DefaultExternalUrl(const std::string& listen_address) {
 
 core::Status Exporter::Impl::Start() {
   const core::MutexLock reload_lock(reload_mu_);
-  auto validated = LoadAndValidate(options_.config_file);
+  auto validated = LoadOwnShard(options_);
   if (!validated.ok()) return validated.status();
   InstallRules(validated->config, std::move(validated->rule_groups));
   SwapActions(std::move(validated->engine));
@@ -56,7 +66,7 @@ core::Status Exporter::Impl::Start() {
 
 core::Status Exporter::Impl::Reload() {
   const core::MutexLock reload_lock(reload_mu_);
-  auto validated = LoadAndValidate(options_.config_file);
+  auto validated = LoadOwnShard(options_);
   if (!validated.ok()) {
     reload_failures_ += 1;
     core::Log(core::LogLevel::kError, "reload failed; keeping the running config",

