@@ -32,7 +32,7 @@ import unittest
 
 import backup_support
 import harness
-from harness import Exporter, PgNode, TempDir, wait_until
+from harness import Exporter, PgCluster, PgNode, TempDir, wait_until
 
 
 def _value(kind):
@@ -157,7 +157,7 @@ class Recorder:
         self.server.server_close()
 
 
-def build_config(pg, closed_port, s3, az, rec, rules_path):
+def build_config(pg, providers, closed_port, s3, az, rec, rules_path):
     ref = lambda kind: C[kind].ref()  # noqa: E731
     mon = f"host=127.0.0.1 port={pg.port} user=pgdr_mon dbname=postgres sslmode=disable"
     targets = [
@@ -166,6 +166,8 @@ def build_config(pg, closed_port, s3, az, rec, rules_path):
         {"cluster": "secrets", "member": "in-dsn",
          "dsn": mon + f" password={C['target-dsn-password'].value}"},
     ]
+    for cluster in providers.values():  # trust auth: these clusters lose their primary
+        targets += cluster.targets()
     bouncer_dsn = f"host=127.0.0.1 port={closed_port} user=pgbouncer dbname=pgbouncer"
     pgbouncers = [
         {"name": "pool-file", "cluster": "secrets", "dsn": bouncer_dsn,
@@ -216,11 +218,11 @@ def build_config(pg, closed_port, s3, az, rec, rules_path):
          "action": "webhook", "url": rec.url + "/action", "max_retries": 0,
          **ref("action-webhook-bearer-file")},
         {"name": "patroni", "match": {"alertname": "SecretsAlwaysFiring"}, "action": "failover",
-         "cluster": "secrets", "provider": "patroni", "confirm_for": "1s",
+         "cluster": providers["patroni"].name, "provider": "patroni", "confirm_for": "1s",
          "url": rec.url + "/patroni",
          "basic_auth": {"username": "patroni", **ref("patroni-basic-password-env")}},
         {"name": "cnpg", "match": {"alertname": "SecretsAlwaysFiring"}, "action": "failover",
-         "cluster": "secrets", "provider": "cnpg", "namespace": "db", "confirm_for": "1s",
+         "cluster": providers["cnpg"].name, "provider": "cnpg", "namespace": "db", "confirm_for": "1s",
          "url": rec.url + "/k8s", **ref("cnpg-k8s-token-file")},
     ]}
     return {
@@ -268,13 +270,21 @@ class SecretsTest(unittest.TestCase):
             self.addCleanup(rec.close)
             closed_port = harness.free_port()
 
+            # Two real clusters whose primary dies, so the patroni and cnpg
+            # providers are called (their guards pass) and fail against the recorder.
+            providers = {kind: PgCluster(tmp, name=f"prov-{kind}", replicas=1)
+                         for kind in ("patroni", "cnpg")}
+            for cluster in providers.values():
+                cluster.start()
+
             rules_path = os.path.join(tmp.path, "always.yml")
             with open(rules_path, "w") as f:
-                f.write("groups:\n- name: secrets\n  interval: 1s\n  rules:\n"
-                        "  - alert: SecretsAlwaysFiring\n    expr: vector(1)\n"
-                        "    labels: {cluster: secrets, severity: critical}\n")
+                f.write("groups:\n- name: secrets\n  interval: 1s\n  rules:\n")
+                for cluster in ["secrets"] + [c.name for c in providers.values()]:
+                    f.write("  - alert: SecretsAlwaysFiring\n    expr: vector(1)\n"
+                            f"    labels: {{cluster: {cluster}, severity: critical}}\n")
 
-            cfg = build_config(pg, closed_port, s3, az, rec, rules_path)
+            cfg = build_config(pg, providers, closed_port, s3, az, rec, rules_path)
             exp = Exporter(tmp, cfg, env=env)
             exp.start()
             self.addCleanup(exp.stop)
@@ -284,6 +294,10 @@ class SecretsTest(unittest.TestCase):
                        exp.value("pgdr_up", member="by-env") == 0 and
                        exp.value("pgdr_up", member="in-dsn") == 0, timeout=30,
                        what="members down")
+            for cluster in providers.values():
+                wait_until(lambda: exp.value("pgdr_up", member=cluster.replicas[0].name) == 1,
+                           timeout=30, what=f"{cluster.name} replica up")
+                cluster.primary.stop(mode="immediate")
             wait_until(lambda: pg_log_count(pg) >= 3, timeout=30,
                        what="three password failures in the server log")
             wait_until(lambda: all(exp.value("pgdr_backup_store_up", store=s["name"]) == 0
@@ -298,7 +312,9 @@ class SecretsTest(unittest.TestCase):
             wait_until(lambda: sent("am-bearer-file") and
                        sent("webhook-basic-password-file", "hook") and
                        sent("am-url-password", "pgdr") and
-                       sent("action-webhook-bearer-file"), timeout=60,
+                       sent("action-webhook-bearer-file") and
+                       sent("patroni-basic-password-env", "patroni") and
+                       sent("cnpg-k8s-token-file"), timeout=60,
                        what="the recorder received the receivers' secrets")
             wait_until(lambda: any(r == "failed" for r in notification_results(exp)),
                        timeout=30, what="failed notifications counted")
@@ -351,6 +367,13 @@ class SecretsTest(unittest.TestCase):
                             at = text.index(form)
                             leaks.append(f"{c.kind} in {name}: ...{text[max(0, at - 80):at + 40]!r}")
             self.assertEqual(leaks, [], "\n".join(leaks))
+            # The scan finds what it looks for: run over what the recorder
+            # received, it finds every secret that was meant to arrive there.
+            received = "\n".join(rec.authorizations())
+            found = {c.kind for c in CREDENTIALS if any(f in received for f in c.forms())}
+            self.assertEqual(found, {"am-bearer-file", "webhook-basic-password-file",
+                                     "am-url-password", "action-webhook-bearer-file",
+                                     "patroni-basic-password-env", "cnpg-k8s-token-file"})
             # The log is real: it names the failures it must describe without the secrets.
             log = outputs["exporter log (--log.level=debug)"]
             self.assertIn("s3-env", log)
