@@ -89,6 +89,7 @@ CREDENTIALS = [
     Credential("target-password-env", "env", "password"),
     Credential("target-password-file", "file", "password"),
     Credential("target-dsn-password", "inline", "password"),
+    Credential("target-uri-password", "inline", "password"),
     Credential("pgbouncer-password-file", "file", "password"),
     Credential("pgbouncer-password-env", "env", "password"),
     Credential("s3-access-key-id-env", "env", "access_key_id"),
@@ -110,6 +111,8 @@ CREDENTIALS = [
     Credential("am-basic-password-env", "env", "password"),
     Credential("am-bearer-file", "file", "bearer_token"),
     Credential("am-url-password", "inline", "url"),
+    Credential("am-url-password-unnamed", "inline", "url"),
+    Credential("webhook-url-password-unnamed", "inline", "url"),
     Credential("webhook-basic-password-file", "file", "password"),
     Credential("webhook-bearer-env", "env", "bearer_token"),
     Credential("action-webhook-bearer-file", "file", "bearer_token"),
@@ -165,6 +168,9 @@ def build_config(pg, providers, closed_port, s3, az, rec, rules_path):
         {"cluster": "secrets", "member": "by-file", "dsn": mon, **ref("target-password-file")},
         {"cluster": "secrets", "member": "in-dsn",
          "dsn": mon + f" password={C['target-dsn-password'].value}"},
+        {"cluster": "secrets", "member": "in-uri",
+         "dsn": f"postgresql://pgdr_mon:{C['target-uri-password'].value}@127.0.0.1:{pg.port}"
+                "/postgres?sslmode=disable"},
     ]
     for cluster in providers.values():  # trust auth: these clusters lose their primary
         targets += cluster.targets()
@@ -205,12 +211,16 @@ def build_config(pg, providers, closed_port, s3, az, rec, rules_path):
             {"name": "am-deny", "url": rec.url + "/deny/am", **fast, **ref("am-bearer-file")},
             {"name": "am-userinfo", **fast,
              "url": f"http://pgdr:{C['am-url-password'].value}@127.0.0.1:{rec.port}/userinfo"},
+            {"url": f"http://am:{C['am-url-password-unnamed'].value}@127.0.0.1:{rec.port}/anon",
+             **fast},  # no name: the default name is made from the URL
         ],
         "webhooks": [
             {"name": "hook-500", "url": rec.url + "/hook", **fast, "repeat_interval": "1s",
              "basic_auth": {"username": "hook", **ref("webhook-basic-password-file")}},
             {"name": "hook-closed", "url": f"http://127.0.0.1:{closed_port}/hook", **fast,
              "repeat_interval": "1s", **ref("webhook-bearer-env")},
+            {"url": f"http://hook:{C['webhook-url-password-unnamed'].value}@127.0.0.1:"
+                    f"{rec.port}/anon-hook", **fast, "repeat_interval": "1s"},
         ],
     }
     actions = {"dry_run": False, "triggers": [
@@ -292,14 +302,15 @@ class SecretsTest(unittest.TestCase):
             # The failures happened, and the secrets went where they belong.
             wait_until(lambda: len(exp.samples("pgdr_up", member="by-env")) == 1 and
                        exp.value("pgdr_up", member="by-env") == 0 and
-                       exp.value("pgdr_up", member="in-dsn") == 0, timeout=30,
+                       exp.value("pgdr_up", member="in-dsn") == 0 and
+                       exp.value("pgdr_up", member="in-uri") == 0, timeout=30,
                        what="members down")
             for cluster in providers.values():
                 wait_until(lambda: exp.value("pgdr_up", member=cluster.replicas[0].name) == 1,
                            timeout=30, what=f"{cluster.name} replica up")
                 cluster.primary.stop(mode="immediate")
-            wait_until(lambda: pg_log_count(pg) >= 3, timeout=30,
-                       what="three password failures in the server log")
+            wait_until(lambda: pg_log_count(pg) >= 4, timeout=30,
+                       what="four password failures in the server log")
             wait_until(lambda: all(exp.value("pgdr_backup_store_up", store=s["name"]) == 0
                                    for s in cfg["backup_stores"]), timeout=60,
                        what="every store polled and refused")
@@ -312,6 +323,8 @@ class SecretsTest(unittest.TestCase):
             wait_until(lambda: sent("am-bearer-file") and
                        sent("webhook-basic-password-file", "hook") and
                        sent("am-url-password", "pgdr") and
+                       sent("am-url-password-unnamed", "am") and
+                       sent("webhook-url-password-unnamed", "hook") and
                        sent("action-webhook-bearer-file") and
                        sent("patroni-basic-password-env", "patroni") and
                        sent("cnpg-k8s-token-file"), timeout=60,
@@ -373,6 +386,7 @@ class SecretsTest(unittest.TestCase):
             found = {c.kind for c in CREDENTIALS if any(f in received for f in c.forms())}
             self.assertEqual(found, {"am-bearer-file", "webhook-basic-password-file",
                                      "am-url-password", "action-webhook-bearer-file",
+                                     "am-url-password-unnamed", "webhook-url-password-unnamed",
                                      "patroni-basic-password-env", "cnpg-k8s-token-file"})
             # The log is real: it names the failures it must describe without the secrets.
             log = outputs["exporter log (--log.level=debug)"]
