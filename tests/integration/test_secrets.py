@@ -124,7 +124,8 @@ C = {c.kind: c for c in CREDENTIALS}
 
 class Recorder:
     """A loopback HTTP server that records each request's path and headers and
-    answers 401 under /deny/, 500 elsewhere."""
+    answers 401 under /deny/, 500 elsewhere, with a body echoing the request's
+    Authorization header."""
 
     def __init__(self):
         self.requests = []
@@ -138,9 +139,14 @@ class Recorder:
                 with lock:
                     outer.requests.append((self.command, self.path, dict(self.headers), body))
                 code = 401 if self.path.startswith("/deny/") else 500
+                # As a careless server might: the error body echoes the request's
+                # credentials, so an error message quoting the body would leak them.
+                echo = f"denied: {self.headers.get('Authorization', '')}\n".encode()
                 self.send_response(code)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(echo)))
                 self.end_headers()
+                self.wfile.write(echo)
 
             do_POST = do_PUT = do_PATCH = do_GET = _answer
 
