@@ -16,8 +16,8 @@ row). Everything is made to fail so that secrets would surface in error paths:
   the secrets (so the test is real).
 
 Then every output is read: the log at debug level, /metrics, every /api/v1 GET,
-the status page, runbooks, check-config stdout/stderr (valid and invalid), the
-/-/reload error answer, and each must contain no secret nor its base64 form.
+the status page, runbooks, check-config stdout/stderr (valid, and invalid
+variants whose errors are next to a secret: INVALID), the /-/reload error answers, and each must contain no secret nor its base64 form.
 The outputs read and their sizes are printed.
 """
 
@@ -72,6 +72,7 @@ class Credential:
     def forms(self):
         """The strings that must never be shown: the value and its base64 forms."""
         out = {self.value, base64.b64encode(self.value.encode()).decode()}
+        out.update(p for p in self.value.split() if len(p) > 8)  # a half of a spaced one
         for user in ("pgdr", "am", "hook", "patroni"):
             out.add(base64.b64encode(f"{user}:{self.value}".encode()).decode())
         return out
@@ -90,6 +91,10 @@ CREDENTIALS = [
     Credential("target-password-file", "file", "password"),
     Credential("target-dsn-password", "inline", "password"),
     Credential("target-uri-password", "inline", "password"),
+    # Only in invalid configs (INVALID below): libpq's parse errors quote pieces.
+    Credential("dsn-password-with-space", "inline", "password",
+               f"{_value('dsn-half')} {_value('dsn-password-with-space')}"),
+    Credential("uri-password-bad-escape", "inline", "password"),
     Credential("pgbouncer-password-file", "file", "password"),
     Credential("pgbouncer-password-env", "env", "password"),
     Credential("s3-access-key-id-env", "env", "access_key_id"),
@@ -254,6 +259,27 @@ def build_config(pg, providers, closed_port, s3, az, rec, rules_path):
     }
 
 
+def _with_target(cfg, dsn):
+    return dict(cfg, targets=cfg["targets"] + [{"cluster": "bad", "member": "m", "dsn": dsn}])
+
+
+# Invalid variants of the config, each refused by check-config and /-/reload
+# with the error given (so the refusal is the one meant): name -> (edit, error).
+INVALID = {
+    "unknown key in a store": (lambda cfg: dict(
+        cfg, backup_stores=[dict(cfg["backup_stores"][0], no_such_key=1)]),
+        'unknown key "no_such_key"'),
+    "dsn password with a space": (lambda cfg: _with_target(
+        cfg, f"host=127.0.0.1 password={C['dsn-password-with-space'].value}"),
+        'invalid dsn: missing "=" after'),
+    "uri password with a bad %-escape": (lambda cfg: _with_target(
+        cfg, f"postgresql://u:{C['uri-password-bad-escape'].value}%ZZ@127.0.0.1/postgres"),
+        "invalid dsn: invalid percent-encoded token"),
+    "unnamed receiver url with userinfo, bad timeout": (lambda cfg: dict(cfg, alerting=dict(
+        cfg["alerting"], alertmanagers=[{"url": f"http://am:{C['am-url-password'].value}@h/",
+                                         "timeout": "soon"}])), "soon"),
+}
+
 API_GETS = ["/api/v1/targets", "/api/v1/statements", "/api/v1/rules", "/api/v1/alerts",
             "/api/v1/actions", "/api/v1/drills", "/api/v1/maintenance", "/api/v1/status",
             "/api/v1/decisions", "/api/v1/actions/region/approve"]
@@ -343,13 +369,13 @@ class SecretsTest(unittest.TestCase):
             for path in PAGES + API_GETS:
                 status, body = exp.get(path)
                 outputs[f"GET {path} ({status})"] = body
-            # /-/reload with an invalid config: the error answer and the log line.
-            bad = dict(cfg)
-            bad["backup_stores"] = [dict(cfg["backup_stores"][0], no_such_key=1)]
-            exp.write_config(bad)
-            status, body = exp.post("/-/reload")
-            self.assertNotEqual(status, 200, body)
-            outputs[f"POST /-/reload invalid ({status})"] = body
+            # /-/reload with invalid configs: the error answers and the log lines.
+            for name, (make, error) in INVALID.items():
+                exp.write_config(make(cfg))
+                status, body = exp.post("/-/reload")
+                self.assertEqual(status, 500, body)
+                self.assertIn(error, body)
+                outputs[f"POST /-/reload invalid: {name} ({status})"] = body
             exp.write_config(cfg)
             status, body = exp.post("/-/reload")
             self.assertEqual(status, 200, body)
@@ -360,15 +386,17 @@ class SecretsTest(unittest.TestCase):
 
             full_env = dict(os.environ)
             full_env.update(env)
-            for name, config in (("valid", cfg), ("invalid", bad)):
-                path = os.path.join(tmp.path, f"check-{name}.yml")
+            for name, config, error in [("valid", cfg, "SUCCESS")] + [
+                    (f"invalid: {n}", make(cfg), e) for n, (make, e) in INVALID.items()]:
+                path = os.path.join(tmp.path, f"check-{len(outputs)}.yml")
                 exp_path = exp.config_path
                 exp.config_path = path
                 exp.write_config(config)
                 exp.config_path = exp_path
                 r = subprocess.run([harness.EXPORTER, "check-config", path], env=full_env,
                                    capture_output=True, text=True, timeout=60)
-                self.assertEqual(r.returncode != 0, name == "invalid", r.stdout + r.stderr)
+                self.assertEqual(r.returncode != 0, name != "valid", r.stdout + r.stderr)
+                self.assertIn(error, r.stdout + r.stderr)
                 outputs[f"check-config {name} stdout (rc {r.returncode})"] = r.stdout
                 outputs[f"check-config {name} stderr"] = r.stderr
 
