@@ -7,6 +7,7 @@
 #include "pgdr/collect/pg_connect.h"
 #include "pgdr/config/yaml_reader.h"
 #include "pgdr/core/files.h"
+#include "pgdr/http/client.h"
 
 namespace pgdr::actions {
 
@@ -45,6 +46,12 @@ void ReadHttpOptions(const config::YamlReader& r, const YAML::Node& n, ReceiverC
     r.Fail(n["url"], "url must start with http:// or https://");
   }
   rc.url = url;
+}
+
+// The name of a receiver configured without one: its kind and URL, without the
+// user:password@ and query a URL may carry (the name is a metric label and in logs).
+std::string DefaultReceiverName(std::string_view kind, const std::string& url) {
+  return std::string(kind) + ":" + http::RedactUrl(url);
 }
 
 std::vector<Matcher> ReadMatchers(const config::YamlReader& r, const YAML::Node& n,
@@ -96,7 +103,7 @@ void LoadAlerting(const config::YamlReader& r, const config::Config& config, con
       ReceiverConfig rc;
       rc.kind = ReceiverConfig::Kind::kAlertmanager;
       ReadHttpOptions(r, n, rc);
-      rc.name = r.StringOr(n, "name", "alertmanager:" + rc.url);
+      rc.name = r.StringOr(n, "name", DefaultReceiverName("alertmanager", rc.url));
       if (!names.insert(rc.name).second) r.Fail(n, "duplicate receiver name \"" + rc.name + "\"");
       nc.receivers.push_back(std::move(rc));
     }
@@ -113,7 +120,7 @@ void LoadAlerting(const config::YamlReader& r, const config::Config& config, con
       ReceiverConfig rc;
       rc.kind = ReceiverConfig::Kind::kWebhook;
       ReadHttpOptions(r, n, rc);
-      rc.name = r.StringOr(n, "name", "webhook:" + rc.url);
+      rc.name = r.StringOr(n, "name", DefaultReceiverName("webhook", rc.url));
       if (!names.insert(rc.name).second) r.Fail(n, "duplicate receiver name \"" + rc.name + "\"");
       rc.match = ReadMatchers(r, n, "match");
       if (n["group_by"]) rc.group_by = r.StringList(n, "group_by");

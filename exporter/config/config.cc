@@ -3,6 +3,7 @@
 #include <glob.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 #include <tuple>
@@ -18,11 +19,32 @@ struct ConninfoDeleter {
 };
 using ConninfoPtr = std::unique_ptr<PQconninfoOption, ConninfoDeleter>;
 
+// libpq's parse errors quote pieces of the string (`missing "=" after "..."`,
+// `invalid percent-encoded token: "..."`), and a piece may be part of a
+// password: each quoted piece (longer than one character, so `"="` stays)
+// found in the DSN is replaced by "<redacted>".
+std::string RedactConninfoError(std::string message, const std::string& dsn) {
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  std::string out;
+  size_t pos = 0;
+  while (pos < message.size()) {
+    const size_t open = message.find('"', pos);
+    const size_t close = open == std::string::npos ? open : message.find('"', open + 1);
+    if (close == std::string::npos) break;
+    const std::string piece = message.substr(open + 1, close - open - 1);
+    out += message.substr(pos, open + 1 - pos);
+    out += piece.size() > 1 && dsn.find(piece) != std::string::npos ? "<redacted>" : piece;
+    out += '"';
+    pos = close + 1;
+  }
+  return out + message.substr(std::min(pos, message.size()));
+}
+
 ConninfoPtr ParseConninfo(const std::string& dsn, std::string* error) {
   char* err = nullptr;
   ConninfoPtr opts(PQconninfoParse(dsn.c_str(), &err));
   if (err != nullptr) {
-    if (error != nullptr) *error = err;
+    if (error != nullptr) *error = RedactConninfoError(err, dsn);
     PQfreemem(err);
   }
   return opts;

@@ -108,6 +108,23 @@ TEST(ConfigTest, RedactedDsnHidesThePassword) {
   EXPECT_EQ(RedactedDsn("host='unterminated"), "<invalid dsn>");
 }
 
+TEST(ConfigTest, InvalidDsnErrorsQuoteNoPartOfIt) {
+  // libpq quotes the piece it stopped at; here a half of a password, or all of it.
+  for (const std::string& dsn : {std::string("host=db password=hunter2 more-of-it"),
+                                 std::string("postgresql://u:hunter2%ZZ@db/app")}) {
+    const std::string path =
+        WriteTemp("targets:\n  - {cluster: a, member: b, dsn: \"" + dsn + "\"}\n");
+    auto c = LoadConfig(path);
+    ASSERT_FALSE(c.ok()) << dsn;
+    const std::string& m = c.status().message();
+    EXPECT_NE(m.find(":2:34: invalid dsn: "), std::string::npos) << m;
+    EXPECT_NE(m.find("\"<redacted>\""), std::string::npos) << m;
+    EXPECT_EQ(m.find("hunter2"), std::string::npos) << m;
+    EXPECT_EQ(m.find("more-of-it"), std::string::npos) << m;
+    unlink(path.c_str());
+  }
+}
+
 TEST(DurationTest, PrometheusSyntax) {
   EXPECT_EQ(ParseDuration("1h30m")->count(), 5400000);
   EXPECT_EQ(ParseDuration("250ms")->count(), 250);
