@@ -3,6 +3,7 @@
 Patroni and PostgreSQL: Patroni fails over, pgdr_patroni_* follow it and
 pgdr's evaluator fires PostgresFailoverOccurred. Timings are printed."""
 
+import contextlib
 import json
 import os
 import time
@@ -43,11 +44,13 @@ def patronictl_view(rows):
 
 class PatroniTest(unittest.TestCase):
     def test_metrics_match_patronictl_and_follow_a_failover(self):
-        with TempDir() as tmp:
+        # The ExitStack unwinds first: Patroni and its PostgreSQL are killed
+        # before TempDir removes their directories.
+        with TempDir() as tmp, contextlib.ExitStack() as stack:
             t0 = time.monotonic()
             etcd = Etcd(tmp).start()
             cluster = PatroniCluster(tmp, etcd, "pat", members=3)
-            self.addCleanup(cluster.teardown)
+            stack.callback(cluster.teardown)
             cluster.start()
             t_up = time.monotonic() - t0
             config = {
