@@ -107,6 +107,7 @@ void Exporter::Impl::EvaluateLoop() {
 void Exporter::Impl::AppendToTsdb(
     const collect::SnapshotInputs& inputs, const collect::Snapshot& snapshot,
     const std::map<std::string, std::shared_ptr<const StorePoll>>& polls,
+    const std::map<std::string, std::shared_ptr<const PatroniPoll>>& patroni,
     const std::vector<prometheus::MetricFamily>* self) {
   if (auto rules = Rules(); !rules || rules->group_count() == 0) {
     appended_.clear();
@@ -129,6 +130,11 @@ void Exporter::Impl::AppendToTsdb(
     seen[key] = poll.get();
     if (appended_[key] != poll.get()) tsdb_.AppendScrape(key, poll->families, ms(inputs.now));
   }
+  for (const auto& [cluster, poll] : patroni) {
+    const std::string key = "patroni/" + cluster;
+    seen[key] = poll.get();
+    if (appended_[key] != poll.get()) tsdb_.AppendScrape(key, poll->families, ms(inputs.now));
+  }
   tsdb_.AppendScrape("computed", snapshot.computed, ms(inputs.now));
   if (self != nullptr) tsdb_.AppendScrape("self", *self, ms(inputs.now));
   for (const auto& [key, ptr] : appended_) {
@@ -145,6 +151,18 @@ void Exporter::Impl::OnStorePoll(uint64_t generation, StorePoll poll) {
     if (generation != store_generation_) return;
     const std::string key = poll.store;
     store_polls_[key] = std::make_shared<const StorePoll>(std::move(poll));
+    dirty_ = true;
+  }
+  cv_.notify_all();
+}
+
+// As OnStorePoll: a poll of a retired poller is dropped.
+void Exporter::Impl::OnPatroniPoll(uint64_t generation, PatroniPoll poll) {
+  {
+    const core::MutexLock lock(mu_);
+    if (generation != store_generation_) return;
+    const std::string key = poll.cluster;
+    patroni_polls_[key] = std::make_shared<const PatroniPoll>(std::move(poll));
     dirty_ = true;
   }
   cv_.notify_all();
@@ -186,6 +204,7 @@ void Exporter::Impl::ComposeLoop() {
   while (true) {
     collect::SnapshotInputs inputs;
     std::map<std::string, std::shared_ptr<const StorePoll>> polls;
+    std::map<std::string, std::shared_ptr<const PatroniPoll>> patroni;
     {
       core::MutexLock lock(mu_);
       const auto idle_until = SteadyClock::now() + std::chrono::seconds(5);
@@ -203,6 +222,7 @@ void Exporter::Impl::ComposeLoop() {
       config_now = {last_reload_, reload_failures_.load()};
       inputs.targets = results_;
       polls = store_polls_;
+      patroni = patroni_polls_;
     }
     inputs.now = SystemClock::now();
     const bool self_due = SteadyClock::now() - self_at >= kSelfEvery || config_now != self_config;
@@ -216,8 +236,9 @@ void Exporter::Impl::ComposeLoop() {
       inputs.archives.push_back(poll->position);
       inputs.stable.push_back({poll, &poll->families});
     }
+    for (const auto& [cluster, poll] : patroni) inputs.stable.push_back({poll, &poll->families});
     auto snapshot = composer_state_.Compose(inputs);
-    AppendToTsdb(inputs, *snapshot, polls, self_due ? &self : nullptr);
+    AppendToTsdb(inputs, *snapshot, polls, patroni, self_due ? &self : nullptr);
     snapshots_.Publish(std::move(snapshot));
     last = SteadyClock::now();
   }

@@ -13,6 +13,7 @@
 
 #include "app/exporter.h"
 #include "app/http_routes.h"
+#include "app/patroni_poller.h"
 #include "app/store_poller.h"
 #include "pgdr/actions/engine.h"
 #include "pgdr/collect/collection_loop.h"
@@ -60,8 +61,10 @@ class Exporter::Impl {
   void ComposeLoop() PGDR_EXCLUDES(mu_);
   void AppendToTsdb(const collect::SnapshotInputs& inputs, const collect::Snapshot& snapshot,
                     const std::map<std::string, std::shared_ptr<const StorePoll>>& polls,
+                    const std::map<std::string, std::shared_ptr<const PatroniPoll>>& patroni,
                     const std::vector<prometheus::MetricFamily>* self);
   void OnStorePoll(uint64_t generation, StorePoll poll) PGDR_EXCLUDES(mu_);
+  void OnPatroniPoll(uint64_t generation, PatroniPoll poll) PGDR_EXCLUDES(mu_);
   void OnTargetResult(std::shared_ptr<const collect::TargetResult> r) PGDR_EXCLUDES(mu_);
   std::vector<prometheus::MetricFamily> CurrentSelfMetrics() PGDR_EXCLUDES(mu_);
   // Whether every member of the first config applied has delivered a result
@@ -82,6 +85,8 @@ class Exporter::Impl {
   // Pollers of earlier configs whose last poll may still be in flight;
   // dropped once Finished(), joined by Stop().
   std::vector<std::unique_ptr<StorePoller>> retired_stores_ PGDR_GUARDED_BY(reload_mu_);
+  std::unique_ptr<PatroniPoller> patroni_ PGDR_GUARDED_BY(reload_mu_);
+  std::vector<std::unique_ptr<PatroniPoller>> retired_patroni_ PGDR_GUARDED_BY(reload_mu_);
   std::atomic<double> reload_failures_{0};
   RefusedRequests refused_;
 
@@ -104,6 +109,8 @@ class Exporter::Impl {
   std::map<std::string, std::shared_ptr<const collect::TargetResult>> results_ PGDR_GUARDED_BY(mu_);
   std::set<std::string> result_keys_ PGDR_GUARDED_BY(mu_);  // members of the running config
   std::map<std::string, std::shared_ptr<const StorePoll>> store_polls_ PGDR_GUARDED_BY(mu_);
+  // Latest pgdr_patroni_* of each discovery.patroni cluster.
+  std::map<std::string, std::shared_ptr<const PatroniPoll>> patroni_polls_ PGDR_GUARDED_BY(mu_);
   uint64_t store_generation_ PGDR_GUARDED_BY(mu_) = 0;  // polls of older pollers are dropped
   size_t target_count_ PGDR_GUARDED_BY(mu_) = 0;
   std::chrono::system_clock::time_point last_reload_ PGDR_GUARDED_BY(mu_);

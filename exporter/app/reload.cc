@@ -102,6 +102,7 @@ void Exporter::Impl::Apply(const config::Config& config,
       it = result_keys_.count(it->first) == 0 ? results_.erase(it) : std::next(it);
     }
     store_polls_.clear();
+    patroni_polls_.clear();
     generation = ++store_generation_;
     target_count_ = config.targets.size();
     last_reload_ = std::chrono::system_clock::now();
@@ -125,6 +126,14 @@ void Exporter::Impl::Apply(const config::Config& config,
   stores_ = std::make_unique<StorePoller>(std::move(monitors), [this, generation](StorePoll poll) {
     OnStorePoll(generation, std::move(poll));
   });
+  if (patroni_) {
+    patroni_->RequestStop();
+    retired_patroni_.push_back(std::move(patroni_));
+  }
+  std::erase_if(retired_patroni_, [](const auto& p) { return p->Finished(); });
+  patroni_ = std::make_unique<PatroniPoller>(config.patroni, [this, generation](PatroniPoll poll) {
+    OnPatroniPoll(generation, std::move(poll));
+  });
   cv_.notify_all();
 }
 
@@ -134,6 +143,8 @@ void Exporter::Impl::StopCollection() {
   loop_.reset();
   stores_.reset();
   retired_stores_.clear();  // joins polls still in flight
+  patroni_.reset();
+  retired_patroni_.clear();
 }
 
 // Installs the parsed rule groups into the running manager (keeping alert

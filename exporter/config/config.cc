@@ -158,6 +158,27 @@ PgBouncerConfig ParsePgBouncer(const YamlReader& r, const YAML::Node& n) {
   return b;
 }
 
+PatroniSourceConfig ParsePatroniSource(const YamlReader& r, const YAML::Node& n) {
+  r.CheckKeys(n, {"cluster", "urls", "interval", "timeout"}, "discovery.patroni entry");
+  PatroniSourceConfig p;
+  p.where = r.Where(n);
+  p.cluster = r.String(n, "cluster");
+  p.urls = r.StringList(n, "urls");
+  if (p.urls.empty()) r.Fail(n, "discovery.patroni entry needs at least one url");
+  for (auto& url : p.urls) {
+    if (!url.starts_with("http://") && !url.starts_with("https://")) {
+      r.Fail(n["urls"], "a Patroni REST API url starts with http:// or https://");
+    }
+    while (url.ends_with("/")) url.pop_back();
+  }
+  p.interval = r.DurationOr(n, "interval", p.interval);
+  p.timeout = r.DurationOr(n, "timeout", p.timeout);
+  if (p.interval.count() <= 0 || p.timeout.count() <= 0) {
+    r.Fail(n, "interval and timeout must be positive");
+  }
+  return p;
+}
+
 core::Status ExpandGlob(const std::string& pattern, std::vector<std::string>* out) {
   glob_t g{};
   const int rc = glob(pattern.c_str(), GLOB_ERR, nullptr, &g);
@@ -212,7 +233,7 @@ core::Result<Config> LoadConfig(const std::string& path, OwnedSections* sections
     r.CheckKeys(*root,
                 {"collection", "query_files", "targets", "backup_stores", "rule_files",
                  "evaluation_interval", "external_labels", "alerting", "actions", "maintenance",
-                 "drills", "pgbouncers"},
+                 "drills", "pgbouncers", "discovery"},
                 "config");
     c.collection = ParseCollection(r, (*root)["collection"]);
     if (const YAML::Node qf = (*root)["query_files"]; qf) {
@@ -264,6 +285,20 @@ core::Result<Config> LoadConfig(const std::string& path, OwnedSections* sections
         PgBouncerConfig b = ParsePgBouncer(r, item);
         if (!names.insert(b.name).second) r.Fail(item, "duplicate pgbouncer " + b.name);
         c.pgbouncers.push_back(std::move(b));
+      }
+    }
+    if (const YAML::Node d = (*root)["discovery"]; d) {
+      r.CheckKeys(d, {"patroni"}, "discovery");
+      if (const YAML::Node pat = d["patroni"]; pat) {
+        r.ExpectSequence(pat, "discovery.patroni");
+        std::set<std::string> clusters;
+        for (const auto& item : pat) {
+          PatroniSourceConfig p = ParsePatroniSource(r, item);
+          if (!clusters.insert(p.cluster).second) {
+            r.Fail(item, "duplicate discovery.patroni cluster " + p.cluster);
+          }
+          c.patroni.push_back(std::move(p));
+        }
       }
     }
     for (const auto& rf : r.StringList(*root, "rule_files")) {

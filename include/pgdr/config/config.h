@@ -21,6 +21,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "pgdr/config/query_spec.h"
@@ -80,6 +81,22 @@ struct PgBouncerConfig {
   bool SameCollection(const PgBouncerConfig& o) const;
 };
 
+// One Patroni cluster pgdr watches through its members' REST APIs
+// (`discovery: {patroni: [...]}`): pgdr_patroni_* series, polled on its own
+// thread so that a hung member API never delays collection.
+struct PatroniSourceConfig {
+  std::string cluster;            // the `cluster` label (Patroni's scope, by default)
+  std::vector<std::string> urls;  // members' REST APIs, e.g. http://10.0.0.1:8008
+  milliseconds interval{5000};
+  milliseconds timeout{2000};  // per request
+  std::string where;           // file:line:col of the entry
+
+  bool operator==(const PatroniSourceConfig& o) const {
+    return std::tie(cluster, urls, interval, timeout) ==
+           std::tie(o.cluster, o.urls, o.interval, o.timeout);
+  }
+};
+
 struct QueryFileConfig {
   std::string path;  // a path or glob, relative to the config file
   std::string metric_prefix = "pgdr_";
@@ -105,7 +122,8 @@ struct Config {
   std::vector<QuerySpec> queries;  // loaded from query_files
   std::vector<TargetConfig> targets;
   std::vector<PgBouncerConfig> pgbouncers;
-  std::vector<std::string> rule_files;  // resolved paths
+  std::vector<PatroniSourceConfig> patroni;  // `discovery: {patroni: [...]}`
+  std::vector<std::string> rule_files;       // resolved paths
   milliseconds evaluation_interval{15000};
   std::map<std::string, std::string> external_labels;
 };

@@ -101,6 +101,28 @@ TEST(ConfigTest, ReservedLabelsAndDeadlineAboveIntervalAreErrors) {
   unlink(b.c_str());
 }
 
+TEST(ConfigTest, DiscoveryPatroniEntries) {
+  const std::string a = WriteTemp(
+      "targets: []\ndiscovery:\n  patroni:\n    - cluster: main\n"
+      "      urls: [http://10.0.0.1:8008/, https://10.0.0.2:8008]\n      interval: 2s\n");
+  auto c = LoadConfig(a);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->patroni.size(), 1u);
+  EXPECT_EQ(c->patroni[0].cluster, "main");
+  EXPECT_EQ(c->patroni[0].urls,
+            (std::vector<std::string>{"http://10.0.0.1:8008", "https://10.0.0.2:8008"}));
+  EXPECT_EQ(c->patroni[0].interval, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c->patroni[0].timeout, std::chrono::milliseconds(2000));
+  const std::string b =
+      WriteTemp("targets: []\ndiscovery: {patroni: [{cluster: main, urls: [10.0.0.1:8008]}]}\n");
+  auto d = LoadConfig(b);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("starts with http:// or https://"), std::string::npos)
+      << d.status().message();
+  unlink(a.c_str());
+  unlink(b.c_str());
+}
+
 TEST(ConfigTest, RedactedDsnHidesThePassword) {
   EXPECT_EQ(RedactedDsn("host=db port=5432 user=u password=hunter2"),
             "user=u password=xxxxx host=db port=5432");
