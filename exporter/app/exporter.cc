@@ -65,6 +65,7 @@ void Exporter::Impl::Route() {
   views.enable_lifecycle = options_.enable_lifecycle;
   views.enable_admin_api = options_.enable_admin_api;
   views.refused = &refused_;
+  views.default_member = options_.web_member;
   RouteHttp(http_, views);
 }
 

@@ -39,6 +39,9 @@ struct ExporterOptions {
   // maintenance windows and approvals (--web.enable-admin-api).
   bool enable_lifecycle = false;
   bool enable_admin_api = false;
+  // "<cluster>/<member>" the un-prefixed health checks (/primary, /replica,
+  // /read-only, /health) answer for (--web.member); empty: the only member.
+  std::string web_member;
 };
 
 // "http://<host>:<port>" of a listen address, as Prometheus derives its

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "app/health_routes.h"
 #include "app/runbooks.h"
 #include "app/statements_json.h"
 #include "app/status_page.h"
@@ -115,6 +116,7 @@ void RouteHttp(http::HttpServer& server, const HttpViews& views) {
                                   : std::vector<actions::Decision>{};
     return http::HttpResponse{200, "application/json", actions::DecisionsJson(decisions).dump()};
   });
+  RouteHealthChecks(server, HealthViews{views.snapshot, views.default_member});
   server.Route("/runbooks", [](const http::HttpRequest&) { return RunbookIndexPage(); });
   server.RoutePrefix("/runbooks/", [](const http::HttpRequest& req) {
     const std::string_view name = std::string_view(req.path).substr(std::strlen("/runbooks/"));
