@@ -21,6 +21,7 @@ ConsoleInputs Console(const HttpViews& views) {
     in.decisions = engine->history().Recent(in.now);
     in.maintenance = engine->maintenance().Json(in.now);
   }
+  if (views.read_pools) in.read_pools = views.read_pools();
   in.history = views.history;
   in.history_window = views.history_window;
   in.version = views.version;

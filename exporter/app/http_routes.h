@@ -17,6 +17,7 @@
 
 #include "app/store_poller.h"
 #include "pgdr/actions/engine.h"
+#include "pgdr/actions/read_pools.h"
 #include "pgdr/collect/snapshot.h"
 #include "pgdr/core/status.h"
 #include "pgdr/http/server.h"
@@ -52,6 +53,7 @@ struct HttpViews {
   bool enable_admin_api = false;
   RefusedRequests* refused = nullptr;  // not owned; must outlive the server
   std::string default_member;          // --web.member: the un-prefixed health checks' member
+  std::function<std::vector<actions::ReadPoolView>()> read_pools;  // the status page's
 };
 
 void RouteHttp(http::HttpServer& server, const HttpViews& views);
