@@ -142,6 +142,10 @@ int RunCli(int argc, char** argv) {
                "Enable POST /-/reload (off by default, as in Prometheus)");
   app.add_flag("--web.enable-admin-api", options.enable_admin_api,
                "Enable the mutating /api/v1 calls: maintenance windows, approvals, actions");
+  app.add_option("--web.member", options.web_member,
+                 "<cluster>/<member> that /primary, /replica, /read-only and /health answer for "
+                 "(default: the only member pgdr watches; /member/<cluster>/<member>/... always "
+                 "works)");
   app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
   std::string retention = "1h";
@@ -276,6 +280,13 @@ int RunCli(int argc, char** argv) {
       !options.external_url.starts_with("https://")) {
     std::cerr << "--web.external-url: must start with http:// or https://, got \""
               << options.external_url << "\"\n";
+    return 2;
+  }
+  if (const size_t slash = options.web_member.find('/');
+      !options.web_member.empty() &&
+      (slash == 0 || slash == std::string::npos || slash + 1 == options.web_member.size() ||
+       options.web_member.find('/', slash + 1) != std::string::npos)) {
+    std::cerr << "--web.member: want <cluster>/<member>, got \"" << options.web_member << "\"\n";
     return 2;
   }
 

@@ -33,11 +33,17 @@ void Exporter::Impl::Stop() {
   if (composer_.joinable()) composer_.join();
   if (evaluator_.joinable()) evaluator_.join();
   if (auto engine = Actions()) engine->Stop();
+  if (auto pools = ReadPoolsNow()) pools->Stop();
 }
 
 std::shared_ptr<rules::RuleManager> Exporter::Impl::Rules() const {
   const core::MutexLock lock(engines_mu_);
   return rules_;
+}
+
+std::shared_ptr<actions::ReadPools> Exporter::Impl::ReadPoolsNow() const {
+  const core::MutexLock lock(engines_mu_);
+  return read_pools_;
 }
 
 std::shared_ptr<actions::ActionEngine> Exporter::Impl::Actions() const {
@@ -65,6 +71,11 @@ void Exporter::Impl::Route() {
   views.enable_lifecycle = options_.enable_lifecycle;
   views.enable_admin_api = options_.enable_admin_api;
   views.refused = &refused_;
+  views.default_member = options_.web_member;
+  views.read_pools = [this] {
+    const auto pools = ReadPoolsNow();
+    return pools ? pools->Views() : std::vector<actions::ReadPoolView>{};
+  };
   RouteHttp(http_, views);
 }
 
@@ -232,6 +243,12 @@ void Exporter::Impl::ComposeLoop() {
       self_config = config_now;
     }
     inputs.other = self;
+    const auto pools = ReadPoolsNow();
+    if (pools) {
+      core::MetricSet pool_metrics;
+      pools->AppendMetrics(pool_metrics);
+      for (prometheus::MetricFamily& f : pool_metrics.Take()) inputs.other.push_back(std::move(f));
+    }
     for (const auto& [name, poll] : polls) {
       inputs.archives.push_back(poll->position);
       inputs.stable.push_back({poll, &poll->families});
@@ -239,6 +256,7 @@ void Exporter::Impl::ComposeLoop() {
     for (const auto& [cluster, poll] : patroni) inputs.stable.push_back({poll, &poll->families});
     auto snapshot = composer_state_.Compose(inputs);
     AppendToTsdb(inputs, *snapshot, polls, patroni, self_due ? &self : nullptr);
+    if (pools) pools->OnSnapshot(snapshot);
     snapshots_.Publish(std::move(snapshot));
     last = SteadyClock::now();
   }

@@ -42,6 +42,9 @@ struct ExporterOptions {
   bool enable_admin_api = false;
   // The part of the fleet this replica collects (--shard.index/--shard.total).
   Shard shard;
+  // "<cluster>/<member>" the un-prefixed health checks (/primary, /replica,
+  // /read-only, /health) answer for (--web.member); empty: the only member.
+  std::string web_member;
 };
 
 // "http://<host>:<port>" of a listen address, as Prometheus derives its

@@ -16,6 +16,7 @@
 #include "app/patroni_poller.h"
 #include "app/store_poller.h"
 #include "pgdr/actions/engine.h"
+#include "pgdr/actions/read_pools.h"
 #include "pgdr/collect/collection_loop.h"
 #include "pgdr/collect/snapshot.h"
 #include "pgdr/config/config.h"
@@ -52,11 +53,13 @@ class Exporter::Impl {
   void InstallRules(const config::Config& config, std::vector<rules::GroupSpec> groups)
       PGDR_REQUIRES(reload_mu_);
   void SwapActions(std::unique_ptr<actions::ActionEngine> engine) PGDR_REQUIRES(reload_mu_);
+  void SwapReadPools(const config::Config& config) PGDR_REQUIRES(reload_mu_);
   void StopCollection() PGDR_REQUIRES(reload_mu_);
 
   // exporter.cc: the threads' loops and the sinks feeding them.
   std::shared_ptr<rules::RuleManager> Rules() const PGDR_EXCLUDES(engines_mu_);
   std::shared_ptr<actions::ActionEngine> Actions() const PGDR_EXCLUDES(engines_mu_);
+  std::shared_ptr<actions::ReadPools> ReadPoolsNow() const PGDR_EXCLUDES(engines_mu_);
   void EvaluateLoop() PGDR_EXCLUDES(mu_, eval_mu_);
   void ComposeLoop() PGDR_EXCLUDES(mu_);
   void AppendToTsdb(const collect::SnapshotInputs& inputs, const collect::Snapshot& snapshot,
@@ -94,6 +97,8 @@ class Exporter::Impl {
   mutable core::Mutex engines_mu_;
   std::shared_ptr<rules::RuleManager> rules_ PGDR_GUARDED_BY(engines_mu_);
   std::shared_ptr<actions::ActionEngine> actions_ PGDR_GUARDED_BY(engines_mu_);
+  // Fed every snapshot by the composer; its own thread repoints PgBouncers.
+  std::shared_ptr<actions::ReadPools> read_pools_ PGDR_GUARDED_BY(engines_mu_);
 
   // Restore drills: their own thread, one drill at a time; read by the
   // composer (metrics) and HTTP workers (/api/v1/drills), internally locked.

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "app/health_routes.h"
 #include "app/runbooks.h"
 #include "app/statements_json.h"
 #include "app/status_page.h"
@@ -20,6 +21,7 @@ ConsoleInputs Console(const HttpViews& views) {
     in.decisions = engine->history().Recent(in.now);
     in.maintenance = engine->maintenance().Json(in.now);
   }
+  if (views.read_pools) in.read_pools = views.read_pools();
   in.history = views.history;
   in.history_window = views.history_window;
   in.version = views.version;
@@ -115,6 +117,7 @@ void RouteHttp(http::HttpServer& server, const HttpViews& views) {
                                   : std::vector<actions::Decision>{};
     return http::HttpResponse{200, "application/json", actions::DecisionsJson(decisions).dump()};
   });
+  RouteHealthChecks(server, HealthViews{views.snapshot, views.default_member});
   server.Route("/runbooks", [](const http::HttpRequest&) { return RunbookIndexPage(); });
   server.RoutePrefix("/runbooks/", [](const http::HttpRequest& req) {
     const std::string_view name = std::string_view(req.path).substr(std::strlen("/runbooks/"));

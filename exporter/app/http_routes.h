@@ -2,7 +2,8 @@
 // /-/reload, the Prometheus-shaped /api/v1/{targets,rules,alerts}, the
 // maintenance and actions APIs, /api/v1/drills, /api/v1/status and
 // /api/v1/decisions (the DR console's figures), the status page and the
-// runbooks (/runbooks/<AlertName>). Every handler reads through the accessors
+// runbooks (/runbooks/<AlertName>), and the load balancers' health checks
+// (health_routes.h). Every handler reads through the accessors
 // below, so it sees the engines a reload swapped in.
 //
 // Thread-safety: the accessors are called from HTTP worker threads and must
@@ -16,6 +17,7 @@
 
 #include "app/store_poller.h"
 #include "pgdr/actions/engine.h"
+#include "pgdr/actions/read_pools.h"
 #include "pgdr/collect/snapshot.h"
 #include "pgdr/core/status.h"
 #include "pgdr/http/server.h"
@@ -50,6 +52,8 @@ struct HttpViews {
   bool enable_lifecycle = false;
   bool enable_admin_api = false;
   RefusedRequests* refused = nullptr;  // not owned; must outlive the server
+  std::string default_member;          // --web.member: the un-prefixed health checks' member
+  std::function<std::vector<actions::ReadPoolView>()> read_pools;  // the status page's
 };
 
 void RouteHttp(http::HttpServer& server, const HttpViews& views);

@@ -51,6 +51,7 @@ core::Status Exporter::Impl::Start() {
   if (!validated.ok()) return validated.status();
   InstallRules(validated->config, std::move(validated->rule_groups));
   SwapActions(std::move(validated->engine));
+  SwapReadPools(validated->config);
   Route();
   if (core::Status s = http_.Start(options_.listen_address); !s.ok()) return s;
   composer_ = std::thread([this] { ComposeLoop(); });
@@ -80,6 +81,7 @@ core::Status Exporter::Impl::Reload() {
   }
   InstallRules(validated->config, std::move(validated->rule_groups));
   SwapActions(std::move(validated->engine));
+  SwapReadPools(validated->config);
   Apply(validated->config, std::move(validated->monitors));
   drills_.Update(std::move(validated->drills));
   core::Log(core::LogLevel::kInfo, "config reloaded", {{"config", options_.config_file}});
@@ -184,6 +186,18 @@ void Exporter::Impl::SwapActions(std::unique_ptr<actions::ActionEngine> engine) 
   engine->Start();
   const core::MutexLock lock(engines_mu_);
   actions_ = std::move(engine);
+}
+
+// Replaces the read pools, keeping where each unchanged pool points.
+void Exporter::Impl::SwapReadPools(const config::Config& config) {
+  auto pools = std::make_shared<actions::ReadPools>(actions::ReadPoolTargets(config));
+  if (auto old = ReadPoolsNow()) {
+    old->Stop();
+    pools->AdoptState(*old);
+  }
+  pools->Start();
+  const core::MutexLock lock(engines_mu_);
+  read_pools_ = std::move(pools);
 }
 
 }  // namespace pgdr::app

@@ -148,6 +148,31 @@ std::string AnswerItem(const char* question, const char* id, const Answer& a) {
          question + "</b> " + HtmlEscape(a.text) + "</li>";
 }
 
+// The cluster's lag-aware read pools: where each points, which replicas are admitted.
+void ReadPoolsTable(const std::string& cluster, const std::vector<actions::ReadPoolView>& pools,
+                    std::string& out) {
+  std::string rows;
+  for (const auto& p : pools) {
+    if (p.cluster != cluster) continue;
+    std::string admitted, out_of_pool;
+    for (const auto& [member, in] : p.admitted) {
+      std::string& list = in ? admitted : out_of_pool;
+      list += (list.empty() ? "" : ", ") + HtmlEscape(member);
+    }
+    rows += std::string("<tr class=\"") + (p.last_error.empty() ? "ok" : "down") + "\"><td>" +
+            HtmlEscape(p.pooler) + "</td><td>" + HtmlEscape(p.database) + "</td><td>" +
+            (p.current.empty() ? "–" : HtmlEscape(p.current)) + "</td><td>" + admitted +
+            "</td><td>" + out_of_pool + "</td><td>" + std::to_string(static_cast<long>(p.changes)) +
+            "</td><td>" + HtmlEscape(p.last_error) + "</td></tr>";
+  }
+  if (rows.empty()) return;
+  out +=
+      "<h3>Read pools</h3><table class=\"read-pools\"><tr><th>pooler</th><th>database</th>"
+      "<th>points at</th><th>admitted</th><th>not admitted</th><th>changes</th>"
+      "<th>last error</th></tr>" +
+      rows + "</table>";
+}
+
 void ClusterSection(const ClusterVerdict& v, const ConsoleInputs& in, std::string& out) {
   const std::string level = LevelName(v.overall);
   const std::string c = HtmlEscape(v.cluster);
@@ -212,6 +237,7 @@ void ClusterSection(const ClusterVerdict& v, const ConsoleInputs& in, std::strin
     }
     out += "</table>";
   }
+  ReadPoolsTable(v.cluster, in.read_pools, out);
   out += "</section>";
 }
 

@@ -25,6 +25,7 @@
 
 #include "app/store_poller.h"
 #include "pgdr/actions/decision_log.h"
+#include "pgdr/actions/read_pools.h"
 #include "pgdr/collect/snapshot.h"
 #include "pgdr/rules/manager.h"
 #include "pgdr/tsdb/tsdb.h"
@@ -37,7 +38,8 @@ struct ConsoleInputs {
   std::vector<rules::ManagedAlert> alerts;
   std::vector<actions::Decision> decisions;  // newest first
   nlohmann::json maintenance;                // MaintenanceWindows::Json
-  const tsdb::Storage* history = nullptr;    // the local TSDB; null: no sparklines
+  std::vector<actions::ReadPoolView> read_pools;
+  const tsdb::Storage* history = nullptr;  // the local TSDB; null: no sparklines
   std::chrono::milliseconds history_window{std::chrono::hours(1)};
   std::string version;
   std::chrono::system_clock::time_point now;

@@ -140,8 +140,9 @@ TargetConfig ParseTarget(const YamlReader& r, const YAML::Node& n) {
 }
 
 PgBouncerConfig ParsePgBouncer(const YamlReader& r, const YAML::Node& n) {
-  r.CheckKeys(n, {"name", "cluster", "dsn", "password_env", "password_file", "databases_file"},
-              "pgbouncer");
+  r.CheckKeys(
+      n, {"name", "cluster", "dsn", "password_env", "password_file", "databases_file", "read_pool"},
+      "pgbouncer");
   PgBouncerConfig b;
   b.where = r.Where(n);
   b.name = r.String(n, "name");
@@ -155,6 +156,12 @@ PgBouncerConfig ParsePgBouncer(const YamlReader& r, const YAML::Node& n) {
     r.Fail(n, "set at most one of password_env and password_file");
   }
   b.databases_file = r.StringOr(n, "databases_file", "");
+  if (const YAML::Node pool = n["read_pool"]; pool) {
+    if (b.cluster.empty() || b.databases_file.empty()) {
+      r.Fail(pool, "read_pool needs the pgbouncer's cluster and databases_file");
+    }
+    b.read_pool = ParseReadPool(r, pool);
+  }
   return b;
 }
 

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "pgdr/config/query_spec.h"
+#include "pgdr/config/read_pool_config.h"
 #include "pgdr/config/yaml_reader.h"
 #include "pgdr/core/status.h"
 
@@ -75,7 +76,9 @@ struct PgBouncerConfig {
   std::optional<std::string> password_env;
   std::optional<std::string> password_file;
   std::string databases_file;  // optional: the [databases] include file redirect rewrites
-  std::string where;           // file:line:col of the entry
+  // A read database pgdr keeps pointed at a fresh replica (actions/read_pools.h).
+  std::optional<ReadPoolConfig> read_pool;
+  std::string where;  // file:line:col of the entry
 
   // Equal in everything but `where` (see TargetConfig::SameCollection).
   bool SameCollection(const PgBouncerConfig& o) const;
