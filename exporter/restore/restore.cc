@@ -217,16 +217,17 @@ class Restore {
       }
     }
     struct statvfs vfs {};
-    if (statvfs(req_.data_dir.c_str(), &vfs) == 0 && backup_->size_bytes) {
+    if (statvfs(req_.data_dir.c_str(), &vfs) == 0) {
       double free_bytes = static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize);
       double limit = req_.max_disk_bytes ? std::min(*req_.max_disk_bytes, free_bytes) : free_bytes;
       const double wal = WalBytes();
-      if (*backup_->size_bytes + wal > limit) {
+      const double size = backup_->size_bytes.value_or(0);  // unknown: the WAL alone
+      if (size + wal > limit) {
         return Fail("disk_full", "prepare", req_.data_dir,
                     "backup " + backup_->id + " needs " +
-                        std::to_string(static_cast<uint64_t>(*backup_->size_bytes)) +
-                        " bytes and its WAL up to " + std::to_string(static_cast<uint64_t>(wal)) +
-                        " bytes, the limit is " + std::to_string(static_cast<uint64_t>(limit)));
+                        std::to_string(static_cast<uint64_t>(size)) + " bytes and its WAL up to " +
+                        std::to_string(static_cast<uint64_t>(wal)) + " bytes, the limit is " +
+                        std::to_string(static_cast<uint64_t>(limit)));
       }
     }
     if (req_.port <= 0 || !PortFree(req_.port)) {

@@ -231,10 +231,6 @@ class RestoreFaultTest(unittest.TestCase):
         self.assertGreater(proxy.cuts, 0, "the proxy never cut a download")
         self.assertGreater(self.backup_size, 1 << 20)
 
-    # Known failure: barman-cloud's backup.info gives no size here, so the
-    # prepare check is skipped and the drill fails later, as disk_full at
-    # replay (the ENOSPC detection works); the check must count WAL alone.
-    @unittest.expectedFailure
     def test_disk_full(self):
         # A real tmpfs that holds the base backup but not its WAL as well.
         mount = self.tmp.sub("tmpfs")
