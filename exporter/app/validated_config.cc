@@ -32,6 +32,11 @@ core::Result<ValidatedConfig> LoadAndValidate(const std::string& path) {
   out.monitors = std::move(*monitors);
   out.engine = std::move(*engine);
   out.drills = std::move(*drills);
+  for (restore::DrillSpec& d : out.drills) {
+    for (const config::TargetConfig& t : out.config.targets) {
+      if (t.cluster == d.cluster) d.members.push_back(t);
+    }
+  }
   return out;
 }
 

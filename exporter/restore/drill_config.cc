@@ -34,11 +34,11 @@ std::optional<double> ParseBytes(const std::string& text) {
 DrillSpec ParseOne(const config::YamlReader& reader, const YAML::Node& entry,
                    const std::vector<store::StoreSettings>& stores) {
   reader.ExpectMap(entry, "drill");
-  reader.CheckKeys(
-      entry,
-      {"cluster", "store", "interval", "target", "scratch_dir", "port_range", "max_disk", "run_as",
-       "run_at_start", "fetch_timeout", "replay_timeout", "verify_timeout", "verify", "pg_bin"},
-      "drill");
+  reader.CheckKeys(entry,
+                   {"cluster", "store", "interval", "schedule", "target", "scratch_dir",
+                    "port_range", "max_disk", "run_as", "run_at_start", "fetch_timeout",
+                    "replay_timeout", "verify_timeout", "verify", "pg_bin"},
+                   "drill");
   DrillSpec d;
   d.where = reader.Where(entry);
   d.cluster = reader.String(entry, "cluster");
@@ -65,6 +65,13 @@ DrillSpec ParseOne(const config::YamlReader& reader, const YAML::Node& entry,
   d.store = *found;
   d.interval = reader.DurationOr(entry, "interval", d.interval);
   if (d.interval.count() <= 0) reader.Fail(entry["interval"], "interval must be positive");
+  if (entry["schedule"]) {
+    if (entry["interval"]) reader.Fail(entry["schedule"], "set interval or schedule, not both");
+    core::Result<core::CronSchedule> cron =
+        core::CronSchedule::Parse(reader.String(entry, "schedule"));
+    if (!cron.ok()) reader.Fail(entry["schedule"], cron.status().message());
+    d.schedule = std::move(*cron);
+  }
   std::string target = reader.StringOr(entry, "target", "latest");
   if (target != "latest") {
     std::string age = target.starts_with("now - ") ? target.substr(6) : "";
@@ -104,8 +111,13 @@ DrillSpec ParseOne(const config::YamlReader& reader, const YAML::Node& entry,
     reader.ExpectSequence(list, "drill verify");
     for (const YAML::Node& v : list) {
       reader.ExpectMap(v, "drill verification");
-      reader.CheckKeys(v, {"sql", "expect"}, "drill verification");
-      d.verify.push_back({reader.String(v, "sql"), reader.OptString(v, "expect")});
+      reader.CheckKeys(v, {"sql", "expect", "compare_with_primary"}, "drill verification");
+      Verification verification{reader.String(v, "sql"), reader.OptString(v, "expect"),
+                                reader.BoolOr(v, "compare_with_primary", false)};
+      if (verification.expect && verification.compare_with_primary) {
+        reader.Fail(v["compare_with_primary"], "set expect or compare_with_primary, not both");
+      }
+      d.verify.push_back(std::move(verification));
     }
   }
   return d;
@@ -116,13 +128,24 @@ DrillSpec ParseOne(const config::YamlReader& reader, const YAML::Node& entry,
 bool DrillSpec::operator==(const DrillSpec& o) const {
   auto key = [](const DrillSpec& d) {
     std::string verify;
-    for (const Verification& v : d.verify) verify += v.sql + "\x1f" + v.expect.value_or("\x1e");
+    for (const Verification& v : d.verify) {
+      verify += v.sql + "\x1f" + v.expect.value_or("\x1e") + (v.compare_with_primary ? "P" : "");
+    }
+    for (const config::TargetConfig& m : d.members) verify += "\x1d" + m.member + "=" + m.dsn;
     return std::tuple(d.cluster, d.store.name, d.store.store_options.url, d.interval.count(),
+                      d.schedule ? d.schedule->text() : std::string(),
                       d.target_age ? d.target_age->count() : -1, d.scratch_dir, d.port_first,
                       d.port_last, d.max_disk_bytes.value_or(-1), d.run_as, verify,
                       d.timeouts.fetch.count(), d.timeouts.replay.count(), d.pg_bin);
   };
   return key(*this) == key(o);
+}
+
+std::chrono::system_clock::time_point DrillSpec::NextRun(
+    std::chrono::system_clock::time_point after) const {
+  if (!schedule) return after + interval;
+  // Parse() proved the schedule matches within eight years.
+  return schedule->Next(after).value_or(after + interval);
 }
 
 core::Result<std::vector<DrillSpec>> ParseDrills(const config::YamlReader& reader,

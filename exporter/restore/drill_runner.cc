@@ -1,7 +1,9 @@
 // The drill thread: one drill at a time, each on its own schedule.
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "pgdr/collect/pg_connect.h"
 #include "pgdr/core/log.h"
 #include "pgdr/core/time_format.h"
 #include "pgdr/restore/drills.h"
@@ -14,6 +16,25 @@ using SystemClock = std::chrono::system_clock;
 
 double Unix(SystemClock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+// The member that answers as not in recovery, for compare_with_primary;
+// none: the request keeps an empty DSN and those verifications fail.
+void FindPrimary(const DrillSpec& spec, RestoreRequest& req) {
+  for (const config::TargetConfig& m : spec.members) {
+    std::string password = collect::ResolvePassword(m.password_env, m.password_file);
+    core::Result<collect::PgConnPtr> conn =
+        collect::ConnectBlocking(m.dsn, password, milliseconds(5000), "pgdr_restore", true);
+    if (!conn.ok()) continue;
+    core::Result<std::string> recovery =
+        collect::QueryText(conn->get(), "SELECT pg_is_in_recovery()");
+    if (recovery.ok() && *recovery == "f") {
+      req.primary_dsn = m.dsn;
+      req.primary_password = std::move(password);
+      req.primary_name = m.member;
+      return;
+    }
+  }
 }
 
 }  // namespace
@@ -41,7 +62,7 @@ void DrillRunner::Update(std::vector<DrillSpec> specs) {
       Entry entry;
       if (old != entries_.end()) entry = std::move(old->second);
       if (old == entries_.end() || !(entry.spec == spec)) {
-        entry.next = spec.run_at_start ? now : now + spec.interval;
+        entry.next = spec.run_at_start ? now : spec.NextRun(now);
       }
       entry.spec = std::move(spec);
       next.emplace(cluster, std::move(entry));
@@ -78,7 +99,7 @@ void DrillRunner::Loop() {
     ++entry->second.runs[report.result];
     if (report.ok()) entry->second.last_success = report;
     entry->second.last = std::move(report);
-    entry->second.next = SystemClock::now() + entry->second.spec.interval;
+    entry->second.next = entry->second.spec.NextRun(SystemClock::now());
   }
 }
 
@@ -97,6 +118,10 @@ RestoreReport DrillRunner::RunDrill(const DrillSpec& spec) {
   req.timeouts = spec.timeouts;
   req.pg_bin = spec.pg_bin;
   req.cancel = &cancel_;
+  if (std::any_of(spec.verify.begin(), spec.verify.end(),
+                  [](const Verification& v) { return v.compare_with_primary; })) {
+    FindPrimary(spec, req);
+  }
   std::error_code ec;
   fs::create_directories(spec.scratch_dir, ec);
   // The server's OS user must traverse to its data directory below.
@@ -105,7 +130,8 @@ RestoreReport DrillRunner::RunDrill(const DrillSpec& spec) {
   req.data_dir = spec.scratch_dir + "/" + spec.cluster + "-" +
                  std::to_string(static_cast<long long>(Unix(now)));
   core::Result<int> port = FindFreePort(spec.port_first, spec.port_last);
-  req.port = port.ok() ? *port : 0;  // 0 fails the drill as port_in_use
+  // None free: the first, so that the drill fails as port_in_use naming it.
+  req.port = port.ok() ? *port : spec.port_first;
   core::Log(core::LogLevel::kInfo, "restore drill started",
             {{"cluster", spec.cluster},
              {"store", spec.store.name},
@@ -182,7 +208,9 @@ std::string DrillRunner::Json() const {
     nlohmann::json j = {
         {"cluster", cluster},
         {"store", e.spec.store.name},
-        {"interval", config::FormatDuration(e.spec.interval)},
+        {"interval", e.spec.schedule ? nlohmann::json(nullptr)
+                                     : nlohmann::json(config::FormatDuration(e.spec.interval))},
+        {"schedule", e.spec.schedule ? nlohmann::json(e.spec.schedule->text()) : nullptr},
         {"target", e.spec.target_age ? "now - " + config::FormatDuration(*e.spec.target_age)
                                      : std::string("latest")},
         {"running", e.running},

@@ -217,14 +217,17 @@ class Restore {
       }
     }
     struct statvfs vfs {};
-    if (statvfs(req_.data_dir.c_str(), &vfs) == 0 && backup_->size_bytes) {
+    if (statvfs(req_.data_dir.c_str(), &vfs) == 0) {
       double free_bytes = static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize);
       double limit = req_.max_disk_bytes ? std::min(*req_.max_disk_bytes, free_bytes) : free_bytes;
-      if (*backup_->size_bytes > limit) {
+      const double wal = WalBytes();
+      const double size = backup_->size_bytes.value_or(0);  // unknown: the WAL alone
+      if (size + wal > limit) {
         return Fail("disk_full", "prepare", req_.data_dir,
                     "backup " + backup_->id + " needs " +
-                        std::to_string(static_cast<uint64_t>(*backup_->size_bytes)) +
-                        " bytes, the limit is " + std::to_string(static_cast<uint64_t>(limit)));
+                        std::to_string(static_cast<uint64_t>(size)) + " bytes and its WAL up to " +
+                        std::to_string(static_cast<uint64_t>(wal)) + " bytes, the limit is " +
+                        std::to_string(static_cast<uint64_t>(limit)));
       }
     }
     if (req_.port <= 0 || !PortFree(req_.port)) {
@@ -232,6 +235,17 @@ class Restore {
                   "the scratch port is in use");
     }
     return true;
+  }
+
+  // What replay may write to pg_wal: every archived segment from the backup's
+  // first to the newest (PostgreSQL keeps restored segments until a
+  // restartpoint), plus the one it writes after promotion.
+  double WalBytes() const {
+    const uint64_t segment_size = req_.store.layout_options.segment_size;
+    const uint64_t first = backup_->begin_wal->segno;
+    const uint64_t newest = archive_.wal.newest ? archive_.wal.newest->segno : first;
+    const uint64_t segments = newest >= first ? newest - first + 2 : 1;
+    return static_cast<double>(segments) * static_cast<double>(segment_size);
   }
 
   bool Fetch() {
@@ -267,6 +281,13 @@ class Restore {
       if (result == "target_not_reached" && !gap_segment_.empty()) {
         result = "wal_gap";
         object = req_.store.store_options.url + " WAL " + gap_segment_;
+      } else if (result == "disk_full") {
+        object = req_.data_dir;
+      } else if (result == "target_not_reached") {
+        // The chain is complete: replay ran out of archived WAL before the
+        // target, so the target lies after the newest archived segment.
+        result = "target_after_archive";
+        object = req_.store.store_options.url + " WAL " + report_.last_segment;
       }
       return Fail(result, "replay", object, outcome.message);
     }
@@ -288,9 +309,19 @@ class Restore {
       core::Result<std::string> got = collect::QueryText(conn->get(), v.sql);
       report_.verify_seconds = Seconds(started);
       if (!got.ok()) return Fail("verify_failed", "verify", v.sql, got.status().message());
-      if (v.expect && *got != *v.expect) {
+      std::optional<std::string> expect = v.expect;
+      if (v.compare_with_primary) {
+        core::Result<std::string> want = QueryPrimary(v.sql);
+        if (!want.ok()) {
+          return Fail("verify_failed", "verify", "primary " + req_.primary_name + ": " + v.sql,
+                      want.status().message());
+        }
+        expect = *want;
+      }
+      if (expect && *got != *expect) {
         return Fail("verify_mismatch", "verify", v.sql,
-                    "returned \"" + *got + "\", expected \"" + *v.expect + "\"");
+                    "returned \"" + *got + "\", expected \"" + *expect + "\"" +
+                        (v.compare_with_primary ? " (the primary's)" : ""));
       }
       if (Seconds(started) * 1000 > static_cast<double>(req_.timeouts.verify.count())) {
         return Fail("verify_failed", "verify", v.sql, "verification exceeded its timeout");
@@ -298,6 +329,19 @@ class Restore {
     }
     report_.verify_seconds = Seconds(started);
     return true;
+  }
+
+  core::Result<std::string> QueryPrimary(const std::string& sql) {
+    if (req_.primary_dsn.empty()) {
+      return core::Status::Unavailable("no primary of cluster " + report_.cluster + " answered");
+    }
+    if (!primary_) {
+      core::Result<collect::PgConnPtr> conn = collect::ConnectBlocking(
+          req_.primary_dsn, req_.primary_password, req_.timeouts.verify, "pgdr_restore", true);
+      if (!conn.ok()) return conn.status();
+      primary_ = std::move(*conn);
+    }
+    return collect::QueryText(primary_.get(), sql);
   }
 
   void Finish(bool ok) {
@@ -326,6 +370,7 @@ class Restore {
   const store::BackupRecord* backup_ = nullptr;
   std::string gap_segment_;
   ScratchServer server_;
+  collect::PgConnPtr primary_;  // opened by the first compare_with_primary
   bool created_dir_ = false;
   bool started_server_ = false;
 };

@@ -17,6 +17,7 @@ using Clock = std::chrono::steady_clock;
 struct LogVerdict {
   bool exited = false;
   std::string fatal;
+  std::string disk_full;  // the first line reporting ENOSPC (restoring or writing WAL)
 };
 
 LogVerdict ReadLog(const std::string& path) {
@@ -26,6 +27,9 @@ LogVerdict ReadLog(const std::string& path) {
   while (std::getline(f, line)) {
     if (line.find("FATAL:") != std::string::npos || line.find("PANIC:") != std::string::npos) {
       verdict.fatal = line;
+    }
+    if (verdict.disk_full.empty() && line.find("No space left on device") != std::string::npos) {
+      verdict.disk_full = line;
     }
     if (line.find("database system is shut down") != std::string::npos ||
         line.find("aborting startup due to startup process failure") != std::string::npos ||
@@ -138,6 +142,11 @@ WaitOutcome WaitForRecovery(const ScratchServer& server, const RecoveryTarget& t
     }
     LogVerdict log = ReadLog(server.LogPath());
     if (log.exited) {
+      if (!log.disk_full.empty()) {
+        out.result = "disk_full";
+        out.message = log.disk_full;
+        return out;
+      }
       out.result = log.fatal.find("recovery target") != std::string::npos ||
                            log.fatal.find("recovery stop point") != std::string::npos
                        ? "target_not_reached"

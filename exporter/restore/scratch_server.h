@@ -35,7 +35,7 @@ struct RecoveryState {
 
 // Waits until recovery reached the target: promoted (not in recovery), or
 // paused when target.action is pause. A server that exits names the cause
-// from its log: target_not_reached, start_failed.
+// from its log: disk_full (ENOSPC), target_not_reached, start_failed.
 struct WaitOutcome {
   std::string result = "ok";
   std::string message;

@@ -10,7 +10,8 @@
 // which copies the last results under a short lock.
 //
 // Config (`drills:` in pgdr.yml, one entry per cluster; keys in
-// docs/restore.md): cluster, store, interval, target (`latest` or
+// docs/restore.md): cluster, store, interval or schedule (a cron
+// expression, UTC), target (`latest` or
 // `now - <duration>`), scratch_dir, port_range, max_disk, run_as,
 // run_at_start, fetch_timeout, replay_timeout, verify (sql + expect).
 //
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "pgdr/config/config.h"
+#include "pgdr/core/cron.h"
 #include "pgdr/core/metric_set.h"
 #include "pgdr/core/mutex.h"
 #include "pgdr/core/status.h"
@@ -41,7 +43,8 @@ struct DrillSpec {
   std::string cluster;
   store::StoreSettings store;
   milliseconds interval{std::chrono::hours(7 * 24)};
-  std::optional<milliseconds> target_age;  // "now - X"; absent: latest
+  std::optional<core::CronSchedule> schedule;  // instead of interval when set
+  std::optional<milliseconds> target_age;      // "now - X"; absent: latest
   std::string scratch_dir = "/var/tmp/pgdr-drills";
   int port_first = 15432, port_last = 15531;
   std::optional<double> max_disk_bytes;
@@ -51,8 +54,14 @@ struct DrillSpec {
   StepTimeouts timeouts;
   std::string pg_bin = "/usr/lib/postgresql/15/bin";
   std::string where;  // file:line:col of the entry
+  // The cluster's members (from `targets`), where a drill looks for the
+  // primary that compare_with_primary verifications query.
+  std::vector<config::TargetConfig> members;
 
   bool operator==(const DrillSpec& o) const;
+  // When the drill runs next if the last one ended (or the schedule was
+  // loaded) at `after`: after + interval, or the schedule's next minute.
+  std::chrono::system_clock::time_point NextRun(std::chrono::system_clock::time_point after) const;
 };
 
 // Validates the config's `drills:` section (config::OwnedSections::drills)

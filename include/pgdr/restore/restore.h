@@ -51,9 +51,14 @@ std::string RecoverySettings(const RecoveryTarget& target, const std::string& re
 
 // A verification query and the text it must return (psql -At form: cells
 // joined by '|', rows by '\n'); an empty `expect` only requires success.
+// `compare_with_primary` expects what the same query returns on the
+// cluster's primary at verification time: the primary cannot be read "as of"
+// the recovered LSN, so this is meaningful only for rows the primary has not
+// changed since that point (history, or a predicate bounded in time).
 struct Verification {
   std::string sql;
   std::optional<std::string> expect;
+  bool compare_with_primary = false;
 };
 
 struct StepTimeouts {
@@ -81,6 +86,9 @@ struct RestoreRequest {
   std::string backup_id;  // empty: the newest completed backup that precedes the target
   std::string pg_bin = "/usr/lib/postgresql/15/bin";
   const std::atomic<bool>* cancel = nullptr;  // set: the restore ends as "cancelled"
+  // The primary that compare_with_primary verifications query; an empty DSN
+  // fails them (no primary answered).
+  std::string primary_dsn, primary_password, primary_name;
 };
 
 struct RestoreReport {

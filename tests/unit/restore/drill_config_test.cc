@@ -48,6 +48,27 @@ TEST(ParseDrills, DefaultsAndTarget) {
   EXPECT_EQ(*d.verify[0].expect, "1");
 }
 
+TEST(ParseDrills, CronSchedule) {
+  auto drills = LoadDrills("drills:\n  - cluster: demo\n    schedule: \"30 2 * * mon-fri\"\n");
+  ASSERT_TRUE(drills.ok()) << drills.status().message();
+  const DrillSpec& d = drills->front();
+  ASSERT_TRUE(d.schedule.has_value());
+  EXPECT_EQ(d.schedule->text(), "30 2 * * mon-fri");
+  // Friday 2026-12-04 03:00 UTC: next is Monday 02:30.
+  const auto friday = std::chrono::system_clock::from_time_t(1796353200);
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(d.NextRun(friday)), 1796610600);
+  // Without a schedule: the interval after the last run.
+  auto plain = LoadDrills("drills:\n  - cluster: demo\n    interval: 2h\n");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->front().NextRun(friday), friday + std::chrono::hours(2));
+  EXPECT_FALSE(plain->front() == d);
+  auto compare = LoadDrills(
+      "drills:\n  - cluster: demo\n    verify: [{sql: 'SELECT 1', compare_with_primary: true}]\n");
+  ASSERT_TRUE(compare.ok()) << compare.status().message();
+  EXPECT_TRUE(compare->front().verify[0].compare_with_primary);
+  EXPECT_FALSE(compare->front().verify[0].expect.has_value());
+}
+
 TEST(ParseDrills, ErrorsNamePositionAndKey) {
   auto bad = [](const std::string& section) {
     auto drills = LoadDrills(section);
@@ -65,6 +86,16 @@ TEST(ParseDrills, ErrorsNamePositionAndKey) {
   EXPECT_NE(bad("drills:\n  - cluster: demo\n    colour: red\n").find("unknown key \"colour\""),
             std::string::npos);
   EXPECT_NE(bad("drills:\n  - cluster: demo\n  - cluster: demo\n").find("a second drill"),
+            std::string::npos);
+  EXPECT_NE(bad("drills:\n  - cluster: demo\n    verify: [{sql: 'SELECT 1', expect: '1', "
+                "compare_with_primary: true}]\n")
+                .find("set expect or compare_with_primary, not both"),
+            std::string::npos);
+  EXPECT_NE(bad("drills:\n  - cluster: demo\n    schedule: \"61 * * * *\"\n")
+                .find(":7:15: cron minute field \"61\": values run from 0 to 59"),
+            std::string::npos);
+  EXPECT_NE(bad("drills:\n  - cluster: demo\n    interval: 1d\n    schedule: \"@daily\"\n")
+                .find(":8:15: set interval or schedule, not both"),
             std::string::npos);
 }
 
