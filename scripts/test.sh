@@ -10,7 +10,7 @@ jobs=$(nproc)
 scripts/setup.sh
 
 echo "== format"
-mapfile -t sources < <(git ls-files 'exporter/*.cc' 'exporter/*.h' 'include/*.h' 'tests/unit/*.cc' 'tests/bench/*.cc')
+mapfile -t sources < <(git ls-files 'exporter/*.cc' 'exporter/*.h' 'include/*.h' 'tests/unit/*.cc' 'tests/bench/*.cc' 'tests/fuzz/*.cc' 'tests/fuzz/*.h')
 if ((${#sources[@]})); then
   clang-format --dry-run --Werror "${sources[@]}"
 fi
