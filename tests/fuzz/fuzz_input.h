@@ -17,12 +17,13 @@ inline std::string_view AsText(const uint8_t* data, size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
 
-// Writes the input to <private temp dir>/<name> and returns the path. The
-// directory is made once per process, so relative paths inside the input
-// (query_files, password_file) resolve into an empty directory.
+// Writes the input to <private dir>/<name> and returns the path. The
+// directory is made once per process under the working directory (fuzz.sh
+// runs each target in build-fuzz/run/<target>/ and removes it), so relative
+// paths inside the input (query_files, password_file) resolve into it.
 inline std::string WriteInput(std::string_view text, const std::string& name) {
   static const std::string dir = [] {
-    std::string tmpl = "/tmp/pgdr-fuzz-XXXXXX";
+    std::string tmpl = "input-XXXXXX";
     return std::string(mkdtemp(tmpl.data()));
   }();
   const std::string path = dir + "/" + name;
