@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, checks formatting,
-# runs the sanitizer build of the unit tests, the rule checks, then every
+# runs the sanitizer build of the unit tests, a bounded run of the fuzz
+# targets, the rule checks, then every
 # unit and integration test (real PostgreSQL, Prometheus, ... on loopback).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,7 @@ jobs=$(nproc)
 scripts/setup.sh
 
 echo "== format"
-mapfile -t sources < <(git ls-files 'exporter/*.cc' 'exporter/*.h' 'include/*.h' 'tests/unit/*.cc' 'tests/bench/*.cc')
+mapfile -t sources < <(git ls-files 'exporter/*.cc' 'exporter/*.h' 'include/*.h' 'tests/unit/*.cc' 'tests/bench/*.cc' 'tests/fuzz/*.cc' 'tests/fuzz/*.h')
 if ((${#sources[@]})); then
   clang-format --dry-run --Werror "${sources[@]}"
 fi
@@ -44,6 +45,9 @@ cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER
   -DPGDR_UNIT_ONLY=ON -DCMAKE_CXX_FLAGS="-Wthread-safety -Werror=thread-safety" >/dev/null
 mapfile -t libs < <(ninja -C build-clang -t targets all | sed -n 's/^lib\(pgdr_[a-z]*\)\.a: .*/\1/p')
 ninja -C build-clang -j"$jobs" "${libs[@]}"
+
+echo "== libFuzzer targets, 8 s each (scripts/fuzz.sh runs them longer)"
+scripts/fuzz.sh --seconds 8
 
 echo "== clang-tidy on the changed sources (scripts/tidy.sh checks all)"
 scripts/tidy.sh --changed

@@ -33,12 +33,14 @@ const char* Reason(int status) {
   }
 }
 
-void Write(mg_connection* conn, const HttpResponse& r) {
+// A HEAD response carries the headers GET would (Content-Length included)
+// and no body (RFC 9110 9.3.2): a body would be read as the next response.
+void Write(mg_connection* conn, const HttpResponse& r, bool head) {
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
             "Cache-Control: no-store\r\nConnection: keep-alive\r\n\r\n",
             r.status, Reason(r.status), r.content_type.c_str(), r.body.size());
-  if (!r.body.empty()) mg_write(conn, r.body.data(), r.body.size());
+  if (!head && !r.body.empty()) mg_write(conn, r.body.data(), r.body.size());
 }
 
 int HexValue(char c) {
@@ -98,8 +100,9 @@ int HttpServer::Dispatch(mg_connection* conn, void* self) {
   req.method = info->request_method != nullptr ? info->request_method : "";
   req.path = info->local_uri != nullptr ? info->local_uri : "/";
   req.query = info->query_string != nullptr ? info->query_string : "";
+  const bool head = req.method == "HEAD";
   if (info->content_length > static_cast<long long>(kMaxBodyBytes)) {
-    Write(conn, {413, "text/plain; charset=utf-8", "request body too large\n"});
+    Write(conn, {413, "text/plain; charset=utf-8", "request body too large\n"}, head);
     return 413;
   }
   std::vector<char> buf(8192);
@@ -109,7 +112,7 @@ int HttpServer::Dispatch(mg_connection* conn, void* self) {
     req.body.append(buf.data(), static_cast<size_t>(n));
   }
   if (req.body.size() > kMaxBodyBytes) {
-    Write(conn, {413, "text/plain; charset=utf-8", "request body too large\n"});
+    Write(conn, {413, "text/plain; charset=utf-8", "request body too large\n"}, head);
     return 413;
   }
   const HttpHandler* handler = nullptr;
@@ -127,7 +130,7 @@ int HttpServer::Dispatch(mg_connection* conn, void* self) {
   HttpResponse resp = handler == nullptr
                           ? HttpResponse{404, "text/plain; charset=utf-8", "404 page not found\n"}
                           : (*handler)(req);
-  Write(conn, resp);
+  Write(conn, resp, head);
   return resp.status;
 }
 

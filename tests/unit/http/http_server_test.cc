@@ -41,6 +41,28 @@ TEST(HttpServerTest, RoutesExactPathsAndAnswers404) {
   server.Stop();
 }
 
+// A HEAD answer has GET's headers and no body: on a kept-alive connection a
+// body would be taken for the start of the next response.
+TEST(HttpServerTest, HeadAnswersHeadersWithoutABody) {
+  HttpServer server;
+  server.Route("/x", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "hello"}; });
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  const std::string head =
+      Get(server.port(), "HEAD /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(head.find("Content-Length: 5\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.find("\r\n\r\n") + 4, head.size()) << head;
+  // Pipelined HEAD then GET on one connection: two responses, one body.
+  const std::string both = Get(server.port(),
+                               "HEAD /x HTTP/1.1\r\nHost: x\r\n\r\n"
+                               "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const size_t first_end = both.find("\r\n\r\n");
+  ASSERT_NE(first_end, std::string::npos) << both;
+  EXPECT_EQ(both.compare(first_end + 4, 12, "HTTP/1.1 200"), 0) << both;
+  EXPECT_EQ(both.substr(both.size() - 5), "hello");
+  EXPECT_EQ(both.find("hello"), both.size() - 5) << both;
+  server.Stop();
+}
+
 TEST(HttpServerTest, ExactRouteWinsOverTheLongestPrefix) {
   HttpServer server;
   server.Route("/a/exact", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "E"}; });
