@@ -142,6 +142,9 @@ int RunCli(int argc, char** argv) {
                "Enable POST /-/reload (off by default, as in Prometheus)");
   app.add_flag("--web.enable-admin-api", options.enable_admin_api,
                "Enable the mutating /api/v1 calls: maintenance windows, approvals, actions");
+  app.add_option("--web.config.file", options.web_config_file,
+                 "Web config (exporter-toolkit format): TLS, client certificates, basic auth, "
+                 "response headers; reloaded on SIGHUP and on change");
   app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
   std::string retention = "1h";

@@ -39,6 +39,9 @@ struct ExporterOptions {
   // maintenance windows and approvals (--web.enable-admin-api).
   bool enable_lifecycle = false;
   bool enable_admin_api = false;
+  // --web.config.file (exporter-toolkit format: TLS, basic auth, headers);
+  // empty: plain HTTP without authentication.
+  std::string web_config_file;
 };
 
 // "http://<host>:<port>" of a listen address, as Prometheus derives its

@@ -42,7 +42,12 @@ core::Status Exporter::Impl::Start() {
   InstallRules(validated->config, std::move(validated->rule_groups));
   SwapActions(std::move(validated->engine));
   Route();
+  if (!options_.web_config_file.empty()) {
+    web_ = std::make_unique<WebConfigWatcher>(options_.web_config_file, http_);
+    if (core::Status s = web_->Load(); !s.ok()) return s;
+  }
   if (core::Status s = http_.Start(options_.listen_address); !s.ok()) return s;
+  if (web_) web_->Start();
   composer_ = std::thread([this] { ComposeLoop(); });
   evaluator_ = std::thread([this] { EvaluateLoop(); });
   Apply(validated->config, std::move(validated->monitors));
@@ -55,6 +60,7 @@ core::Status Exporter::Impl::Start() {
 }
 
 core::Status Exporter::Impl::Reload() {
+  if (web_) web_->Poke();  // applied on the watcher's thread
   const core::MutexLock reload_lock(reload_mu_);
   auto validated = LoadAndValidate(options_.config_file);
   if (!validated.ok()) {

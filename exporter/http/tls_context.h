@@ -1,0 +1,26 @@
+// An OpenSSL SSL_CTX built from a web config's tls_server_config, handed to
+// civetweb (its external_ssl_ctx callback) so every exporter-toolkit setting
+// maps onto OpenSSL directly: client_auth_type onto SSL_VERIFY_* modes (with
+// a verify callback that accepts unverified certificates for
+// RequireAnyClientCert and RequestClientCert, as Go does), min/max_version,
+// cipher_suites and prefer_server_cipher_suites.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <memory>
+
+#include "pgdr/core/status.h"
+#include "pgdr/http/web_config.h"
+
+namespace pgdr::http {
+
+struct SslCtxFree {
+  void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+};
+using SslCtx = std::unique_ptr<SSL_CTX, SslCtxFree>;
+
+// Loads the certificate, key and client CA; errors name the file.
+core::Result<SslCtx> NewTlsContext(const TlsServerConfig& tls);
+
+}  // namespace pgdr::http
