@@ -73,7 +73,9 @@ TEST(HttpServerTest, QueryParamDecodes) {
 
 TEST(HttpServerTest, BasicAuthGuardsEveryPathAndHeadersAreAdded) {
   HttpServer server;
-  server.Route("/metrics", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok"}; });
+  server.Route("/metrics", [](const HttpRequest&) {
+    return HttpResponse{200, "text/plain", "ok"};
+  });
   WebConfig web;
   // bcrypt (cost 4) of "secret".
   web.users["alice"] = "$2b$04$nGE5TzYlNIlYZP/VZcgkhudXrqhsMbzUpyoj32pri42CHjzwiDBWe";

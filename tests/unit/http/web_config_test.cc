@@ -43,7 +43,8 @@ TEST_F(WebConfigTest, ParsesEveryKey) {
 http_server_config:
   headers: {X-Frame-Options: deny}
 basic_auth_users:
-  alice: )") + kHash + "\n");
+  alice: )") + kHash +
+                   "\n");
   ASSERT_TRUE(web.ok()) << web.status().message();
   ASSERT_TRUE(web->tls.has_value());
   EXPECT_EQ(web->tls->cert_file, (dir_ / "s.crt").string());
@@ -90,7 +91,7 @@ TEST_F(WebConfigTest, ErrorsNameFileLineAndKey) {
 TEST(BasicAuthTest, VerifiesBcryptAndCaches) {
   EXPECT_TRUE(VerifyBcrypt("secret", kHash));
   EXPECT_FALSE(VerifyBcrypt("Secret", kHash));
-  const BasicAuth auth({{"alice", kHash}});
+  const BasicAuth auth(std::map<std::string, std::string>{{"alice", kHash}});
   EXPECT_TRUE(auth.Check("Basic YWxpY2U6c2VjcmV0"));   // alice:secret
   EXPECT_TRUE(auth.Check("basic YWxpY2U6c2VjcmV0"));   // the scheme is case-insensitive
   EXPECT_TRUE(auth.Check("Basic YWxpY2U6c2VjcmV0"));   // cached
