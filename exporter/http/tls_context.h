@@ -1,5 +1,7 @@
-// An OpenSSL SSL_CTX built from a web config's tls_server_config, handed to
-// civetweb (its external_ssl_ctx callback) so every exporter-toolkit setting
+// An OpenSSL SSL_CTX configured from a web config's tls_server_config in
+// civetweb's init_ssl callback (civetweb creates the context, through the
+// libssl it loads itself; its external_ssl_ctx path leaves that library
+// unloaded in Debian's 1.15 and crashes), so every exporter-toolkit setting
 // maps onto OpenSSL directly: client_auth_type onto SSL_VERIFY_* modes (with
 // a verify callback that accepts unverified certificates for
 // RequireAnyClientCert and RequestClientCert, as Go does), min/max_version,
@@ -20,7 +22,10 @@ struct SslCtxFree {
 };
 using SslCtx = std::unique_ptr<SSL_CTX, SslCtxFree>;
 
-// Loads the certificate, key and client CA; errors name the file.
+// Loads the certificate, key and client CA into `ctx` and sets its
+// verification, versions and ciphers; errors name the file.
+core::Status ConfigureTls(SSL_CTX* ctx, const TlsServerConfig& tls);
+// A context configured so, to validate a web config before it is applied.
 core::Result<SslCtx> NewTlsContext(const TlsServerConfig& tls);
 
 }  // namespace pgdr::http

@@ -76,7 +76,7 @@ class HttpServer {
  private:
   struct Security;
   static int Dispatch(mg_connection* conn, void* self);
-  static int ExternalSslCtx(void** ssl_ctx, void* self) PGDR_NO_THREAD_SAFETY_ANALYSIS;
+  static int InitSsl(void* ssl_ctx, void* self) PGDR_NO_THREAD_SAFETY_ANALYSIS;
   std::shared_ptr<const Security> CurrentSecurity() const PGDR_EXCLUDES(security_mu_);
   core::Status Listen() PGDR_REQUIRES(lifecycle_mu_) PGDR_EXCLUDES(security_mu_);
 
@@ -87,7 +87,7 @@ class HttpServer {
   std::string host_ PGDR_GUARDED_BY(lifecycle_mu_);  // "127.0.0.1:" or "" (every interface)
   int threads_ PGDR_GUARDED_BY(lifecycle_mu_) = 4;
   bool listening_tls_ PGDR_GUARDED_BY(lifecycle_mu_) = false;
-  // The security the listener started with: owns the SSL_CTX civetweb uses.
+  // The security the listener started with (its TLS settings).
   std::shared_ptr<const Security> listener_security_ PGDR_GUARDED_BY(lifecycle_mu_);
   mutable core::Mutex security_mu_;  // a leaf
   std::shared_ptr<const Security> security_ PGDR_GUARDED_BY(security_mu_);

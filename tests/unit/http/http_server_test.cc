@@ -105,5 +105,22 @@ TEST(HttpServerTest, BasicAuthGuardsEveryPathAndHeadersAreAdded) {
   server.Stop();
 }
 
+TEST(HttpServerTest, TlsConfigIsRefusedAndTheRunningOneKept) {
+  HttpServer server;
+  WebConfig web;
+  web.users["alice"] = "$2b$04$nGE5TzYlNIlYZP/VZcgkhudXrqhsMbzUpyoj32pri42CHjzwiDBWe";
+  ASSERT_TRUE(server.SetWebConfig(web).ok());
+  WebConfig tls;
+  tls.tls = TlsServerConfig{};
+  core::Status s = server.SetWebConfig(tls);
+  EXPECT_EQ(s.code(), core::Status::Code::kUnsupported);
+  EXPECT_NE(s.message().find("civetweb"), std::string::npos) << s.message();
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  const std::string denied =
+      Get(server.port(), "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(denied.starts_with("HTTP/1.1 401")) << denied;  // alice's config still runs
+  server.Stop();
+}
+
 }  // namespace
 }  // namespace pgdr::http
