@@ -146,6 +146,9 @@ int RunCli(int argc, char** argv) {
                  "<cluster>/<member> that /primary, /replica, /read-only and /health answer for "
                  "(default: the only member pgdr watches; /member/<cluster>/<member>/... always "
                  "works)");
+  app.add_option("--web.config.file", options.web_config_file,
+                 "Web config (exporter-toolkit format): TLS, client certificates, basic auth, "
+                 "response headers; reloaded on SIGHUP and on change");
   app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
   std::string retention = "1h";

@@ -20,6 +20,7 @@ Exporter::Impl::Impl(ExporterOptions options)
     : options_(std::move(options)), tsdb_(options_.tsdb) {}
 
 void Exporter::Impl::Stop() {
+  if (web_) web_->Stop();
   http_.Stop();
   {
     const core::MutexLock reload_lock(reload_mu_);
@@ -277,6 +278,12 @@ std::vector<prometheus::MetricFamily> Exporter::Impl::CurrentSelfMetrics() {
   facts.reload_failures = reload_failures_.load();
   facts.refused_lifecycle = refused_.lifecycle_disabled.load();
   facts.refused_admin_api = refused_.admin_api_disabled.load();
+  facts.refused_unauthorized = http_.unauthorized();
+  if (web_) {
+    facts.web_config = true;
+    facts.web_config_reload_failures = web_->reload_failures();
+    facts.web_config_last_success = web_->last_success_seconds();
+  }
   {
     const core::MutexLock lock(mu_);
     facts.targets = target_count_;

@@ -45,6 +45,9 @@ struct ExporterOptions {
   // "<cluster>/<member>" the un-prefixed health checks (/primary, /replica,
   // /read-only, /health) answer for (--web.member); empty: the only member.
   std::string web_member;
+  // --web.config.file (exporter-toolkit format: TLS, basic auth, headers);
+  // empty: plain HTTP without authentication.
+  std::string web_config_file;
 };
 
 // "http://<host>:<port>" of a listen address, as Prometheus derives its

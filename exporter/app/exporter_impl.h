@@ -15,6 +15,7 @@
 #include "app/http_routes.h"
 #include "app/patroni_poller.h"
 #include "app/store_poller.h"
+#include "app/web_config_watcher.h"
 #include "pgdr/actions/engine.h"
 #include "pgdr/actions/read_pools.h"
 #include "pgdr/collect/collection_loop.h"
@@ -78,6 +79,7 @@ class Exporter::Impl {
   const ExporterOptions options_;
   tsdb::Tsdb tsdb_;
   http::HttpServer http_;
+  std::unique_ptr<WebConfigWatcher> web_;  // set before Start() when --web.config.file
   collect::SnapshotStore snapshots_;
 
   core::Mutex reload_mu_;  // one Start/Reload/Stop at a time

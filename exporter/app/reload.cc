@@ -53,7 +53,12 @@ core::Status Exporter::Impl::Start() {
   SwapActions(std::move(validated->engine));
   SwapReadPools(validated->config);
   Route();
+  if (!options_.web_config_file.empty()) {
+    web_ = std::make_unique<WebConfigWatcher>(options_.web_config_file, http_);
+    if (core::Status s = web_->Load(); !s.ok()) return s;
+  }
   if (core::Status s = http_.Start(options_.listen_address); !s.ok()) return s;
+  if (web_) web_->Start();
   composer_ = std::thread([this] { ComposeLoop(); });
   evaluator_ = std::thread([this] { EvaluateLoop(); });
   Apply(validated->config, std::move(validated->monitors));
@@ -66,6 +71,7 @@ core::Status Exporter::Impl::Start() {
 }
 
 core::Status Exporter::Impl::Reload() {
+  if (web_) web_->Poke();  // applied on the watcher's thread
   const core::MutexLock reload_lock(reload_mu_);
   auto validated = LoadOwnShard(options_);
   if (!validated.ok()) {

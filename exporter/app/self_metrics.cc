@@ -44,11 +44,25 @@ std::vector<prometheus::MetricFamily> SelfMetrics(const SelfFacts& facts,
   m.Counter("pgdr_config_reload_failures_total",
             "Reloads refused because the new config was invalid.", {}, facts.reload_failures);
   m.Counter("pgdr_http_requests_refused_total",
-            "Requests refused (403) because their endpoint is disabled by a flag.",
+            "Requests refused: 403 when their endpoint is disabled by a flag, 401 without valid "
+            "basic auth.",
             {{"reason", "lifecycle_disabled"}}, facts.refused_lifecycle);
   m.Counter("pgdr_http_requests_refused_total",
-            "Requests refused (403) because their endpoint is disabled by a flag.",
+            "Requests refused: 403 when their endpoint is disabled by a flag, 401 without valid "
+            "basic auth.",
             {{"reason", "admin_api_disabled"}}, facts.refused_admin_api);
+  m.Counter("pgdr_http_requests_refused_total",
+            "Requests refused: 403 when their endpoint is disabled by a flag, 401 without valid "
+            "basic auth.",
+            {{"reason", "unauthorized"}}, facts.refused_unauthorized);
+  if (facts.web_config) {
+    m.Counter("pgdr_web_config_reload_failures_total",
+              "Web config (--web.config.file) loads refused; the running one was kept.", {},
+              facts.web_config_reload_failures);
+    m.Gauge("pgdr_web_config_last_reload_success_timestamp_seconds",
+            "When the running web config (--web.config.file) was loaded.", {},
+            facts.web_config_last_success);
+  }
   AppendProcessMetrics(m);
   if (rules != nullptr) rules->CollectMetrics(m);
   if (engine != nullptr) engine->CollectMetrics(m);

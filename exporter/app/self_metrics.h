@@ -20,8 +20,13 @@ struct SelfFacts {
   size_t targets = 0;
   std::chrono::system_clock::time_point last_reload;
   double reload_failures = 0;
-  double refused_lifecycle = 0;  // 403s of a disabled /-/reload
-  double refused_admin_api = 0;  // 403s of a disabled mutating /api/v1 call
+  double refused_lifecycle = 0;     // 403s of a disabled /-/reload
+  double refused_admin_api = 0;     // 403s of a disabled mutating /api/v1 call
+  double refused_unauthorized = 0;  // 401s: missing or wrong basic auth (web config)
+  // --web.config.file; web_config false: none given (its series are absent).
+  bool web_config = false;
+  double web_config_reload_failures = 0;
+  double web_config_last_success = 0;
 };
 
 // `rules` and `engine` may be null.

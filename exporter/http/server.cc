@@ -5,6 +5,10 @@
 #include <cstring>
 #include <vector>
 
+#include "http/tls_context.h"
+#include "pgdr/core/log.h"
+#include "pgdr/http/basic_auth.h"
+
 namespace pgdr::http {
 namespace {
 
@@ -16,6 +20,10 @@ const char* Reason(int status) {
       return "No Content";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
     case 404:
       return "Not Found";
     case 405:
@@ -35,11 +43,12 @@ const char* Reason(int status) {
 
 // A HEAD response carries the headers GET would (Content-Length included)
 // and no body (RFC 9110 9.3.2): a body would be read as the next response.
-void Write(mg_connection* conn, const HttpResponse& r, bool head) {
+// `extra`: further header lines, each ending in CRLF.
+void Write(mg_connection* conn, const HttpResponse& r, bool head, const std::string& extra) {
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\nConnection: keep-alive\r\n\r\n",
-            r.status, Reason(r.status), r.content_type.c_str(), r.body.size());
+            "Cache-Control: no-store\r\nConnection: keep-alive\r\n%s\r\n",
+            r.status, Reason(r.status), r.content_type.c_str(), r.body.size(), extra.c_str());
   if (!head && !r.body.empty()) mg_write(conn, r.body.data(), r.body.size());
 }
 
@@ -68,6 +77,22 @@ std::string Decode(std::string_view s) {
 
 }  // namespace
 
+// Debian 12's civetweb 1.15 loads OpenSSL 3 itself (dlopen) and its worker
+// crashes on the first TLS connection, even with civetweb's own
+// ssl_certificate setup (reproduced with a 10-line C program). Until the TLS
+// layer is replaced, a web config with tls_server_config is refused.
+constexpr bool kCivetwebTlsWorks = false;
+
+struct HttpServer::Security {
+  Security(WebConfig c, SslCtx t) : config(std::move(c)), tls(std::move(t)), auth(config.users) {
+    for (const auto& [name, value] : config.headers) headers += name + ": " + value + "\r\n";
+  }
+  const WebConfig config;
+  const SslCtx tls;  // null: plain HTTP
+  const BasicAuth auth;
+  std::string headers;  // http_server_config.headers as header lines
+};
+
 std::string QueryParam(const std::string& query, const std::string& name) {
   size_t pos = 0;
   while (pos <= query.size()) {
@@ -95,6 +120,8 @@ void HttpServer::RoutePrefix(const std::string& prefix, HttpHandler handler) {
 
 int HttpServer::Dispatch(mg_connection* conn, void* self) {
   auto* server = static_cast<HttpServer*>(self);
+  const std::shared_ptr<const Security> security = server->CurrentSecurity();
+  const std::string& extra = security ? security->headers : std::string();
   const mg_request_info* info = mg_get_request_info(conn);
   HttpRequest req;
   req.method = info->request_method != nullptr ? info->request_method : "";
@@ -102,7 +129,7 @@ int HttpServer::Dispatch(mg_connection* conn, void* self) {
   req.query = info->query_string != nullptr ? info->query_string : "";
   const bool head = req.method == "HEAD";
   if (info->content_length > static_cast<long long>(kMaxBodyBytes)) {
-    Write(conn, {413, "text/plain; charset=utf-8", "request body too large\n"}, head);
+    Write(conn, {413, "text/plain; charset=utf-8", "request body too large\n"}, head, extra);
     return 413;
   }
   std::vector<char> buf(8192);
@@ -112,8 +139,17 @@ int HttpServer::Dispatch(mg_connection* conn, void* self) {
     req.body.append(buf.data(), static_cast<size_t>(n));
   }
   if (req.body.size() > kMaxBodyBytes) {
-    Write(conn, {413, "text/plain; charset=utf-8", "request body too large\n"}, head);
+    Write(conn, {413, "text/plain; charset=utf-8", "request body too large\n"}, head, extra);
     return 413;
+  }
+  if (security && security->auth.enabled()) {
+    const char* authorization = mg_get_header(conn, "Authorization");
+    if (authorization == nullptr || !security->auth.Check(authorization)) {
+      server->unauthorized_.fetch_add(1);
+      Write(conn, {401, "text/plain; charset=utf-8", "Unauthorized\n"}, head,
+            extra + "WWW-Authenticate: Basic realm=\"pgdr\"\r\n");
+      return 401;
+    }
   }
   const HttpHandler* handler = nullptr;
   if (auto it = server->routes_.find(req.path); it != server->routes_.end()) {
@@ -130,15 +166,90 @@ int HttpServer::Dispatch(mg_connection* conn, void* self) {
   HttpResponse resp = handler == nullptr
                           ? HttpResponse{404, "text/plain; charset=utf-8", "404 page not found\n"}
                           : (*handler)(req);
-  Write(conn, resp, head);
+  Write(conn, resp, head, extra);
   return resp.status;
+}
+
+std::shared_ptr<const HttpServer::Security> HttpServer::CurrentSecurity() const {
+  const core::MutexLock lock(security_mu_);
+  return security_;
+}
+
+// civetweb made the listener's SSL_CTX; configure it completely (1: civetweb
+// does no certificate or verification setup of its own). Called from the
+// thread running mg_start, which holds lifecycle_mu_.
+int HttpServer::InitSsl(void* ssl_ctx, void* self) {
+  auto* server = static_cast<HttpServer*>(self);
+  const auto& security = server->listener_security_;
+  if (!security || !security->config.tls) return -1;
+  core::Status s = ConfigureTls(static_cast<SSL_CTX*>(ssl_ctx), *security->config.tls);
+  if (!s.ok()) {
+    core::Log(core::LogLevel::kError, "TLS setup failed", {{"err", s.message()}});
+    return -1;
+  }
+  return 1;
+}
+
+core::Status HttpServer::SetWebConfig(const WebConfig& web) {
+  SslCtx tls;
+  if (web.tls && !kCivetwebTlsWorks) {
+    return core::Status::Unsupported(
+        "tls_server_config: not available yet: Debian's civetweb 1.15 resets every TLS "
+        "connection (its worker calls a null OpenSSL function) with OpenSSL 3");
+  }
+  if (web.tls) {
+    auto built = NewTlsContext(*web.tls);
+    if (!built.ok()) return built.status();
+    tls = std::move(*built);
+  }
+  auto security = std::make_shared<const Security>(web, std::move(tls));
+  const core::MutexLock lifecycle(lifecycle_mu_);
+  {
+    const core::MutexLock lock(security_mu_);
+    security_ = security;
+  }
+  // A TLS context is rebuilt on every call (the certificate files may have
+  // been rotated under the same names), so a listener using TLS, or one
+  // that should, restarts.
+  if (ctx_ == nullptr || (!listening_tls_ && !web.tls)) return core::Status::OK();
+  mg_stop(ctx_);
+  ctx_ = nullptr;
+  core::Log(core::LogLevel::kInfo, "web config: restarting the listener for new TLS settings",
+            {{"port", std::to_string(port_.load())}, {"tls", web.tls ? "on" : "off"}});
+  return Listen();
 }
 
 core::Status HttpServer::Start(const std::string& listen_address, int threads) {
   std::string ports = listen_address;
   if (!ports.empty() && ports[0] == ':') ports = ports.substr(1);
   if (ports.empty()) return core::Status::InvalidArgument("empty listen address");
-  const std::string thread_count = std::to_string(threads);
+  const size_t colon = ports.rfind(':');
+  const std::string port_text = colon == std::string::npos ? ports : ports.substr(colon + 1);
+  int port = 0;
+  for (char c : port_text) {
+    if (c < '0' || c > '9' || port > 65535) {
+      return core::Status::InvalidArgument("invalid listen address " + listen_address);
+    }
+    port = port * 10 + (c - '0');
+  }
+  if (port_text.empty() || port > 65535) {
+    return core::Status::InvalidArgument("invalid listen address " + listen_address);
+  }
+  const core::MutexLock lifecycle(lifecycle_mu_);
+  host_ = colon == std::string::npos ? "" : ports.substr(0, colon + 1);
+  threads_ = threads;
+  port_ = port;
+  if (core::Status s = Listen(); !s.ok()) {
+    return core::Status::Unavailable("cannot listen on " + listen_address + ": " + s.message());
+  }
+  return core::Status::OK();
+}
+
+core::Status HttpServer::Listen() {
+  listener_security_ = CurrentSecurity();
+  listening_tls_ = listener_security_ && listener_security_->tls;
+  const std::string ports = host_ + std::to_string(port_.load()) + (listening_tls_ ? "s" : "");
+  const std::string thread_count = std::to_string(threads_);
   const char* options[] = {"listening_ports",
                            ports.c_str(),
                            "num_threads",
@@ -149,11 +260,9 @@ core::Status HttpServer::Start(const std::string& listen_address, int threads) {
                            "yes",
                            nullptr};
   mg_callbacks callbacks{};
-  ctx_ = mg_start(&callbacks, nullptr, options);
-  if (ctx_ == nullptr) {
-    return core::Status::Unavailable("cannot listen on " + listen_address +
-                                     " (in use, or invalid)");
-  }
+  callbacks.init_ssl = &HttpServer::InitSsl;
+  ctx_ = mg_start(&callbacks, this, options);
+  if (ctx_ == nullptr) return core::Status::Unavailable("address in use, or invalid");
   mg_set_request_handler(ctx_, "/", &HttpServer::Dispatch, this);
   mg_server_port server_ports[4];
   const int n = mg_get_server_ports(ctx_, 4, server_ports);
@@ -162,6 +271,7 @@ core::Status HttpServer::Start(const std::string& listen_address, int threads) {
 }
 
 void HttpServer::Stop() {
+  const core::MutexLock lifecycle(lifecycle_mu_);
   if (ctx_ != nullptr) {
     mg_stop(ctx_);
     ctx_ = nullptr;

@@ -7,15 +7,27 @@
 // a database. Request bodies are capped (kMaxBodyBytes) and requests over the
 // cap get 413.
 //
-// Thread-safety: Route() before Start(); everything else from any thread.
+// A web config (web_config.h) adds TLS, basic auth and response headers.
+// With basic_auth_users every request needs a valid Authorization header
+// (exporter-toolkit semantics) or gets 401 with WWW-Authenticate. Users and
+// headers change live; civetweb cannot swap its SSL_CTX, so a change of the
+// TLS settings restarts the listener in-process on the same port (requests
+// in flight finish first; new connections wait for the listen backlog).
+//
+// Thread-safety: Route() before Start(); everything else from any thread,
+// except that SetWebConfig() after Start() must not run on a handler thread
+// (a listener restart waits for the handlers).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "pgdr/core/mutex.h"
 #include "pgdr/core/status.h"
+#include "pgdr/http/web_config.h"
 
 struct mg_context;
 struct mg_connection;
@@ -49,18 +61,38 @@ class HttpServer {
   void Route(const std::string& path, HttpHandler handler);
   // Every path starting with `prefix` that has no exact route.
   void RoutePrefix(const std::string& prefix, HttpHandler handler);
+  // Before or after Start(). An invalid config (unreadable certificate,
+  // key not matching) is refused and the running one kept.
+  core::Status SetWebConfig(const WebConfig& web) PGDR_EXCLUDES(lifecycle_mu_, security_mu_);
   // `listen_address` as Prometheus writes it: ":9688", "127.0.0.1:9688", "[::1]:9688".
-  core::Status Start(const std::string& listen_address, int threads = 4);
-  void Stop();
+  core::Status Start(const std::string& listen_address, int threads = 4)
+      PGDR_EXCLUDES(lifecycle_mu_, security_mu_);
+  void Stop() PGDR_EXCLUDES(lifecycle_mu_);
   // The port actually bound (useful with port 0 in tests).
-  int port() const { return port_; }
+  int port() const { return port_.load(); }
+  // Requests answered 401 (missing or wrong basic auth credentials).
+  double unauthorized() const { return unauthorized_.load(); }
 
  private:
+  struct Security;
   static int Dispatch(mg_connection* conn, void* self);
+  static int InitSsl(void* ssl_ctx, void* self) PGDR_NO_THREAD_SAFETY_ANALYSIS;
+  std::shared_ptr<const Security> CurrentSecurity() const PGDR_EXCLUDES(security_mu_);
+  core::Status Listen() PGDR_REQUIRES(lifecycle_mu_) PGDR_EXCLUDES(security_mu_);
+
   std::map<std::string, HttpHandler> routes_;
   std::map<std::string, HttpHandler> prefix_routes_;
-  mg_context* ctx_ = nullptr;
-  int port_ = 0;
+  core::Mutex lifecycle_mu_;  // Start, Stop and listener restarts
+  mg_context* ctx_ PGDR_GUARDED_BY(lifecycle_mu_) = nullptr;
+  std::string host_ PGDR_GUARDED_BY(lifecycle_mu_);  // "127.0.0.1:" or "" (every interface)
+  int threads_ PGDR_GUARDED_BY(lifecycle_mu_) = 4;
+  bool listening_tls_ PGDR_GUARDED_BY(lifecycle_mu_) = false;
+  // The security the listener started with (its TLS settings).
+  std::shared_ptr<const Security> listener_security_ PGDR_GUARDED_BY(lifecycle_mu_);
+  mutable core::Mutex security_mu_;  // a leaf
+  std::shared_ptr<const Security> security_ PGDR_GUARDED_BY(security_mu_);
+  std::atomic<int> port_{0};
+  std::atomic<double> unauthorized_{0};
 };
 
 // Parses one value out of a URL query string ("a=1&b=2"), percent-decoded.

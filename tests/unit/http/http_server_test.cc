@@ -93,5 +93,56 @@ TEST(HttpServerTest, QueryParamDecodes) {
   EXPECT_EQ(QueryParam("a=1", "z"), "");
 }
 
+TEST(HttpServerTest, BasicAuthGuardsEveryPathAndHeadersAreAdded) {
+  HttpServer server;
+  server.Route("/metrics", [](const HttpRequest&) {
+    return HttpResponse{200, "text/plain", "ok"};
+  });
+  WebConfig web;
+  // bcrypt (cost 4) of "secret".
+  web.users["alice"] = "$2b$04$nGE5TzYlNIlYZP/VZcgkhudXrqhsMbzUpyoj32pri42CHjzwiDBWe";
+  web.headers["X-Frame-Options"] = "deny";
+  ASSERT_TRUE(server.SetWebConfig(web).ok());
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  const std::string denied =
+      Get(server.port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(denied.starts_with("HTTP/1.1 401 Unauthorized\r\n")) << denied;
+  EXPECT_NE(denied.find("WWW-Authenticate: Basic realm=\"pgdr\"\r\n"), std::string::npos);
+  EXPECT_NE(denied.find("X-Frame-Options: deny\r\n"), std::string::npos);
+  const std::string missing = Get(server.port(),
+                                  "GET /nowhere HTTP/1.1\r\nHost: x\r\nAuthorization: Basic "
+                                  "YWxpY2U6d3Jvbmc=\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(missing.starts_with("HTTP/1.1 401")) << missing;  // before routing: no 404 leak
+  const std::string ok = Get(server.port(),
+                             "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic "
+                             "YWxpY2U6c2VjcmV0\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(ok.starts_with("HTTP/1.1 200 OK\r\n")) << ok;
+  EXPECT_NE(ok.find("X-Frame-Options: deny\r\n"), std::string::npos);
+  EXPECT_EQ(server.unauthorized(), 2);
+  // Users change live: without users every request passes again.
+  ASSERT_TRUE(server.SetWebConfig(WebConfig{}).ok());
+  const std::string open =
+      Get(server.port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(open.starts_with("HTTP/1.1 200 OK\r\n")) << open;
+  server.Stop();
+}
+
+TEST(HttpServerTest, TlsConfigIsRefusedAndTheRunningOneKept) {
+  HttpServer server;
+  WebConfig web;
+  web.users["alice"] = "$2b$04$nGE5TzYlNIlYZP/VZcgkhudXrqhsMbzUpyoj32pri42CHjzwiDBWe";
+  ASSERT_TRUE(server.SetWebConfig(web).ok());
+  WebConfig tls;
+  tls.tls = TlsServerConfig{};
+  core::Status s = server.SetWebConfig(tls);
+  EXPECT_EQ(s.code(), core::Status::Code::kUnsupported);
+  EXPECT_NE(s.message().find("civetweb"), std::string::npos) << s.message();
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  const std::string denied =
+      Get(server.port(), "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(denied.starts_with("HTTP/1.1 401")) << denied;  // alice's config still runs
+  server.Stop();
+}
+
 }  // namespace
 }  // namespace pgdr::http
