@@ -142,6 +142,10 @@ int RunCli(int argc, char** argv) {
                "Enable POST /-/reload (off by default, as in Prometheus)");
   app.add_flag("--web.enable-admin-api", options.enable_admin_api,
                "Enable the mutating /api/v1 calls: maintenance windows, approvals, actions");
+  app.add_option("--storage.path", options.storage_path,
+                 "Directory of the state file kept across restarts (maintenance windows, "
+                 "failover cooldowns, alert for-state); empty: keep nothing")
+      ->capture_default_str();
   app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
   std::string retention = "1h";

@@ -65,6 +65,7 @@ void Exporter::Impl::Route() {
   views.enable_lifecycle = options_.enable_lifecycle;
   views.enable_admin_api = options_.enable_admin_api;
   views.refused = &refused_;
+  views.state_changed = [this] { SaveState(); };
   RouteHttp(http_, views);
 }
 
@@ -92,10 +93,12 @@ void Exporter::Impl::EvaluateLoop() {
     const int evaluated = rules->Tick(
         std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
     auto snapshot = snapshots_.Latest();
-    if (evaluated == 0 && snapshot == decided_on && engine == decided_by) continue;
-    engine->OnAlerts(ToActionAlerts(rules->Alerts(), engine->resend_delay_ms()), snapshot, now);
-    decided_on = std::move(snapshot);
-    decided_by = std::move(engine);
+    if (evaluated != 0 || snapshot != decided_on || engine != decided_by) {
+      engine->OnAlerts(ToActionAlerts(rules->Alerts(), engine->resend_delay_ms()), snapshot, now);
+      decided_on = std::move(snapshot);
+      decided_by = std::move(engine);
+    }
+    SaveState();
   }
 }
 
@@ -238,6 +241,8 @@ std::vector<prometheus::MetricFamily> Exporter::Impl::CurrentSelfMetrics() {
   facts.reload_failures = reload_failures_.load();
   facts.refused_lifecycle = refused_.lifecycle_disabled.load();
   facts.refused_admin_api = refused_.admin_api_disabled.load();
+  facts.state_load_failures = state_load_failures_.load();
+  facts.state_write_failures = state_write_failures_.load();
   {
     const core::MutexLock lock(mu_);
     facts.targets = target_count_;

@@ -39,6 +39,9 @@ struct ExporterOptions {
   // maintenance windows and approvals (--web.enable-admin-api).
   bool enable_lifecycle = false;
   bool enable_admin_api = false;
+  // Where the state file lives (--storage.path, default "data/"; see
+  // app/state_file.h). Empty: nothing is kept across a restart.
+  std::string storage_path = "data/";
 };
 
 // "http://<host>:<port>" of a listen address, as Prometheus derives its

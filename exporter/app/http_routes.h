@@ -50,6 +50,8 @@ struct HttpViews {
   bool enable_lifecycle = false;
   bool enable_admin_api = false;
   RefusedRequests* refused = nullptr;  // not owned; must outlive the server
+  // After a mutation the state file keeps (a maintenance window); may be empty.
+  std::function<void()> state_changed;
 };
 
 void RouteHttp(http::HttpServer& server, const HttpViews& views);

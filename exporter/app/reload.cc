@@ -41,6 +41,7 @@ core::Status Exporter::Impl::Start() {
   if (!validated.ok()) return validated.status();
   InstallRules(validated->config, std::move(validated->rule_groups));
   SwapActions(std::move(validated->engine));
+  RestoreState();
   Route();
   if (core::Status s = http_.Start(options_.listen_address); !s.ok()) return s;
   composer_ = std::thread([this] { ComposeLoop(); });

@@ -49,6 +49,12 @@ std::vector<prometheus::MetricFamily> SelfMetrics(const SelfFacts& facts,
   m.Counter("pgdr_http_requests_refused_total",
             "Requests refused (403) because their endpoint is disabled by a flag.",
             {{"reason", "admin_api_disabled"}}, facts.refused_admin_api);
+  m.Counter("pgdr_state_load_failures_total",
+            "State files (--storage.path) that could not be read or decoded at start: pgdr "
+            "started without the kept maintenance windows, cooldowns and alert for-state.",
+            {}, facts.state_load_failures);
+  m.Counter("pgdr_state_write_failures_total", "Failed writes of the state file (--storage.path).",
+            {}, facts.state_write_failures);
   AppendProcessMetrics(m);
   if (rules != nullptr) rules->CollectMetrics(m);
   if (engine != nullptr) engine->CollectMetrics(m);

@@ -20,8 +20,10 @@ struct SelfFacts {
   size_t targets = 0;
   std::chrono::system_clock::time_point last_reload;
   double reload_failures = 0;
-  double refused_lifecycle = 0;  // 403s of a disabled /-/reload
-  double refused_admin_api = 0;  // 403s of a disabled mutating /api/v1 call
+  double refused_lifecycle = 0;     // 403s of a disabled /-/reload
+  double refused_admin_api = 0;     // 403s of a disabled mutating /api/v1 call
+  double state_load_failures = 0;   // state files that did not load at start
+  double state_write_failures = 0;  // state file writes that failed
 };
 
 // `rules` and `engine` may be null.
