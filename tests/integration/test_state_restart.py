@@ -47,6 +47,11 @@ def alerts(exp, name):
     return [a for a in json.loads(body)["data"]["alerts"] if a["labels"]["alertname"] == name]
 
 
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
 def manual_windows(exp):
     status, body = exp.get("/api/v1/maintenance")
     if status != 200:
@@ -162,7 +167,7 @@ class StateRestartTest(unittest.TestCase):
             self.assertEqual([(w["cluster"], w["reason"]) for w in manual_windows(exp)],
                              [("demo", "kept")])
             self.assertEqual(exp.value("pgdr_state_load_failures_total"), 0)
-            wait_until(lambda: "gone" not in open(path).read(), timeout=10,
+            wait_until(lambda: "gone" not in read_text(path), timeout=10,
                        what="the rewritten file drops the unconfigured cluster")
             with open(path) as f:
                 kept = json.load(f)
