@@ -563,6 +563,26 @@ void ActionEngine::Impl::AdoptState(const Impl& previous) {
   action_counts_ = previous.action_counts_;
 }
 
+std::map<std::string, TimePoint> ActionEngine::Impl::LastFailovers() const {
+  const core::MutexLock lock(mu_);
+  std::map<std::string, TimePoint> out;
+  for (const auto& [cluster, tracker] : trackers_) {
+    if (tracker.last_failover) out[cluster] = *tracker.last_failover;
+  }
+  return out;
+}
+
+void ActionEngine::Impl::RestoreLastFailovers(const std::map<std::string, TimePoint>& last) {
+  const core::MutexLock lock(mu_);
+  for (const auto& [cluster, at] : last) {
+    if (std::find(config_.clusters.begin(), config_.clusters.end(), cluster) ==
+        config_.clusters.end()) {
+      continue;
+    }
+    trackers_[cluster].last_failover = at;
+  }
+}
+
 http::HttpResponse ActionEngine::Impl::HandleMaintenance(const http::HttpRequest& request) {
   if (request.method == "POST") return maintenance_.HandlePost(request, Clock::now());
   if (request.method == "GET") return maintenance_.HandleGet(Clock::now());
@@ -629,6 +649,12 @@ void ActionEngine::OnAlerts(const std::vector<ActionAlert>& alerts,
   impl_->OnAlerts(alerts, snapshot, now);
 }
 void ActionEngine::AdoptState(const ActionEngine& previous) { impl_->AdoptState(*previous.impl_); }
+std::map<std::string, TimePoint> ActionEngine::LastFailovers() const {
+  return impl_->LastFailovers();
+}
+void ActionEngine::RestoreLastFailovers(const std::map<std::string, TimePoint>& last) {
+  impl_->RestoreLastFailovers(last);
+}
 http::HttpResponse ActionEngine::HandleMaintenance(const http::HttpRequest& request) {
   return impl_->HandleMaintenance(request);
 }

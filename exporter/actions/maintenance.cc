@@ -197,6 +197,23 @@ void MaintenanceWindows::AdoptManual(const MaintenanceWindows& other) {
   manual_ = other.manual_;
 }
 
+std::vector<MaintenanceWindows::ManualWindow> MaintenanceWindows::OpenManual(TimePoint now) const {
+  const core::MutexLock lock(mu_);
+  std::vector<ManualWindow> out;
+  for (const auto& [cluster, m] : manual_) {
+    if (now < m.until) out.push_back({cluster, m.until, m.reason});
+  }
+  return out;
+}
+
+void MaintenanceWindows::RestoreManual(const std::vector<ManualWindow>& windows) {
+  const core::MutexLock lock(mu_);
+  for (const auto& w : windows) {
+    if (!w.cluster.empty() && !clusters_.empty() && !clusters_.count(w.cluster)) continue;
+    manual_[w.cluster] = Manual{w.until, w.reason};
+  }
+}
+
 namespace {
 
 http::HttpResponse JsonResponse(int status, const nlohmann::json& body) {

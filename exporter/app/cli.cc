@@ -149,6 +149,10 @@ int RunCli(int argc, char** argv) {
   app.add_option("--web.config.file", options.web_config_file,
                  "Web config (exporter-toolkit format): TLS, client certificates, basic auth, "
                  "response headers; reloaded on SIGHUP and on change");
+  app.add_option("--storage.path", options.storage_path,
+                 "Directory of the state file kept across restarts (maintenance windows, "
+                 "failover cooldowns, alert for-state); empty: keep nothing")
+      ->capture_default_str();
   app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
   std::string retention = "1h";

@@ -77,6 +77,7 @@ void Exporter::Impl::Route() {
     const auto pools = ReadPoolsNow();
     return pools ? pools->Views() : std::vector<actions::ReadPoolView>{};
   };
+  views.state_changed = [this] { SaveState(); };
   RouteHttp(http_, views);
 }
 
@@ -104,10 +105,12 @@ void Exporter::Impl::EvaluateLoop() {
     const int evaluated = rules->Tick(
         std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
     auto snapshot = snapshots_.Latest();
-    if (evaluated == 0 && snapshot == decided_on && engine == decided_by) continue;
-    engine->OnAlerts(ToActionAlerts(rules->Alerts(), engine->resend_delay_ms()), snapshot, now);
-    decided_on = std::move(snapshot);
-    decided_by = std::move(engine);
+    if (evaluated != 0 || snapshot != decided_on || engine != decided_by) {
+      engine->OnAlerts(ToActionAlerts(rules->Alerts(), engine->resend_delay_ms()), snapshot, now);
+      decided_on = std::move(snapshot);
+      decided_by = std::move(engine);
+    }
+    SaveState();
   }
 }
 
@@ -284,6 +287,8 @@ std::vector<prometheus::MetricFamily> Exporter::Impl::CurrentSelfMetrics() {
     facts.web_config_reload_failures = web_->reload_failures();
     facts.web_config_last_success = web_->last_success_seconds();
   }
+  facts.state_load_failures = state_load_failures_.load();
+  facts.state_write_failures = state_write_failures_.load();
   {
     const core::MutexLock lock(mu_);
     facts.targets = target_count_;

@@ -48,6 +48,9 @@ struct ExporterOptions {
   // --web.config.file (exporter-toolkit format: TLS, basic auth, headers);
   // empty: plain HTTP without authentication.
   std::string web_config_file;
+  // Where the state file lives (--storage.path, default "data/"; see
+  // app/state_file.h). Empty: nothing is kept across a restart.
+  std::string storage_path = "data/";
 };
 
 // "http://<host>:<port>" of a listen address, as Prometheus derives its

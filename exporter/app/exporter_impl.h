@@ -34,7 +34,7 @@ namespace pgdr::app {
 // thread calls Start/Reload/Stop (main on SIGHUP, an HTTP worker on
 // POST /-/reload).
 //
-// Lock order: reload_mu_ before eval_mu_ before engines_mu_. mu_ and
+// Lock order: reload_mu_ before eval_mu_ before state_mu_ before engines_mu_. mu_ and
 // engines_mu_ are leaves: nothing else is locked while either is held (the
 // composer and evaluator copy what they need under mu_ and release it before
 // calling Rules()/Actions()). The collection and store threads only ever
@@ -56,6 +56,13 @@ class Exporter::Impl {
   void SwapActions(std::unique_ptr<actions::ActionEngine> engine) PGDR_REQUIRES(reload_mu_);
   void SwapReadPools(const config::Config& config) PGDR_REQUIRES(reload_mu_);
   void StopCollection() PGDR_REQUIRES(reload_mu_);
+
+  // state.cc: the state file under --storage.path (app/state_file.h).
+  // RestoreState runs once at Start, before the evaluator; SaveState writes
+  // the file when what it holds changed (the evaluator calls it every tick,
+  // a maintenance POST right away).
+  void RestoreState() PGDR_EXCLUDES(state_mu_);
+  void SaveState() PGDR_EXCLUDES(state_mu_);
 
   // exporter.cc: the threads' loops and the sinks feeding them.
   std::shared_ptr<rules::RuleManager> Rules() const PGDR_EXCLUDES(engines_mu_);
@@ -93,9 +100,15 @@ class Exporter::Impl {
   std::unique_ptr<PatroniPoller> patroni_ PGDR_GUARDED_BY(reload_mu_);
   std::vector<std::unique_ptr<PatroniPoller>> retired_patroni_ PGDR_GUARDED_BY(reload_mu_);
   std::atomic<double> reload_failures_{0};
+  std::atomic<double> state_load_failures_{0};
+  std::atomic<double> state_write_failures_{0};
   RefusedRequests refused_;
 
   core::Mutex eval_mu_;  // one evaluation at a time; engines swapped between them
+  // One SaveState at a time; what was last written (or read at start).
+  core::Mutex state_mu_;
+  std::string state_written_ PGDR_GUARDED_BY(state_mu_);
+  bool state_write_failing_ PGDR_GUARDED_BY(state_mu_) = false;  // logged once per outage
   mutable core::Mutex engines_mu_;
   std::shared_ptr<rules::RuleManager> rules_ PGDR_GUARDED_BY(engines_mu_);
   std::shared_ptr<actions::ActionEngine> actions_ PGDR_GUARDED_BY(engines_mu_);

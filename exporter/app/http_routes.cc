@@ -106,7 +106,12 @@ void RouteHttp(http::HttpServer& server, const HttpViews& views) {
                  return views.actions()->HandleRegionApprove(req);
                }));
   server.Route("/api/v1/maintenance", AdminGated(views, [views](const http::HttpRequest& req) {
-                 return views.actions()->HandleMaintenance(req);
+                 http::HttpResponse response = views.actions()->HandleMaintenance(req);
+                 // Kept before the answer: a crash after "accepted" must not lose it.
+                 if (req.method == "POST" && response.status == 200 && views.state_changed) {
+                   views.state_changed();
+                 }
+                 return response;
                }));
   server.Route("/api/v1/status", [views](const http::HttpRequest&) {
     return http::HttpResponse{200, "application/json", StatusJson(Console(views)).dump()};

@@ -54,6 +54,8 @@ struct HttpViews {
   RefusedRequests* refused = nullptr;  // not owned; must outlive the server
   std::string default_member;          // --web.member: the un-prefixed health checks' member
   std::function<std::vector<actions::ReadPoolView>()> read_pools;  // the status page's
+  // After a mutation the state file keeps (a maintenance window); may be empty.
+  std::function<void()> state_changed;
 };
 
 void RouteHttp(http::HttpServer& server, const HttpViews& views);

@@ -52,6 +52,7 @@ core::Status Exporter::Impl::Start() {
   InstallRules(validated->config, std::move(validated->rule_groups));
   SwapActions(std::move(validated->engine));
   SwapReadPools(validated->config);
+  RestoreState();
   Route();
   if (!options_.web_config_file.empty()) {
     web_ = std::make_unique<WebConfigWatcher>(options_.web_config_file, http_);

@@ -63,6 +63,12 @@ std::vector<prometheus::MetricFamily> SelfMetrics(const SelfFacts& facts,
             "When the running web config (--web.config.file) was loaded.", {},
             facts.web_config_last_success);
   }
+  m.Counter("pgdr_state_load_failures_total",
+            "State files (--storage.path) that could not be read or decoded at start: pgdr "
+            "started without the kept maintenance windows, cooldowns and alert for-state.",
+            {}, facts.state_load_failures);
+  m.Counter("pgdr_state_write_failures_total", "Failed writes of the state file (--storage.path).",
+            {}, facts.state_write_failures);
   AppendProcessMetrics(m);
   if (rules != nullptr) rules->CollectMetrics(m);
   if (engine != nullptr) engine->CollectMetrics(m);

@@ -27,6 +27,8 @@ struct SelfFacts {
   bool web_config = false;
   double web_config_reload_failures = 0;
   double web_config_last_success = 0;
+  double state_load_failures = 0;   // state files that did not load at start
+  double state_write_failures = 0;  // state file writes that failed
 };
 
 // `rules` and `engine` may be null.

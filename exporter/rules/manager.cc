@@ -1,6 +1,7 @@
 // The rule manager: load/reload, scheduling, API bodies, metrics.
 #include "pgdr/rules/manager.h"
 
+#include <algorithm>
 #include <set>
 
 #include "pgdr/core/mutex.h"
@@ -258,6 +259,24 @@ std::vector<ManagedAlert> RuleManager::Alerts() const {
     }
   }
   return out;
+}
+
+void RuleManager::RestoreForState(const std::vector<RestoredAlert>& alerts, int64_t now_ms) {
+  for (const auto& g : impl_->Snapshot()) {
+    const core::MutexLock lock(g->mutex());
+    for (const auto& r : g->rules()) {
+      if (!r->is_alerting()) continue;
+      std::unordered_map<std::string, int64_t> active_at;
+      for (const auto& a : alerts) {
+        if (a.group == g->name() && a.rule == r->name()) {
+          active_at[tsdb::LabelsKey(a.labels)] = a.active_at_ms;
+        }
+      }
+      if (active_at.empty()) continue;
+      const int64_t offer_until = now_ms + std::max<int64_t>(3 * g->interval_ms(), 60'000);
+      static_cast<AlertingRule&>(*r).RestoreForState(std::move(active_at), offer_until);
+    }
+  }
 }
 
 void RuleManager::CollectMetrics(core::MetricSet& out) const {

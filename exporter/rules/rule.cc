@@ -92,8 +92,14 @@ core::Result<promql::Vector> AlertingRule::Eval(const EvalContext& ctx) {
       it->second.annotations = a.annotations;
       continue;
     }
+    if (const auto restored = restored_active_at_.find(key);
+        restored != restored_active_at_.end()) {
+      a.active_at_ms = std::min(a.active_at_ms, restored->second);
+      restored_active_at_.erase(restored);
+    }
     active_[key] = std::move(a);
   }
+  if (ts >= restore_offer_until_ms_) restored_active_at_.clear();
 
   promql::Vector out;
   int active_pending = 0;

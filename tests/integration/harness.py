@@ -338,6 +338,11 @@ class Exporter:
         self.config_path = os.path.join(tmp.path, f"pgdr-{self.port}.yml")
         self.log_path = os.path.join(tmp.path, f"pgdr-{self.port}.log")
         self.args = list(args)
+        # The state file (--storage.path) goes to the scratch directory, never
+        # the source tree; a restart of this object reads it back.
+        self.storage_path = os.path.join(tmp.path, f"data-{self.port}")
+        if not any(a.startswith("--storage.path") for a in self.args):
+            self.args.append(f"--storage.path={self.storage_path}")
         if mutating:
             self.args += ["--web.enable-lifecycle", "--web.enable-admin-api"]
         self.env = env
@@ -362,6 +367,13 @@ class Exporter:
     def stop(self):
         if self.proc:
             stop_process(self.proc)
+
+    def kill(self):
+        """SIGKILL, as a crash or an OOM kill: no orderly shutdown."""
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
 
     def log(self):
         with open(self.log_path) as f:

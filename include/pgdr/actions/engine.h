@@ -33,6 +33,7 @@
 // never blocks on a database or a remote HTTP server.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,6 +73,12 @@ class ActionEngine {
   // its LSN, the last failover that ran, for the cooldown), the counters, the manual
   // maintenance windows and the decision history. REQUIRES: `previous` is stopped.
   void AdoptState(const ActionEngine& previous);
+
+  // For the state file across a restart: when each cluster's last failover
+  // ran (its cooldown), and restoring them; clusters no longer configured
+  // are dropped. Manual windows go through maintenance().
+  std::map<std::string, TimePoint> LastFailovers() const;
+  void RestoreLastFailovers(const std::map<std::string, TimePoint>& last);
 
   // GET /api/v1/actions: each region_failover's state, its pending decision
   // (candidate, RPO, evidence) and its last reason. No authentication yet

@@ -72,6 +72,18 @@ class MaintenanceWindows {
   // Copies the manual windows of `other` (a config reload keeps them).
   void AdoptManual(const MaintenanceWindows& other);
 
+  // A manual window as the state file keeps it (cluster "" is every cluster).
+  struct ManualWindow {
+    std::string cluster;
+    TimePoint until;
+    std::string reason;
+  };
+  // The manual windows still open at `now`.
+  std::vector<ManualWindow> OpenManual(TimePoint now) const;
+  // Reopens windows read back after a restart; those of clusters no longer
+  // configured are dropped.
+  void RestoreManual(const std::vector<ManualWindow>& windows);
+
   // POST /api/v1/maintenance, JSON body:
   //   {"action":"open","cluster":"prod","duration":"30m","reason":"upgrade"}
   //   {"action":"close","cluster":"prod"}

@@ -79,6 +79,17 @@ class RuleManager {
   nlohmann::json AlertsJson() const;
 
   std::vector<ManagedAlert> Alerts() const;
+  // Hands alerts' ActiveAt read back after a restart to the alerting rules
+  // of the same group and name (AlertingRule::RestoreForState), offered
+  // until now_ms + max(3 group intervals, 1m); alerts of rules no longer
+  // loaded are dropped.
+  struct RestoredAlert {
+    std::string group;
+    std::string rule;
+    tsdb::Labels labels;
+    int64_t active_at_ms = 0;
+  };
+  void RestoreForState(const std::vector<RestoredAlert>& alerts, int64_t now_ms);
 
   // The metric names the loaded rules read (promql::SelectedMetricNames over
   // every rule); nullopt when some rule may read any series.

@@ -109,9 +109,22 @@ class AlertingRule final : public Rule {
   std::vector<Alert> ActiveAlerts() const;
   // Takes over the state of `old` (same rule across a reload).
   void RestoreFrom(const AlertingRule& old) { active_ = old.active_; }
+  // After a restart (Prometheus's ALERTS_FOR_STATE): ActiveAt by
+  // LabelsKey(labels), read back from the state file. An alert that becomes
+  // active again in an evaluation before `offer_until_ms` gets its old
+  // ActiveAt, so one that was firing fires again at once instead of waiting
+  // `for` from zero. The offer lasts a while, not one evaluation, because
+  // the in-memory TSDB is empty at start: the first evaluations may see no
+  // data yet. Entries not claimed by then are forgotten.
+  void RestoreForState(std::unordered_map<std::string, int64_t> active_at, int64_t offer_until_ms) {
+    restored_active_at_ = std::move(active_at);
+    restore_offer_until_ms_ = offer_until_ms;
+  }
 
  private:
-  std::unordered_map<std::string, Alert> active_;  // by LabelsKey(labels)
+  std::unordered_map<std::string, Alert> active_;                // by LabelsKey(labels)
+  std::unordered_map<std::string, int64_t> restored_active_at_;  // see RestoreForState
+  int64_t restore_offer_until_ms_ = 0;
 };
 
 class Group {

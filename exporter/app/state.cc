@@ -1,0 +1,109 @@
+// Exporter::Impl's side of the state file: what is gathered from the rule
+// manager and the action engine, and how it is handed back at start.
+#include <algorithm>
+#include <cstdio>
+#include <tuple>
+
+#include "app/exporter_impl.h"
+#include "app/state_file.h"
+#include "pgdr/core/log.h"
+
+namespace pgdr::app {
+
+namespace {
+
+int64_t Ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::chrono::system_clock::time_point FromMs(int64_t ms) {
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
+}
+
+}  // namespace
+
+void Exporter::Impl::RestoreState() {
+  if (options_.storage_path.empty()) return;
+  const std::string path = StateFilePath(options_.storage_path);
+  auto loaded = LoadStateFile(options_.storage_path);
+  if (!loaded.ok()) {
+    if (loaded.status().code() == core::Status::Code::kNotFound) {
+      core::Log(core::LogLevel::kInfo, "no state file yet; starting empty", {{"file", path}});
+      return;
+    }
+    state_load_failures_ += 1;
+    // Kept aside for a post-mortem: the next write replaces state.json.
+    const std::string aside = path + ".corrupt";
+    std::rename(path.c_str(), aside.c_str());
+    core::Log(core::LogLevel::kError, "state file unreadable; starting without it",
+              {{"file", path}, {"err", loaded.status().message()}, {"kept_as", aside}});
+    return;
+  }
+  const PersistedState& state = *loaded;
+  if (auto engine = Actions()) {
+    std::vector<actions::MaintenanceWindows::ManualWindow> windows;
+    for (const auto& w : state.maintenance) {
+      windows.push_back({w.cluster, FromMs(w.until_ms), w.reason});
+    }
+    engine->maintenance().RestoreManual(windows);
+    std::map<std::string, actions::TimePoint> failovers;
+    for (const auto& [cluster, ms] : state.last_failover_ms) failovers[cluster] = FromMs(ms);
+    engine->RestoreLastFailovers(failovers);
+  }
+  if (auto rules = Rules()) {
+    std::vector<rules::RuleManager::RestoredAlert> alerts;
+    for (const auto& a : state.alerts) {
+      std::vector<tsdb::Label> labels;
+      for (const auto& [k, v] : a.labels) labels.push_back({k, v});
+      alerts.push_back({a.group, a.rule, tsdb::MakeLabels(std::move(labels)), a.active_at_ms});
+    }
+    rules->RestoreForState(alerts, Ms(std::chrono::system_clock::now()));
+  }
+  core::Log(core::LogLevel::kInfo, "state restored",
+            {{"file", path},
+             {"maintenance_windows", std::to_string(state.maintenance.size())},
+             {"failovers", std::to_string(state.last_failover_ms.size())},
+             {"alerts", std::to_string(state.alerts.size())}});
+}
+
+void Exporter::Impl::SaveState() {
+  if (options_.storage_path.empty()) return;
+  const core::MutexLock lock(state_mu_);
+  const auto now = std::chrono::system_clock::now();
+  PersistedState state;
+  if (auto engine = Actions()) {
+    for (const auto& w : engine->maintenance().OpenManual(now)) {
+      state.maintenance.push_back({w.cluster, Ms(w.until), w.reason});
+    }
+    for (const auto& [cluster, at] : engine->LastFailovers()) {
+      state.last_failover_ms[cluster] = Ms(at);
+    }
+  }
+  if (auto rules = Rules()) {
+    for (const auto& m : rules->Alerts()) {
+      if (m.alert.state == rules::AlertState::kInactive || m.alert.resolved_at_ms != 0) continue;
+      PersistedState::ForState f{m.group, m.rule, {}, m.alert.active_at_ms};
+      for (const auto& l : m.alert.labels) f.labels[l.name] = l.value;
+      state.alerts.push_back(std::move(f));
+    }
+    // Alerts() follows hash order; sorted, an unchanged state encodes the same.
+    std::sort(state.alerts.begin(), state.alerts.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.group, a.rule, a.labels) < std::tie(b.group, b.rule, b.labels);
+    });
+  }
+  std::string text = EncodeState(state);
+  if (text == state_written_) return;
+  if (core::Status st = SaveStateFile(options_.storage_path, state); !st.ok()) {
+    state_write_failures_ += 1;
+    if (!state_write_failing_) {
+      core::Log(core::LogLevel::kError, "cannot write the state file",
+                {{"file", StateFilePath(options_.storage_path)}, {"err", st.message()}});
+    }
+    state_write_failing_ = true;
+    return;
+  }
+  state_write_failing_ = false;
+  state_written_ = std::move(text);
+}
+
+}  // namespace pgdr::app
