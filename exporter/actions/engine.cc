@@ -299,7 +299,9 @@ void ActionEngine::Impl::HandleFailover(size_t index, const Trigger& t, const Ac
             {"candidate", d.candidate},
             {"candidate_lsn_bytes", Num(d.candidate_lsn)},
             {"lag_bytes", Num(d.lag_bytes)},
-            {"old_primary", d.old_primary}});
+            {"old_primary", d.old_primary},
+            {"primary_lsn_bytes", primary.lsn},
+            {"primary_last_seen", primary.seen}});
   Dispatch({[this, &t, cluster, d, alert, members, now] {
               RunFailover(t, cluster, d, alert, members, now);
             },
@@ -563,23 +565,48 @@ void ActionEngine::Impl::AdoptState(const Impl& previous) {
   action_counts_ = previous.action_counts_;
 }
 
-std::map<std::string, TimePoint> ActionEngine::Impl::LastFailovers() const {
+GuardMemory ActionEngine::Impl::Memory() const {
   const core::MutexLock lock(mu_);
-  std::map<std::string, TimePoint> out;
-  for (const auto& [cluster, tracker] : trackers_) {
-    if (tracker.last_failover) out[cluster] = *tracker.last_failover;
+  GuardMemory out;
+  for (const auto& [cluster, t] : trackers_) {
+    if (t.last_primary.empty() && !t.last_failover) continue;
+    out.clusters[cluster] = {{t.last_primary, t.last_primary_lsn, t.last_primary_seen, ""},
+                             t.last_failover};
+  }
+  for (size_t i = 0; i < config_.regions.size(); ++i) {
+    const RegionTracker& t = regions_[i].tracker;
+    if (t.last_primary.empty() && !t.last_promotion) continue;
+    const RegionPolicy& p = config_.regions[i].policy;
+    out.regions[{p.cluster, p.standby_region}] = {
+        {t.last_primary, t.last_primary_lsn, t.last_primary_seen, t.primary_region},
+        t.last_promotion};
   }
   return out;
 }
 
-void ActionEngine::Impl::RestoreLastFailovers(const std::map<std::string, TimePoint>& last) {
+void ActionEngine::Impl::RestoreMemory(const GuardMemory& memory) {
   const core::MutexLock lock(mu_);
-  for (const auto& [cluster, at] : last) {
+  for (const auto& [cluster, m] : memory.clusters) {
     if (std::find(config_.clusters.begin(), config_.clusters.end(), cluster) ==
         config_.clusters.end()) {
       continue;
     }
-    trackers_[cluster].last_failover = at;
+    ClusterTracker& t = trackers_[cluster];
+    t.last_primary = m.primary.member;
+    t.last_primary_lsn = m.primary.lsn_bytes;
+    t.last_primary_seen = m.primary.seen;
+    t.last_failover = m.last_failover;
+  }
+  for (size_t i = 0; i < config_.regions.size(); ++i) {
+    const RegionPolicy& p = config_.regions[i].policy;
+    const auto it = memory.regions.find({p.cluster, p.standby_region});
+    if (it == memory.regions.end()) continue;
+    RegionTracker& t = regions_[i].tracker;
+    t.last_primary = it->second.primary.member;
+    t.last_primary_lsn = it->second.primary.lsn_bytes;
+    t.last_primary_seen = it->second.primary.seen;
+    t.primary_region = it->second.primary.region;
+    t.last_promotion = it->second.last_promotion;
   }
 }
 
@@ -649,12 +676,8 @@ void ActionEngine::OnAlerts(const std::vector<ActionAlert>& alerts,
   impl_->OnAlerts(alerts, snapshot, now);
 }
 void ActionEngine::AdoptState(const ActionEngine& previous) { impl_->AdoptState(*previous.impl_); }
-std::map<std::string, TimePoint> ActionEngine::LastFailovers() const {
-  return impl_->LastFailovers();
-}
-void ActionEngine::RestoreLastFailovers(const std::map<std::string, TimePoint>& last) {
-  impl_->RestoreLastFailovers(last);
-}
+GuardMemory ActionEngine::Memory() const { return impl_->Memory(); }
+void ActionEngine::RestoreMemory(const GuardMemory& memory) { impl_->RestoreMemory(memory); }
 http::HttpResponse ActionEngine::HandleMaintenance(const http::HttpRequest& request) {
   return impl_->HandleMaintenance(request);
 }

@@ -32,8 +32,8 @@ class ActionEngine::Impl {
   void OnAlerts(const std::vector<ActionAlert>& alerts,
                 const std::shared_ptr<const collect::Snapshot>& snapshot, TimePoint now);
   void AdoptState(const Impl& previous);
-  std::map<std::string, TimePoint> LastFailovers() const PGDR_EXCLUDES(mu_);
-  void RestoreLastFailovers(const std::map<std::string, TimePoint>& last) PGDR_EXCLUDES(mu_);
+  GuardMemory Memory() const PGDR_EXCLUDES(mu_);
+  void RestoreMemory(const GuardMemory& memory) PGDR_EXCLUDES(mu_);
   http::HttpResponse HandleActions(const http::HttpRequest& request) PGDR_EXCLUDES(mu_);
   http::HttpResponse HandleRegionApprove(const http::HttpRequest& request) PGDR_EXCLUDES(mu_);
   http::HttpResponse HandleMaintenance(const http::HttpRequest& request);

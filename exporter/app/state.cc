@@ -20,6 +20,45 @@ std::chrono::system_clock::time_point FromMs(int64_t ms) {
   return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
 }
 
+std::optional<std::chrono::system_clock::time_point> FromMsOrNone(int64_t ms) {
+  if (ms == 0) return std::nullopt;
+  return FromMs(ms);
+}
+
+PersistedState::Primary ToPersisted(const actions::GuardMemory::Primary& p) {
+  return {p.member, p.lsn_bytes, p.seen ? Ms(*p.seen) : 0, p.region};
+}
+
+actions::GuardMemory::Primary FromPersisted(const PersistedState::Primary& p) {
+  return {p.member, p.lsn_bytes, FromMsOrNone(p.seen_ms), p.region};
+}
+
+void AddGuardMemory(const actions::GuardMemory& memory, PersistedState& state) {
+  for (const auto& [cluster, c] : memory.clusters) {
+    if (c.last_failover) state.last_failover_ms[cluster] = Ms(*c.last_failover);
+    if (!c.primary.member.empty()) state.primaries[cluster] = ToPersisted(c.primary);
+  }
+  for (const auto& [key, r] : memory.regions) {
+    state.regions.push_back({key.first, key.second, ToPersisted(r.primary),
+                             r.last_promotion ? Ms(*r.last_promotion) : 0});
+  }
+}
+
+actions::GuardMemory ToGuardMemory(const PersistedState& state) {
+  actions::GuardMemory memory;
+  for (const auto& [cluster, ms] : state.last_failover_ms) {
+    memory.clusters[cluster].last_failover = FromMs(ms);
+  }
+  for (const auto& [cluster, p] : state.primaries) {
+    memory.clusters[cluster].primary = FromPersisted(p);
+  }
+  for (const auto& r : state.regions) {
+    memory.regions[{r.cluster, r.standby_region}] = {FromPersisted(r.primary),
+                                                     FromMsOrNone(r.last_promotion_ms)};
+  }
+  return memory;
+}
+
 }  // namespace
 
 void Exporter::Impl::RestoreState() {
@@ -46,9 +85,7 @@ void Exporter::Impl::RestoreState() {
       windows.push_back({w.cluster, FromMs(w.until_ms), w.reason});
     }
     engine->maintenance().RestoreManual(windows);
-    std::map<std::string, actions::TimePoint> failovers;
-    for (const auto& [cluster, ms] : state.last_failover_ms) failovers[cluster] = FromMs(ms);
-    engine->RestoreLastFailovers(failovers);
+    engine->RestoreMemory(ToGuardMemory(state));
   }
   if (auto rules = Rules()) {
     std::vector<rules::RuleManager::RestoredAlert> alerts;
@@ -63,6 +100,8 @@ void Exporter::Impl::RestoreState() {
             {{"file", path},
              {"maintenance_windows", std::to_string(state.maintenance.size())},
              {"failovers", std::to_string(state.last_failover_ms.size())},
+             {"primaries", std::to_string(state.primaries.size())},
+             {"regions", std::to_string(state.regions.size())},
              {"alerts", std::to_string(state.alerts.size())}});
 }
 
@@ -75,9 +114,7 @@ void Exporter::Impl::SaveState() {
     for (const auto& w : engine->maintenance().OpenManual(now)) {
       state.maintenance.push_back({w.cluster, Ms(w.until), w.reason});
     }
-    for (const auto& [cluster, at] : engine->LastFailovers()) {
-      state.last_failover_ms[cluster] = Ms(at);
-    }
+    AddGuardMemory(engine->Memory(), state);
   }
   if (auto rules = Rules()) {
     for (const auto& m : rules->Alerts()) {

@@ -43,6 +43,29 @@ Status SyncDir(const std::string& dir) {
   return Status::OK();
 }
 
+json PrimaryJson(const PersistedState::Primary& p) {
+  json j = {{"member", p.member}, {"seen_ms", p.seen_ms}};
+  if (p.lsn_bytes) j["lsn_bytes"] = *p.lsn_bytes;
+  if (!p.region.empty()) j["region"] = p.region;
+  return j;
+}
+
+// `what` names the entry in the error.
+core::Result<PersistedState::Primary> PrimaryFromJson(const json& j, const std::string& what) {
+  if (!j.is_object() || !j.value("member", json()).is_string() ||
+      !IsInt(j.value("seen_ms", json())) ||
+      (j.contains("lsn_bytes") && !j["lsn_bytes"].is_number()) ||
+      !j.value("region", json("")).is_string()) {
+    return Bad(what + " needs member, seen_ms and a numeric lsn_bytes when present");
+  }
+  PersistedState::Primary p;
+  p.member = j["member"].get<std::string>();
+  p.seen_ms = j["seen_ms"].get<int64_t>();
+  if (j.contains("lsn_bytes")) p.lsn_bytes = j["lsn_bytes"].get<double>();
+  p.region = j.value("region", "");
+  return p;
+}
+
 }  // namespace
 
 std::string EncodeState(const PersistedState& state) {
@@ -57,9 +80,20 @@ std::string EncodeState(const PersistedState& state) {
                       {"labels", a.labels},
                       {"active_at_ms", a.active_at_ms}});
   }
+  json primaries = json::object();
+  for (const auto& [cluster, p] : state.primaries) primaries[cluster] = PrimaryJson(p);
+  json regions = json::array();
+  for (const auto& r : state.regions) {
+    regions.push_back({{"cluster", r.cluster},
+                       {"standby_region", r.standby_region},
+                       {"primary", PrimaryJson(r.primary)},
+                       {"last_promotion_ms", r.last_promotion_ms}});
+  }
   const json doc = {{"version", kStateFileVersion},
                     {"maintenance", windows},
                     {"last_failover_ms", state.last_failover_ms},
+                    {"primaries", primaries},
+                    {"regions", regions},
                     {"alerts", alerts}};
   return doc.dump(1) + "\n";
 }
@@ -90,6 +124,27 @@ core::Result<PersistedState> DecodeState(std::string_view text) {
   for (const auto& [cluster, ms] : failovers.items()) {
     if (!IsInt(ms)) return Bad("last_failover_ms of \"" + cluster + "\" is not an integer");
     out.last_failover_ms[cluster] = ms.get<int64_t>();
+  }
+  // "primaries" and "regions" came after the first files of version 1: absent is empty.
+  const json primaries = doc.value("primaries", json::object());
+  if (!primaries.is_object()) return Bad("\"primaries\" is not an object");
+  for (const auto& [cluster, j] : primaries.items()) {
+    auto p = PrimaryFromJson(j, "the primary of \"" + cluster + "\"");
+    if (!p.ok()) return p.status();
+    out.primaries[cluster] = std::move(*p);
+  }
+  const json regions = doc.value("regions", json::array());
+  if (!regions.is_array()) return Bad("\"regions\" is not an array");
+  for (const auto& r : regions) {
+    if (!r.is_object() || !r.value("cluster", json()).is_string() ||
+        !r.value("standby_region", json()).is_string() ||
+        !IsInt(r.value("last_promotion_ms", json()))) {
+      return Bad("a region needs cluster, standby_region, primary and last_promotion_ms");
+    }
+    auto p = PrimaryFromJson(r.value("primary", json()), "the primary of a region");
+    if (!p.ok()) return p.status();
+    out.regions.push_back({r["cluster"].get<std::string>(), r["standby_region"].get<std::string>(),
+                           std::move(*p), r["last_promotion_ms"].get<int64_t>()});
   }
   const json alerts = doc.value("alerts", json::array());
   if (!alerts.is_array()) return Bad("\"alerts\" is not an array");

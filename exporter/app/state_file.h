@@ -5,9 +5,11 @@
 //
 // Held: manual maintenance windows, each cluster's last failover (the
 // cooldown), and every pending or firing alert's ActiveAt by group, rule and
-// labels (as Prometheus restores ALERTS_FOR_STATE). Regional promotions
-// waiting for approval are not held: the guards decide them again from the
-// next snapshots and page again.
+// labels (as Prometheus restores ALERTS_FOR_STATE), and the guards' memory
+// of the last primary each cluster and standby region had (member, LSN,
+// when; actions::GuardMemory says why) with the regional cooldown. A
+// regional promotion waiting for approval is decided again from that memory
+// on the first snapshots and paged again: its confirmation is measured anew.
 //
 // The file is versioned JSON. Writes are atomic and durable (a temporary
 // file, fsync, rename, fsync of the directory), so a crash leaves either the
@@ -20,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,8 +47,24 @@ struct PersistedState {
     int64_t active_at_ms = 0;
     bool operator==(const ForState&) const = default;
   };
+  struct Primary {
+    std::string member;
+    std::optional<double> lsn_bytes;
+    int64_t seen_ms = 0;  // 0: unknown
+    std::string region;   // regions only
+    bool operator==(const Primary&) const = default;
+  };
+  struct Region {
+    std::string cluster;
+    std::string standby_region;
+    Primary primary;
+    int64_t last_promotion_ms = 0;  // 0: none
+    bool operator==(const Region&) const = default;
+  };
   std::vector<Window> maintenance;
   std::map<std::string, int64_t> last_failover_ms;  // by cluster
+  std::map<std::string, Primary> primaries;         // by cluster
+  std::vector<Region> regions;
   std::vector<ForState> alerts;
   bool operator==(const PersistedState&) const = default;
 };

@@ -22,10 +22,12 @@ The outputs read and their sizes are printed.
 """
 
 import base64
+import crypt
 import http.server
 import os
 import secrets as pyrandom
 import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -426,6 +428,59 @@ class SecretsTest(unittest.TestCase):
             log = outputs["exporter log (--log.level=debug)"]
             self.assertIn("s3-env", log)
             self.assertGreater(len(log), 10000)
+
+    def test_web_config_passwords_never_echoed(self):
+        """--web.config.file: the passwords clients send (right and wrong) and
+        the bcrypt hashes in the file appear in no log line (debug level),
+        page, API answer or check-config output."""
+        with TempDir() as tmp:
+            right, wrong = "web-right-Qx81zT", "web-wrong-Lm47vK"
+            salt = crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 10)
+            hashed = crypt.crypt(right, salt)
+            web = os.path.join(tmp.path, "web.yml")
+            with open(web, "w") as f:
+                f.write(f"basic_auth_users:\n  ops: {hashed}\n")
+            pg = PgNode(tmp, "web")
+            pg.initdb()
+            pg.start()
+            cfg = {"targets": [{"cluster": "web", "member": "web-1", "dsn": pg.dsn}]}
+            exp = Exporter(tmp, cfg, args=[f"--web.config.file={web}"])
+            exp.start(wait_ready=False)
+            self.addCleanup(exp.stop)
+
+            def call(path, password, method="GET"):
+                token = base64.b64encode(f"ops:{password}".encode()).decode()
+                return harness.http_get(f"http://{exp.address}{path}", method=method,
+                                        headers={"Authorization": "Basic " + token})
+
+            wait_until(lambda: call("/-/ready", right)[0] == 200, timeout=30,
+                       what="exporter ready with the web config")
+            # A reload with a user whose hash is no bcrypt hash is refused; the
+            # refusal names the key, not the value, and the running file stays.
+            with open(web, "w") as f:
+                f.write(f"basic_auth_users:\n  ops: {hashed}\n  bad: not-a-bcrypt-hash-Zr5\n")
+            wait_until(lambda: "not a bcrypt hash" in exp.log(), timeout=30,
+                       what="the bad web config refused")
+            outputs = {}
+            for path in API_GETS + PAGES:
+                self.assertEqual(call(path, wrong)[0], 401, path)
+                status, body = call(path, right)
+                outputs[f"GET {path} ({status})"] = body
+            status, body = call("/-/reload", wrong, method="POST")
+            outputs[f"POST /-/reload wrong password ({status})"] = body
+            r = subprocess.run([harness.EXPORTER, "check-config", exp.config_path],
+                               capture_output=True, text=True, timeout=60)
+            outputs["check-config"] = r.stdout + r.stderr
+            exp.stop()
+            outputs["exporter log (--log.level=debug)"] = exp.log()
+            secrets = [right, wrong, hashed, "not-a-bcrypt-hash-Zr5",
+                       base64.b64encode(f"ops:{right}".encode()).decode(),
+                       base64.b64encode(f"ops:{wrong}".encode()).decode()]
+            leaks = [f"{secret!r} in {name}" for name, text in outputs.items()
+                     for secret in secrets if secret in text]
+            self.assertEqual(leaks, [])
+            print(f"\nweb config: {len(secrets)} secret forms, {len(outputs)} outputs read, "
+                  f"no leak", file=sys.stderr)
 
 
 def pg_log_count(pg):

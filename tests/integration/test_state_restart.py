@@ -7,6 +7,12 @@
   is firing again within seconds with its old activeAt (not pending from
   zero), and a primary failure in the cluster is then refused with reason
   maintenance (log line, counter, /api/v1/decisions); nothing is promoted.
+- test_guard_memory_survives_kill9: pgdr dies with the primary's node (the
+  exporter is SIGKILLed and the primary stopped at the same moment) and is
+  restarted elsewhere: the guards still know the last primary and its LSN
+  from the state file, so the failover goes through (the replica is
+  promoted, checked with psql) with the loss measured from that LSN,
+  instead of being refused with unknown_primary_lsn.
 - test_corrupt_and_stale_state: a corrupt state file is logged (file and
   reason), counted in pgdr_state_load_failures_total, kept aside as
   state.json.corrupt and replaced by a good one; a valid file naming a
@@ -50,6 +56,11 @@ def alerts(exp, name):
 def read_text(path):
     with open(path) as f:
         return f.read()
+
+
+def ah_lsn(node):
+    """pg_current_wal_lsn() in bytes, as pgdr reports LSNs."""
+    return float(node.sql("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"))
 
 
 def manual_windows(exp):
@@ -130,6 +141,48 @@ class StateRestartTest(unittest.TestCase):
             self.assertTrue(refused, decisions)
             self.assertEqual({d["reason"] for d in refused}, {"maintenance"}, refused)
             self.assertIn("rolling upgrade", refused[0]["summary"])
+
+    def test_guard_memory_survives_kill9(self):
+        with TempDir() as tmp:
+            cluster = PgCluster(tmp, "demo", replicas=1)
+            cluster.start()
+            cfg = ah.actions_config(cluster, tmp, [ah.failover_trigger()], dry_run=False)
+            exp = Exporter(tmp, cfg).start()
+            self.addCleanup(exp.stop)
+            state_path = os.path.join(exp.storage_path, "state.json")
+
+            def kept_primary():
+                try:
+                    return json.loads(read_text(state_path)).get("primaries", {}).get("demo")
+                except (OSError, ValueError):
+                    return None
+
+            wait_until(lambda: (kept_primary() or {}).get("lsn_bytes") is not None, timeout=30,
+                       what="the state file holds the primary's LSN")
+            # Quiet cluster: the LSN kept is the primary's last one.
+            wait_until(lambda: kept_primary()["lsn_bytes"] == ah_lsn(cluster.primary),
+                       timeout=20, what="the kept LSN equals pg_current_wal_lsn()")
+            kept = kept_primary()
+            self.assertEqual(kept["member"], cluster.primary.name)
+
+            exp.kill()
+            cluster.primary.stop("immediate")
+            exp.start()
+            wait_until(lambda: ah.failover_count(exp, "success") == 1, timeout=60,
+                       what="the failover after the restart")
+            replica = cluster.replicas[0]
+            wait_until(lambda: ah.in_recovery(replica) is False, timeout=30,
+                       what=f"{replica.name} promoted")
+            self.assertEqual(ah.failover_count(exp, "refused"), 0)
+            decisions = json.loads(exp.get("/api/v1/decisions")[1])["data"]["decisions"]
+            done = [d for d in decisions if d["action"] == "failover" and d["result"] == "started"]
+            self.assertTrue(done, decisions)
+            evidence = done[0]["evidence"]
+            self.assertEqual(evidence.get("old_primary"), cluster.primary.name, evidence)
+            self.assertEqual(float(evidence["primary_lsn_bytes"]), kept["lsn_bytes"], evidence)
+            print(f"\nafter kill -9 + primary stop: failover by the restarted exporter to "
+                  f"{replica.name}, loss measured from the kept LSN {kept['lsn_bytes']:.0f}",
+                  file=sys.stderr)
 
     def test_corrupt_and_stale_state(self):
         with TempDir() as tmp:

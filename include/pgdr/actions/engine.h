@@ -35,7 +35,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pgdr/actions/actions_config.h"
@@ -46,6 +48,35 @@
 #include "pgdr/http/server.h"
 
 namespace pgdr::actions {
+
+// What the guards know only from having watched the cluster, kept across a
+// restart. Why: pgdr often dies with the node its primary ran on (the same
+// Kubernetes node, the same VM host); restarted elsewhere it would otherwise
+// refuse the failover it exists for (unknown_primary_lsn: it never saw the
+// primary) and forget the cooldown. The confirmation clocks (lost_since,
+// primary_region_down_since) are not kept: they are measured again.
+struct GuardMemory {
+  struct Primary {
+    std::string member;               // empty: never seen
+    std::optional<double> lsn_bytes;  // its LSN then
+    std::optional<TimePoint> seen;    // when that LSN was collected
+    std::string region;               // regional trackers only
+    bool operator==(const Primary&) const = default;
+  };
+  struct Cluster {
+    Primary primary;
+    std::optional<TimePoint> last_failover;  // the cooldown
+    bool operator==(const Cluster&) const = default;
+  };
+  struct Region {
+    Primary primary;
+    std::optional<TimePoint> last_promotion;  // the cooldown
+    bool operator==(const Region&) const = default;
+  };
+  std::map<std::string, Cluster> clusters;                        // by cluster
+  std::map<std::pair<std::string, std::string>, Region> regions;  // by (cluster, standby region)
+  bool operator==(const GuardMemory&) const = default;
+};
 
 class ActionEngine {
  public:
@@ -74,11 +105,12 @@ class ActionEngine {
   // maintenance windows and the decision history. REQUIRES: `previous` is stopped.
   void AdoptState(const ActionEngine& previous);
 
-  // For the state file across a restart: when each cluster's last failover
-  // ran (its cooldown), and restoring them; clusters no longer configured
-  // are dropped. Manual windows go through maintenance().
-  std::map<std::string, TimePoint> LastFailovers() const;
-  void RestoreLastFailovers(const std::map<std::string, TimePoint>& last);
+  // For the state file across a restart: what the guards remember and a
+  // restart must not forget (GuardMemory), and restoring it; clusters and
+  // regions no longer configured are dropped. Manual windows go through
+  // maintenance().
+  GuardMemory Memory() const;
+  void RestoreMemory(const GuardMemory& memory);
 
   // GET /api/v1/actions: each region_failover's state, its pending decision
   // (candidate, RPO, evidence) and its last reason. No authentication yet

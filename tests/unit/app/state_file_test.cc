@@ -17,6 +17,9 @@ PersistedState Sample() {
   PersistedState s;
   s.maintenance = {{"prod", 1'800'000'000'000, "rolling upgrade"}, {"", 1'800'000'060'000, "all"}};
   s.last_failover_ms = {{"prod", 1'799'999'000'000}};
+  s.primaries = {{"prod", {"prod-1", 83'886'080.0, 1'799'999'400'000, ""}},
+                 {"never-seen-lsn", {"x-1", std::nullopt, 0, ""}}};
+  s.regions = {{"prod", "b", {"prod-1", 83'886'080.0, 1'799'999'400'000, "a"}, 0}};
   s.alerts = {{"pg",
                "PostgresPrimaryMissing",
                {{"alertname", "PostgresPrimaryMissing"}, {"cluster", "prod"}},
@@ -43,6 +46,24 @@ TEST(StateFile, RoundTrip) {
   EXPECT_EQ(*decoded, Sample());
   EXPECT_EQ(decoded->maintenance[0].reason, "rolling upgrade");
   EXPECT_EQ(decoded->alerts[0].active_at_ms, 1'799'999'500'000);
+}
+
+// Files written before "primaries" and "regions" existed still load.
+TEST(StateFile, FirstVersionOneFilesLoad) {
+  const auto decoded =
+      DecodeState(R"({"version":1,"maintenance":[],"last_failover_ms":{"a":5},"alerts":[]})");
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->last_failover_ms.at("a"), 5);
+  EXPECT_TRUE(decoded->primaries.empty());
+  EXPECT_TRUE(decoded->regions.empty());
+}
+
+TEST(StateFile, BadPrimaryIsCorruption) {
+  const auto decoded = DecodeState(
+      R"({"version":1,"primaries":{"prod":{"member":"p","seen_ms":1,"lsn_bytes":"x"}}})");
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().message(),
+            "the primary of \"prod\" needs member, seen_ms and a numeric lsn_bytes when present");
 }
 
 TEST(StateFile, EmptyStateRoundTrips) {
