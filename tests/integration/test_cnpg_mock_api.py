@@ -35,9 +35,11 @@ import datetime
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import unittest
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -137,7 +139,7 @@ class CnpgMockApi(unittest.TestCase):
 
     def call(self, api, method, path, body=None, content_type="application/merge-patch+json",
              token=TOKEN):
-        ctx = __import__("ssl").create_default_context(cafile=api.ca.ca_file)
+        ctx = ssl.create_default_context(cafile=api.ca.ca_file)
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(api.url + path, method=method, data=data,
                                      headers={"Authorization": f"Bearer {token}",
