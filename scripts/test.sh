@@ -31,7 +31,15 @@ elif [[ -n "${PGDR_CONFORMANCE_DIR:-}" ]]; then
 else
   conformance_note="conformance: PGDR_CONFORMANCE_DIR not set and $conformance_default absent — $suites NOT run"
 fi
-trap 'echo "$conformance_note"' EXIT
+# CloudNativePG's CRDs, for the mock Kubernetes API test, likewise.
+cnpg_default=$(sed -n 's/^PGDR_CNPG_DEFAULT:INTERNAL=//p' build/CMakeCache.txt)
+cnpg_dir=${PGDR_CNPG_DIR:-$cnpg_default}
+if [[ -f "$cnpg_dir/postgresql.cnpg.io_clusters.yaml" ]]; then
+  cnpg_note="cnpg: the mock Kubernetes API test validates against the CRDs in $cnpg_dir"
+else
+  cnpg_note="cnpg: CloudNativePG CRDs absent (PGDR_CNPG_DIR=${PGDR_CNPG_DIR:-unset}, default $cnpg_default) — test_cnpg_mock_api NOT run"
+fi
+trap 'echo "$conformance_note"; echo "$cnpg_note"' EXIT
 
 echo "== unit tests under ASan + UBSan"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPGDR_WERROR=ON -DPGDR_SANITIZE=ON \

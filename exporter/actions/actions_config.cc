@@ -1,6 +1,5 @@
 #include "pgdr/actions/actions_config.h"
 
-#include <cstdlib>
 #include <set>
 
 #include "pgdr/actions/provider.h"
@@ -8,12 +7,11 @@
 #include "pgdr/config/yaml_reader.h"
 #include "pgdr/core/files.h"
 #include "pgdr/http/client.h"
+#include "pgdr/http/kubernetes.h"
 
 namespace pgdr::actions {
 
 namespace {
-
-const std::string kServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount/";
 
 std::optional<std::string> Opt(const config::YamlReader& r, const YAML::Node& n,
                                std::string_view key) {
@@ -46,6 +44,21 @@ void ReadHttpOptions(const config::YamlReader& r, const YAML::Node& n, ReceiverC
     r.Fail(n["url"], "url must start with http:// or https://");
   }
   rc.url = url;
+}
+
+// The cnpg provider's keys: the Cluster (namespace, cnpg_cluster) and the
+// API server, whose url, token and CA default to the pod's
+// (http::InClusterDefaults).
+void ReadKubernetes(const config::YamlReader& r, const YAML::Node& n, Trigger& t,
+                    ReceiverConfig& rc) {
+  t.k8s_namespace = r.String(n, "namespace");
+  t.cnpg_cluster = r.StringOr(n, "cnpg_cluster", "");
+  const http::KubernetesApi pod = http::InClusterDefaults({});
+  ReadHttpOptions(r, n, rc, pod.url);
+  if (rc.bearer_token.empty() && rc.basic_user.empty()) {
+    rc.bearer_token = collect::ResolvePassword(std::nullopt, pod.token_file);
+  }
+  if (rc.ca_file.empty() && !n["tls_ca_file"]) rc.ca_file = pod.ca_file;
 }
 
 // The name of a receiver configured without one: its kind and URL, without the
@@ -149,10 +162,12 @@ void LoadRegions(const config::YamlReader& r, const YAML::Node& actions, bool dr
   std::set<std::string> seen;
   for (const auto& n : list) {
     r.ExpectMap(n, "region_failover");
-    r.CheckKeys(n,
-                {"cluster", "standby_region", "confirm_for", "max_rpo_bytes", "approval",
-                 "cooldown", "provider", "timeout", "repoint_replicas", "redirect", "dry_run"},
-                "region_failover");
+    r.CheckKeys(
+        n,
+        {"cluster", "standby_region", "confirm_for", "max_rpo_bytes", "approval", "cooldown",
+         "provider", "timeout", "repoint_replicas", "redirect", "dry_run", "namespace",
+         "cnpg_cluster", "url", "bearer_token_env", "bearer_token_file", "tls_ca_file"},
+        "region_failover");
     RegionFailover rf;
     RegionPolicy& p = rf.policy;
     p.cluster = r.String(n, "cluster");
@@ -191,11 +206,23 @@ void LoadRegions(const config::YamlReader& r, const YAML::Node& actions, bool dr
              "unknown provider \"" + t.provider + "\" (allowed: " + ProviderNames() + ")");
     }
     const ProviderNeeds needs = provider->needs();
-    if (needs.command || needs.http || needs.kubernetes) {
+    if (needs.command || (needs.http && !needs.kubernetes)) {
       r.Fail(n["provider"], "provider \"" + t.provider +
-                                "\" needs keys region_failover does not take; use pg_promote");
+                                "\" needs keys region_failover does not take; use pg_promote "
+                                "or cnpg");
     }
     t.timeout = r.DurationOr(n, "timeout", t.timeout);
+    if (needs.kubernetes) {
+      // A CNPG replica cluster: the standby region's Cluster (cnpg_cluster).
+      ReadKubernetes(r, n, t, t.http);
+      t.http.kind = ReceiverConfig::Kind::kWebhook;
+      t.http.timeout = t.timeout;
+    } else {
+      for (const char* k : {"namespace", "cnpg_cluster", "url", "bearer_token_env",
+                            "bearer_token_file", "tls_ca_file"}) {
+        if (n[k]) r.Fail(n[k], std::string("`") + k + "` is only for provider cnpg");
+      }
+    }
     t.repoint_replicas = r.BoolOr(n, "repoint_replicas", true);
     if (n["redirect"]) t.redirect = r.StringList(n, "redirect");
     for (const auto& pooler : t.redirect) {
@@ -303,22 +330,11 @@ void LoadTriggers(const config::YamlReader& r, const YAML::Node& a, ActionsConfi
     if (needs_url) {
       ReceiverConfig rc;
       rc.kind = ReceiverConfig::Kind::kWebhook;
-      std::string default_url;
       if (cnpg) {
-        // In a pod: the API server and the service account's token and CA.
-        const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
-        const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
-        default_url = host ? "https://" + std::string(host) + ":" + (port ? port : "443")
-                           : "https://kubernetes.default.svc";
-        t.k8s_namespace = r.String(n, "namespace");
-        t.cnpg_cluster = r.StringOr(n, "cnpg_cluster", "");
+        ReadKubernetes(r, n, t, rc);
+      } else {
+        ReadHttpOptions(r, n, rc);
       }
-      ReadHttpOptions(r, n, rc, default_url);
-      if (cnpg && rc.bearer_token.empty() && rc.basic_user.empty()) {
-        rc.bearer_token = collect::ResolvePassword(std::nullopt, kServiceAccountDir + "token");
-      }
-      if (cnpg && rc.ca_file.empty() && !n["tls_ca_file"])
-        rc.ca_file = kServiceAccountDir + "ca.crt";
       rc.timeout = t.timeout;
       t.http = rc;
       if (t.action == Trigger::Action::kWebhook) {

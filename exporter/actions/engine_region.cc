@@ -169,8 +169,9 @@ void ActionEngine::Impl::RunRegion(const RegionFailover& rf, const RegionDecisio
     st = core::Status::NotFound("candidate " + d.candidate + " has no target");
   } else {
     // Only the standby region's members are repointed: the primary region is gone.
-    const FailoverPlan plan{rf.trigger, cluster, fd, alert, standby, config_.members.at(cluster),
-                            *candidate};
+    const FailoverPlan plan{rf.trigger, cluster,        fd,
+                            alert,      standby,        config_.members.at(cluster),
+                            *candidate, /*region=*/true};
     st = FindProvider(rf.trigger.provider)->Promote(plan, started + rf.trigger.timeout);
   }
   if (st.ok() && !rf.trigger.redirect.empty()) {

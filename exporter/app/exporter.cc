@@ -123,6 +123,7 @@ void Exporter::Impl::AppendToTsdb(
     const collect::SnapshotInputs& inputs, const collect::Snapshot& snapshot,
     const std::map<std::string, std::shared_ptr<const StorePoll>>& polls,
     const std::map<std::string, std::shared_ptr<const PatroniPoll>>& patroni,
+    const std::map<std::string, std::shared_ptr<const CnpgPoll>>& cnpg,
     const std::vector<prometheus::MetricFamily>* self) {
   if (auto rules = Rules(); !rules || rules->group_count() == 0) {
     appended_.clear();
@@ -150,6 +151,10 @@ void Exporter::Impl::AppendToTsdb(
     seen[key] = poll.get();
     if (appended_[key] != poll.get()) tsdb_.AppendScrape(key, poll->families, ms(inputs.now));
   }
+  for (const auto& [key, poll] : cnpg) {
+    seen[key] = poll.get();
+    if (appended_[key] != poll.get()) tsdb_.AppendScrape(key, poll->families, ms(inputs.now));
+  }
   tsdb_.AppendScrape("computed", snapshot.computed, ms(inputs.now));
   if (self != nullptr) tsdb_.AppendScrape("self", *self, ms(inputs.now));
   for (const auto& [key, ptr] : appended_) {
@@ -166,6 +171,18 @@ void Exporter::Impl::OnStorePoll(uint64_t generation, StorePoll poll) {
     if (generation != store_generation_) return;
     const std::string key = poll.store;
     store_polls_[key] = std::make_shared<const StorePoll>(std::move(poll));
+    dirty_ = true;
+  }
+  cv_.notify_all();
+}
+
+// As OnStorePoll: a poll of a retired poller is dropped.
+void Exporter::Impl::OnCnpgPoll(uint64_t generation, CnpgPoll poll) {
+  {
+    const core::MutexLock lock(mu_);
+    if (generation != store_generation_) return;
+    const std::string key = poll.source;
+    cnpg_polls_[key] = std::make_shared<const CnpgPoll>(std::move(poll));
     dirty_ = true;
   }
   cv_.notify_all();
@@ -220,6 +237,7 @@ void Exporter::Impl::ComposeLoop() {
     collect::SnapshotInputs inputs;
     std::map<std::string, std::shared_ptr<const StorePoll>> polls;
     std::map<std::string, std::shared_ptr<const PatroniPoll>> patroni;
+    std::map<std::string, std::shared_ptr<const CnpgPoll>> cnpg;
     {
       core::MutexLock lock(mu_);
       const auto idle_until = SteadyClock::now() + std::chrono::seconds(5);
@@ -238,6 +256,7 @@ void Exporter::Impl::ComposeLoop() {
       inputs.targets = results_;
       polls = store_polls_;
       patroni = patroni_polls_;
+      cnpg = cnpg_polls_;
     }
     inputs.now = SystemClock::now();
     const bool self_due = SteadyClock::now() - self_at >= kSelfEvery || config_now != self_config;
@@ -258,8 +277,9 @@ void Exporter::Impl::ComposeLoop() {
       inputs.stable.push_back({poll, &poll->families});
     }
     for (const auto& [cluster, poll] : patroni) inputs.stable.push_back({poll, &poll->families});
+    for (const auto& [key, poll] : cnpg) inputs.stable.push_back({poll, &poll->families});
     auto snapshot = composer_state_.Compose(inputs);
-    AppendToTsdb(inputs, *snapshot, polls, patroni, self_due ? &self : nullptr);
+    AppendToTsdb(inputs, *snapshot, polls, patroni, cnpg, self_due ? &self : nullptr);
     if (pools) pools->OnSnapshot(snapshot);
     snapshots_.Publish(std::move(snapshot));
     last = SteadyClock::now();

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/cnpg_poller.h"
 #include "app/exporter.h"
 #include "app/http_routes.h"
 #include "app/patroni_poller.h"
@@ -73,9 +74,11 @@ class Exporter::Impl {
   void AppendToTsdb(const collect::SnapshotInputs& inputs, const collect::Snapshot& snapshot,
                     const std::map<std::string, std::shared_ptr<const StorePoll>>& polls,
                     const std::map<std::string, std::shared_ptr<const PatroniPoll>>& patroni,
+                    const std::map<std::string, std::shared_ptr<const CnpgPoll>>& cnpg,
                     const std::vector<prometheus::MetricFamily>* self);
   void OnStorePoll(uint64_t generation, StorePoll poll) PGDR_EXCLUDES(mu_);
   void OnPatroniPoll(uint64_t generation, PatroniPoll poll) PGDR_EXCLUDES(mu_);
+  void OnCnpgPoll(uint64_t generation, CnpgPoll poll) PGDR_EXCLUDES(mu_);
   void OnTargetResult(std::shared_ptr<const collect::TargetResult> r) PGDR_EXCLUDES(mu_);
   std::vector<prometheus::MetricFamily> CurrentSelfMetrics() PGDR_EXCLUDES(mu_);
   // Whether every member of the first config applied has delivered a result
@@ -99,6 +102,8 @@ class Exporter::Impl {
   std::vector<std::unique_ptr<StorePoller>> retired_stores_ PGDR_GUARDED_BY(reload_mu_);
   std::unique_ptr<PatroniPoller> patroni_ PGDR_GUARDED_BY(reload_mu_);
   std::vector<std::unique_ptr<PatroniPoller>> retired_patroni_ PGDR_GUARDED_BY(reload_mu_);
+  std::unique_ptr<CnpgPoller> cnpg_ PGDR_GUARDED_BY(reload_mu_);
+  std::vector<std::unique_ptr<CnpgPoller>> retired_cnpg_ PGDR_GUARDED_BY(reload_mu_);
   std::atomic<double> reload_failures_{0};
   std::atomic<double> state_load_failures_{0};
   std::atomic<double> state_write_failures_{0};
@@ -131,6 +136,8 @@ class Exporter::Impl {
   std::map<std::string, std::shared_ptr<const StorePoll>> store_polls_ PGDR_GUARDED_BY(mu_);
   // Latest pgdr_patroni_* of each discovery.patroni cluster.
   std::map<std::string, std::shared_ptr<const PatroniPoll>> patroni_polls_ PGDR_GUARDED_BY(mu_);
+  // Latest pgdr_cnpg_* of each discovery.cnpg entry.
+  std::map<std::string, std::shared_ptr<const CnpgPoll>> cnpg_polls_ PGDR_GUARDED_BY(mu_);
   uint64_t store_generation_ PGDR_GUARDED_BY(mu_) = 0;  // polls of older pollers are dropped
   size_t target_count_ PGDR_GUARDED_BY(mu_) = 0;
   std::chrono::system_clock::time_point last_reload_ PGDR_GUARDED_BY(mu_);

@@ -112,6 +112,7 @@ void Exporter::Impl::Apply(const config::Config& config,
     }
     store_polls_.clear();
     patroni_polls_.clear();
+    cnpg_polls_.clear();
     generation = ++store_generation_;
     target_count_ = config.targets.size();
     last_reload_ = std::chrono::system_clock::now();
@@ -143,6 +144,13 @@ void Exporter::Impl::Apply(const config::Config& config,
   patroni_ = std::make_unique<PatroniPoller>(config.patroni, [this, generation](PatroniPoll poll) {
     OnPatroniPoll(generation, std::move(poll));
   });
+  if (cnpg_) {
+    cnpg_->RequestStop();
+    retired_cnpg_.push_back(std::move(cnpg_));
+  }
+  std::erase_if(retired_cnpg_, [](const auto& p) { return p->Finished(); });
+  cnpg_ = std::make_unique<CnpgPoller>(
+      config.cnpg, [this, generation](CnpgPoll poll) { OnCnpgPoll(generation, std::move(poll)); });
   cv_.notify_all();
 }
 
@@ -154,6 +162,8 @@ void Exporter::Impl::StopCollection() {
   retired_stores_.clear();  // joins polls still in flight
   patroni_.reset();
   retired_patroni_.clear();
+  cnpg_.reset();
+  retired_cnpg_.clear();
 }
 
 // Installs the parsed rule groups into the running manager (keeping alert

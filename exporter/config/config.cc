@@ -186,6 +186,37 @@ PatroniSourceConfig ParsePatroniSource(const YamlReader& r, const YAML::Node& n)
   return p;
 }
 
+CnpgSourceConfig ParseCnpgSource(const YamlReader& r, const YAML::Node& n) {
+  r.CheckKeys(n,
+              {"namespaces", "clusters", "api_url", "bearer_token_file", "tls_ca_file",
+               "host_template", "port", "interval", "timeout"},
+              "discovery.cnpg entry");
+  CnpgSourceConfig c;
+  c.where = r.Where(n);
+  c.namespaces = r.StringList(n, "namespaces");
+  if (c.namespaces.empty()) r.Fail(n, "discovery.cnpg entry needs at least one namespace");
+  c.clusters = r.StringList(n, "clusters");
+  c.api_url = r.StringOr(n, "api_url", "");
+  if (!c.api_url.empty() && !c.api_url.starts_with("https://") &&
+      !c.api_url.starts_with("http://")) {
+    r.Fail(n["api_url"], "api_url starts with https:// (or http://)");
+  }
+  c.bearer_token_file = r.StringOr(n, "bearer_token_file", "");
+  c.tls_ca_file = r.StringOr(n, "tls_ca_file", "");
+  c.host_template = r.StringOr(n, "host_template", c.host_template);
+  if (c.host_template.find("{pod}") == std::string::npos) {
+    r.Fail(n["host_template"], "host_template must contain {pod}");
+  }
+  c.port = static_cast<int>(r.IntOr(n, "port", c.port));
+  if (c.port <= 0 || c.port > 65535) r.Fail(n["port"], "port must be 1..65535");
+  c.interval = r.DurationOr(n, "interval", c.interval);
+  c.timeout = r.DurationOr(n, "timeout", c.timeout);
+  if (c.interval.count() <= 0 || c.timeout.count() <= 0) {
+    r.Fail(n, "interval and timeout must be positive");
+  }
+  return c;
+}
+
 core::Status ExpandGlob(const std::string& pattern, std::vector<std::string>* out) {
   glob_t g{};
   const int rc = glob(pattern.c_str(), GLOB_ERR, nullptr, &g);
@@ -295,7 +326,7 @@ core::Result<Config> LoadConfig(const std::string& path, OwnedSections* sections
       }
     }
     if (const YAML::Node d = (*root)["discovery"]; d) {
-      r.CheckKeys(d, {"patroni"}, "discovery");
+      r.CheckKeys(d, {"patroni", "cnpg"}, "discovery");
       if (const YAML::Node pat = d["patroni"]; pat) {
         r.ExpectSequence(pat, "discovery.patroni");
         std::set<std::string> clusters;
@@ -306,6 +337,10 @@ core::Result<Config> LoadConfig(const std::string& path, OwnedSections* sections
           }
           c.patroni.push_back(std::move(p));
         }
+      }
+      if (const YAML::Node cn = d["cnpg"]; cn) {
+        r.ExpectSequence(cn, "discovery.cnpg");
+        for (const auto& item : cn) c.cnpg.push_back(ParseCnpgSource(r, item));
       }
     }
     for (const auto& rf : r.StringList(*root, "rule_files")) {

@@ -45,6 +45,7 @@ SOURCE_DIR = os.environ.get(
     "PGDR_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 CONFORMANCE_DIR = (os.environ.get("PGDR_CONFORMANCE_DIR")
                    or os.environ.get("PGDR_CONFORMANCE_DEFAULT", ""))
+CNPG_DIR = os.environ.get("PGDR_CNPG_DIR") or os.environ.get("PGDR_CNPG_DEFAULT", "")
 EXPORTER = os.environ.get("PGDR_EXPORTER", os.path.join(SOURCE_DIR, "build", "exporter", "pgdr_exporter"))
 AS_ROOT = os.geteuid() == 0
 PG_USER = "postgres"
@@ -85,6 +86,20 @@ def conformance_suite(name):
     path = os.path.join(CONFORMANCE_DIR, name)
     if not os.path.isdir(path) or not os.listdir(path):
         raise AssertionError(f"{path} is missing or empty although {CONFORMANCE_DIR} exists")
+    return path
+
+
+def cnpg_crd(plural):
+    """The path of CloudNativePG's CRD postgresql.cnpg.io_<plural>.yaml in
+    PGDR_CNPG_DIR (else PGDR_CNPG_DEFAULT, which CMake passes). Raises
+    unittest.SkipTest, naming the directory, when it is absent; fails when the
+    directory is there but the file is not."""
+    if not CNPG_DIR or not os.path.isdir(CNPG_DIR):
+        raise unittest.SkipTest(f"CloudNativePG CRD directory {CNPG_DIR or '(none)'} absent "
+                                "(set PGDR_CNPG_DIR)")
+    path = os.path.join(CNPG_DIR, f"postgresql.cnpg.io_{plural}.yaml")
+    if not os.path.isfile(path):
+        raise AssertionError(f"{path} is missing although {CNPG_DIR} exists")
     return path
 
 

@@ -125,6 +125,7 @@ CREDENTIALS = [
     Credential("action-webhook-bearer-file", "file", "bearer_token"),
     Credential("patroni-basic-password-env", "env", "password"),
     Credential("cnpg-k8s-token-file", "file", "bearer_token"),
+    Credential("cnpg-discovery-token-file", "file", "bearer_token"),
 ]
 C = {c.kind: c for c in CREDENTIALS}
 
@@ -258,6 +259,10 @@ def build_config(pg, providers, closed_port, s3, az, rec, rules_path):
         "evaluation_interval": "1s",
         "alerting": alerting,
         "actions": actions,
+        # discovery.cnpg's token goes to the recorder, whose 500 it logs.
+        "discovery": {"cnpg": [{"namespaces": ["db"], "api_url": rec.url + "/k8s-discovery",
+                                "interval": "1s", "timeout": "1s",
+                                **ref("cnpg-discovery-token-file")}]},
     }
 
 
@@ -361,7 +366,8 @@ class SecretsTest(unittest.TestCase):
                        sent("webhook-url-password-unnamed", "hook") and
                        sent("action-webhook-bearer-file") and
                        sent("patroni-basic-password-env", "patroni") and
-                       sent("cnpg-k8s-token-file"), timeout=60,
+                       sent("cnpg-k8s-token-file") and
+                       sent("cnpg-discovery-token-file"), timeout=60,
                        what="the recorder received the receivers' secrets")
             wait_until(lambda: any(r == "failed" for r in notification_results(exp)),
                        timeout=30, what="failed notifications counted")
@@ -423,7 +429,8 @@ class SecretsTest(unittest.TestCase):
             self.assertEqual(found, {"am-bearer-file", "webhook-basic-password-file",
                                      "am-url-password", "action-webhook-bearer-file",
                                      "am-url-password-unnamed", "webhook-url-password-unnamed",
-                                     "patroni-basic-password-env", "cnpg-k8s-token-file"})
+                                     "patroni-basic-password-env", "cnpg-k8s-token-file",
+                                     "cnpg-discovery-token-file"})
             # The log is real: it names the failures it must describe without the secrets.
             log = outputs["exporter log (--log.level=debug)"]
             self.assertIn("s3-env", log)

@@ -32,6 +32,9 @@ struct FailoverPlan {
   const std::vector<MemberView>& members;    // the cluster as the guards last saw it
   const std::vector<PgEndpoint>& endpoints;  // the cluster's configured members
   const PgEndpoint& candidate;               // the member to promote
+  // A regional promotion (region.h): the standby region's cluster becomes
+  // the primary one (a CNPG replica cluster is switched out of replica mode).
+  bool region = false;
 };
 
 // What a provider needs in its trigger; LoadActionsConfig accepts the

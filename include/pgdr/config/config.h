@@ -100,6 +100,29 @@ struct PatroniSourceConfig {
   }
 };
 
+// The CloudNativePG Clusters pgdr watches through the Kubernetes API
+// (`discovery: {cnpg: [...]}`): pgdr_cnpg_* series from each Cluster's status
+// and the Backup objects of the namespaces, polled on their own thread.
+struct CnpgSourceConfig {
+  std::vector<std::string> namespaces;  // required
+  std::vector<std::string> clusters;    // Cluster names to keep; empty: every one
+  // The API server; empty fields take the pod's (http::InClusterDefaults).
+  std::string api_url, bearer_token_file, tls_ca_file;
+  // A discovered instance's address: {pod}, {cluster}, {namespace} replaced.
+  std::string host_template = "{pod}.{cluster}-any.{namespace}.svc";
+  int port = 5432;
+  milliseconds interval{15000};
+  milliseconds timeout{5000};  // per request
+  std::string where;           // file:line:col of the entry
+
+  bool operator==(const CnpgSourceConfig& o) const {
+    return std::tie(namespaces, clusters, api_url, bearer_token_file, tls_ca_file, host_template,
+                    port, interval, timeout) ==
+           std::tie(o.namespaces, o.clusters, o.api_url, o.bearer_token_file, o.tls_ca_file,
+                    o.host_template, o.port, o.interval, o.timeout);
+  }
+};
+
 struct QueryFileConfig {
   std::string path;  // a path or glob, relative to the config file
   std::string metric_prefix = "pgdr_";
@@ -126,6 +149,7 @@ struct Config {
   std::vector<TargetConfig> targets;
   std::vector<PgBouncerConfig> pgbouncers;
   std::vector<PatroniSourceConfig> patroni;  // `discovery: {patroni: [...]}`
+  std::vector<CnpgSourceConfig> cnpg;        // `discovery: {cnpg: [...]}`
   std::vector<std::string> rule_files;       // resolved paths
   milliseconds evaluation_interval{15000};
   std::map<std::string, std::string> external_labels;

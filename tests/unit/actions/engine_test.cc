@@ -319,27 +319,6 @@ TEST(ActionEngine, PatroniProviderAgainstScriptedLocalHttpServer) {
   EXPECT_EQ(reqs[0].substr(reqs[0].find("\r\n\r\n") + 4), R"({"candidate":"p2"})");
 }
 
-TEST(ActionEngine, CnpgProviderAgainstMockKubernetesApi) {
-  TestHttpSink kubernetes;  // a mock: no Kubernetes API server can run here
-  setenv("PGDR_TEST_K8S_TOKEN", "sa-token", 1);
-  auto e = Engine(
-      "      dry_run: false\n      provider: cnpg\n      namespace: db\n"
-      "      bearer_token_env: PGDR_TEST_K8S_TOKEN\n      url: " +
-      kubernetes.url() + "\n");
-  Drive(*e, 1, 10, false, false);
-  ASSERT_TRUE(e->WaitIdle(std::chrono::seconds(10)));
-  EXPECT_EQ(Count(*e, "success"), 1);
-  const auto reqs = kubernetes.requests();
-  ASSERT_EQ(reqs.size(), 1u);
-  EXPECT_EQ(reqs[0].substr(0, reqs[0].find("\r\n")),
-            "PATCH /apis/postgresql.cnpg.io/v1/namespaces/db/clusters/prod/status HTTP/1.1");
-  EXPECT_NE(reqs[0].find("Content-Type: application/merge-patch+json"), std::string::npos);
-  EXPECT_NE(reqs[0].find("Authorization: Bearer sa-token"), std::string::npos);
-  const auto body = nlohmann::json::parse(reqs[0].substr(reqs[0].find("\r\n\r\n") + 4));
-  EXPECT_EQ(body["status"]["targetPrimary"], "p2");
-  EXPECT_EQ(body["status"]["phase"], "Switchover in progress");
-}
-
 TEST(ActionEngine, FailedProviderIsCountedAndRetriedAfterCooldown) {
   TestHttpSink patroni({503, 503, 503, 503});
   auto e = Engine(

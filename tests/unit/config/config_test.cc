@@ -123,6 +123,33 @@ TEST(ConfigTest, DiscoveryPatroniEntries) {
   unlink(b.c_str());
 }
 
+TEST(ConfigTest, DiscoveryCnpgEntries) {
+  const std::string a = WriteTemp(
+      "targets: []\ndiscovery:\n  cnpg:\n    - namespaces: [db, dr]\n"
+      "      api_url: https://127.0.0.1:6443\n      host_template: '{pod}.example'\n"
+      "      interval: 3s\n");
+  auto c = LoadConfig(a);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->cnpg.size(), 1u);
+  EXPECT_EQ(c->cnpg[0].namespaces, (std::vector<std::string>{"db", "dr"}));
+  EXPECT_EQ(c->cnpg[0].api_url, "https://127.0.0.1:6443");
+  EXPECT_EQ(c->cnpg[0].host_template, "{pod}.example");
+  EXPECT_EQ(c->cnpg[0].port, 5432);
+  EXPECT_EQ(c->cnpg[0].interval, std::chrono::milliseconds(3000));
+  EXPECT_EQ(c->cnpg[0].timeout, std::chrono::milliseconds(5000));
+  const std::string b =
+      WriteTemp("targets: []\ndiscovery: {cnpg: [{namespaces: [db], host_template: x}]}\n");
+  auto d = LoadConfig(b);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("host_template must contain {pod}"), std::string::npos)
+      << d.status().message();
+  const std::string e = WriteTemp("targets: []\ndiscovery: {cnpg: [{clusters: [a]}]}\n");
+  EXPECT_FALSE(LoadConfig(e).ok());
+  unlink(a.c_str());
+  unlink(b.c_str());
+  unlink(e.c_str());
+}
+
 TEST(ConfigTest, RedactedDsnHidesThePassword) {
   EXPECT_EQ(RedactedDsn("host=db port=5432 user=u password=hunter2"),
             "user=u password=xxxxx host=db port=5432");
