@@ -32,6 +32,12 @@ std::string ShellQuote(std::string_view word) {
   return out + "'";
 }
 
+std::string PostgresTime(std::string_view rfc3339) {
+  std::string text(rfc3339);
+  if (text.ends_with('Z') || text.ends_with('z')) text.replace(text.size() - 1, 1, "+00");
+  return text;
+}
+
 std::string ConfQuote(std::string_view value) {
   std::string out = "'";
   for (char c : value) {

@@ -288,6 +288,8 @@ class Restore {
         // target, so the target lies after the newest archived segment.
         result = "target_after_archive";
         object = req_.store.store_options.url + " WAL " + report_.last_segment;
+        report_.recovered_lsn = outcome.state.lsn;
+        return Fail(result, "replay", object, AfterArchiveMessage(outcome));
       }
       return Fail(result, "replay", object, outcome.message);
     }
@@ -298,6 +300,19 @@ class Restore {
       report_.wal_replayed_bytes = *outcome.state.lsn - begin;
     }
     return true;
+  }
+
+  // What a DBA needs to pick a reachable target: where replay ended and
+  // what the archive holds, beside PostgreSQL's own words.
+  std::string AfterArchiveMessage(const WaitOutcome& outcome) const {
+    std::string text = "the target " + req_.target.Describe() +
+                       " is after the newest WAL in store " + report_.store + " (" +
+                       req_.store.store_options.url + "): replay ended at LSN " +
+                       (outcome.redo_done.empty() ? "unknown" : outcome.redo_done);
+    if (!outcome.last_commit.empty()) text += ", last replayed commit at " + outcome.last_commit;
+    text += ", in the newest archived segment " + report_.last_segment +
+            " (PostgreSQL: " + outcome.message + ")";
+    return text;
   }
 
   bool Verify() {
