@@ -16,8 +16,10 @@ std::vector<std::string> AsUser(const std::string& run_as, std::vector<std::stri
 core::Result<std::unique_ptr<RestoreDriver>> MakeRestoreDriver(const store::StoreSettings& store) {
   if (store.layout == "barman-cloud") return MakeBarmanCloudDriver(store);
   if (store.layout == "pgbackrest") return MakePgBackRestDriver(store);
-  return core::Status::Unsupported("store \"" + store.name + "\": layout " + store.layout +
-                                   " cannot be restored by pgdr (barman-cloud and pgbackrest can)");
+  if (store.layout == "pg_dump") return MakePgDumpDriver(store);
+  return core::Status::Unsupported(
+      "store \"" + store.name + "\": layout " + store.layout +
+      " cannot be restored by pgdr (barman-cloud, pgbackrest and pg_dump can)");
 }
 
 std::string ShellQuote(std::string_view word) {

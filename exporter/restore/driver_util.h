@@ -17,6 +17,7 @@ core::Result<std::unique_ptr<RestoreDriver>> MakeBarmanCloudDriver(
     const store::StoreSettings& store);
 core::Result<std::unique_ptr<RestoreDriver>> MakePgBackRestDriver(
     const store::StoreSettings& store);
+core::Result<std::unique_ptr<RestoreDriver>> MakePgDumpDriver(const store::StoreSettings& store);
 
 // One word for /bin/sh (restore_command is run through a shell by PostgreSQL).
 std::string ShellQuote(std::string_view word);
