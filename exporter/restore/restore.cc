@@ -287,7 +287,10 @@ class Restore {
     core::Status s = StartScratch(server_, driver_->environment(), req_.timeouts.stop);
     if (!s.ok()) return Fail("start_failed", "replay", server_.LogPath(), s.message());
     started_server_ = true;
-    WaitOutcome outcome = WaitForRecovery(server_, req_.target, req_.timeouts.replay, req_.cancel);
+    // A dump's database does not exist until Load() creates it: wait in postgres.
+    ScratchServer waited = server_;
+    if (logical_) waited.db_name = "postgres";
+    WaitOutcome outcome = WaitForRecovery(waited, req_.target, req_.timeouts.replay, req_.cancel);
     report_.replay_seconds = Seconds(started);
     if (outcome.result != "ok") {
       std::string result = outcome.result;
