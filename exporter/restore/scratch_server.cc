@@ -19,8 +19,8 @@ using Clock = std::chrono::steady_clock;
 // How long a postmaster may take to write postmaster.pid after pg_ctl start.
 constexpr milliseconds kPostmasterAppears{10000};
 
-// The last FATAL or PANIC line of the server log, and whether the server
-// has given up (it logs one of these before exiting).
+// The last FATAL or PANIC line of the server log that is the server's own,
+// and whether the server has given up (it logs one of these before exiting).
 struct LogVerdict {
   bool exited = false;
   std::string fatal;
@@ -37,12 +37,23 @@ std::string After(const std::string& line, std::string_view marker, std::string_
   return line.substr(at, line.find_first_of(ends, at) - at);
 }
 
+// A FATAL sent to a client the server turned away — the engine's own polls
+// while the server starts or stops, a database not created yet — not a
+// reason the server exited. The recovery-target FATAL may be followed by
+// one of these ("the database system is shutting down").
+bool ClientRejection(const std::string& line) {
+  return line.find("FATAL:  the database system is") != std::string::npos ||
+         (line.find("FATAL:  database \"") != std::string::npos &&
+          line.find("\" does not exist") != std::string::npos);
+}
+
 LogVerdict ReadLog(const std::string& path) {
   LogVerdict verdict;
   std::ifstream f(path);
   std::string line;
   while (std::getline(f, line)) {
-    if (line.find("FATAL:") != std::string::npos || line.find("PANIC:") != std::string::npos) {
+    if ((line.find("FATAL:") != std::string::npos && !ClientRejection(line)) ||
+        line.find("PANIC:") != std::string::npos) {
       verdict.fatal = line;
     }
     if (verdict.disk_full.empty() && line.find("No space left on device") != std::string::npos) {
