@@ -243,6 +243,10 @@ int RunCli(int argc, char** argv) {
                           "OS user for the server (default: postgres when root)");
   restore_cmd->add_option("--db-user", restore_flags.db_user, "Role to check recovery as")
       ->capture_default_str();
+  restore_cmd
+      ->add_option("--dbname", restore_flags.db_name,
+                   "Database to connect to; a pg_dump is loaded into it (created)")
+      ->capture_default_str();
   restore_cmd->add_option("--format", restore_flags.format, "text or json")->capture_default_str();
 
   restore::FindFlags find_flags;

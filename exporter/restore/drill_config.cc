@@ -59,8 +59,9 @@ DrillSpec ParseOne(const config::YamlReader& reader, const YAML::Node& entry,
   }
   if (matches > 1)
     reader.Fail(entry, "cluster \"" + d.cluster + "\" has several stores: set store");
-  if (found->layout != "barman-cloud" && found->layout != "pgbackrest") {
-    reader.Fail(entry["store"], "drills restore barman-cloud and pgbackrest stores only");
+  if (found->layout != "barman-cloud" && found->layout != "pgbackrest" &&
+      found->layout != "pg_dump") {
+    reader.Fail(entry["store"], "drills restore barman-cloud, pgbackrest and pg_dump stores only");
   }
   d.store = *found;
   d.interval = reader.DurationOr(entry, "interval", d.interval);

@@ -16,8 +16,10 @@ std::vector<std::string> AsUser(const std::string& run_as, std::vector<std::stri
 core::Result<std::unique_ptr<RestoreDriver>> MakeRestoreDriver(const store::StoreSettings& store) {
   if (store.layout == "barman-cloud") return MakeBarmanCloudDriver(store);
   if (store.layout == "pgbackrest") return MakePgBackRestDriver(store);
-  return core::Status::Unsupported("store \"" + store.name + "\": layout " + store.layout +
-                                   " cannot be restored by pgdr (barman-cloud and pgbackrest can)");
+  if (store.layout == "pg_dump") return MakePgDumpDriver(store);
+  return core::Status::Unsupported(
+      "store \"" + store.name + "\": layout " + store.layout +
+      " cannot be restored by pgdr (barman-cloud, pgbackrest and pg_dump can)");
 }
 
 std::string ShellQuote(std::string_view word) {
@@ -30,6 +32,12 @@ std::string ShellQuote(std::string_view word) {
     }
   }
   return out + "'";
+}
+
+std::string PostgresTime(std::string_view rfc3339) {
+  std::string text(rfc3339);
+  if (text.ends_with('Z') || text.ends_with('z')) text.replace(text.size() - 1, 1, "+00");
+  return text;
 }
 
 std::string ConfQuote(std::string_view value) {

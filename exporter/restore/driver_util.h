@@ -17,9 +17,15 @@ core::Result<std::unique_ptr<RestoreDriver>> MakeBarmanCloudDriver(
     const store::StoreSettings& store);
 core::Result<std::unique_ptr<RestoreDriver>> MakePgBackRestDriver(
     const store::StoreSettings& store);
+core::Result<std::unique_ptr<RestoreDriver>> MakePgDumpDriver(const store::StoreSettings& store);
 
 // One word for /bin/sh (restore_command is run through a shell by PostgreSQL).
 std::string ShellQuote(std::string_view word);
+
+// A recovery_target_time value PostgreSQL accepts when it starts: RFC 3339's
+// "Z" becomes "+00" (the postmaster parses the setting before it has loaded
+// its time zone abbreviations, so a "Z" suffix is rejected and it exits).
+std::string PostgresTime(std::string_view rfc3339);
 
 // A postgresql.conf string literal: '...' with quotes doubled.
 std::string ConfQuote(std::string_view value);

@@ -44,7 +44,9 @@ class PgBackRestDriver final : public RestoreDriver {
     }
     if (target.kind != RecoveryTarget::Kind::kLatest &&
         target.kind != RecoveryTarget::Kind::kImmediate) {
-      argv.push_back("--target=" + target.value);
+      argv.push_back("--target=" + (target.kind == RecoveryTarget::Kind::kTime
+                                        ? PostgresTime(target.value)
+                                        : target.value));
       if (!target.inclusive) argv.push_back("--target-exclusive");
     }
     if (target.kind != RecoveryTarget::Kind::kLatest) {

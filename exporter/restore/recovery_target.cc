@@ -34,7 +34,7 @@ std::string RecoverySettings(const RecoveryTarget& target, const std::string& re
       lines += "recovery_target = 'immediate'\n";
       break;
     case RecoveryTarget::Kind::kTime:
-      lines += "recovery_target_time = " + ConfQuote(target.value) + "\n";
+      lines += "recovery_target_time = " + ConfQuote(PostgresTime(target.value)) + "\n";
       break;
     case RecoveryTarget::Kind::kXid:
       lines += "recovery_target_xid = " + ConfQuote(target.value) + "\n";

@@ -89,7 +89,16 @@ class Restore {
     if (!driver.ok())
       return Fail("internal", "prepare", req_.store.name, driver.status().message());
     driver_ = std::move(*driver);
-    return Catalog() && Choose() && CheckWal() && Prepare() && Fetch() && Replay() && Verify();
+    logical_ = driver_->Logical();
+    if (logical_ && req_.target.kind != RecoveryTarget::Kind::kLatest &&
+        req_.target.kind != RecoveryTarget::Kind::kTime) {
+      return Fail("unsupported_target", "choose", req_.target.Describe(),
+                  "store " + req_.store.name + " holds pg_dump files, which have no WAL: the " +
+                      "target " + req_.target.Describe() +
+                      " cannot be reached (latest or a time target picks a dump)");
+    }
+    return Catalog() && Choose() && CheckWal() && Prepare() && Fetch() && Replay() && Load() &&
+           Verify();
   }
 
   bool Catalog() {
@@ -112,7 +121,7 @@ class Restore {
   bool Choose() {
     std::vector<const store::BackupRecord*> done;
     for (const store::BackupRecord& b : archive_.backups) {
-      if (b.Completed() && b.begin_wal) done.push_back(&b);
+      if (b.Completed() && (b.begin_wal || logical_)) done.push_back(&b);
     }
     std::sort(done.begin(), done.end(),
               [](const auto* a, const auto* b) { return *a->end_time < *b->end_time; });
@@ -126,8 +135,9 @@ class Restore {
       backup_ = *it;
     } else if (done.empty()) {
       return Fail("no_backup", "choose", req_.store.store_options.url,
-                  "the store holds no completed base backup of server " +
-                      req_.store.layout_options.server_name);
+                  logical_ ? "the store holds no dump matching " + req_.store.layout_options.pattern
+                           : "the store holds no completed base backup of server " +
+                                 req_.store.layout_options.server_name);
     } else {
       backup_ = Precedes(done);
       if (backup_ == nullptr) {
@@ -147,7 +157,8 @@ class Restore {
   }
 
   // The newest backup that ends before the target (time, LSN); the newest
-  // for targets that the catalog cannot place (xid, latest, immediate).
+  // for targets that the catalog cannot place (xid, latest, immediate). A
+  // dump ends when its object was written.
   const store::BackupRecord* Precedes(const std::vector<const store::BackupRecord*>& done) const {
     const uint64_t segment_size = req_.store.layout_options.segment_size;
     for (auto it = done.rbegin(); it != done.rend(); ++it) {
@@ -157,7 +168,7 @@ class Restore {
         if (t && *b.end_time >= *t) continue;
       } else if (req_.target.kind == RecoveryTarget::Kind::kLsn) {
         std::optional<uint64_t> lsn = store::ParseLsn(req_.target.value);
-        if (lsn && b.begin_wal->segno * segment_size > *lsn) continue;
+        if (lsn && b.begin_wal && b.begin_wal->segno * segment_size > *lsn) continue;
       }
       return &b;
     }
@@ -165,6 +176,7 @@ class Restore {
   }
 
   bool CheckWal() {
+    if (logical_) return true;  // a dump is the whole restore
     const uint64_t segment_size = req_.store.layout_options.segment_size;
     const store::SegmentId start = *backup_->begin_wal;
     report_.first_segment = store::SegmentName(start, segment_size);
@@ -241,6 +253,7 @@ class Restore {
   // first to the newest (PostgreSQL keeps restored segments until a
   // restartpoint), plus the one it writes after promotion.
   double WalBytes() const {
+    if (logical_) return 0;
     const uint64_t segment_size = req_.store.layout_options.segment_size;
     const uint64_t first = backup_->begin_wal->segno;
     const uint64_t newest = archive_.wal.newest ? archive_.wal.newest->segno : first;
@@ -251,7 +264,8 @@ class Restore {
   bool Fetch() {
     const Clock::time_point started = Clock::now();
     core::Status fetched = driver_->Fetch(
-        *backup_, req_.target, {req_.data_dir, req_.run_as, req_.timeouts.fetch, req_.cancel});
+        *backup_, req_.target,
+        {req_.data_dir, req_.run_as, req_.timeouts.fetch, req_.cancel, req_.pg_bin, req_.db_user});
     report_.fetch_seconds = Seconds(started);
     if (Cancelled())
       return Fail("cancelled", "fetch", driver_->BackupObject(*backup_), "cancelled");
@@ -273,7 +287,10 @@ class Restore {
     core::Status s = StartScratch(server_, driver_->environment(), req_.timeouts.stop);
     if (!s.ok()) return Fail("start_failed", "replay", server_.LogPath(), s.message());
     started_server_ = true;
-    WaitOutcome outcome = WaitForRecovery(server_, req_.target, req_.timeouts.replay, req_.cancel);
+    // A dump's database does not exist until Load() creates it: wait in postgres.
+    ScratchServer waited = server_;
+    if (logical_) waited.db_name = "postgres";
+    WaitOutcome outcome = WaitForRecovery(waited, req_.target, req_.timeouts.replay, req_.cancel);
     report_.replay_seconds = Seconds(started);
     if (outcome.result != "ok") {
       std::string result = outcome.result;
@@ -288,9 +305,13 @@ class Restore {
         // target, so the target lies after the newest archived segment.
         result = "target_after_archive";
         object = req_.store.store_options.url + " WAL " + report_.last_segment;
+        report_.recovered_lsn = outcome.state.lsn;
+        return Fail(result, "replay", object, AfterArchiveMessage(outcome));
       }
       return Fail(result, "replay", object, outcome.message);
     }
+    replay_started_ = started;
+    if (logical_) return true;  // Load() goes on, within the replay phase
     report_.recovered_lsn = outcome.state.lsn;
     report_.recovered_time = outcome.state.time;
     const uint64_t begin = backup_->begin_wal->segno * req_.store.layout_options.segment_size;
@@ -298,6 +319,42 @@ class Restore {
       report_.wal_replayed_bytes = *outcome.state.lsn - begin;
     }
     return true;
+  }
+
+  // A logical driver's load into the running server: the `replay` phase of
+  // a dump, bounded by what is left of replay_timeout.
+  bool Load() {
+    if (!logical_) return true;
+    const milliseconds left = req_.timeouts.replay - std::chrono::duration_cast<milliseconds>(
+                                                         Clock::now() - replay_started_);
+    core::Status loaded =
+        driver_->Load({req_.data_dir, req_.port, req_.db_user, req_.db_name, req_.run_as,
+                       req_.pg_bin, std::max(left, milliseconds(1000)), req_.cancel});
+    report_.replay_seconds = Seconds(replay_started_);
+    const std::string object = driver_->BackupObject(*backup_);
+    if (Cancelled()) return Fail("cancelled", "load", object, "cancelled");
+    if (!loaded.ok()) {
+      const std::string& m = loaded.message();
+      const char* result = m.find("No space left") != std::string::npos    ? "disk_full"
+                           : loaded.code() == core::Status::Code::kTimeout ? "replay_timeout"
+                                                                           : "load_failed";
+      return Fail(result, "load", object, m);
+    }
+    report_.recovered_time = backup_->end_time;  // the dump's own point in time
+    return true;
+  }
+
+  // What a DBA needs to pick a reachable target: where replay ended and
+  // what the archive holds, beside PostgreSQL's own words.
+  std::string AfterArchiveMessage(const WaitOutcome& outcome) const {
+    std::string text = "the target " + req_.target.Describe() +
+                       " is after the newest WAL in store " + report_.store + " (" +
+                       req_.store.store_options.url + "): replay ended at LSN " +
+                       (outcome.redo_done.empty() ? "unknown" : outcome.redo_done);
+    if (!outcome.last_commit.empty()) text += ", last replayed commit at " + outcome.last_commit;
+    text += ", in the newest archived segment " + report_.last_segment +
+            " (PostgreSQL: " + outcome.message + ")";
+    return text;
   }
 
   bool Verify() {
@@ -371,6 +428,8 @@ class Restore {
   std::string gap_segment_;
   ScratchServer server_;
   collect::PgConnPtr primary_;  // opened by the first compare_with_primary
+  bool logical_ = false;        // the driver loads a dump (no WAL)
+  Clock::time_point replay_started_;
   bool created_dir_ = false;
   bool started_server_ = false;
 };

@@ -1,10 +1,14 @@
 #include "restore/scratch_server.h"
 
+#include <signal.h>
+
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "pgdr/collect/pg_connect.h"
+#include "pgdr/store/wal.h"
 #include "restore/driver_util.h"
 
 namespace pgdr::restore {
@@ -12,24 +16,53 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The last FATAL or PANIC line of the server log, and whether the server
-// has given up (it logs one of these before exiting).
+// How long a postmaster may take to write postmaster.pid after pg_ctl start.
+constexpr milliseconds kPostmasterAppears{10000};
+
+// The last FATAL or PANIC line of the server log that is the server's own,
+// and whether the server has given up (it logs one of these before exiting).
 struct LogVerdict {
   bool exited = false;
   std::string fatal;
-  std::string disk_full;  // the first line reporting ENOSPC (restoring or writing WAL)
+  std::string disk_full;    // the first line reporting ENOSPC (restoring or writing WAL)
+  std::string redo_done;    // "0/5000110" of "redo done at 0/5000110 system usage: ..."
+  std::string last_commit;  // of "last completed transaction was at log time ..."
 };
+
+// The text after `marker` in `line` up to the first of `ends` (or the end).
+std::string After(const std::string& line, std::string_view marker, std::string_view ends) {
+  size_t at = line.find(marker);
+  if (at == std::string::npos) return "";
+  at += marker.size();
+  return line.substr(at, line.find_first_of(ends, at) - at);
+}
+
+// A FATAL sent to a client the server turned away — the engine's own polls
+// while the server starts or stops, a database not created yet — not a
+// reason the server exited. The recovery-target FATAL may be followed by
+// one of these ("the database system is shutting down").
+bool ClientRejection(const std::string& line) {
+  return line.find("FATAL:  the database system is") != std::string::npos ||
+         (line.find("FATAL:  database \"") != std::string::npos &&
+          line.find("\" does not exist") != std::string::npos);
+}
 
 LogVerdict ReadLog(const std::string& path) {
   LogVerdict verdict;
   std::ifstream f(path);
   std::string line;
   while (std::getline(f, line)) {
-    if (line.find("FATAL:") != std::string::npos || line.find("PANIC:") != std::string::npos) {
+    if ((line.find("FATAL:") != std::string::npos && !ClientRejection(line)) ||
+        line.find("PANIC:") != std::string::npos) {
       verdict.fatal = line;
     }
     if (verdict.disk_full.empty() && line.find("No space left on device") != std::string::npos) {
       verdict.disk_full = line;
+    }
+    if (std::string lsn = After(line, "redo done at ", " "); !lsn.empty()) verdict.redo_done = lsn;
+    if (std::string t = After(line, "last completed transaction was at log time ", "\n");
+        !t.empty()) {
+      verdict.last_commit = t;
     }
     if (line.find("database system is shut down") != std::string::npos ||
         line.find("aborting startup due to startup process failure") != std::string::npos ||
@@ -38,6 +71,15 @@ LogVerdict ReadLog(const std::string& path) {
     }
   }
   return verdict;
+}
+
+// Whether postmaster.pid names a live process (the postmaster removes the
+// file when it exits; a stale one names a dead pid).
+bool PostmasterAlive(const std::string& data_dir) {
+  std::ifstream f(data_dir + "/postmaster.pid");
+  long pid = 0;
+  if (!(f >> pid) || pid <= 0) return false;
+  return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
 
 }  // namespace
@@ -103,7 +145,9 @@ core::Result<collect::PgConnPtr> ConnectScratch(const ScratchServer& server, mil
 WaitOutcome WaitForRecovery(const ScratchServer& server, const RecoveryTarget& target,
                             milliseconds timeout, const std::atomic<bool>* cancel) {
   WaitOutcome out;
-  const Clock::time_point deadline = Clock::now() + timeout;
+  const Clock::time_point started = Clock::now();
+  const Clock::time_point deadline = started + timeout;
+  bool seen_alive = false;
   const bool wait_for_pause =
       target.action == "pause" && target.kind != RecoveryTarget::Kind::kLatest;
   std::string last_error;
@@ -140,8 +184,19 @@ WaitOutcome WaitForRecovery(const ScratchServer& server, const RecoveryTarget& t
     } else {
       last_error = conn.status().message();
     }
+    // Read after the query: a server that promoted and then exited is not
+    // mistaken for one that never got there.
+    const bool alive = PostmasterAlive(server.data_dir);
+    seen_alive = seen_alive || alive;
     LogVerdict log = ReadLog(server.LogPath());
-    if (log.exited) {
+    // Gone: its log says it shut down, or no postmaster runs although one
+    // ran before, logged a FATAL (a setting it rejected) or had time to start.
+    const bool gone = log.exited || (!alive && (seen_alive || !log.fatal.empty() ||
+                                                Clock::now() - started > kPostmasterAppears));
+    if (gone) {
+      if (!log.redo_done.empty()) out.state.lsn = store::ParseLsn(log.redo_done);
+      out.redo_done = log.redo_done;
+      out.last_commit = log.last_commit;
       if (!log.disk_full.empty()) {
         out.result = "disk_full";
         out.message = log.disk_full;
@@ -151,8 +206,9 @@ WaitOutcome WaitForRecovery(const ScratchServer& server, const RecoveryTarget& t
                            log.fatal.find("recovery stop point") != std::string::npos
                        ? "target_not_reached"
                        : "start_failed";
-      out.message =
-          log.fatal.empty() ? "the server exited (see " + server.LogPath() + ")" : log.fatal;
+      out.message = log.fatal.empty()
+                        ? "the server exited without a FATAL line (see " + server.LogPath() + ")"
+                        : log.fatal;
       return out;
     }
     std::this_thread::sleep_for(milliseconds(100));

@@ -34,12 +34,15 @@ struct RecoveryState {
 };
 
 // Waits until recovery reached the target: promoted (not in recovery), or
-// paused when target.action is pause. A server that exits names the cause
-// from its log: disk_full (ENOSPC), target_not_reached, start_failed.
+// paused when target.action is pause. A server that exits (its postmaster
+// gone, or its log saying so) names the cause from its log: disk_full
+// (ENOSPC), target_not_reached ("recovery ended before configured recovery
+// target was reached", PostgreSQL >= 13), start_failed.
 struct WaitOutcome {
   std::string result = "ok";
   std::string message;
-  RecoveryState state;
+  RecoveryState state;                 // after an exit: lsn is where redo ended, when logged
+  std::string redo_done, last_commit;  // from the log of a server that exited
 };
 WaitOutcome WaitForRecovery(const ScratchServer& server, const RecoveryTarget& target,
                             milliseconds timeout, const std::atomic<bool>* cancel);

@@ -27,7 +27,7 @@ import time
 import unittest
 
 import harness
-from restore_support import BarmanArchive
+from restore_support import BarmanArchive, cli, write_config
 
 POLL = 0.25
 ROWS = "SELECT count(*), max(id) FROM items"
@@ -210,16 +210,62 @@ class RestoreFaultTest(unittest.TestCase):
                           "target_before_backup", "choose", "")
         self.assertIn(self.backup_id, d["last"]["message"])
 
-    # Known failure: ends as replay_timeout (60 s, the server's socket never
-    # appears) instead of target_after_archive; not yet diagnosed.
-    @unittest.expectedFailure
     def test_target_after_newest_wal(self):
         # The archive's last commit is more than 2 s old: replay runs out of
-        # archived WAL before reaching "now - 2s".
+        # archived WAL before reaching "now - 2s", and PostgreSQL 15 exits
+        # with "recovery ended before configured recovery target was reached".
         newest = max(os.path.basename(k) for k in self.archive.wal_keys())
-        d, exporter, scratch = self.run_drill("after", target="now - 2s")
+        d, exporter, scratch = self.run_drill("after", target="now - 2s", replay_timeout="300s")
         self.assert_fault("target after the newest archived WAL", d, exporter, scratch,
                           "target_after_archive", "replay", newest)
+        self.assert_after_archive_message(d["last"], newest)
+        # Noticed when the server exits, not at replay_timeout (300 s).
+        self.assertLess(d["last"]["replay_seconds"], 60.0, d["last"])
+
+    def assert_after_archive_message(self, last, newest):
+        message = last["message"]
+        self.assertIn("recovery ended before configured recovery target was reached", message)
+        self.assertIn(f"store s3 ({self.archive.url})", message)
+        self.assertIn(f"newest archived segment {newest}", message)
+        self.assertRegex(message, r"the target time \S+ \(inclusive\)")
+        # Where replay ended: the end of the last record, in the newest segment.
+        lsn = re.search(r"replay ended at LSN ([0-9A-F]+)/([0-9A-F]+)", message)
+        self.assertIsNotNone(lsn, message)
+        end = (int(lsn.group(1), 16) << 32) | int(lsn.group(2), 16)
+        self.assertEqual(end >> 24, int(newest[8:16], 16) << 8 | int(newest[16:24], 16), message)
+        self.assertEqual(last["recovered_lsn_bytes"], end)
+
+    def test_cli_target_after_newest_wal(self):
+        """The same through `restore --to-time`: exit 1 and a FAILED line
+        naming the result, the step, the segment and where replay ended."""
+        newest = max(os.path.basename(k) for k in self.archive.wal_keys())
+        config = self.archive.cluster.exporter_config(interval="1s")
+        config["backup_stores"] = [self.archive.store()]
+        path = write_config(self.tmp, config, "after-cli.yml")
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
+        data_dir = os.path.join(self.tmp.path, "after-cli")
+        t0 = time.monotonic()
+        rc, out, err = cli(["restore", f"--config.file={path}", "--cluster=demo",
+                            f"--to-time={when}", f"--data-dir={data_dir}",
+                            f"--port={harness.free_port()}", "--format=json"], timeout=120)
+        took = time.monotonic() - t0
+        self.assertEqual(rc, 1, out + err)
+        report = json.loads(out)
+        print(f"\nrestore --to-time={when}: {report['result']} at {report['step']} in {took:.2f}s: "
+              f"{report['message']}")
+        self.assertEqual((report["result"], report["step"]), ("target_after_archive", "replay"),
+                         report)
+        self.assertEqual(report["object"], f"{self.archive.url} WAL {newest}")
+        self.assert_after_archive_message(report, newest)
+        self.assertIn(f"the target time {when} (inclusive)", report["message"])
+        self.assertLess(took, 90.0)  # the CLI's replay_timeout is 1h
+        self.assertFalse(os.path.exists(data_dir), "the scratch data is removed")
+        rc, out, err = cli(["restore", f"--config.file={path}", "--cluster=demo",
+                            f"--to-time={when}", f"--data-dir={data_dir}",
+                            f"--port={harness.free_port()}"], timeout=120)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn(f"FAILED:         target_after_archive at step replay: {self.archive.url} "
+                      f"WAL {newest}: the target time {when}", out)
 
     def test_store_fails_mid_fetch(self):
         proxy = CuttingProxy(self.archive.s3.port, limit=1 << 20)

@@ -6,7 +6,8 @@
 // Why one engine and small drivers: choosing the base backup, checking the
 // WAL chain, starting the server, waiting for recovery, verifying and
 // cleaning up are the same whatever wrote the backup; only fetching the base
-// backup and the restore_command differ (barman-cloud, pgBackRest). Every
+// backup and the restore_command differ (barman-cloud, pgBackRest) — or, for
+// pg_dump files, the initdb before and the load after the server starts. Every
 // step is bounded by its own timeout, and a failure names the step, the
 // store and the object, with a short `result` code that drills export.
 //
@@ -94,10 +95,11 @@ struct RestoreRequest {
 struct RestoreReport {
   // "ok", or the cause: store_unreachable, no_backup, target_before_backup,
   // target_after_archive, wal_gap, disk_full, port_in_use, fetch_failed,
-  // start_failed, target_not_reached, replay_timeout, verify_failed,
-  // verify_mismatch, cancelled, internal.
+  // start_failed, target_not_reached, replay_timeout, load_failed,
+  // unsupported_target (a dump has no WAL), verify_failed, verify_mismatch,
+  // cancelled, internal.
   std::string result = "internal";
-  std::string step;     // catalog, choose, check_wal, prepare, fetch, replay, verify, stop
+  std::string step;     // catalog, choose, check_wal, prepare, fetch, replay, load, verify, stop
   std::string object;   // what the failure was about: a store key, a file, a query
   std::string message;  // human-readable; never a credential
   std::string store, cluster;

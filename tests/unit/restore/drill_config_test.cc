@@ -19,6 +19,7 @@ core::Result<std::vector<DrillSpec>> LoadDrills(const std::string& drills) {
   std::ofstream(path) << "targets: []\nbackup_stores:\n"
                          "  - {name: s3, cluster: demo, layout: barman-cloud, url: s3://b/p}\n"
                          "  - {name: dumps, cluster: demo, layout: pg_dump, url: file:///d}\n"
+                         "  - {name: walg, cluster: demo, layout: wal-g, url: file:///w}\n"
                       << drills;
   config::OwnedSections sections;
   auto config = config::LoadConfig(path, &sections);
@@ -46,6 +47,13 @@ TEST(ParseDrills, DefaultsAndTarget) {
   EXPECT_EQ(*d.max_disk_bytes, 2.0 * (1 << 30));
   ASSERT_EQ(d.verify.size(), 1u);
   EXPECT_EQ(*d.verify[0].expect, "1");
+}
+
+TEST(ParseDrills, PgDumpStoreWhenNamed) {
+  auto drills = LoadDrills("drills:\n  - cluster: demo\n    store: dumps\n    target: now - 1d\n");
+  ASSERT_TRUE(drills.ok()) << drills.status().message();
+  EXPECT_EQ(drills->front().store.layout, "pg_dump");
+  EXPECT_EQ(drills->front().target_age, std::chrono::hours(24));
 }
 
 TEST(ParseDrills, CronSchedule) {
@@ -78,11 +86,11 @@ TEST(ParseDrills, ErrorsNamePositionAndKey) {
   EXPECT_NE(bad("drills:\n  - cluster: other\n").find("no backup store of cluster \"other\""),
             std::string::npos);
   EXPECT_NE(
-      bad("drills:\n  - cluster: demo\n    target: yesterday\n").find(":7:13: target must be"),
+      bad("drills:\n  - cluster: demo\n    target: yesterday\n").find(":8:13: target must be"),
       std::string::npos);
-  EXPECT_NE(
-      bad("drills:\n  - cluster: demo\n    store: dumps\n").find("barman-cloud and pgbackrest"),
-      std::string::npos);
+  EXPECT_NE(bad("drills:\n  - cluster: demo\n    store: walg\n")
+                .find("barman-cloud, pgbackrest and pg_dump stores only"),
+            std::string::npos);
   EXPECT_NE(bad("drills:\n  - cluster: demo\n    colour: red\n").find("unknown key \"colour\""),
             std::string::npos);
   EXPECT_NE(bad("drills:\n  - cluster: demo\n  - cluster: demo\n").find("a second drill"),
@@ -92,10 +100,10 @@ TEST(ParseDrills, ErrorsNamePositionAndKey) {
                 .find("set expect or compare_with_primary, not both"),
             std::string::npos);
   EXPECT_NE(bad("drills:\n  - cluster: demo\n    schedule: \"61 * * * *\"\n")
-                .find(":7:15: cron minute field \"61\": values run from 0 to 59"),
+                .find(":8:15: cron minute field \"61\": values run from 0 to 59"),
             std::string::npos);
   EXPECT_NE(bad("drills:\n  - cluster: demo\n    interval: 1d\n    schedule: \"@daily\"\n")
-                .find(":8:15: set interval or schedule, not both"),
+                .find(":9:15: set interval or schedule, not both"),
             std::string::npos);
 }
 

@@ -32,5 +32,20 @@ TEST(RecoverySettings, LatestHasNoTargetAndImmediateNoInclusive) {
   EXPECT_NE(text.find("recovery_target_action = 'pause'\n"), std::string::npos);
 }
 
+// The postmaster rejects "...Z" at start (no time zone abbreviations loaded
+// yet) and exits: the setting carries a numeric offset.
+TEST(RecoverySettings, TimeTargetHasANumericOffset) {
+  RecoveryTarget t;
+  t.kind = RecoveryTarget::Kind::kTime;
+  t.value = "2026-12-03T09:56:31.762Z";
+  std::string text = RecoverySettings(t, "x");
+  EXPECT_NE(text.find("recovery_target_time = '2026-12-03T09:56:31.762+00'\n"), std::string::npos)
+      << text;
+  t.value = "2026-12-03T09:56:31+02:00";
+  text = RecoverySettings(t, "x");
+  EXPECT_NE(text.find("recovery_target_time = '2026-12-03T09:56:31+02:00'\n"), std::string::npos)
+      << text;
+}
+
 }  // namespace
 }  // namespace pgdr::restore
