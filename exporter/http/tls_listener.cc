@@ -107,6 +107,26 @@ bool Wait(int stop_fd, int fd, short events, int fd2, short events2, Clock::time
   }
 }
 
+// After a refused handshake: the alert OpenSSL wrote would be lost if
+// close() found unread client data (the kernel then sends a reset, and the
+// client sees "connection reset" instead of "certificate required"). So
+// half-close, and discard what the client still sends for up to a second.
+void Linger(int fd) {
+  shutdown(fd, SHUT_WR);
+  const auto until = Clock::now() + std::chrono::seconds(1);
+  char buf[4096];
+  size_t drained = 0;
+  while (drained < 64 * 1024) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    pollfd p{fd, POLLIN, 0};
+    if (left <= 0 || poll(&p, 1, static_cast<int>(left)) <= 0) return;
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) return;
+    drained += static_cast<size_t>(n);
+  }
+}
+
 void NoDelay(int fd) {
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -250,6 +270,7 @@ void TlsListener::Serve(int fd, std::string client) {
     core::Log(core::LogLevel::kDebug, "TLS handshake failed",
               {{"client", client},
                {"err", again ? std::string("timed out or stopped") : OpenSslReason()}});
+    Linger(fd);
     return;
   }
   const Fd upstream(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
