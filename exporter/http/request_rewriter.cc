@@ -25,7 +25,7 @@ std::string_view Trim(std::string_view s) {
 
 }  // namespace
 
-RequestRewriter::RequestRewriter(std::string inject, std::vector<std::string> strip,
+RequestRewriter::RequestRewriter(std::string inject, const std::vector<std::string>& strip,
                                  size_t max_body_bytes)
     : inject_(std::move(inject)), max_body_bytes_(max_body_bytes) {
   for (const auto& name : strip) strip_.push_back(Lower(name));

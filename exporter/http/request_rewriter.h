@@ -26,11 +26,11 @@ namespace pgdr::http {
 
 class RequestRewriter {
  public:
-  static constexpr size_t kMaxHeadBytes = 16 * 1024;  // civetweb's max_request_size
+  static constexpr size_t kMaxHeadBytes = size_t{16} * 1024;  // civetweb's max_request_size
 
   // `inject`: header lines, each ending in CRLF, added to every head.
   // `strip`: header names (any case) removed from the client's heads.
-  RequestRewriter(std::string inject, std::vector<std::string> strip, size_t max_body_bytes);
+  RequestRewriter(std::string inject, const std::vector<std::string>& strip, size_t max_body_bytes);
 
   // Consumes client bytes and appends what goes upstream to `out`. Returns
   // false once the input is refused; error_status() is then the answer and

@@ -22,7 +22,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr size_t kBufferBytes = 64 * 1024;  // per direction, per connection
+constexpr size_t kBufferBytes = size_t{64} * 1024;  // per direction, per connection
 constexpr int kWriteChunk = 16 * 1024;
 
 struct SslFree {
@@ -116,7 +116,7 @@ void Linger(int fd) {
   const auto until = Clock::now() + std::chrono::seconds(1);
   char buf[4096];
   size_t drained = 0;
-  while (drained < 64 * 1024) {
+  while (drained < kBufferBytes) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
     pollfd p{fd, POLLIN, 0};
