@@ -38,6 +38,10 @@ class Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
+  void reset(int fd) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
 
  private:
   int fd_;
@@ -130,6 +134,24 @@ void Linger(int fd) {
 void NoDelay(int fd) {
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+// A non-blocking connection to civetweb's private listener, or -1.
+int ConnectUpstream(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    core::Log(core::LogLevel::kError, "TLS relay: cannot reach the HTTP server",
+              {{"port", std::to_string(port)}, {"err", std::strerror(errno)}});
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  NoDelay(fd);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return fd;
 }
 
 }  // namespace
@@ -273,28 +295,18 @@ void TlsListener::Serve(int fd, std::string client) {
     Linger(fd);
     return;
   }
-  const Fd upstream(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(upstream_port_));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (upstream.get() < 0 ||
-      connect(upstream.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    core::Log(core::LogLevel::kError, "TLS relay: cannot reach the HTTP server",
-              {{"port", std::to_string(upstream_port_)}, {"err", std::strerror(errno)}});
-    return;
-  }
-  NoDelay(upstream.get());
-  fcntl(upstream.get(), F_SETFL, fcntl(upstream.get(), F_GETFL) | O_NONBLOCK);
-  Relay(ssl.get(), fd, upstream.get(), client);
+  Relay(ssl.get(), fd, client);
   ERR_clear_error();
   SSL_shutdown(ssl.get());  // best effort: one non-blocking close_notify
 }
 
-void TlsListener::Relay(SSL* ssl, int client_fd, int upstream_fd, const std::string& client) {
+void TlsListener::Relay(SSL* ssl, int client_fd, const std::string& client) {
   RequestRewriter rewriter(
       std::string(kTokenHeader) + ": " + token_ + "\r\n" + kClientHeader + ": " + client + "\r\n",
       {kTokenHeader, kClientHeader}, max_body_bytes_);
+  // Connected when the first request head is complete: a client that
+  // handshakes and then idles or trickles holds no civetweb worker.
+  Fd upstream;
   std::string to_upstream;  // rewritten request bytes
   std::string to_client;    // civetweb's answers
   int write_len = 0;        // an SSL_write to repeat with the same length
@@ -334,6 +346,11 @@ void TlsListener::Relay(SSL* ssl, int client_fd, int upstream_fd, const std::str
         }
       }
     }
+    if (upstream.get() < 0 && !to_upstream.empty()) {
+      upstream.reset(ConnectUpstream(upstream_port_));
+      if (upstream.get() < 0) return;
+    }
+    const int upstream_fd = upstream.get();
     if (!to_upstream.empty()) {
       const ssize_t n = send(upstream_fd, to_upstream.data(), to_upstream.size(), MSG_NOSIGNAL);
       if (n > 0) {
@@ -346,10 +363,15 @@ void TlsListener::Relay(SSL* ssl, int client_fd, int upstream_fd, const std::str
       }
     }
     if ((client_eof || refused) && to_upstream.empty() && !upstream_shut) {
-      shutdown(upstream_fd, SHUT_WR);  // civetweb answers what it has, then closes
       upstream_shut = true;
+      if (upstream_fd >= 0) {
+        shutdown(upstream_fd, SHUT_WR);  // civetweb answers what it has, then closes
+      } else {
+        upstream_eof = true;  // nothing was forwarded
+        if (refused) to_client += ErrorResponse(rewriter.error_status(), rewriter.error_reason());
+      }
     }
-    if (!upstream_eof && to_client.size() < kBufferBytes) {
+    if (upstream_fd >= 0 && !upstream_eof && to_client.size() < kBufferBytes) {
       const ssize_t n = read(upstream_fd, buf, sizeof buf);
       if (n > 0) {
         to_client.append(buf, static_cast<size_t>(n));

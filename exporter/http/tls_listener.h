@@ -14,7 +14,8 @@
 //
 // Threads: one accept thread; one thread per connection (at most
 // kMaxConnections; more are closed at once and counted), each relaying
-// between its TLS socket and its own upstream connection with one poll().
+// between its TLS socket and its own upstream connection with one poll()
+// (connected once the first request head is complete).
 // Bounds: the handshake must finish in kHandshakeTimeout, a request head in
 // kHeadTimeout, and a connection idle (no byte either way) for kIdleTimeout
 // is closed.
@@ -79,7 +80,7 @@ class TlsListener {
   void AcceptLoop() PGDR_EXCLUDES(mu_);
   void Serve(int fd, std::string client) PGDR_EXCLUDES(mu_);
   // Relays until either side ends; returns when the connection should close.
-  void Relay(SSL* ssl, int client_fd, int upstream_fd, const std::string& client);
+  void Relay(SSL* ssl, int client_fd, const std::string& client);
   void Reap(bool all) PGDR_EXCLUDES(mu_);
 
   const std::string token_;

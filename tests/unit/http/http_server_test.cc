@@ -7,8 +7,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
+#include <vector>
 
 #include "pgdr/http/server.h"
 
@@ -241,6 +244,56 @@ TEST(HttpServerTest, TlsIsTerminatedRelayedAndTurnedOffLive) {
   const std::string plain = Get(port, "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_TRUE(plain.starts_with("HTTP/1.1 200 OK\r\n")) << plain;
   EXPECT_EQ(server.relay_forbidden(), 0);
+  server.Stop();
+  unlink(cert.c_str());
+  unlink(key.c_str());
+  rmdir(dir);
+}
+
+// Clients that finish the handshake and then send nothing hold no civetweb
+// worker (the relay connects upstream only for a complete head): with more
+// of them than workers, a real request is still answered at once.
+TEST(HttpServerTest, IdleTlsClientsHoldNoHttpWorker) {
+  char dir[] = "/tmp/pgdr-tls-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string cert = std::string(dir) + "/server.crt";
+  const std::string key = std::string(dir) + "/server.key";
+  WriteSelfSigned(cert, key);
+  HttpServer server;
+  server.Route("/x", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "x"}; });
+  WebConfig web;
+  web.tls = TlsServerConfig{};
+  web.tls->cert_file = cert;
+  web.tls->key_file = key;
+  ASSERT_TRUE(server.SetWebConfig(web).ok());
+  constexpr int kWorkers = 2;
+  ASSERT_TRUE(server.Start("127.0.0.1:0", kWorkers).ok());
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  std::vector<std::pair<SSL*, int>> idle;
+  for (int i = 0; i < kWorkers + 2; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    ASSERT_EQ(SSL_connect(ssl), 1);
+    idle.emplace_back(ssl, fd);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const std::string ok =
+      TlsGet(server.port(), "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(ok.starts_with("HTTP/1.1 200 OK\r\n")) << ok;
+  EXPECT_LT(seconds, 5.0);
+  for (auto& [ssl, fd] : idle) {
+    SSL_free(ssl);
+    close(fd);
+  }
+  SSL_CTX_free(ctx);
   server.Stop();
   unlink(cert.c_str());
   unlink(key.c_str());
