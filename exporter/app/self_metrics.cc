@@ -60,6 +60,9 @@ std::vector<prometheus::MetricFamily> SelfMetrics(const SelfFacts& facts,
               "TLS handshakes that failed or timed out: no or an unverified client certificate "
               "where one is required, a protocol or cipher refused, plain HTTP on the TLS port.",
               {}, facts.tls_handshake_failures);
+    m.Counter("pgdr_http_tls_connections_rejected_total",
+              "TLS connections closed as soon as accepted because 64 were already open.", {},
+              facts.tls_connections_rejected);
   }
   if (facts.web_config) {
     m.Counter("pgdr_web_config_reload_failures_total",

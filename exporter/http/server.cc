@@ -138,6 +138,8 @@ double HttpServer::tls_handshake_failures() const {
   return tls_counters_->handshake_failures.load();
 }
 
+double HttpServer::tls_connections_rejected() const { return tls_counters_->rejected.load(); }
+
 void HttpServer::Route(const std::string& path, HttpHandler handler) {
   routes_[path] = std::move(handler);
 }

@@ -251,7 +251,7 @@ void TlsListener::AcceptLoop() {
     if (open >= static_cast<size_t>(kMaxConnections)) {
       close(fd);
       counters_.rejected.fetch_add(1);
-      core::Log(core::LogLevel::kWarn, "TLS listener: too many connections; closed",
+      core::Log(core::LogLevel::kDebug, "TLS listener: too many connections; closed",
                 {{"client", client}, {"max", std::to_string(kMaxConnections)}});
       continue;
     }

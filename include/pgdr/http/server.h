@@ -80,6 +80,8 @@ class HttpServer {
   // TLS handshakes that failed or timed out (no or a refused client
   // certificate, wrong protocol, plain HTTP on the TLS port).
   double tls_handshake_failures() const;
+  // TLS connections closed at once: TlsListener::kMaxConnections were open.
+  double tls_connections_rejected() const;
   // Requests on the private listener without the relay's token (403).
   double relay_forbidden() const { return relay_forbidden_.load(); }
 

@@ -300,5 +300,46 @@ TEST(HttpServerTest, IdleTlsClientsHoldNoHttpWorker) {
   rmdir(dir);
 }
 
+TEST(HttpServerTest, TlsConnectionsOverTheLimitAreClosedAndCounted) {
+  char dir[] = "/tmp/pgdr-tls-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string cert = std::string(dir) + "/server.crt";
+  const std::string key = std::string(dir) + "/server.key";
+  WriteSelfSigned(cert, key);
+  HttpServer server;
+  WebConfig web;
+  web.tls = TlsServerConfig{};
+  web.tls->cert_file = cert;
+  web.tls->key_file = key;
+  ASSERT_TRUE(server.SetWebConfig(web).ok());
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  std::vector<std::pair<SSL*, int>> open;
+  int refused = 0;
+  for (int i = 0; i < 66; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (SSL_connect(ssl) != 1) ++refused;
+    open.emplace_back(ssl, fd);
+  }
+  EXPECT_EQ(refused, 2);  // 64 handshakes held open, then two closed at once
+  EXPECT_EQ(server.tls_connections_rejected(), 2);
+  for (auto& [ssl, fd] : open) {
+    SSL_free(ssl);
+    close(fd);
+  }
+  SSL_CTX_free(ctx);
+  server.Stop();
+  unlink(cert.c_str());
+  unlink(key.c_str());
+  rmdir(dir);
+}
+
 }  // namespace
 }  // namespace pgdr::http
