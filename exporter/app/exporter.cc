@@ -302,6 +302,9 @@ std::vector<prometheus::MetricFamily> Exporter::Impl::CurrentSelfMetrics() {
   facts.refused_lifecycle = refused_.lifecycle_disabled.load();
   facts.refused_admin_api = refused_.admin_api_disabled.load();
   facts.refused_unauthorized = http_.unauthorized();
+  facts.refused_no_relay_token = http_.relay_forbidden();
+  facts.tls_handshake_failures = http_.tls_handshake_failures();
+  facts.tls_connections_rejected = http_.tls_connections_rejected();
   if (web_) {
     facts.web_config = true;
     facts.web_config_reload_failures = web_->reload_failures();

@@ -31,6 +31,10 @@ void AppendProcessMetrics(core::MetricSet& out) {
 
 }  // namespace
 
+constexpr const char* kRefusedHelp =
+    "Requests refused: 403 when their endpoint is disabled by a flag, 401 without valid basic "
+    "auth, 403 on the private listener behind the TLS relay without the relay's token.";
+
 std::vector<prometheus::MetricFamily> SelfMetrics(const SelfFacts& facts,
                                                   const rules::RuleManager* rules,
                                                   const actions::ActionEngine* engine) {
@@ -43,18 +47,23 @@ std::vector<prometheus::MetricFamily> SelfMetrics(const SelfFacts& facts,
           std::chrono::duration<double>(facts.last_reload.time_since_epoch()).count());
   m.Counter("pgdr_config_reload_failures_total",
             "Reloads refused because the new config was invalid.", {}, facts.reload_failures);
-  m.Counter("pgdr_http_requests_refused_total",
-            "Requests refused: 403 when their endpoint is disabled by a flag, 401 without valid "
-            "basic auth.",
-            {{"reason", "lifecycle_disabled"}}, facts.refused_lifecycle);
-  m.Counter("pgdr_http_requests_refused_total",
-            "Requests refused: 403 when their endpoint is disabled by a flag, 401 without valid "
-            "basic auth.",
-            {{"reason", "admin_api_disabled"}}, facts.refused_admin_api);
-  m.Counter("pgdr_http_requests_refused_total",
-            "Requests refused: 403 when their endpoint is disabled by a flag, 401 without valid "
-            "basic auth.",
-            {{"reason", "unauthorized"}}, facts.refused_unauthorized);
+  m.Counter("pgdr_http_requests_refused_total", kRefusedHelp, {{"reason", "lifecycle_disabled"}},
+            facts.refused_lifecycle);
+  m.Counter("pgdr_http_requests_refused_total", kRefusedHelp, {{"reason", "admin_api_disabled"}},
+            facts.refused_admin_api);
+  m.Counter("pgdr_http_requests_refused_total", kRefusedHelp, {{"reason", "unauthorized"}},
+            facts.refused_unauthorized);
+  m.Counter("pgdr_http_requests_refused_total", kRefusedHelp, {{"reason", "no_relay_token"}},
+            facts.refused_no_relay_token);
+  if (facts.web_config) {
+    m.Counter("pgdr_http_tls_handshake_failures_total",
+              "TLS handshakes that failed or timed out: no or an unverified client certificate "
+              "where one is required, a protocol or cipher refused, plain HTTP on the TLS port.",
+              {}, facts.tls_handshake_failures);
+    m.Counter("pgdr_http_tls_connections_rejected_total",
+              "TLS connections closed as soon as accepted because 64 were already open.", {},
+              facts.tls_connections_rejected);
+  }
   if (facts.web_config) {
     m.Counter("pgdr_web_config_reload_failures_total",
               "Web config (--web.config.file) loads refused; the running one was kept.", {},

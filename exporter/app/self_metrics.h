@@ -20,9 +20,12 @@ struct SelfFacts {
   size_t targets = 0;
   std::chrono::system_clock::time_point last_reload;
   double reload_failures = 0;
-  double refused_lifecycle = 0;     // 403s of a disabled /-/reload
-  double refused_admin_api = 0;     // 403s of a disabled mutating /api/v1 call
-  double refused_unauthorized = 0;  // 401s: missing or wrong basic auth (web config)
+  double refused_lifecycle = 0;       // 403s of a disabled /-/reload
+  double refused_admin_api = 0;       // 403s of a disabled mutating /api/v1 call
+  double refused_unauthorized = 0;    // 401s: missing or wrong basic auth (web config)
+  double refused_no_relay_token = 0;  // 403s on civetweb's private listener (TLS on)
+  double tls_handshake_failures = 0;
+  double tls_connections_rejected = 0;
   // --web.config.file; web_config false: none given (its series are absent).
   bool web_config = false;
   double web_config_reload_failures = 0;

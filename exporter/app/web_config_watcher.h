@@ -7,8 +7,8 @@
 // certificate takes effect without a restart. An invalid file is refused,
 // logged and counted, and the running one kept.
 //
-// The reload runs on the watcher's own thread, never on an HTTP worker: a
-// TLS change restarts the listener, which waits for the workers.
+// The reload runs on the watcher's own thread, never on an HTTP worker:
+// turning TLS on or off restarts the listeners, which waits for the workers.
 //
 // Thread-safety: Poke() and the counters from any thread; Load, Start and
 // Stop from the thread owning the exporter.

@@ -1,11 +1,15 @@
 #include "pgdr/http/server.h"
 
 #include <civetweb.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "http/tls_context.h"
+#include "http/tls_listener.h"
 #include "pgdr/core/log.h"
 #include "pgdr/http/basic_auth.h"
 
@@ -77,21 +81,38 @@ std::string Decode(std::string_view s) {
 
 }  // namespace
 
-// Debian 12's civetweb 1.15 loads OpenSSL 3 itself (dlopen) and its worker
-// crashes on the first TLS connection, even with civetweb's own
-// ssl_certificate setup (reproduced with a 10-line C program). Until the TLS
-// layer is replaced, a web config with tls_server_config is refused.
-constexpr bool kCivetwebTlsWorks = false;
-
 struct HttpServer::Security {
-  Security(WebConfig c, SslCtx t) : config(std::move(c)), tls(std::move(t)), auth(config.users) {
+  explicit Security(WebConfig c) : config(std::move(c)), auth(config.users) {
     for (const auto& [name, value] : config.headers) headers += name + ": " + value + "\r\n";
   }
   const WebConfig config;
-  const SslCtx tls;  // null: plain HTTP
   const BasicAuth auth;
   std::string headers;  // http_server_config.headers as header lines
 };
+
+struct HttpServer::TlsCounters : TlsListener::Counters {};
+
+namespace {
+
+// 32 random bytes, hex: the relay's token.
+std::string RandomToken() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // no entropy: nothing is safe
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+bool SameToken(const char* given, const std::string& token) {
+  return given != nullptr && std::strlen(given) == token.size() &&
+         CRYPTO_memcmp(given, token.data(), token.size()) == 0;
+}
+
+}  // namespace
 
 std::string QueryParam(const std::string& query, const std::string& name) {
   size_t pos = 0;
@@ -108,7 +129,16 @@ std::string QueryParam(const std::string& query, const std::string& name) {
   return "";
 }
 
+HttpServer::HttpServer()
+    : relay_token_(RandomToken()), tls_counters_(std::make_unique<TlsCounters>()) {}
+
 HttpServer::~HttpServer() { Stop(); }
+
+double HttpServer::tls_handshake_failures() const {
+  return tls_counters_->handshake_failures.load();
+}
+
+double HttpServer::tls_connections_rejected() const { return tls_counters_->rejected.load(); }
 
 void HttpServer::Route(const std::string& path, HttpHandler handler) {
   routes_[path] = std::move(handler);
@@ -128,6 +158,20 @@ int HttpServer::Dispatch(mg_connection* conn, void* self) {
   req.path = info->local_uri != nullptr ? info->local_uri : "/";
   req.query = info->query_string != nullptr ? info->query_string : "";
   const bool head = req.method == "HEAD";
+  std::string client;
+  if (server->relay_only_.load()) {
+    // This listener is civetweb's private one: only the relay may use it.
+    if (!SameToken(mg_get_header(conn, TlsListener::kTokenHeader), server->relay_token_)) {
+      server->relay_forbidden_.fetch_add(1);
+      Write(conn, {403, "text/plain; charset=utf-8", "this port only serves pgdr's TLS relay\n"},
+            head, "");
+      return 403;
+    }
+    const char* from = mg_get_header(conn, TlsListener::kClientHeader);
+    client = from != nullptr ? from : "";
+  } else {
+    client = std::string(info->remote_addr) + ":" + std::to_string(info->remote_port);
+  }
   if (info->content_length > static_cast<long long>(kMaxBodyBytes)) {
     Write(conn, {413, "text/plain; charset=utf-8", "request body too large\n"}, head, extra);
     return 413;
@@ -146,6 +190,8 @@ int HttpServer::Dispatch(mg_connection* conn, void* self) {
     const char* authorization = mg_get_header(conn, "Authorization");
     if (authorization == nullptr || !security->auth.Check(authorization)) {
       server->unauthorized_.fetch_add(1);
+      core::Log(core::LogLevel::kDebug, "HTTP request unauthorized",
+                {{"client", client}, {"path", req.path}});
       Write(conn, {401, "text/plain; charset=utf-8", "Unauthorized\n"}, head,
             extra + "WWW-Authenticate: Basic realm=\"pgdr\"\r\n");
       return 401;
@@ -175,46 +221,34 @@ std::shared_ptr<const HttpServer::Security> HttpServer::CurrentSecurity() const 
   return security_;
 }
 
-// civetweb made the listener's SSL_CTX; configure it completely (1: civetweb
-// does no certificate or verification setup of its own). Called from the
-// thread running mg_start, which holds lifecycle_mu_.
-int HttpServer::InitSsl(void* ssl_ctx, void* self) {
-  auto* server = static_cast<HttpServer*>(self);
-  const auto& security = server->listener_security_;
-  if (!security || !security->config.tls) return -1;
-  core::Status s = ConfigureTls(static_cast<SSL_CTX*>(ssl_ctx), *security->config.tls);
-  if (!s.ok()) {
-    core::Log(core::LogLevel::kError, "TLS setup failed", {{"err", s.message()}});
-    return -1;
-  }
-  return 1;
-}
-
 core::Status HttpServer::SetWebConfig(const WebConfig& web) {
   SslCtx tls;
-  if (web.tls && !kCivetwebTlsWorks) {
-    return core::Status::Unsupported(
-        "tls_server_config: not available yet: Debian's civetweb 1.15 resets every TLS "
-        "connection (its worker calls a null OpenSSL function) with OpenSSL 3");
-  }
   if (web.tls) {
     auto built = NewTlsContext(*web.tls);
     if (!built.ok()) return built.status();
     tls = std::move(*built);
   }
-  auto security = std::make_shared<const Security>(web, std::move(tls));
+  auto security = std::make_shared<const Security>(web);
   const core::MutexLock lifecycle(lifecycle_mu_);
   {
     const core::MutexLock lock(security_mu_);
     security_ = security;
   }
-  // A TLS context is rebuilt on every call (the certificate files may have
-  // been rotated under the same names), so a listener using TLS, or one
-  // that should, restarts.
-  if (ctx_ == nullptr || (!listening_tls_ && !web.tls)) return core::Status::OK();
-  mg_stop(ctx_);
-  ctx_ = nullptr;
-  core::Log(core::LogLevel::kInfo, "web config: restarting the listener for new TLS settings",
+  const bool was_tls = tls_listener_ != nullptr;
+  if (ctx_ != nullptr && was_tls && tls) {
+    // A context is rebuilt on every call (the certificate files may have
+    // been rotated under the same names); new connections use it.
+    tls_listener_->SetContext(std::move(tls));
+    return core::Status::OK();
+  }
+  if (ctx_ != nullptr && !was_tls && !tls) return core::Status::OK();
+  const bool running = ctx_ != nullptr;
+  if (running) StopListeners();
+  tls_listener_ = tls ? std::make_unique<TlsListener>(std::move(tls), relay_token_, kMaxBodyBytes,
+                                                      *tls_counters_)
+                      : nullptr;
+  if (!running) return core::Status::OK();
+  core::Log(core::LogLevel::kInfo, "web config: restarting the listener, TLS turned on or off",
             {{"port", std::to_string(port_.load())}, {"tls", web.tls ? "on" : "off"}});
   return Listen();
 }
@@ -246,9 +280,9 @@ core::Status HttpServer::Start(const std::string& listen_address, int threads) {
 }
 
 core::Status HttpServer::Listen() {
-  listener_security_ = CurrentSecurity();
-  listening_tls_ = listener_security_ && listener_security_->tls;
-  const std::string ports = host_ + std::to_string(port_.load()) + (listening_tls_ ? "s" : "");
+  const bool tls = tls_listener_ != nullptr;
+  relay_only_ = tls;
+  const std::string ports = tls ? "127.0.0.1:0" : host_ + std::to_string(port_.load());
   const std::string thread_count = std::to_string(threads_);
   const char* options[] = {"listening_ports",
                            ports.c_str(),
@@ -260,22 +294,38 @@ core::Status HttpServer::Listen() {
                            "yes",
                            nullptr};
   mg_callbacks callbacks{};
-  callbacks.init_ssl = &HttpServer::InitSsl;
   ctx_ = mg_start(&callbacks, this, options);
   if (ctx_ == nullptr) return core::Status::Unavailable("address in use, or invalid");
   mg_set_request_handler(ctx_, "/", &HttpServer::Dispatch, this);
   mg_server_port server_ports[4];
   const int n = mg_get_server_ports(ctx_, 4, server_ports);
-  if (n > 0) port_ = server_ports[0].port;
+  const int bound = n > 0 ? server_ports[0].port : 0;
+  if (!tls) {
+    port_ = bound;
+    return core::Status::OK();
+  }
+  const std::string host = host_.empty() ? "" : host_.substr(0, host_.size() - 1);
+  if (core::Status s = tls_listener_->Start(host, port_.load(), bound); !s.ok()) {
+    mg_stop(ctx_);
+    ctx_ = nullptr;
+    return s;
+  }
+  port_ = tls_listener_->port();
   return core::Status::OK();
 }
 
-void HttpServer::Stop() {
-  const core::MutexLock lifecycle(lifecycle_mu_);
+void HttpServer::StopListeners() {
+  // The relay first: its connections are civetweb's clients.
+  if (tls_listener_) tls_listener_->Stop();
   if (ctx_ != nullptr) {
     mg_stop(ctx_);
     ctx_ = nullptr;
   }
+}
+
+void HttpServer::Stop() {
+  const core::MutexLock lifecycle(lifecycle_mu_);
+  StopListeners();
 }
 
 }  // namespace pgdr::http

@@ -20,15 +20,6 @@ std::string OpenSslError() {
 // (and, for the latter, required) but not verified against any CA.
 int AcceptAny(int, X509_STORE_CTX*) { return 1; }
 
-}  // namespace
-
-core::Result<SslCtx> NewTlsContext(const TlsServerConfig& tls) {
-  SslCtx ctx(SSL_CTX_new(TLS_server_method()));
-  if (!ctx) return core::Status::Unavailable("TLS: " + OpenSslError());
-  if (core::Status s = ConfigureTls(ctx.get(), tls); !s.ok()) return s;
-  return ctx;
-}
-
 core::Status ConfigureTls(SSL_CTX* ctx, const TlsServerConfig& tls) {
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   if (tls.prefer_server_cipher_suites) {
@@ -79,9 +70,20 @@ core::Status ConfigureTls(SSL_CTX* ctx, const TlsServerConfig& tls) {
       SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
       break;
   }
-  // Sessions are not resumed across the listener restarts a reload does.
+  // Sessions are not resumed: a reload replaces the context, and with it
+  // the client_auth_type a resumed session would skip.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(ctx, 0);
   return core::Status::OK();
+}
+
+}  // namespace
+
+core::Result<SslCtx> NewTlsContext(const TlsServerConfig& tls) {
+  SslCtx ctx(SSL_CTX_new(TLS_server_method()));
+  if (!ctx) return core::Status::Unavailable("TLS: " + OpenSslError());
+  if (core::Status s = ConfigureTls(ctx.get(), tls); !s.ok()) return s;
+  return ctx;
 }
 
 }  // namespace pgdr::http

@@ -1,11 +1,9 @@
-// An OpenSSL SSL_CTX configured from a web config's tls_server_config in
-// civetweb's init_ssl callback (civetweb creates the context, through the
-// libssl it loads itself; its external_ssl_ctx path leaves that library
-// unloaded in Debian's 1.15 and crashes), so every exporter-toolkit setting
-// maps onto OpenSSL directly: client_auth_type onto SSL_VERIFY_* modes (with
-// a verify callback that accepts unverified certificates for
-// RequireAnyClientCert and RequestClientCert, as Go does), min/max_version,
-// cipher_suites and prefer_server_cipher_suites.
+// An OpenSSL SSL_CTX built from a web config's tls_server_config for pgdr's
+// TLS listener (tls_listener.h), so every exporter-toolkit setting maps
+// onto OpenSSL directly: client_auth_type onto SSL_VERIFY_* modes (with a
+// verify callback that accepts unverified certificates for
+// RequireAnyClientCert and RequestClientCert, as Go does),
+// min/max_version, cipher_suites and prefer_server_cipher_suites.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -22,10 +20,9 @@ struct SslCtxFree {
 };
 using SslCtx = std::unique_ptr<SSL_CTX, SslCtxFree>;
 
-// Loads the certificate, key and client CA into `ctx` and sets its
-// verification, versions and ciphers; errors name the file.
-core::Status ConfigureTls(SSL_CTX* ctx, const TlsServerConfig& tls);
-// A context configured so, to validate a web config before it is applied.
+// Loads the certificate, key and client CA and sets the verification,
+// versions and ciphers; errors name the file. Building one is also how a
+// web config is validated before it is applied.
 core::Result<SslCtx> NewTlsContext(const TlsServerConfig& tls);
 
 }  // namespace pgdr::http

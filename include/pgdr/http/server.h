@@ -10,9 +10,12 @@
 // A web config (web_config.h) adds TLS, basic auth and response headers.
 // With basic_auth_users every request needs a valid Authorization header
 // (exporter-toolkit semantics) or gets 401 with WWW-Authenticate. Users and
-// headers change live; civetweb cannot swap its SSL_CTX, so a change of the
-// TLS settings restarts the listener in-process on the same port (requests
-// in flight finish first; new connections wait for the listen backlog).
+// headers change live. TLS is terminated by pgdr itself (tls_listener.h:
+// Debian's civetweb cannot do TLS with OpenSSL 3), which relays to civetweb
+// on a private loopback listener guarded by a per-process token; new TLS
+// settings (certificate, client_auth_type, versions) apply to new
+// connections without a restart. Only turning TLS on or off restarts the
+// listeners in-process on the same port (requests in flight finish first).
 //
 // Thread-safety: Route() before Start(); everything else from any thread,
 // except that SetWebConfig() after Start() must not run on a handler thread
@@ -34,6 +37,8 @@ struct mg_connection;
 
 namespace pgdr::http {
 
+class TlsListener;
+
 struct HttpRequest {
   std::string method;
   std::string path;
@@ -53,7 +58,7 @@ class HttpServer {
  public:
   static constexpr size_t kMaxBodyBytes = 1 << 20;
 
-  HttpServer() = default;
+  HttpServer();
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -72,27 +77,41 @@ class HttpServer {
   int port() const { return port_.load(); }
   // Requests answered 401 (missing or wrong basic auth credentials).
   double unauthorized() const { return unauthorized_.load(); }
+  // TLS handshakes that failed or timed out (no or a refused client
+  // certificate, wrong protocol, plain HTTP on the TLS port).
+  double tls_handshake_failures() const;
+  // TLS connections closed at once: TlsListener::kMaxConnections were open.
+  double tls_connections_rejected() const;
+  // Requests on the private listener without the relay's token (403).
+  double relay_forbidden() const { return relay_forbidden_.load(); }
 
  private:
   struct Security;
+  struct TlsCounters;
   static int Dispatch(mg_connection* conn, void* self);
-  static int InitSsl(void* ssl_ctx, void* self) PGDR_NO_THREAD_SAFETY_ANALYSIS;
   std::shared_ptr<const Security> CurrentSecurity() const PGDR_EXCLUDES(security_mu_);
-  core::Status Listen() PGDR_REQUIRES(lifecycle_mu_) PGDR_EXCLUDES(security_mu_);
+  // Starts civetweb on the public port, or, with a tls_listener_, on a
+  // private loopback port behind the TLS listener on the public one.
+  core::Status Listen() PGDR_REQUIRES(lifecycle_mu_);
+  void StopListeners() PGDR_REQUIRES(lifecycle_mu_);
 
+  const std::string relay_token_;  // random, per process; never logged
   std::map<std::string, HttpHandler> routes_;
   std::map<std::string, HttpHandler> prefix_routes_;
   core::Mutex lifecycle_mu_;  // Start, Stop and listener restarts
   mg_context* ctx_ PGDR_GUARDED_BY(lifecycle_mu_) = nullptr;
+  // Present while TLS is configured (started with the listeners).
+  std::unique_ptr<TlsListener> tls_listener_ PGDR_GUARDED_BY(lifecycle_mu_);
   std::string host_ PGDR_GUARDED_BY(lifecycle_mu_);  // "127.0.0.1:" or "" (every interface)
   int threads_ PGDR_GUARDED_BY(lifecycle_mu_) = 4;
-  bool listening_tls_ PGDR_GUARDED_BY(lifecycle_mu_) = false;
-  // The security the listener started with (its TLS settings).
-  std::shared_ptr<const Security> listener_security_ PGDR_GUARDED_BY(lifecycle_mu_);
   mutable core::Mutex security_mu_;  // a leaf
   std::shared_ptr<const Security> security_ PGDR_GUARDED_BY(security_mu_);
   std::atomic<int> port_{0};
+  // civetweb listens only for the relay: requests need relay_token_.
+  std::atomic<bool> relay_only_{false};
   std::atomic<double> unauthorized_{0};
+  std::atomic<double> relay_forbidden_{0};
+  const std::unique_ptr<TlsCounters> tls_counters_;
 };
 
 // Parses one value out of a URL query string ("a=1&b=2"), percent-decoded.

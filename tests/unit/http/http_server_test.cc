@@ -1,7 +1,17 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+#include <vector>
 
 #include "pgdr/http/server.h"
 
@@ -127,21 +137,208 @@ TEST(HttpServerTest, BasicAuthGuardsEveryPathAndHeadersAreAdded) {
   server.Stop();
 }
 
-TEST(HttpServerTest, TlsConfigIsRefusedAndTheRunningOneKept) {
+TEST(HttpServerTest, InvalidTlsConfigIsRefusedAndTheRunningOneKept) {
   HttpServer server;
   WebConfig web;
   web.users["alice"] = "$2b$04$nGE5TzYlNIlYZP/VZcgkhudXrqhsMbzUpyoj32pri42CHjzwiDBWe";
   ASSERT_TRUE(server.SetWebConfig(web).ok());
   WebConfig tls;
   tls.tls = TlsServerConfig{};
+  tls.tls->cert_file = "/nonexistent/server.crt";
+  tls.tls->key_file = "/nonexistent/server.key";
   core::Status s = server.SetWebConfig(tls);
-  EXPECT_EQ(s.code(), core::Status::Code::kUnsupported);
-  EXPECT_NE(s.message().find("civetweb"), std::string::npos) << s.message();
+  EXPECT_EQ(s.code(), core::Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("/nonexistent/server.crt"), std::string::npos) << s.message();
   ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
   const std::string denied =
       Get(server.port(), "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_TRUE(denied.starts_with("HTTP/1.1 401")) << denied;  // alice's config still runs
   server.Stop();
+}
+
+// A self-signed certificate for 127.0.0.1, written as PEM files.
+void WriteSelfSigned(const std::string& cert_path, const std::string& key_path) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  ASSERT_NE(key, nullptr);
+  X509* x = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, key);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  ASSERT_GT(X509_sign(x, key, EVP_sha256()), 0);
+  FILE* f = fopen(cert_path.c_str(), "w");
+  PEM_write_X509(f, x);
+  fclose(f);
+  f = fopen(key_path.c_str(), "w");
+  PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
+  fclose(f);
+  X509_free(x);
+  EVP_PKEY_free(key);
+}
+
+// One request over TLS (no certificate verification: the test checks the
+// relay, not the PKI); the whole answer, or "" when the handshake fails.
+std::string TlsGet(int port, const std::string& request) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = SSL_new(ctx);
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    SSL_set_fd(ssl, fd);
+    if (SSL_connect(ssl) == 1 &&
+        SSL_write(ssl, request.data(), static_cast<int>(request.size())) > 0) {
+      char buf[4096];
+      int n = 0;
+      while ((n = SSL_read(ssl, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  close(fd);
+  return out;
+}
+
+TEST(HttpServerTest, TlsIsTerminatedRelayedAndTurnedOffLive) {
+  char dir[] = "/tmp/pgdr-tls-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string cert = std::string(dir) + "/server.crt";
+  const std::string key = std::string(dir) + "/server.key";
+  WriteSelfSigned(cert, key);
+  HttpServer server;
+  server.Route("/echo", [](const HttpRequest& r) {
+    return HttpResponse{200, "text/plain", r.method + " " + r.body};
+  });
+  WebConfig web;
+  web.tls = TlsServerConfig{};
+  web.tls->cert_file = cert;
+  web.tls->key_file = key;
+  ASSERT_TRUE(server.SetWebConfig(web).ok());
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  const int port = server.port();
+  // Two pipelined requests on one TLS connection, the first with a body.
+  const std::string both = TlsGet(port,
+                                  "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+                                  "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(both.starts_with("HTTP/1.1 200 OK\r\n")) << both;
+  EXPECT_NE(both.find("POST hello"), std::string::npos) << both;
+  EXPECT_EQ(both.substr(both.size() - 4), "GET ") << both;
+  // A head the relay will not forward is answered by the relay itself.
+  const std::string chunked =
+      TlsGet(port, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_TRUE(chunked.starts_with("HTTP/1.1 501 Not Implemented\r\n")) << chunked;
+  // Plain HTTP on the TLS port: the handshake fails and is counted.
+  EXPECT_EQ(Get(port, "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").find("200"),
+            std::string::npos);
+  EXPECT_EQ(server.tls_handshake_failures(), 1);
+  // TLS off: the same port answers plain HTTP.
+  ASSERT_TRUE(server.SetWebConfig(WebConfig{}).ok());
+  EXPECT_EQ(server.port(), port);
+  const std::string plain = Get(port, "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(plain.starts_with("HTTP/1.1 200 OK\r\n")) << plain;
+  EXPECT_EQ(server.relay_forbidden(), 0);
+  server.Stop();
+  unlink(cert.c_str());
+  unlink(key.c_str());
+  rmdir(dir);
+}
+
+// Clients that finish the handshake and then send nothing hold no civetweb
+// worker (the relay connects upstream only for a complete head): with more
+// of them than workers, a real request is still answered at once.
+TEST(HttpServerTest, IdleTlsClientsHoldNoHttpWorker) {
+  char dir[] = "/tmp/pgdr-tls-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string cert = std::string(dir) + "/server.crt";
+  const std::string key = std::string(dir) + "/server.key";
+  WriteSelfSigned(cert, key);
+  HttpServer server;
+  server.Route("/x", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "x"}; });
+  WebConfig web;
+  web.tls = TlsServerConfig{};
+  web.tls->cert_file = cert;
+  web.tls->key_file = key;
+  ASSERT_TRUE(server.SetWebConfig(web).ok());
+  constexpr int kWorkers = 2;
+  ASSERT_TRUE(server.Start("127.0.0.1:0", kWorkers).ok());
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  std::vector<std::pair<SSL*, int>> idle;
+  for (int i = 0; i < kWorkers + 2; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    ASSERT_EQ(SSL_connect(ssl), 1);
+    idle.emplace_back(ssl, fd);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const std::string ok =
+      TlsGet(server.port(), "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(ok.starts_with("HTTP/1.1 200 OK\r\n")) << ok;
+  EXPECT_LT(seconds, 5.0);
+  for (auto& [ssl, fd] : idle) {
+    SSL_free(ssl);
+    close(fd);
+  }
+  SSL_CTX_free(ctx);
+  server.Stop();
+  unlink(cert.c_str());
+  unlink(key.c_str());
+  rmdir(dir);
+}
+
+TEST(HttpServerTest, TlsConnectionsOverTheLimitAreClosedAndCounted) {
+  char dir[] = "/tmp/pgdr-tls-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string cert = std::string(dir) + "/server.crt";
+  const std::string key = std::string(dir) + "/server.key";
+  WriteSelfSigned(cert, key);
+  HttpServer server;
+  WebConfig web;
+  web.tls = TlsServerConfig{};
+  web.tls->cert_file = cert;
+  web.tls->key_file = key;
+  ASSERT_TRUE(server.SetWebConfig(web).ok());
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  std::vector<std::pair<SSL*, int>> open;
+  int refused = 0;
+  for (int i = 0; i < 66; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (SSL_connect(ssl) != 1) ++refused;
+    open.emplace_back(ssl, fd);
+  }
+  EXPECT_EQ(refused, 2);  // 64 handshakes held open, then two closed at once
+  EXPECT_EQ(server.tls_connections_rejected(), 2);
+  for (auto& [ssl, fd] : open) {
+    SSL_free(ssl);
+    close(fd);
+  }
+  SSL_CTX_free(ctx);
+  server.Stop();
+  unlink(cert.c_str());
+  unlink(key.c_str());
+  rmdir(dir);
 }
 
 }  // namespace
