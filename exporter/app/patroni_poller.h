@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "app/patroni_discovery.h"
+#include "pgdr/collect/snapshot.h"
 #include "pgdr/config/config.h"
 #include "pgdr/core/metric_set.h"
 
@@ -25,6 +27,11 @@ namespace pgdr::app {
 struct PatroniPoll {
   std::string cluster;
   std::vector<prometheus::MetricFamily> families;
+  collect::ManagerState state;  // what the failover guards read
+  // The members in /cluster; unset when no member answered it (the
+  // targets discovered before are kept: an outage of Patroni's API is not
+  // a change of membership).
+  std::optional<std::vector<PatroniMember>> members;
 };
 
 class PatroniPoller {

@@ -32,6 +32,8 @@ struct FailoverPlan {
   const std::vector<MemberView>& members;    // the cluster as the guards last saw it
   const std::vector<PgEndpoint>& endpoints;  // the cluster's configured members
   const PgEndpoint& candidate;               // the member to promote
+  // The cluster's discovery.patroni REST APIs; null when it has none.
+  const std::vector<std::string>* patroni_urls = nullptr;
 };
 
 // What a provider needs in its trigger; LoadActionsConfig accepts the

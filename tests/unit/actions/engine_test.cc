@@ -306,19 +306,6 @@ TEST(ActionEngine, ExecProviderActsOnceWithTheDecision) {
   unlink(path);
 }
 
-TEST(ActionEngine, PatroniProviderAgainstScriptedLocalHttpServer) {
-  TestHttpSink patroni;
-  auto e =
-      Engine("      dry_run: false\n      provider: patroni\n      url: " + patroni.url() + "\n");
-  Drive(*e, 1, 10, false, false);
-  ASSERT_TRUE(e->WaitIdle(std::chrono::seconds(10)));
-  EXPECT_EQ(Count(*e, "success"), 1);
-  const auto reqs = patroni.requests();
-  ASSERT_EQ(reqs.size(), 1u);
-  EXPECT_EQ(reqs[0].substr(0, reqs[0].find("\r\n")), "POST /failover HTTP/1.1");
-  EXPECT_EQ(reqs[0].substr(reqs[0].find("\r\n\r\n") + 4), R"({"candidate":"p2"})");
-}
-
 TEST(ActionEngine, CnpgProviderAgainstMockKubernetesApi) {
   TestHttpSink kubernetes;  // a mock: no Kubernetes API server can run here
   setenv("PGDR_TEST_K8S_TOKEN", "sa-token", 1);
