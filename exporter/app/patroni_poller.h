@@ -1,7 +1,9 @@
 // PatroniPoller: one thread per `discovery.patroni` cluster, polling every
 // member's GET /patroni and one member's GET /cluster (the first that
 // answers) each `interval`, off the /metrics path like the store pollers: a
-// hung member API costs its own thread a timeout, never a scrape.
+// hung member API costs its own thread a timeout, never a scrape. Each poll
+// also carries what the failover guards and the target discovery need from
+// /cluster: the manager state (answered, paused, leader) and the members.
 //
 // A reload retires a poller with RequestStop() and keeps it until
 // Finished(), as the store pollers are (see store_poller.h).

@@ -9,7 +9,11 @@ harness.TempDir stops them all.
         cluster.leader()                  # member name per `patronictl list`
         cluster.patronictl("pause", "--wait")
         cluster.list()                    # [{"Member": ..., "Role": ..., "TL": ...}, ...]
-        cluster.kill_member("pat-1")      # SIGKILL patroni and its postgres
+        cluster.member("pat-1").kill()    # SIGKILL patroni and its postgres
+
+pgdr_view(exp, cluster) and patronictl_view(rows) put pgdr_patroni_* and
+`patronictl list -f json` in one shape (member -> role, state, timeline,
+lag in MB) for comparison.
 """
 
 import json
