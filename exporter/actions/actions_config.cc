@@ -386,6 +386,7 @@ core::Result<ActionsConfig> LoadActionsConfig(const config::Config& config,
     out.addresses[t.Key()] = DsnAddress(t.dsn);
     out.regions_of_members[t.Key()] = t.region;
   }
+  for (const auto& p : config.patroni) out.patroni_urls[p.cluster] = p.urls;
   for (const auto& p : config.pgbouncers) {
     PoolerEndpoint pe;
     pe.name = p.name;

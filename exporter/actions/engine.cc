@@ -210,7 +210,20 @@ void ActionEngine::Impl::HandleFailover(size_t index, const Trigger& t, const Ac
           return rf.policy.cluster == cluster && rf.policy.standby_region == m.region;
         });
   });
-  const FailoverDecision d = DecideFailover(members, tracker, t.policy, maintenance, now);
+  // A Patroni cluster not in the snapshot yet (no poll composed) is unknown.
+  std::optional<collect::ManagerState> manager;
+  if (config_.patroni_urls.count(cluster)) {
+    manager.emplace();
+    manager->manager = "patroni";
+  }
+  if (last_snapshot_) {
+    if (const auto it = last_snapshot_->managers.find(cluster);
+        it != last_snapshot_->managers.end()) {
+      manager = it->second;
+    }
+  }
+  const FailoverDecision d =
+      DecideFailover(members, tracker, t.policy, maintenance, now, manager ? &*manager : nullptr);
   const std::string alertname = Get(alert.labels, "alertname");
   if (!d.promote) {
     if (d.reason == last) return;
@@ -344,7 +357,12 @@ void ActionEngine::Impl::RunFailover(const Trigger& t, const std::string& cluste
   if (!candidate) {
     st = core::Status::NotFound("candidate " + d.candidate + " has no target");
   } else {
-    const FailoverPlan plan{t, cluster, d, alert, members, config_.members.at(cluster), *candidate};
+    const auto urls = config_.patroni_urls.find(cluster);
+    const FailoverPlan plan{
+        t,          cluster,
+        d,          alert,
+        members,    config_.members.at(cluster),
+        *candidate, urls == config_.patroni_urls.end() ? nullptr : &urls->second};
     st = provider->Promote(plan, started + t.timeout);
   }
   if (st.ok() && !t.redirect.empty()) {

@@ -84,7 +84,8 @@ void ClusterTracker::Observe(const std::vector<MemberView>& members,
 
 FailoverDecision DecideFailover(const std::vector<MemberView>& members,
                                 const ClusterTracker& tracker, const FailoverPolicy& policy,
-                                bool maintenance_active, TimePoint now) {
+                                bool maintenance_active, TimePoint now,
+                                const collect::ManagerState* manager) {
   FailoverDecision d;
   d.old_primary = tracker.last_primary;
   auto refuse = [&d](std::string reason, std::string detail) {
@@ -111,6 +112,19 @@ FailoverDecision DecideFailover(const std::vector<MemberView>& members,
   }
   if (primaries.size() == 1) {
     return refuse("primary_reachable", "member " + primaries[0] + " answers as primary");
+  }
+  if (manager != nullptr) {
+    if (!manager->polled) {
+      return refuse(manager->manager + "_unknown",
+                    manager->manager + " manages the cluster and has not been polled yet");
+    }
+    if (manager->answered && !manager->paused) {
+      return refuse(manager->manager + "_manages",
+                    manager->manager + " answers and is not paused (" +
+                        (manager->leader.empty() ? std::string("an election is in progress")
+                                                 : "leader " + manager->leader) +
+                        "): the failover is its to make");
+    }
   }
   const MemberView* best = nullptr;
   for (const auto& m : members) {

@@ -90,6 +90,7 @@ void Exporter::Impl::EvaluateLoop() {
   std::shared_ptr<const collect::Snapshot> decided_on;
   std::shared_ptr<actions::ActionEngine> decided_by;
   while (true) {
+    bool rediscover = false;
     {
       core::MutexLock lock(mu_);
       const auto until = SteadyClock::now() + kTick;
@@ -97,7 +98,9 @@ void Exporter::Impl::EvaluateLoop() {
         if (cv_.wait_until(lock, until) == std::cv_status::timeout) break;
       }
       if (stopping_) return;
+      rediscover = discovery_pending_;
     }
+    if (rediscover) Rediscover();
     const core::MutexLock eval_lock(eval_mu_);
     auto rules = Rules();
     auto engine = Actions();
@@ -188,12 +191,21 @@ void Exporter::Impl::OnCnpgPoll(uint64_t generation, CnpgPoll poll) {
   cv_.notify_all();
 }
 
-// As OnStorePoll: a poll of a retired poller is dropped.
+// As OnStorePoll: a poll of a retired poller is dropped. A membership change of a cluster with
+// `targets:` is applied by the evaluator thread (Rediscover): this thread must not wait for a
+// reload, which may be retiring it.
 void Exporter::Impl::OnPatroniPoll(uint64_t generation, PatroniPoll poll) {
   {
     const core::MutexLock lock(mu_);
-    if (generation != store_generation_) return;
+    if (generation != patroni_generation_) return;
     const std::string key = poll.cluster;
+    if (poll.members && discovering_.count(key) != 0) {
+      auto [it, added] = discovered_.try_emplace(key);
+      if (added || it->second != *poll.members) {
+        it->second = *poll.members;
+        discovery_pending_ = true;
+      }
+    }
     patroni_polls_[key] = std::make_shared<const PatroniPoll>(std::move(poll));
     dirty_ = true;
   }
@@ -276,7 +288,10 @@ void Exporter::Impl::ComposeLoop() {
       inputs.archives.push_back(poll->position);
       inputs.stable.push_back({poll, &poll->families});
     }
-    for (const auto& [cluster, poll] : patroni) inputs.stable.push_back({poll, &poll->families});
+    for (const auto& [cluster, poll] : patroni) {
+      inputs.stable.push_back({poll, &poll->families});
+      inputs.managers[cluster] = poll->state;
+    }
     for (const auto& [key, poll] : cnpg) inputs.stable.push_back({poll, &poll->families});
     auto snapshot = composer_state_.Compose(inputs);
     AppendToTsdb(inputs, *snapshot, polls, patroni, cnpg, self_due ? &self : nullptr);

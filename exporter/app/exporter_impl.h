@@ -46,6 +46,10 @@ class Exporter::Impl {
 
   core::Status Start() PGDR_EXCLUDES(reload_mu_);
   core::Status Reload() PGDR_EXCLUDES(reload_mu_);
+  // Re-applies the config file with the members Patroni lists now (a
+  // membership change seen by a poll); an invalid file keeps the running
+  // config, as a reload does.
+  void Rediscover() PGDR_EXCLUDES(reload_mu_, mu_);
   void Stop() PGDR_EXCLUDES(reload_mu_);
 
  private:
@@ -101,6 +105,7 @@ class Exporter::Impl {
   // dropped once Finished(), joined by Stop().
   std::vector<std::unique_ptr<StorePoller>> retired_stores_ PGDR_GUARDED_BY(reload_mu_);
   std::unique_ptr<PatroniPoller> patroni_ PGDR_GUARDED_BY(reload_mu_);
+  std::vector<config::PatroniSourceConfig> patroni_sources_ PGDR_GUARDED_BY(reload_mu_);
   std::vector<std::unique_ptr<PatroniPoller>> retired_patroni_ PGDR_GUARDED_BY(reload_mu_);
   std::unique_ptr<CnpgPoller> cnpg_ PGDR_GUARDED_BY(reload_mu_);
   std::vector<std::unique_ptr<CnpgPoller>> retired_cnpg_ PGDR_GUARDED_BY(reload_mu_);
@@ -138,7 +143,14 @@ class Exporter::Impl {
   std::map<std::string, std::shared_ptr<const PatroniPoll>> patroni_polls_ PGDR_GUARDED_BY(mu_);
   // Latest pgdr_cnpg_* of each discovery.cnpg entry.
   std::map<std::string, std::shared_ptr<const CnpgPoll>> cnpg_polls_ PGDR_GUARDED_BY(mu_);
-  uint64_t store_generation_ PGDR_GUARDED_BY(mu_) = 0;  // polls of older pollers are dropped
+  uint64_t store_generation_ PGDR_GUARDED_BY(mu_) = 0;    // polls of older pollers are dropped
+  uint64_t patroni_generation_ PGDR_GUARDED_BY(mu_) = 0;  // the same for Patroni pollers
+  // The members each Patroni cluster with `targets:` listed in its last
+  // answered /cluster; a change sets discovery_pending_, which the
+  // evaluator thread applies (Rediscover) before its next tick.
+  DiscoveredMembers discovered_ PGDR_GUARDED_BY(mu_);
+  std::set<std::string> discovering_ PGDR_GUARDED_BY(mu_);  // clusters with `targets:`
+  bool discovery_pending_ PGDR_GUARDED_BY(mu_) = false;
   size_t target_count_ PGDR_GUARDED_BY(mu_) = 0;
   std::chrono::system_clock::time_point last_reload_ PGDR_GUARDED_BY(mu_);
   // A config has been applied (result_keys_ is meaningful).

@@ -33,7 +33,19 @@ PatroniPoll PollOnce(const config::PatroniSourceConfig& source,
   }
   core::MetricSet metrics;
   AddPatroniMetrics(source.cluster, answers, cluster_body, metrics);
-  return {source.cluster, metrics.Take()};
+  PatroniPoll poll{source.cluster, metrics.Take(), {}, std::nullopt};
+  poll.state.manager = "patroni";
+  poll.state.polled = true;
+  poll.state.polled_at = std::chrono::system_clock::now();
+  if (cluster_body) {
+    if (std::optional<PatroniClusterView> view = ParsePatroniCluster(*cluster_body)) {
+      poll.state.answered = true;
+      poll.state.paused = view->paused;
+      poll.state.leader = view->leader;
+      poll.members = std::move(view->members);
+    }
+  }
+  return poll;
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // PatroniPoller: one thread per `discovery.patroni` cluster, polling every
 // member's GET /patroni and one member's GET /cluster (the first that
 // answers) each `interval`, off the /metrics path like the store pollers: a
-// hung member API costs its own thread a timeout, never a scrape.
+// hung member API costs its own thread a timeout, never a scrape. Each poll
+// also carries what the failover guards and the target discovery need from
+// /cluster: the manager state (answered, paused, leader) and the members.
 //
 // A reload retires a poller with RequestStop() and keeps it until
 // Finished(), as the store pollers are (see store_poller.h).
@@ -17,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "app/patroni_discovery.h"
+#include "pgdr/collect/snapshot.h"
 #include "pgdr/config/config.h"
 #include "pgdr/core/metric_set.h"
 
@@ -25,6 +29,11 @@ namespace pgdr::app {
 struct PatroniPoll {
   std::string cluster;
   std::vector<prometheus::MetricFamily> families;
+  collect::ManagerState state;  // what the failover guards read
+  // The members in /cluster; unset when no member answered it (the
+  // targets discovered before are kept: an outage of Patroni's API is not
+  // a change of membership).
+  std::optional<std::vector<PatroniMember>> members;
 };
 
 class PatroniPoller {

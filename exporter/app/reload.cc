@@ -24,8 +24,11 @@ std::optional<std::set<std::string>> StoredFamilies(const rules::RuleManager& ru
 }
 
 // The validated config, reduced to this replica's shard of the fleet.
-core::Result<ValidatedConfig> LoadOwnShard(const ExporterOptions& options) {
-  auto validated = LoadAndValidate(options.config_file);
+// `discovered`: the members Patroni listed last, made targets of the
+// clusters whose discovery entry still asks for them.
+core::Result<ValidatedConfig> LoadOwnShard(const ExporterOptions& options,
+                                           const DiscoveredMembers& discovered) {
+  auto validated = LoadAndValidate(options.config_file, discovered);
   if (validated.ok() && options.shard.total > 1) {
     core::Log(core::LogLevel::kInfo, "sharding", {{"keep", KeepShard(*validated, options.shard)}});
   }
@@ -47,7 +50,7 @@ std::string DefaultExternalUrl(const std::string& listen_address) {
 
 core::Status Exporter::Impl::Start() {
   const core::MutexLock reload_lock(reload_mu_);
-  auto validated = LoadOwnShard(options_);
+  auto validated = LoadOwnShard(options_, {});
   if (!validated.ok()) return validated.status();
   InstallRules(validated->config, std::move(validated->rule_groups));
   SwapActions(std::move(validated->engine));
@@ -74,7 +77,12 @@ core::Status Exporter::Impl::Start() {
 core::Status Exporter::Impl::Reload() {
   if (web_) web_->Poke();  // applied on the watcher's thread
   const core::MutexLock reload_lock(reload_mu_);
-  auto validated = LoadOwnShard(options_);
+  DiscoveredMembers discovered;
+  {
+    const core::MutexLock lock(mu_);
+    discovered = discovered_;
+  }
+  auto validated = LoadOwnShard(options_, discovered);
   if (!validated.ok()) {
     reload_failures_ += 1;
     core::Log(core::LogLevel::kError, "reload failed; keeping the running config",
@@ -95,6 +103,37 @@ core::Status Exporter::Impl::Reload() {
   return core::Status::OK();
 }
 
+void Exporter::Impl::Rediscover() {
+  const core::MutexLock reload_lock(reload_mu_);
+  DiscoveredMembers discovered;
+  {
+    const core::MutexLock lock(mu_);
+    discovery_pending_ = false;
+    discovered = discovered_;
+  }
+  auto validated = LoadOwnShard(options_, discovered);
+  if (!validated.ok()) {
+    core::Log(core::LogLevel::kError,
+              "discovery: the config file does not load; keeping the running targets",
+              {{"err", validated.status().message()}});
+    return;
+  }
+  // Names only: a discovered target's DSN may carry a user, never printed.
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (const auto& [cluster, members] : discovered) {
+    std::string names;
+    for (const PatroniMember& m : members) names += (names.empty() ? "" : ",") + m.name;
+    fields.emplace_back("cluster." + cluster, names);
+  }
+  InstallRules(validated->config, std::move(validated->rule_groups));
+  SwapActions(std::move(validated->engine));
+  SwapReadPools(validated->config);
+  Apply(validated->config, std::move(validated->monitors));
+  drills_.Update(std::move(validated->drills));
+  core::Log(core::LogLevel::kInfo, "discovery: Patroni membership changed, targets applied",
+            fields);
+}
+
 // Neither waits for a member's cycle nor for a store poll in flight: the
 // collection loop takes the new members at its next wake-up (unchanged ones
 // keep their connection), and the old store pollers are retired, not
@@ -102,6 +141,7 @@ core::Status Exporter::Impl::Reload() {
 void Exporter::Impl::Apply(const config::Config& config,
                            std::vector<std::unique_ptr<store::BackupMonitor>> monitors) {
   uint64_t generation = 0;
+  uint64_t patroni_generation = 0;  // set when the Patroni pollers are replaced
   {
     const core::MutexLock lock(mu_);
     result_keys_.clear();
@@ -111,9 +151,17 @@ void Exporter::Impl::Apply(const config::Config& config,
       it = result_keys_.count(it->first) == 0 ? results_.erase(it) : std::next(it);
     }
     store_polls_.clear();
-    patroni_polls_.clear();
     cnpg_polls_.clear();
     generation = ++store_generation_;
+    discovering_.clear();
+    for (const auto& p : config.patroni) {
+      if (p.target_template) discovering_.insert(p.cluster);
+    }
+    std::erase_if(discovered_, [this](const auto& d) { return discovering_.count(d.first) == 0; });
+    if (config.patroni != patroni_sources_) {
+      patroni_polls_.clear();
+      patroni_generation = ++patroni_generation_;
+    }
     target_count_ = config.targets.size();
     last_reload_ = std::chrono::system_clock::now();
     applied_ = true;
@@ -136,14 +184,21 @@ void Exporter::Impl::Apply(const config::Config& config,
   stores_ = std::make_unique<StorePoller>(std::move(monitors), [this, generation](StorePoll poll) {
     OnStorePoll(generation, std::move(poll));
   });
-  if (patroni_) {
-    patroni_->RequestStop();
-    retired_patroni_.push_back(std::move(patroni_));
-  }
+  // Unchanged Patroni sources keep their pollers and latest polls: the
+  // guards must never see a Patroni cluster as unpolled because of a reload
+  // (or of the re-application a membership change makes).
   std::erase_if(retired_patroni_, [](const auto& p) { return p->Finished(); });
-  patroni_ = std::make_unique<PatroniPoller>(config.patroni, [this, generation](PatroniPoll poll) {
-    OnPatroniPoll(generation, std::move(poll));
-  });
+  if (!patroni_ || config.patroni != patroni_sources_) {
+    if (patroni_) {
+      patroni_->RequestStop();
+      retired_patroni_.push_back(std::move(patroni_));
+    }
+    patroni_sources_ = config.patroni;
+    patroni_ = std::make_unique<PatroniPoller>(config.patroni,
+                                               [this, patroni_generation](PatroniPoll poll) {
+                                                 OnPatroniPoll(patroni_generation, std::move(poll));
+                                               });
+  }
   if (cnpg_) {
     cnpg_->RequestStop();
     retired_cnpg_.push_back(std::move(cnpg_));

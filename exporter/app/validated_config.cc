@@ -4,10 +4,12 @@
 
 namespace pgdr::app {
 
-core::Result<ValidatedConfig> LoadAndValidate(const std::string& path) {
+core::Result<ValidatedConfig> LoadAndValidate(const std::string& path,
+                                              const DiscoveredMembers& discovered) {
   config::OwnedSections sections;
   auto config = config::LoadConfig(path, &sections);
   if (!config.ok()) return config.status();
+  AddDiscoveredTargets(discovered, *config);
   auto stores = store::ParseBackupStores(sections.reader, sections.backup_stores);
   if (!stores.ok()) return stores.status();
   auto monitors = MakeBackupMonitors(*stores);

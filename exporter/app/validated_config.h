@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "app/patroni_discovery.h"
 #include "pgdr/actions/engine.h"
 #include "pgdr/config/config.h"
 #include "pgdr/core/status.h"
@@ -35,6 +36,9 @@ struct ValidatedConfig {
 };
 
 // Errors name the file (config, query or rule file) and line:col.
-core::Result<ValidatedConfig> LoadAndValidate(const std::string& path);
+// `discovered`: members Patroni lists, added as targets of the clusters
+// whose `discovery.patroni` entry has `targets:` (patroni_discovery.h).
+core::Result<ValidatedConfig> LoadAndValidate(const std::string& path,
+                                              const DiscoveredMembers& discovered = {});
 
 }  // namespace pgdr::app

@@ -22,6 +22,7 @@ std::shared_ptr<const Snapshot> SnapshotComposer::Compose(const SnapshotInputs& 
   AppendClusterMetrics(in, primaries_, computed);
   snapshot->computed = computed.Take();
   snapshot->primaries = primaries_;
+  snapshot->managers = in.managers;
   const SerializedFamilies computed_text = SerializeFamilies(snapshot->computed);
   const SerializedFamilies other_text = SerializeFamilies(in.other);
   sources.push_back(&computed_text);

@@ -89,6 +89,51 @@ CollectionConfig ParseCollection(const YamlReader& r, const YAML::Node& n) {
   return c;
 }
 
+std::map<std::string, std::string> ParseStaticLabels(const YamlReader& r, const YAML::Node& n) {
+  std::map<std::string, std::string> labels = r.StringMap(n, "labels");
+  for (const auto& [name, value] : labels) {
+    if (!IsValidLabelName(name)) r.Fail(n["labels"], "invalid label name \"" + name + "\"");
+    if (name == "cluster" || name == "member" || name == "region" || name == "instance" ||
+        name == "job") {
+      r.Fail(n["labels"], "label \"" + name + "\" is reserved");
+    }
+  }
+  return labels;
+}
+
+// `targets:` of a discovery.patroni entry: what each discovered member's
+// target carries besides its name, host and port.
+TargetConfig ParsePatroniTargets(const YamlReader& r, const YAML::Node& n,
+                                 const std::string& cluster) {
+  r.ExpectMap(n, "discovery.patroni targets");
+  r.CheckKeys(n, {"dsn", "password_env", "password_file", "region", "labels"},
+              "discovery.patroni targets");
+  TargetConfig t;
+  t.where = r.Where(n);
+  t.cluster = cluster;
+  t.region = r.StringOr(n, "region", "");
+  t.dsn = r.StringOr(n, "dsn", "");
+  std::string error;
+  const ConninfoPtr opts = ParseConninfo(t.dsn, &error);
+  if (!opts || t.dsn.starts_with("postgres")) {
+    r.Fail(n["dsn"], "dsn: libpq key=value options (not a URI)" +
+                         (error.empty() ? std::string() : ": " + error));
+  }
+  for (const PQconninfoOption* o = opts.get(); o != nullptr && o->keyword != nullptr; ++o) {
+    const std::string k = o->keyword;
+    if (o->val != nullptr && (k == "host" || k == "hostaddr" || k == "port")) {
+      r.Fail(n["dsn"], "dsn must not set " + k + ": each member's comes from Patroni's /cluster");
+    }
+  }
+  t.password_env = r.OptString(n, "password_env");
+  t.password_file = r.OptString(n, "password_file");
+  if (t.password_env && t.password_file) {
+    r.Fail(n, "set at most one of password_env and password_file");
+  }
+  t.labels = ParseStaticLabels(r, n);
+  return t;
+}
+
 TargetConfig ParseTarget(const YamlReader& r, const YAML::Node& n) {
   r.CheckKeys(n,
               {"cluster", "member", "region", "dsn", "password_env", "password_file", "labels",
@@ -107,14 +152,7 @@ TargetConfig ParseTarget(const YamlReader& r, const YAML::Node& n) {
   if (t.password_env && t.password_file) {
     r.Fail(n, "set at most one of password_env and password_file");
   }
-  t.labels = r.StringMap(n, "labels");
-  for (const auto& [name, value] : t.labels) {
-    if (!IsValidLabelName(name)) r.Fail(n["labels"], "invalid label name \"" + name + "\"");
-    if (name == "cluster" || name == "member" || name == "region" || name == "instance" ||
-        name == "job") {
-      r.Fail(n["labels"], "label \"" + name + "\" is reserved");
-    }
-  }
+  t.labels = ParseStaticLabels(r, n);
   if (const YAML::Node m = n["memory"]; m) {
     r.CheckKeys(m, {"local", "cgroup_path"}, "memory");
     t.local_memory = r.BoolOr(m, "local", false);
@@ -166,7 +204,7 @@ PgBouncerConfig ParsePgBouncer(const YamlReader& r, const YAML::Node& n) {
 }
 
 PatroniSourceConfig ParsePatroniSource(const YamlReader& r, const YAML::Node& n) {
-  r.CheckKeys(n, {"cluster", "urls", "interval", "timeout"}, "discovery.patroni entry");
+  r.CheckKeys(n, {"cluster", "urls", "interval", "timeout", "targets"}, "discovery.patroni entry");
   PatroniSourceConfig p;
   p.where = r.Where(n);
   p.cluster = r.String(n, "cluster");
@@ -183,6 +221,8 @@ PatroniSourceConfig ParsePatroniSource(const YamlReader& r, const YAML::Node& n)
   if (p.interval.count() <= 0 || p.timeout.count() <= 0) {
     r.Fail(n, "interval and timeout must be positive");
   }
+  if (const YAML::Node t = n["targets"]; t)
+    p.target_template = ParsePatroniTargets(r, t, p.cluster);
   return p;
 }
 

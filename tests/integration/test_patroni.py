@@ -10,36 +10,7 @@ import time
 import unittest
 
 from harness import SOURCE_DIR, Exporter, TempDir, wait_until
-from patroni_support import Etcd, PatroniCluster
-
-
-def pgdr_view(exp, cluster):
-    """member -> {role, state, timeline, lag_mb} from pgdr's /metrics."""
-    out = {}
-    for name, labels, value in exp.scrape():
-        if labels.get("cluster") != cluster or "member" not in labels:
-            continue
-        m = out.setdefault(labels["member"], {})
-        if name == "pgdr_patroni_role" and value == 1:
-            m["role"] = labels["role"]
-        elif name == "pgdr_patroni_state" and value == 1:
-            m["state"] = labels["state"]
-        elif name == "pgdr_patroni_timeline":
-            m["timeline"] = int(value)
-        elif name == "pgdr_patroni_replication_lag_bytes":
-            # patronictl prints round(lag / 1 MiB) (patroni.ctl's "Lag in MB").
-            m["lag_mb"] = round(value / 1024 / 1024)
-    return {k: v for k, v in out.items() if "role" in v}
-
-
-def patronictl_view(rows):
-    out = {}
-    for r in rows:
-        m = {"role": r["Role"].lower().replace(" ", "_"), "state": r["State"], "timeline": r["TL"]}
-        if isinstance(r.get("Lag in MB"), int):
-            m["lag_mb"] = r["Lag in MB"]
-        out[r["Member"]] = m
-    return out
+from patroni_support import Etcd, PatroniCluster, patronictl_view, pgdr_view
 
 
 class PatroniTest(unittest.TestCase):

@@ -80,6 +80,10 @@ struct ActionsConfig {
   std::map<std::string, PoolerEndpoint> poolers;           // by name
   std::map<std::string, std::string> pooler_cluster;       // pooler name -> cluster
   std::vector<std::string> clusters;
+  // Clusters under Patroni (`discovery.patroni`) -> their members' REST APIs:
+  // the guards leave them to Patroni unless it is paused or unreachable, and
+  // the patroni provider falls back to these when the trigger's url fails.
+  std::map<std::string, std::vector<std::string>> patroni_urls;
 };
 
 // Validates and resolves the sections (secrets are read from env/files now);

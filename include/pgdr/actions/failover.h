@@ -12,6 +12,11 @@
 //     replica all count as having lost it).
 //     A partition between the exporter and the primary alone therefore
 //     never promotes: the replicas still stream;
+//   - no HA manager owns the cluster: with `discovery.patroni`, Patroni's
+//     latest poll must show it unreachable (no member API answered
+//     /cluster) or paused; while it answers and is not paused, a failover
+//     is Patroni's to make (reason `patroni_manages`), and before its first
+//     poll pgdr cannot tell (`patroni_unknown`);
 //   - the candidate, the reachable replica with the most WAL (the highest of
 //     replay and receive LSN: promotion replays everything received), lags
 //     the last primary LSN the exporter saw by at most `max_lag_bytes`.
@@ -80,7 +85,8 @@ struct FailoverDecision {
   bool promote = false;
   // Machine-readable reason when refused: maintenance, cooldown,
   // primary_reachable, split_brain, no_replica, replica_streaming,
-  // not_confirmed, unknown_primary_lsn, lag_exceeded; "guards_passed" when allowed.
+  // not_confirmed, unknown_primary_lsn, lag_exceeded, patroni_manages,
+  // patroni_unknown; "guards_passed" when allowed.
   std::string reason;
   std::string detail;  // one human sentence
   std::string candidate;
@@ -93,9 +99,12 @@ struct FailoverDecision {
 };
 
 // REQUIRES: `tracker` has observed `members` (the latest snapshot).
+// `manager`: the cluster's HA manager in that snapshot; null when none is
+// configured for it.
 FailoverDecision DecideFailover(const std::vector<MemberView>& members,
                                 const ClusterTracker& tracker, const FailoverPolicy& policy,
-                                bool maintenance_active, TimePoint now);
+                                bool maintenance_active, TimePoint now,
+                                const collect::ManagerState* manager = nullptr);
 
 // "host:port" of a libpq DSN (URI or key=value; port 5432 when absent); empty
 // when the DSN does not parse or names several hosts.

@@ -35,6 +35,8 @@ struct FailoverPlan {
   // A regional promotion (region.h): the standby region's cluster becomes
   // the primary one (a CNPG replica cluster is switched out of replica mode).
   bool region = false;
+  // The cluster's discovery.patroni REST APIs; null when it has none.
+  const std::vector<std::string>* patroni_urls = nullptr;
 };
 
 // What a provider needs in its trigger; LoadActionsConfig accepts the

@@ -49,11 +49,26 @@ struct PrimaryPosition {
 };
 using PrimaryPositions = std::map<std::string, PrimaryPosition>;  // by cluster
 
+// What the HA manager of a cluster (Patroni, with `discovery.patroni`) said
+// in its latest poll. The failover guards leave a cluster whose manager is
+// healthy and not paused to it: two systems promoting one cluster is how a
+// split brain starts.
+struct ManagerState {
+  std::string manager;    // "patroni"
+  bool polled = false;    // false until the first poll ended
+  bool answered = false;  // some member's API answered GET /cluster
+  bool paused = false;    // automatic failover off (`patronictl pause`)
+  std::string leader;     // the member holding the leader key; empty: none (an election)
+  std::chrono::system_clock::time_point polled_at;
+};
+using ManagerStates = std::map<std::string, ManagerState>;  // by cluster
+
 struct Snapshot {
   std::string text;                                          // Prometheus text format 0.0.4
   std::vector<std::shared_ptr<const TargetResult>> targets;  // sorted by key
   std::vector<prometheus::MetricFamily> computed;  // cross-member metrics of this snapshot
   PrimaryPositions primaries;                      // the positions `computed` was derived from
+  ManagerStates managers;                          // clusters with an HA manager (Patroni)
   std::chrono::system_clock::time_point composed_at;
   size_t series = 0;
 };
@@ -70,6 +85,7 @@ struct SnapshotInputs {
   std::vector<ArchivePosition> archives;
   std::vector<prometheus::MetricFamily> other;  // exporter, evaluator: serialised every time
   std::vector<StableFamilies> stable;           // stores
+  ManagerStates managers;                       // copied into the snapshot
   std::chrono::system_clock::time_point now;
 };
 

@@ -92,11 +92,19 @@ struct PatroniSourceConfig {
   std::vector<std::string> urls;  // members' REST APIs, e.g. http://10.0.0.1:8008
   milliseconds interval{5000};
   milliseconds timeout{2000};  // per request
-  std::string where;           // file:line:col of the entry
+  // `targets:`: when set, every member in /cluster becomes a collection
+  // target of this cluster: this entry with `member` Patroni's name and
+  // "host=<host> port=<port>" of /cluster put before `dsn` (its options
+  // without host or port). Unset: the members are listed under `targets`.
+  std::optional<TargetConfig> target_template;
+  std::string where;  // file:line:col of the entry
 
   bool operator==(const PatroniSourceConfig& o) const {
-    return std::tie(cluster, urls, interval, timeout) ==
-           std::tie(o.cluster, o.urls, o.interval, o.timeout);
+    const bool same_template =
+        target_template.has_value() == o.target_template.has_value() &&
+        (!target_template || target_template->SameCollection(*o.target_template));
+    return same_template && std::tie(cluster, urls, interval, timeout) ==
+                                std::tie(o.cluster, o.urls, o.interval, o.timeout);
   }
 };
 

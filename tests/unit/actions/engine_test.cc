@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -306,17 +307,62 @@ TEST(ActionEngine, ExecProviderActsOnceWithTheDecision) {
   unlink(path);
 }
 
-TEST(ActionEngine, PatroniProviderAgainstScriptedLocalHttpServer) {
-  TestHttpSink patroni;
+// The patroni provider's exchange, against a scripted loopback server
+// standing in for Patroni's REST API (the real one: test_patroni_failover.py).
+constexpr char kPatroniNoLeader[] =
+    R"({"members": [{"name": "p1", "role": "leader", "state": "stopped"},)"
+    R"( {"name": "p2", "role": "replica", "state": "running"}]})";
+constexpr char kPatroniLeaderP1[] =
+    R"({"members": [{"name": "p1", "role": "leader", "state": "running"},)"
+    R"( {"name": "p2", "role": "replica", "state": "running"}]})";
+constexpr char kPatroniLeaderP2[] =
+    R"({"members": [{"name": "p1", "role": "replica", "state": "running"},)"
+    R"( {"name": "p2", "role": "leader", "state": "running"}]})";
+
+std::string RequestLine(const std::string& req) { return req.substr(0, req.find("\r\n")); }
+std::string RequestBody(const std::string& req) { return req.substr(req.find("\r\n\r\n") + 4); }
+
+TEST(ActionEngine, PatroniProviderRefusalCarriesPatronisText) {
+  TestHttpSink patroni({200, 412},
+                       {kPatroniNoLeader, "failover is not possible: no good candidates"});
+  auto e =
+      Engine("      dry_run: false\n      provider: patroni\n      url: " + patroni.url() + "\n");
+  Drive(*e, 1, 10, false, false);
+  ASSERT_TRUE(e->WaitIdle(std::chrono::seconds(10)));
+  EXPECT_EQ(Count(*e, "failed"), 1);
+  const auto reqs = patroni.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(RequestLine(reqs[0]), "GET /cluster HTTP/1.1");
+  // No running leader: a failover to the candidate, without `leader`.
+  EXPECT_EQ(RequestLine(reqs[1]), "POST /failover HTTP/1.1");
+  EXPECT_EQ(RequestBody(reqs[1]), R"({"candidate":"p2"})");
+  // The provider's result is recorded at the wall clock time it returned.
+  const auto recent = e->history().Recent(Clock::now());
+  const auto failed = std::find_if(recent.begin(), recent.end(),
+                                   [](const Decision& d) { return d.result == "failed"; });
+  ASSERT_NE(failed, recent.end());
+  EXPECT_NE(failed->summary.find("HTTP 412: failover is not possible: no good candidates"),
+            std::string::npos)
+      << failed->summary;
+}
+
+TEST(ActionEngine, PatroniProviderSwitchesOverFromARunningLeaderAndVerifies) {
+  TestHttpSink patroni({200, 200, 200, 200},
+                       {kPatroniLeaderP1, "Successfully switched over to \"p2\"", kPatroniLeaderP1,
+                        kPatroniLeaderP2});
   auto e =
       Engine("      dry_run: false\n      provider: patroni\n      url: " + patroni.url() + "\n");
   Drive(*e, 1, 10, false, false);
   ASSERT_TRUE(e->WaitIdle(std::chrono::seconds(10)));
   EXPECT_EQ(Count(*e, "success"), 1);
   const auto reqs = patroni.requests();
-  ASSERT_EQ(reqs.size(), 1u);
-  EXPECT_EQ(reqs[0].substr(0, reqs[0].find("\r\n")), "POST /failover HTTP/1.1");
-  EXPECT_EQ(reqs[0].substr(reqs[0].find("\r\n\r\n") + 4), R"({"candidate":"p2"})");
+  ASSERT_EQ(reqs.size(), 4u);
+  EXPECT_EQ(RequestLine(reqs[1]), "POST /switchover HTTP/1.1");
+  EXPECT_EQ(nlohmann::json::parse(RequestBody(reqs[1])),
+            nlohmann::json({{"leader", "p1"}, {"candidate", "p2"}}));
+  // Verified: /cluster polled until p2 was the running leader.
+  EXPECT_EQ(RequestLine(reqs[2]), "GET /cluster HTTP/1.1");
+  EXPECT_EQ(RequestLine(reqs[3]), "GET /cluster HTTP/1.1");
 }
 
 TEST(ActionEngine, FailedProviderIsCountedAndRetriedAfterCooldown) {

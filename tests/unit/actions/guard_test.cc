@@ -222,5 +222,44 @@ TEST(FailoverGuard, DsnAddress) {
   EXPECT_EQ(DsnAddress("host=a,b"), "");
 }
 
+// Patroni answering and not paused owns the failover; paused or unreachable
+// it leaves the cluster to pgdr's guards; before its first poll pgdr waits.
+TEST(FailoverGuard, PatroniHealthyAndNotPausedManagesTheCluster) {
+  const std::vector<MemberView> m = {Down("1"), Replica("2", 9'900, false),
+                                     Replica("3", 9'500, false)};
+  const auto t = Track(m, kT0 + seconds(20));
+  collect::ManagerState patroni;
+  patroni.manager = "patroni";
+  patroni.polled = true;
+  patroni.answered = true;
+  auto d = DecideFailover(m, t, Policy(), false, kT0 + seconds(20), &patroni);
+  EXPECT_FALSE(d.promote);
+  EXPECT_EQ(d.reason, "patroni_manages");
+  EXPECT_NE(d.detail.find("an election is in progress"), std::string::npos) << d.detail;
+  patroni.leader = "1";
+  d = DecideFailover(m, t, Policy(), false, kT0 + seconds(20), &patroni);
+  EXPECT_EQ(d.reason, "patroni_manages");
+  EXPECT_NE(d.detail.find("leader 1"), std::string::npos) << d.detail;
+
+  patroni.paused = true;
+  d = DecideFailover(m, t, Policy(), false, kT0 + seconds(20), &patroni);
+  EXPECT_TRUE(d.promote) << d.reason;
+  EXPECT_EQ(d.candidate, "2");
+  patroni.paused = false;
+  patroni.answered = false;  // no member API answered /cluster
+  EXPECT_TRUE(DecideFailover(m, t, Policy(), false, kT0 + seconds(20), &patroni).promote);
+  patroni.polled = false;
+  EXPECT_EQ(DecideFailover(m, t, Policy(), false, kT0 + seconds(20), &patroni).reason,
+            "patroni_unknown");
+  // A reachable primary is still named as such, whoever manages the cluster.
+  patroni.polled = true;
+  patroni.answered = true;
+  const std::vector<MemberView> healthy = {Primary("1", 10'000), Replica("2", 9'900, true)};
+  EXPECT_EQ(DecideFailover(healthy, Track(healthy, kT0 + seconds(5)), Policy(), false,
+                           kT0 + seconds(5), &patroni)
+                .reason,
+            "primary_reachable");
+}
+
 }  // namespace
 }  // namespace pgdr::actions

@@ -20,7 +20,9 @@ namespace pgdr::actions {
 
 class TestHttpSink {
  public:
-  explicit TestHttpSink(std::deque<int> statuses = {}) : statuses_(std::move(statuses)) {
+  // Answers the i-th request with statuses[i] (then 200) and bodies[i] (then none).
+  explicit TestHttpSink(std::deque<int> statuses = {}, std::deque<std::string> bodies = {})
+      : statuses_(std::move(statuses)), bodies_(std::move(bodies)) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -74,6 +76,7 @@ class TestHttpSink {
         if (want != std::string::npos && data.size() >= want) break;
       }
       int status = 200;
+      std::string body;
       {
         std::lock_guard lock(mu_);
         requests_.push_back(data);
@@ -81,9 +84,14 @@ class TestHttpSink {
           status = statuses_.front();
           statuses_.pop_front();
         }
+        if (!bodies_.empty()) {
+          body = std::move(bodies_.front());
+          bodies_.pop_front();
+        }
       }
       const std::string resp = "HTTP/1.1 " + std::to_string(status) +
-                               " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                               " X\r\nContent-Length: " + std::to_string(body.size()) +
+                               "\r\nConnection: close\r\n\r\n" + body;
       (void)!write(c, resp.data(), resp.size());
       close(c);
     }
@@ -94,6 +102,7 @@ class TestHttpSink {
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::deque<int> statuses_;
+  std::deque<std::string> bodies_;
   std::vector<std::string> requests_;
   std::thread thread_;
 };

@@ -150,6 +150,31 @@ TEST(ConfigTest, DiscoveryCnpgEntries) {
   unlink(e.c_str());
 }
 
+TEST(ConfigTest, DiscoveryPatroniTargetsTemplate) {
+  const std::string a = WriteTemp(
+      "targets: []\ndiscovery:\n  patroni:\n    - cluster: main\n"
+      "      urls: [http://10.0.0.1:8008]\n      targets:\n"
+      "        dsn: user=pgdr dbname=postgres sslmode=require\n"
+      "        password_env: PG_PW\n        labels: {team: db}\n");
+  auto c = LoadConfig(a);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_TRUE(c->patroni[0].target_template);
+  EXPECT_EQ(c->patroni[0].target_template->dsn, "user=pgdr dbname=postgres sslmode=require");
+  EXPECT_EQ(c->patroni[0].target_template->password_env, "PG_PW");
+  EXPECT_EQ(c->patroni[0].target_template->labels.at("team"), "db");
+  for (const char* bad : {"host=10.0.0.9 user=pgdr", "port=5433", "postgresql://u@h/db"}) {
+    const std::string b = WriteTemp(
+        "targets: []\ndiscovery:\n  patroni:\n    - cluster: main\n"
+        "      urls: [http://10.0.0.1:8008]\n      targets: {dsn: '" +
+        std::string(bad) + "'}\n");
+    auto d = LoadConfig(b);
+    EXPECT_FALSE(d.ok()) << bad;
+    if (!d.ok()) EXPECT_NE(d.status().message().find("dsn"), std::string::npos);
+    unlink(b.c_str());
+  }
+  unlink(a.c_str());
+}
+
 TEST(ConfigTest, RedactedDsnHidesThePassword) {
   EXPECT_EQ(RedactedDsn("host=db port=5432 user=u password=hunter2"),
             "user=u password=xxxxx host=db port=5432");
