@@ -359,10 +359,9 @@ void ActionEngine::Impl::RunFailover(const Trigger& t, const std::string& cluste
   } else {
     const auto urls = config_.patroni_urls.find(cluster);
     const FailoverPlan plan{
-        t,          cluster,
-        d,          alert,
-        members,    config_.members.at(cluster),
-        *candidate, urls == config_.patroni_urls.end() ? nullptr : &urls->second};
+        t,          cluster,          d,
+        alert,      members,          config_.members.at(cluster),
+        *candidate, /*region=*/false, urls == config_.patroni_urls.end() ? nullptr : &urls->second};
     st = provider->Promote(plan, started + t.timeout);
   }
   if (st.ok() && !t.redirect.empty()) {

@@ -169,7 +169,9 @@ TEST(ConfigTest, DiscoveryPatroniTargetsTemplate) {
         std::string(bad) + "'}\n");
     auto d = LoadConfig(b);
     EXPECT_FALSE(d.ok()) << bad;
-    if (!d.ok()) EXPECT_NE(d.status().message().find("dsn"), std::string::npos);
+    if (!d.ok()) {
+      EXPECT_NE(d.status().message().find("dsn"), std::string::npos);
+    }
     unlink(b.c_str());
   }
   unlink(a.c_str());
