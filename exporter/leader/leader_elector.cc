@@ -123,6 +123,7 @@ void LeaderElector::Acquire() {
   }
   held_ = true;
   holder_ = identity_;
+  next_renew_ = sent + timing_.renew_interval;
   valid_until_ = sent + attempt->ttl - timing_.fencing_margin;
   acquisitions_ += 1;
   core::Log(core::LogLevel::kWarn, "leader lease acquired: acting",
@@ -140,8 +141,7 @@ void LeaderElector::Renew() {
     until = valid_until_;
   }
   // The next keepalive, or the fencing deadline if that comes first.
-  auto next = std::min(until, SteadyClock::now() + timing_.renew_interval);
-  if (!WaitFor(next)) return;
+  if (!WaitFor(std::min(until, next_renew_))) return;
   if (SteadyClock::now() >= until) {
     Lose("leader lease fenced: stopped acting before the lease can expire",
          "no successful keepalive in time");
@@ -158,6 +158,7 @@ void LeaderElector::Renew() {
            "the keepalive was answered after the fencing deadline");
       return;
     }
+    next_renew_ = sent + timing_.renew_interval;
     const core::MutexLock lock(mu_);
     valid_until_ = sent + *ttl - timing_.fencing_margin;
     last_error_.clear();
@@ -180,8 +181,8 @@ void LeaderElector::Renew() {
                  {"acting_for_seconds", Seconds(left)}});
     }
   }
-  // Retry soon: within the renew interval, never later than the deadline.
-  WaitFor(std::min(until, answered + std::min(timing_.renew_interval, milliseconds(500))));
+  // Retry soon: within the renew interval (the wait above stops at the deadline).
+  next_renew_ = answered + std::min(timing_.renew_interval, milliseconds(500));
 }
 
 void LeaderElector::Lose(const std::string& what, const std::string& reason) {

@@ -120,6 +120,7 @@ class LeaderElector : public ActingGate {
   double losses_ PGDR_GUARDED_BY(mu_) = 0;
   double keepalive_failures_ PGDR_GUARDED_BY(mu_) = 0;
   double acquire_failures_ PGDR_GUARDED_BY(mu_) = 0;
+  SteadyClock::time_point next_renew_{};  // the elector's thread only
   std::thread thread_;
 };
 
