@@ -16,6 +16,9 @@ counted on the receiver and checked with psql's pg_is_in_recovery().
    (the holder's decision log says "waiting") and the holder is SIGKILLed
    then. The other takes the lease once etcd expires it (the test prints the
    handover time from the kill) and acts once, never twice.
+3. Fencing: etcd is frozen (SIGSTOP) under the new holder: it stops acting
+   by its own clock, before etcd could expire its lease, and logs it; once
+   etcd is back it takes the lease again.
 """
 
 import base64
@@ -213,6 +216,33 @@ class LeaderElectionTest(unittest.TestCase):
             self.assertEqual(d.value("pgdr_leader_acquisitions_total"), 1)
             self.assertEqual(d.value("pgdr_failover_requests_total", cluster="two",
                                      result="success"), 1)
+
+            # 3. Fencing: etcd frozen (SIGSTOP), the holder stops acting by its own
+            # clock, ttl - fencing_margin after its last keepalive, and logs it.
+            os.kill(etcd.proc.pid, signal.SIGSTOP)
+            frozen = time.monotonic()
+            try:
+                wait_until(lambda: "leader lease fenced" in d.log(), timeout=2 * TTL_S,
+                           interval=0.05, what="the holder fenced itself")
+                fenced = time.monotonic() - frozen
+            finally:
+                os.kill(etcd.proc.pid, signal.SIGCONT)
+            line = next(x for x in d.log().splitlines() if "leader lease fenced" in x)
+            print(f"scenario 3: etcd frozen; the holder stopped acting {fenced:.2f} s later "
+                  f"(ttl {TTL_S} s - fencing_margin 2 s): {line}")
+            self.assertLessEqual(fenced, TTL_S - 2 + 0.3)
+            self.assertGreaterEqual(fenced, TTL_S - 2 - RENEW_S - 0.3)
+            wait_until(lambda: d.value("pgdr_leader_losses_total") == 1, timeout=5,
+                       what="the loss counted")
+            self.assertGreaterEqual(d.value("pgdr_leader_keepalive_failures_total"), 1)
+            # etcd back: the old lease is revoked (or expires) and the replica takes
+            # the key again with a new one.
+            wait_until(lambda: d.value("pgdr_leader_acquisitions_total") == 2,
+                       timeout=3 * TTL_S, what="the lease acquired again")
+            again = time.monotonic() - frozen
+            self.assertEqual(etcd_holder(etcd, "/pgdr/two"), "two-b")
+            print(f"scenario 3: acquired again {again:.2f} s after the freeze "
+                  f"(etcd resumed at {fenced:.2f} s)")
             d.stop()
 
 
