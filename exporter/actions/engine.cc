@@ -136,7 +136,12 @@ bool ActionEngine::Impl::WaitIdle(milliseconds timeout) {
 void ActionEngine::Impl::OnAlerts(const std::vector<ActionAlert>& alerts,
                                   const std::shared_ptr<const collect::Snapshot>& snapshot,
                                   TimePoint now) {
-  notifier_.Update(alerts, now);
+  bool leading = true;
+  {
+    const core::MutexLock lock(mu_);
+    leading = MayAct(nullptr);
+  }
+  notifier_.Update(alerts, now, leading);
   const core::MutexLock lock(mu_);
   if (snapshot && snapshot != last_snapshot_) {
     last_snapshot_ = snapshot;

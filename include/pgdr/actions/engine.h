@@ -111,7 +111,8 @@ class ActionEngine {
   // log, pgdr_actions_not_leader_total) and decides again on the next
   // evaluation, so a replica that takes the lease over acts on what is still
   // firing. Notifications to Alertmanagers are not gated: every replica sends
-  // them and Alertmanager deduplicates, as for Prometheus HA pairs.
+  // them and Alertmanager deduplicates, as for Prometheus HA pairs; alerting
+  // webhooks (which deduplicate nothing) are sent by the holder only.
   // Null (the default): this replica always acts.
   void SetActingGate(std::shared_ptr<const leader::ActingGate> gate);
 
