@@ -136,7 +136,12 @@ bool ActionEngine::Impl::WaitIdle(milliseconds timeout) {
 void ActionEngine::Impl::OnAlerts(const std::vector<ActionAlert>& alerts,
                                   const std::shared_ptr<const collect::Snapshot>& snapshot,
                                   TimePoint now) {
-  notifier_.Update(alerts, now);
+  bool leading = true;
+  {
+    const core::MutexLock lock(mu_);
+    leading = MayAct(nullptr);
+  }
+  notifier_.Update(alerts, now, leading);
   const core::MutexLock lock(mu_);
   if (snapshot && snapshot != last_snapshot_) {
     last_snapshot_ = snapshot;
@@ -184,7 +189,18 @@ void ActionEngine::Impl::OnAlerts(const std::vector<ActionAlert>& alerts,
       } else {
         const std::string key = std::to_string(i) + "/" + Fingerprint(a.labels);
         live.insert(key);
-        if (decisions_.emplace(key, "done").second) HandleOnce(t, a, cluster, now);
+        std::string& done = decisions_[key];
+        if (done == "done") continue;
+        if (std::string not_leader; !t.dry_run && !MayAct(&not_leader)) {
+          if (done != "not_leader") {
+            Withhold(t, cluster, Get(a.labels, "alertname"), now, not_leader,
+                     std::string("not running the ") + ActionName(t) + " action: " + not_leader);
+          }
+          done = "not_leader";
+          continue;
+        }
+        done = "done";
+        HandleOnce(t, a, cluster, now);
       }
     }
   }
@@ -291,6 +307,13 @@ void ActionEngine::Impl::HandleFailover(size_t index, const Trigger& t, const Ac
               {"primary_last_seen", primary.seen}});
     return;
   }
+  if (std::string not_leader; !MayAct(&not_leader)) {
+    if (last == "not_leader") return;
+    last = "not_leader";
+    Withhold(t, cluster, alertname, now, not_leader,
+             "not promoting " + d.candidate + ": " + not_leader);
+    return;
+  }
   // The cooldown starts when the provider is called (RunFailover), not here:
   // a failover still queued when the engine stops never ran.
   last = "acted";
@@ -345,6 +368,18 @@ void ActionEngine::Impl::RunFailover(const Trigger& t, const std::string& cluste
                                      const std::vector<MemberView>& members, TimePoint decided_at) {
   {
     const core::MutexLock lock(mu_);
+    // The lease may have been lost (or fenced) since the decision: checked
+    // again just before the provider runs.
+    if (std::string not_leader; !MayAct(&not_leader)) {
+      Withhold(t, cluster, Get(alert.labels, "alertname"), Clock::now(), not_leader,
+               "not promoting " + d.candidate + ": " + not_leader);
+      in_flight_.erase(cluster);
+      for (auto it = decisions_.begin(); it != decisions_.end();) {
+        const bool mine = it->second == "acted" && it->first.ends_with("/" + cluster);
+        it = mine ? decisions_.erase(it) : std::next(it);
+      }
+      return;
+    }
     trackers_[cluster].last_failover = decided_at;
   }
   const auto started = std::chrono::steady_clock::now();
@@ -554,6 +589,27 @@ void ActionEngine::Impl::CountAction(const Trigger& t, const std::string& result
   action_counts_[{t.name, ActionName(t), result, ""}] += 1;
 }
 
+bool ActionEngine::Impl::MayAct(std::string* why) const { return !gate_ || gate_->MayAct(why); }
+
+void ActionEngine::Impl::SetActingGate(std::shared_ptr<const leader::ActingGate> gate) {
+  const core::MutexLock lock(mu_);
+  gate_ = std::move(gate);
+}
+
+void ActionEngine::Impl::Withhold(const Trigger& t, const std::string& cluster,
+                                  const std::string& alertname, TimePoint now,
+                                  const std::string& why, const std::string& summary) {
+  core::Log(core::LogLevel::kInfo, "action withheld: this replica is not the leader",
+            {{"trigger", t.name},
+             {"action", ActionName(t)},
+             {"cluster", cluster},
+             {"alertname", alertname},
+             {"result", "not_leader"},
+             {"detail", why}});
+  not_leader_counts_[{t.name, ActionName(t), "", ""}] += 1;
+  Remember(t, cluster, alertname, now, "not_leader", "not_leader", summary);
+}
+
 void ActionEngine::Impl::Remember(const Trigger& t, const std::string& cluster,
                                   const std::string& alertname, TimePoint at, std::string result,
                                   std::string reason, std::string summary,
@@ -577,6 +633,7 @@ void ActionEngine::Impl::AdoptState(const Impl& previous) {
       }
     }
   }
+  not_leader_counts_ = previous.not_leader_counts_;
   failover_counts_ = previous.failover_counts_;
   failover_loss_bytes_ = previous.failover_loss_bytes_;
   action_counts_ = previous.action_counts_;
@@ -670,6 +727,19 @@ void ActionEngine::Impl::CollectMetrics(core::MetricSet& out) const {
                   it == failover_loss_bytes_.end() ? 0 : it->second);
     }
   }
+  if (gate_) {
+    std::vector<const Trigger*> all;
+    for (const auto& t : config_.triggers) all.push_back(&t);
+    for (const auto& rf : config_.regions) all.push_back(&rf.trigger);
+    for (const Trigger* t : all) {
+      const auto it = not_leader_counts_.find({t->name, ActionName(*t), "", ""});
+      out.Counter("pgdr_actions_not_leader_total",
+                  "Decisions to act (failover, redirect, webhook, exec, regional promotion) this "
+                  "replica withheld because it did not hold the leader lease.",
+                  {{"trigger", t->name}, {"action", ActionName(*t)}},
+                  it == not_leader_counts_.end() ? 0 : it->second);
+    }
+  }
   for (const auto& t : config_.triggers) {
     if (t.action == Trigger::Action::kFailover) continue;
     for (const char* r : kResults) {
@@ -704,5 +774,8 @@ const DecisionLog& ActionEngine::history() const { return impl_->history(); }
 int64_t ActionEngine::resend_delay_ms() const { return impl_->resend_delay_ms(); }
 void ActionEngine::CollectMetrics(core::MetricSet& out) const { impl_->CollectMetrics(out); }
 bool ActionEngine::WaitIdle(milliseconds timeout) { return impl_->WaitIdle(timeout); }
+void ActionEngine::SetActingGate(std::shared_ptr<const leader::ActingGate> gate) {
+  impl_->SetActingGate(std::move(gate));
+}
 
 }  // namespace pgdr::actions

@@ -17,6 +17,7 @@
 #include "pgdr/actions/failover.h"
 #include "pgdr/actions/region.h"
 #include "pgdr/core/mutex.h"
+#include "pgdr/leader/leader_election.h"
 
 namespace pgdr::actions {
 
@@ -43,6 +44,7 @@ class ActionEngine::Impl {
   int64_t resend_delay_ms() const { return config_.notifier.resend_delay.count(); }
   void CollectMetrics(core::MetricSet& out) const;
   bool WaitIdle(milliseconds timeout);
+  void SetActingGate(std::shared_ptr<const leader::ActingGate> gate) PGDR_EXCLUDES(mu_);
 
  private:
   // `run` on the worker; `drop` instead when Stop() finds it still queued.
@@ -89,6 +91,12 @@ class ActionEngine::Impl {
                      const std::string& provider, const std::string& result, double loss_bytes)
       PGDR_REQUIRES(mu_);
   void CountAction(const Trigger& t, const std::string& result) PGDR_REQUIRES(mu_);
+  // Whether this replica may act now (no gate: always); `why` when not.
+  bool MayAct(std::string* why) const PGDR_REQUIRES(mu_);
+  // A decision to act that the gate withheld: logged, counted and remembered.
+  void Withhold(const Trigger& t, const std::string& cluster, const std::string& alertname,
+                TimePoint now, const std::string& why, const std::string& summary)
+      PGDR_REQUIRES(mu_);
   // Records one decision of `t` for `cluster` in history_.
   void Remember(const Trigger& t, const std::string& cluster, const std::string& alertname,
                 TimePoint at, std::string result, std::string reason, std::string summary,
@@ -112,6 +120,8 @@ class ActionEngine::Impl {
   std::map<Counted, double> failover_counts_ PGDR_GUARDED_BY(mu_);
   std::map<Counted, double> failover_loss_bytes_ PGDR_GUARDED_BY(mu_);
   std::map<Counted, double> action_counts_ PGDR_GUARDED_BY(mu_);
+  std::map<Counted, double> not_leader_counts_ PGDR_GUARDED_BY(mu_);     // trigger, action
+  std::shared_ptr<const leader::ActingGate> gate_ PGDR_GUARDED_BY(mu_);  // null: always act
 
   core::Mutex work_mu_;
   std::condition_variable_any work_cv_;

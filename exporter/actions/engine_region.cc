@@ -99,6 +99,16 @@ void ActionEngine::Impl::HandleRegion(const RegionFailover& rf, RegionState& rs,
     CountFailover("region", rf.policy.cluster, rf.trigger.provider, "dry_run", d.rpo_bytes);
     return;
   }
+  if (std::string not_leader; !MayAct(&not_leader)) {
+    // Neither held pending nor paged: the leader does both.
+    rs.pending.reset();
+    rs.state = "idle";
+    if (rs.last_reason == "not_leader") return;
+    rs.last_reason = "not_leader";
+    Withhold(rf.trigger, rf.policy.cluster, "", now, not_leader,
+             "not promoting region " + rf.policy.standby_region + ": " + not_leader);
+    return;
+  }
   if (!rf.policy.manual_approval) {
     StartRegion(rf, rs, d, "auto", now);
     return;
@@ -147,6 +157,14 @@ void ActionEngine::Impl::RunRegion(const RegionFailover& rf, const RegionDecisio
   std::vector<MemberView> standby;
   {
     const core::MutexLock lock(mu_);
+    if (std::string not_leader; !MayAct(&not_leader)) {  // lost since the decision
+      Withhold(rf.trigger, cluster, "", Clock::now(), not_leader,
+               "not promoting region " + rf.policy.standby_region + ": " + not_leader);
+      for (size_t i = 0; i < config_.regions.size(); ++i) {
+        if (&config_.regions[i] == &rf) regions_[i].state = "idle";
+      }
+      return;
+    }
     for (size_t i = 0; i < config_.regions.size(); ++i) {
       if (&config_.regions[i] == &rf) regions_[i].tracker.last_promotion = decided_at;
     }
@@ -295,6 +313,11 @@ http::HttpResponse ActionEngine::Impl::HandleRegionApprove(const http::HttpReque
                         {"error", "no regional promotion is pending for " + cluster + "/" + region +
                                       " (state " + rs.state + ", last decision: " + rs.last.reason +
                                       ": " + rs.last.detail + ")"}});
+    }
+    if (std::string not_leader; !MayAct(&not_leader)) {
+      return Json(409, {{"status", "error"},
+                        {"error", "this replica is not the leader (" + not_leader +
+                                      "): approve on the lease holder"}});
     }
     const RegionDecision d = *rs.pending;
     StartRegion(rf, rs, d, "api", Clock::now());

@@ -281,7 +281,7 @@ void Notifier::Stop() {
   for (auto& r : receivers_) r->Stop();
 }
 
-void Notifier::Update(const std::vector<ActionAlert>& alerts, TimePoint now) {
+void Notifier::Update(const std::vector<ActionAlert>& alerts, TimePoint now, bool webhooks) {
   const core::MutexLock lock(mu_);
   // Alertmanagers: Prometheus's needsSending().
   std::vector<ActionAlert> due;
@@ -353,6 +353,7 @@ void Notifier::Update(const std::vector<ActionAlert>& alerts, TimePoint now) {
       if (!any_firing && g.content.empty()) continue;
       g.content = content;
       g.last_sent = now;
+      if (!webhooks) continue;  // tracked, so a new leader does not repeat what is current
       r->Push(WebhookBody(rc.name, rc.group_by, list, config_.external_url, config_.external_labels)
                   .dump());
     }

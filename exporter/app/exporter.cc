@@ -35,6 +35,7 @@ void Exporter::Impl::Stop() {
   if (evaluator_.joinable()) evaluator_.join();
   if (auto engine = Actions()) engine->Stop();
   if (auto pools = ReadPoolsNow()) pools->Stop();
+  if (leader_) leader_->Stop();  // after the engine: no action runs once the lease is released
 }
 
 std::shared_ptr<rules::RuleManager> Exporter::Impl::Rules() const {
@@ -335,9 +336,10 @@ std::vector<prometheus::MetricFamily> Exporter::Impl::CurrentSelfMetrics() {
   const auto rules = Rules();
   const auto engine = Actions();
   std::vector<prometheus::MetricFamily> families = SelfMetrics(facts, rules.get(), engine.get());
-  core::MetricSet drills;
-  drills_.AppendMetrics(drills);
-  for (prometheus::MetricFamily& f : drills.Take()) families.push_back(std::move(f));
+  core::MetricSet more;
+  drills_.AppendMetrics(more);
+  if (leader_) leader_->CollectMetrics(more);
+  for (prometheus::MetricFamily& f : more.Take()) families.push_back(std::move(f));
   return families;
 }
 

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "pgdr/config/config.h"
 #include "pgdr/core/mutex.h"
 #include "pgdr/http/server.h"
+#include "pgdr/leader/leader_election.h"
 #include "pgdr/restore/drills.h"
 #include "pgdr/rules/manager.h"
 #include "pgdr/tsdb/tsdb.h"
@@ -96,7 +98,13 @@ class Exporter::Impl {
   std::unique_ptr<WebConfigWatcher> web_;  // set before Start() when --web.config.file
   collect::SnapshotStore snapshots_;
 
+  // `leader_election:`: set once in Start before any other thread runs, then
+  // only read (a reload keeps it: a change applies at restart). Null: this
+  // replica always acts. Stopped after the action engine, releasing the lease.
+  std::shared_ptr<leader::LeaderElector> leader_;
+
   core::Mutex reload_mu_;  // one Start/Reload/Stop at a time
+  std::optional<config::LeaderElectionConfig> leader_config_ PGDR_GUARDED_BY(reload_mu_);
   rules::ManagerOptions rules_options_ PGDR_GUARDED_BY(reload_mu_);
   std::unique_ptr<collect::CollectionLoop> loop_ PGDR_GUARDED_BY(reload_mu_);
   std::thread collector_ PGDR_GUARDED_BY(reload_mu_);

@@ -53,6 +53,15 @@ core::Status Exporter::Impl::Start() {
   auto validated = LoadOwnShard(options_, {});
   if (!validated.ok()) return validated.status();
   InstallRules(validated->config, std::move(validated->rule_groups));
+  leader_config_ = validated->config.leader_election;
+  if (leader_config_) {
+    leader_ = leader::LeaderElector::Create(*leader_config_);
+    leader_->Start();
+    core::Log(core::LogLevel::kInfo, "leader election: only the lease holder acts",
+              {{"backend", "etcd"},
+               {"lock", leader_config_->etcd.key},
+               {"identity", leader_config_->identity}});
+  }
   SwapActions(std::move(validated->engine));
   SwapReadPools(validated->config);
   RestoreState();
@@ -95,6 +104,11 @@ core::Status Exporter::Impl::Reload() {
     return validated.status();
   }
   InstallRules(validated->config, std::move(validated->rule_groups));
+  if (validated->config.leader_election != leader_config_) {
+    core::Log(core::LogLevel::kWarn,
+              "leader_election changed: the running election is kept until a restart",
+              {{"config", options_.config_file}});
+  }
   SwapActions(std::move(validated->engine));
   SwapReadPools(validated->config);
   Apply(validated->config, std::move(validated->monitors));
@@ -255,6 +269,7 @@ void Exporter::Impl::SwapActions(std::unique_ptr<actions::ActionEngine> engine) 
     old->Stop();
     engine->AdoptState(*old);
   }
+  engine->SetActingGate(leader_);
   engine->Start();
   const core::MutexLock lock(engines_mu_);
   actions_ = std::move(engine);

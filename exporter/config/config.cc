@@ -8,6 +8,7 @@
 #include <set>
 #include <tuple>
 
+#include "config/leader_election_parse.h"
 #include "pgdr/config/yaml_reader.h"
 #include "pgdr/core/files.h"
 
@@ -311,7 +312,7 @@ core::Result<Config> LoadConfig(const std::string& path, OwnedSections* sections
     r.CheckKeys(*root,
                 {"collection", "query_files", "targets", "backup_stores", "rule_files",
                  "evaluation_interval", "external_labels", "alerting", "actions", "maintenance",
-                 "drills", "pgbouncers", "discovery"},
+                 "drills", "pgbouncers", "discovery", "leader_election"},
                 "config");
     c.collection = ParseCollection(r, (*root)["collection"]);
     if (const YAML::Node qf = (*root)["query_files"]; qf) {
@@ -382,6 +383,9 @@ core::Result<Config> LoadConfig(const std::string& path, OwnedSections* sections
         r.ExpectSequence(cn, "discovery.cnpg");
         for (const auto& item : cn) c.cnpg.push_back(ParseCnpgSource(r, item));
       }
+    }
+    if (const YAML::Node le = (*root)["leader_election"]; le) {
+      c.leader_election = ParseLeaderElection(r, le);
     }
     for (const auto& rf : r.StringList(*root, "rule_files")) {
       std::vector<std::string> files;

@@ -46,6 +46,7 @@
 #include "pgdr/config/config.h"
 #include "pgdr/core/metric_set.h"
 #include "pgdr/http/server.h"
+#include "pgdr/leader/leader_election.h"
 
 namespace pgdr::actions {
 
@@ -134,6 +135,18 @@ class ActionEngine {
 
   // Notifier, failover, action and maintenance metrics.
   void CollectMetrics(core::MetricSet& out) const;
+
+  // With leader election (leader/leader_election.h): asked before every
+  // failover, redirect, webhook, exec action and regional promotion that is
+  // not a dry run, and again on the worker just before a provider runs. A
+  // replica it refuses records the decision as result "not_leader" (history,
+  // log, pgdr_actions_not_leader_total) and decides again on the next
+  // evaluation, so a replica that takes the lease over acts on what is still
+  // firing. Notifications to Alertmanagers are not gated: every replica sends
+  // them and Alertmanager deduplicates, as for Prometheus HA pairs; alerting
+  // webhooks (which deduplicate nothing) are sent by the holder only.
+  // Null (the default): this replica always acts.
+  void SetActingGate(std::shared_ptr<const leader::ActingGate> gate);
 
   // Blocks until no action is queued or running and the notifier queues are
   // empty, at most `timeout`. For tests and orderly shutdown.

@@ -96,8 +96,10 @@ class Notifier {
   void Start();
   void Stop();
 
-  // Sends what is due among `alerts` (the full current list).
-  void Update(const std::vector<ActionAlert>& alerts, TimePoint now);
+  // Sends what is due among `alerts` (the full current list). With
+  // `webhooks` false (a replica that is not the leader) webhook groups are
+  // tracked but not sent: unlike Alertmanager, a webhook deduplicates nothing.
+  void Update(const std::vector<ActionAlert>& alerts, TimePoint now, bool webhooks = true);
 
   // Queues a prepared JSON body for the receiver named `receiver`.
   core::Status Enqueue(const std::string& receiver, std::string body);

@@ -24,6 +24,7 @@
 #include <tuple>
 #include <vector>
 
+#include "pgdr/config/leader_election_config.h"
 #include "pgdr/config/query_spec.h"
 #include "pgdr/config/read_pool_config.h"
 #include "pgdr/config/yaml_reader.h"
@@ -161,6 +162,8 @@ struct Config {
   std::vector<std::string> rule_files;       // resolved paths
   milliseconds evaluation_interval{15000};
   std::map<std::string, std::string> external_labels;
+  // `leader_election:`; absent: this replica acts alone, as always.
+  std::optional<LeaderElectionConfig> leader_election;
 };
 
 // The sections of one config file that other modules parse, for their

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <sstream>
 
@@ -473,6 +474,60 @@ TEST(ActionEngine, MaintenanceHttpHandler) {
   EXPECT_EQ(e->HandleMaintenance(post).status, 200);
   EXPECT_EQ(e->HandleMaintenance({"GET", "/api/v1/maintenance", "", ""}).status, 200);
   EXPECT_EQ(e->HandleMaintenance({"DELETE", "/api/v1/maintenance", "", ""}).status, 405);
+}
+
+}  // namespace
+}  // namespace pgdr::actions
+
+namespace pgdr::actions {
+namespace {
+
+// A gate the test opens and closes (leader/leader_election.h).
+class TestGate : public leader::ActingGate {
+ public:
+  bool MayAct(std::string* why) const override {
+    if (!open && why) *why = "the lease is held by other";
+    return open;
+  }
+  std::atomic<bool> open{false};
+};
+
+double NotLeader(const ActionEngine& e) {
+  core::MetricSet m;
+  e.CollectMetrics(m);
+  const auto it = m.families().find("pgdr_actions_not_leader_total");
+  return it == m.families().end() ? -1 : it->second.metric.at(0).counter.value;
+}
+
+TEST(ActionEngine, OnlyTheLeaseHolderActs) {
+  char path[] = "/tmp/pgdr-engine-gate-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  auto e = Engine(std::string("      dry_run: false\n      provider: exec\n      command: "
+                              "[/bin/sh, -c, 'echo \"$PGDR_CANDIDATE\" >> ") +
+                  path + "']\n");
+  EXPECT_EQ(NotLeader(*e), -1);  // no gate: the series is not exported
+  auto gate = std::make_shared<TestGate>();
+  e->SetActingGate(gate);
+  EXPECT_EQ(NotLeader(*e), 0);
+  Drive(*e, 1, 10, false, false);
+  ASSERT_TRUE(e->WaitIdle(std::chrono::seconds(10)));
+  EXPECT_EQ(Count(*e, "success"), 0);
+  EXPECT_EQ(NotLeader(*e), 1);  // withheld once, not once per evaluation
+  auto recent = e->history().Recent(kT0 + seconds(10));
+  ASSERT_FALSE(recent.empty());
+  EXPECT_EQ(recent[0].result, "not_leader");
+  EXPECT_EQ(recent[0].summary, "not promoting p2: the lease is held by other");
+  // Taking the lease over while the alert still fires: acts once.
+  gate->open = true;
+  Drive(*e, 11, 20, false, false);
+  ASSERT_TRUE(e->WaitIdle(std::chrono::seconds(10)));
+  EXPECT_EQ(Count(*e, "success"), 1);
+  std::stringstream text;
+  text << std::ifstream(path).rdbuf();
+  EXPECT_EQ(text.str(), "p2\n");
+  unlink(path);
 }
 
 }  // namespace
