@@ -171,7 +171,9 @@ void Exporter::Impl::Apply(const config::Config& config,
     for (const auto& p : config.patroni) {
       if (p.target_template) discovering_.insert(p.cluster);
     }
-    std::erase_if(discovered_, [this](const auto& d) { return discovering_.count(d.first) == 0; });
+    for (auto it = discovered_.begin(); it != discovered_.end();) {
+      it = discovering_.count(it->first) == 0 ? discovered_.erase(it) : std::next(it);
+    }
     if (config.patroni != patroni_sources_) {
       patroni_polls_.clear();
       patroni_generation = ++patroni_generation_;
