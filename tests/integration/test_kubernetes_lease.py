@@ -170,7 +170,7 @@ class KubernetesLeaseTest(unittest.TestCase):
             obj["spec"].update(holderIdentity="intruder", leaseTransitions=2)
             api.put_object(GROUP, "leases", obj)  # a new resourceVersion
             intruded = time.monotonic()
-            wait_until(lambda: tle.leader(b) == 0, timeout=3 * RENEW_S, interval=0.05,
+            wait_until(lambda: tle.leader(b) == 0, timeout=5 * RENEW_S, interval=0.05,
                        what="b stops acting on 409")
             stopped = time.monotonic() - intruded
             self.assertEqual(b.value("pgdr_leader_losses_total"), 1)
