@@ -8,7 +8,8 @@ write with a stale resourceVersion, as the API server does.
 A real PostgreSQL primary with one streaming replica and two pgdr exporters
 configured identically but for their `leader_election.identity`; their
 failover trigger is the `exec` provider of test_leader_election.py, which
-POSTs to a receiver before pg_promote(), so every promotion is counted.
+POSTs to a receiver before pg_promote(), so every promotion is counted
+(here after 4 s, so the non-holder surely decides while the alert fires).
 
 1. Exactly one holds: pgdr_leader 1/0 and the mock's Lease names the holder
    (created by it: leaseTransitions 0); its renewTime advances.
@@ -66,7 +67,9 @@ class KubernetesLeaseTest(unittest.TestCase):
     def exporter(self, tmp, cluster, receiver, api, ca, token, identity):
         script = os.path.join(tmp.path, "promote.py")
         with open(script, "w") as f:
-            f.write(tle.PROMOTE_SCRIPT)
+            # The holder's promotion takes 4 s, so the other exporter evaluates
+            # the firing trigger (and withholds it) before the alert resolves.
+            f.write("import time\ntime.sleep(4)\n" + tle.PROMOTE_SCRIPT)
         replica = cluster.replicas[0]
         trigger = {"name": "promote", "match": f'alertname="TestPrimaryLost", '
                    f'cluster="{cluster.name}"', "action": "failover", "provider": "exec",
