@@ -51,6 +51,14 @@ RETRY_S = 0.5
 MICRO = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$"
 
 
+def promotions(receiver, cluster):
+    """(identity, candidate) of each promotion the exec provider reported to
+    `receiver` (an actions_harness.Webhook), in arrival order."""
+    with receiver.lock:
+        return [(p["identity"], p["candidate"]) for p in receiver.received
+                if p.get("cluster") == cluster]
+
+
 class KubernetesLeaseTest(unittest.TestCase):
     def setUp(self):
         missing = ah.missing_tools()
@@ -97,7 +105,8 @@ class KubernetesLeaseTest(unittest.TestCase):
             token = os.path.join(tmp.path, "sa-token")
             with open(token, "w") as f:
                 f.write(TOKEN + "\n")
-            receiver = tle.Receiver()
+            receiver = ah.Webhook().start()
+            self.addCleanup(receiver.stop)
             kl = PgCluster(tmp, "kl", replicas=1)
             kl.start()
 
@@ -135,7 +144,7 @@ class KubernetesLeaseTest(unittest.TestCase):
                        what="kl-2 promoted")
             promoted_after = time.monotonic() - killed
             time.sleep(2 * TTL_S)
-            acted = [(p["identity"], p["candidate"]) for p in receiver.received("kl")]
+            acted = promotions(receiver, "kl")
             withheld = {d["result"] for d in tle.decisions(b, "kl")}
             print(f"2. primary killed, kl-2 promoted after {promoted_after:.1f} s; receiver: "
                   f"{acted}; b's decision results: {sorted(withheld)}")
@@ -165,8 +174,7 @@ class KubernetesLeaseTest(unittest.TestCase):
             self.assertEqual(spec["leaseTransitions"], 1)
             self.assertEqual(b.value("pgdr_leader_acquisitions_total"), 1)
             time.sleep(2 * TTL_S)
-            self.assertEqual([(p["identity"], p["candidate"]) for p in receiver.received("kl")],
-                             [("a", "kl-2")])  # kl-2 is the primary now: nothing to do
+            self.assertEqual(promotions(receiver, "kl"), [("a", "kl-2")])  # kl-2 is the primary now: nothing to do
 
             # 4. Another writer takes the Lease behind b's back: b's renewal gets 409.
             obj = self.lease(api)
