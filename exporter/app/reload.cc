@@ -58,8 +58,8 @@ core::Status Exporter::Impl::Start() {
     leader_ = leader::LeaderElector::Create(*leader_config_);
     leader_->Start();
     core::Log(core::LogLevel::kInfo, "leader election: only the lease holder acts",
-              {{"backend", "etcd"},
-               {"lock", leader_config_->etcd.key},
+              {{"backend", leader_->backend()},
+               {"lock", leader_->lock()},
                {"identity", leader_config_->identity}});
   }
   SwapActions(std::move(validated->engine));
