@@ -322,6 +322,7 @@ class CnpgMockApi(unittest.TestCase):
                           targets={"dsn": "user=postgres dbname=postgres sslmode=disable",
                                    "labels": {"team": "db"}})
             exp = Exporter(tmp, {"collection": {"interval": "1s"}, "targets": [],
+                                 "query_files": [os.path.join(SOURCE_DIR, "queries", "*.yml")],
                                  "discovery": {"cnpg": [source]}}).start()
 
             def members():
