@@ -162,12 +162,12 @@ void LoadRegions(const config::YamlReader& r, const YAML::Node& actions, bool dr
   std::set<std::string> seen;
   for (const auto& n : list) {
     r.ExpectMap(n, "region_failover");
-    r.CheckKeys(
-        n,
-        {"cluster", "standby_region", "confirm_for", "max_rpo_bytes", "approval", "cooldown",
-         "provider", "timeout", "repoint_replicas", "redirect", "dry_run", "namespace",
-         "cnpg_cluster", "url", "bearer_token_env", "bearer_token_file", "tls_ca_file"},
-        "region_failover");
+    r.CheckKeys(n,
+                {"cluster", "standby_region", "confirm_for", "max_rpo_bytes", "approval",
+                 "cooldown", "provider", "timeout", "repoint_replicas", "redirect", "dry_run",
+                 "namespace", "cnpg_cluster", "url", "basic_auth", "bearer_token_env",
+                 "bearer_token_file", "tls_ca_file"},
+                "region_failover");
     RegionFailover rf;
     RegionPolicy& p = rf.policy;
     p.cluster = r.String(n, "cluster");
@@ -206,22 +206,30 @@ void LoadRegions(const config::YamlReader& r, const YAML::Node& actions, bool dr
              "unknown provider \"" + t.provider + "\" (allowed: " + ProviderNames() + ")");
     }
     const ProviderNeeds needs = provider->needs();
-    if (needs.command || (needs.http && !needs.kubernetes)) {
+    if (needs.command) {
       r.Fail(n["provider"], "provider \"" + t.provider +
-                                "\" needs keys region_failover does not take; use pg_promote "
-                                "or cnpg");
+                                "\" needs keys region_failover does not take; use pg_promote, "
+                                "cnpg or patroni");
     }
     t.timeout = r.DurationOr(n, "timeout", t.timeout);
     if (needs.kubernetes) {
       // A CNPG replica cluster: the standby region's Cluster (cnpg_cluster).
       ReadKubernetes(r, n, t, t.http);
-      t.http.kind = ReceiverConfig::Kind::kWebhook;
-      t.http.timeout = t.timeout;
-    } else {
-      for (const char* k : {"namespace", "cnpg_cluster", "url", "bearer_token_env",
-                            "bearer_token_file", "tls_ca_file"}) {
+    } else if (needs.http) {
+      // A Patroni standby cluster: the REST API of one of its members.
+      for (const char* k : {"namespace", "cnpg_cluster"}) {
         if (n[k]) r.Fail(n[k], std::string("`") + k + "` is only for provider cnpg");
       }
+      ReadHttpOptions(r, n, t.http);
+    } else {
+      for (const char* k : {"namespace", "cnpg_cluster", "url", "basic_auth", "bearer_token_env",
+                            "bearer_token_file", "tls_ca_file"}) {
+        if (n[k]) r.Fail(n[k], std::string("`") + k + "` is only for providers cnpg and patroni");
+      }
+    }
+    if (needs.http) {
+      t.http.kind = ReceiverConfig::Kind::kWebhook;
+      t.http.timeout = t.timeout;
     }
     t.repoint_replicas = r.BoolOr(n, "repoint_replicas", true);
     if (n["redirect"]) t.redirect = r.StringList(n, "redirect");

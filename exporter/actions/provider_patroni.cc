@@ -12,6 +12,13 @@
 // DCS write or the promotion failed) and anything else are failures carrying
 // Patroni's own text. On 200 the provider still polls /cluster until the
 // candidate is the running leader, by the trigger's deadline.
+//
+// A regional promotion (plan.region) targets a Patroni standby cluster in
+// the standby region, whose standby leader replicates from the lost primary
+// region: removing `standby_cluster` from its dynamic configuration
+// (PATCH /config {"standby_cluster": null}, what `patronictl edit-config`
+// does) makes Patroni promote that leader and repoint its own replicas;
+// pg_promote behind Patroni's back would be undone by Patroni.
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -63,6 +70,44 @@ std::optional<ClusterState> GetCluster(http::Client& client, const ReceiverConfi
   return s;
 }
 
+// plan.region: see the file comment. Succeeds once a member of the standby
+// cluster runs as its (no longer standby) leader.
+core::Status PromoteStandbyCluster(http::Client& client, const ReceiverConfig& api,
+                                   const std::vector<std::string>& urls,
+                                   const std::string& candidate, Clock::time_point deadline) {
+  std::string refused;
+  std::optional<std::string> patched;
+  for (const std::string& url : urls) {
+    http::ClientRequest patch = AuthorizedRequest(api, Remaining(deadline));
+    patch.method = "PATCH";
+    patch.url = Base(url) + "/config";
+    patch.headers.push_back("Content-Type: application/json");
+    patch.body = R"({"standby_cluster":null})";
+    const auto sent = client.Send(patch);
+    if (sent.ok() && sent->status == 200) {
+      patched = url;
+      break;
+    }
+    refused += (refused.empty() ? "" : "; ") + http::RedactUrl(patch.url) + ": " +
+               (sent.ok() ? Said(*sent) : sent.status().message());
+  }
+  if (!patched) {
+    return core::Status::IOError("no Patroni member took the standby cluster's promotion (" +
+                                 refused + ")");
+  }
+  while (true) {
+    if (const auto now = GetCluster(client, api, *patched, candidate, deadline);
+        now && !now->leader.empty()) {
+      return core::Status::OK();
+    }
+    if (Clock::now() + std::chrono::milliseconds(500) >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return core::Status::Timeout("Patroni accepted the removal of standby_cluster (" +
+                               http::RedactUrl(Base(*patched) + "/config") +
+                               ") but no member ran as leader by the deadline");
+}
+
 class Patroni final : public FailoverProvider {
  public:
   std::string_view name() const override { return "patroni"; }
@@ -78,6 +123,7 @@ class Patroni final : public FailoverProvider {
       }
     }
     http::Client client;
+    if (plan.region) return PromoteStandbyCluster(client, api, urls, candidate, deadline);
     std::optional<ClusterState> state;
     for (const std::string& url : urls) {
       if ((state = GetCluster(client, api, url, candidate, deadline))) break;

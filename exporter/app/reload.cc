@@ -58,8 +58,8 @@ core::Status Exporter::Impl::Start() {
     leader_ = leader::LeaderElector::Create(*leader_config_);
     leader_->Start();
     core::Log(core::LogLevel::kInfo, "leader election: only the lease holder acts",
-              {{"backend", "etcd"},
-               {"lock", leader_config_->etcd.key},
+              {{"backend", leader_->backend()},
+               {"lock", leader_->lock()},
                {"identity", leader_config_->identity}});
   }
   SwapActions(std::move(validated->engine));
@@ -175,7 +175,9 @@ void Exporter::Impl::Apply(const config::Config& config,
     for (size_t i = 0; i < config.cnpg.size(); ++i) {
       if (config.cnpg[i].target_template) discovering_.insert(CnpgSourceKey(i));
     }
-    std::erase_if(discovered_, [this](const auto& d) { return discovering_.count(d.first) == 0; });
+    for (auto it = discovered_.begin(); it != discovered_.end();) {
+      it = discovering_.count(it->first) == 0 ? discovered_.erase(it) : std::next(it);
+    }
     if (config.patroni != patroni_sources_) {
       patroni_polls_.clear();
       patroni_generation = ++patroni_generation_;

@@ -18,6 +18,12 @@ std::string Seconds(milliseconds d) {
 }  // namespace
 
 std::unique_ptr<LeaderElector> LeaderElector::Create(const config::LeaderElectionConfig& config) {
+  if (config.store == config::LeaseStore::kKubernetes) {
+    const auto& k = config.kubernetes;
+    return std::make_unique<LeaderElector>(
+        MakeKubernetesBackend(k, config.identity),
+        ElectorTiming{k.renew_interval, k.retry_interval, k.fencing_margin}, config.identity);
+  }
   return std::make_unique<LeaderElector>(
       MakeEtcdBackend(config.etcd, config.identity),
       ElectorTiming{config.etcd.renew_interval, config.etcd.retry_interval,

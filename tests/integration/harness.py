@@ -525,3 +525,26 @@ class Prometheus:
 
 
 import urllib.parse  # noqa: E402  (used by Prometheus.api)
+
+
+class ClassFixtureTest(unittest.TestCase):
+    """A test class whose servers and stores are started once, by the
+    subclass's _start() classmethod, under one TempDir (cls.tmp) that is
+    removed after its last test, or at once when _start() fails."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = TempDir().__enter__()
+        try:
+            cls._start()
+        except BaseException:
+            cls.tmp.__exit__(None, None, None)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.__exit__(None, None, None)
+
+    @classmethod
+    def _start(cls):
+        raise NotImplementedError(cls.__name__ + "._start")

@@ -30,6 +30,8 @@ What it implements, as the API server does for custom resources:
   misspelled key fails a test. CEL rules (x-kubernetes-validations) are not
   evaluated.
 - a missing or wrong bearer token answers 401.
+- built-in kinds it knows the shape of: lease_resource() (coordination.k8s.io/v1
+  Lease, validated against LEASE_SCHEMA, MicroTime fields strictly).
 """
 
 import base64
@@ -330,6 +332,44 @@ class Resource:
     @property
     def api_version(self):
         return f"{self.group}/{self.version}" if self.group else self.version
+
+
+# ---------------------------------------------------------------- built-in kinds
+
+
+# MicroTime as the API server decodes it (layout
+# "2006-01-02T15:04:05.000000Z07:00"): exactly six fractional digits.
+_MICRO_TIME = {"type": "string", "format": "date-time",
+               "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$"}
+
+# io.k8s.api.coordination.v1.Lease as the Kubernetes OpenAPI describes it
+# (a built-in kind, so written here rather than read from a CRD): a
+# misspelled or mistyped spec field is rejected like any schema error.
+LEASE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "apiVersion": {"type": "string"},
+        "kind": {"type": "string"},
+        "metadata": {"type": "object"},
+        "spec": {
+            "type": "object",
+            "properties": {
+                "acquireTime": _MICRO_TIME,
+                "holderIdentity": {"type": "string"},
+                "leaseDurationSeconds": {"type": "integer", "format": "int32"},
+                "leaseTransitions": {"type": "integer", "format": "int32"},
+                "preferredHolder": {"type": "string"},
+                "renewTime": _MICRO_TIME,
+                "strategy": {"type": "string"},
+            },
+        },
+    },
+}
+
+
+def lease_resource():
+    """coordination.k8s.io/v1 leases (no status subresource)."""
+    return Resource("coordination.k8s.io", "v1", "leases", "Lease", schema=LEASE_SCHEMA)
 
 
 def _now():

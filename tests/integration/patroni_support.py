@@ -105,6 +105,13 @@ class PatroniMember:
             "tags": {"nofailover": False, "noloadbalance": False, "clonefrom": False,
                      "nosync": False},
         }
+        if cluster.standby_of is not None:
+            # A standby cluster (another region): its standby leader streams
+            # from the other cluster's bootstrap leader.
+            source = cluster.standby_of.members[0]
+            config["bootstrap"]["dcs"]["standby_cluster"] = {
+                "host": "127.0.0.1", "port": source.pg_port,
+                "create_replica_methods": ["basebackup"]}
         with open(self.config_path, "w") as f:
             json.dump(config, f, indent=2)  # JSON is YAML
         if AS_ROOT:
@@ -148,10 +155,13 @@ class PatroniMember:
 
 
 class PatroniCluster:
-    def __init__(self, tmp, etcd, name="pat", members=3):
+    # standby_of: another PatroniCluster this one is a standby cluster of
+    # (Patroni's `standby_cluster`); its first member is a "Standby Leader".
+    def __init__(self, tmp, etcd, name="pat", members=3, standby_of=None):
         self.tmp = tmp
         self.etcd = etcd
         self.name = name
+        self.standby_of = standby_of
         self.members = [PatroniMember(tmp, self, i + 1) for i in range(members)]
         tmp.patroni_clusters = getattr(tmp, "patroni_clusters", []) + [self]
 
@@ -162,8 +172,9 @@ class PatroniCluster:
         # The first member bootstraps alone (no race for the initialize key),
         # the others then clone from it.
         self.members[0].start()
-        wait_until(lambda: self.leader() == self.members[0].name, timeout=timeout,
-                   what="patroni bootstrap leader")
+        role = "Standby Leader" if self.standby_of is not None else "Leader"
+        wait_until(lambda: self.role_of(self.members[0].name) == role, timeout=timeout,
+                   what=f"patroni bootstrap {role.lower()}")
         for m in self.members[1:]:
             m.start()
         self.wait_healthy(len(self.members) - 1, timeout=timeout)
@@ -172,7 +183,8 @@ class PatroniCluster:
     def wait_healthy(self, replicas, timeout=120):
         def ok():
             rows = self.list()
-            leaders = [r for r in rows if r["Role"] == "Leader" and r["State"] == "running"]
+            role = "Standby Leader" if self.standby_of is not None else "Leader"
+            leaders = [r for r in rows if r["Role"] == role and r["State"] == "running"]
             # Patroni 3.0 says "running" for a replica (later versions "streaming"):
             # the leader's pg_stat_replication is the ground truth.
             members = [r for r in rows if r["Role"] == "Replica"
@@ -196,6 +208,10 @@ class PatroniCluster:
     def list(self):
         """`patronictl list -f json`: one dict per member (Member, Host, Role, State, TL, Lag in MB)."""
         return json.loads(self.patronictl("list", "-f", "json"))
+
+    def role_of(self, member):
+        rows = [r for r in self.list() if r["Member"] == member]
+        return rows[0]["Role"] if rows else None
 
     def leader(self):
         rows = [r for r in self.list() if r["Role"] == "Leader"]

@@ -21,16 +21,7 @@ def segment_lsn_end(name):
     return (log * 256 + seg + 1) * SEGMENT
 
 
-class BarmanCloudTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = harness.TempDir().__enter__()
-        try:
-            cls._start()
-        except BaseException:
-            cls.tmp.__exit__(None, None, None)
-            raise
-
+class BarmanCloudTest(harness.ClassFixtureTest):
     @classmethod
     def _start(cls):
         cls.s3 = S3rver(cls.tmp).start()
@@ -43,10 +34,6 @@ class BarmanCloudTest(unittest.TestCase):
             "archive_mode = on", f"archive_command = '{archive}'", "archive_timeout = 0"]))
         cls.cluster.start()
         cls.pg = cls.cluster.primary
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.__exit__(None, None, None)
 
     def wal_keys(self):
         return [k for k in self.s3.keys("pfx/demo/wals/") if len(os.path.basename(k)) == 24]

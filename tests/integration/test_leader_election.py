@@ -22,12 +22,10 @@ counted on the receiver and checked with psql's pg_is_in_recovery().
 """
 
 import base64
-import http.server
 import json
 import os
 import signal
 import sys
-import threading
 import time
 import unittest
 import urllib.request
@@ -50,32 +48,11 @@ subprocess.run([sys.argv[4], dsn, "-Atc", "SELECT pg_promote()"], check=True, ti
 """
 
 
-class Receiver:
-    """Counts the promotions the exec provider reports (POST JSON)."""
-
-    def __init__(self):
-        self.posts = []
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with outer.lock:
-                    outer.posts.append(dict(json.loads(body), at=time.time()))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/promoted"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def received(self, cluster):
-        with self.lock:
-            return [p for p in self.posts if p["cluster"] == cluster]
+def promotions(receiver, cluster):
+    """The promotions the exec provider reported to `receiver` (an
+    actions_harness.Webhook) for `cluster`, in arrival order."""
+    with receiver.lock:
+        return [p for p in receiver.received if p.get("cluster") == cluster]
 
 
 def etcd_holder(etcd, key):
@@ -142,7 +119,7 @@ class LeaderElectionTest(unittest.TestCase):
     def test_only_the_holder_acts_and_a_killed_holder_is_replaced_once(self):
         with TempDir() as tmp:
             etcd = Etcd(tmp).start()
-            receiver = Receiver()
+            receiver = ah.Webhook().start()
             hook = ah.Webhook().start()
 
             # 1. Two exporters, one acts.
@@ -157,7 +134,7 @@ class LeaderElectionTest(unittest.TestCase):
                        what="one-2 promoted")
             promoted_after = time.monotonic() - killed
             time.sleep(2 * TTL_S)  # anything the other one would do, it has done by now
-            acted = receiver.received("one")
+            acted = promotions(receiver, "one")
             print(f"\nscenario 1: primary killed, one-2 promoted after {promoted_after:.1f} s; "
                   f"receiver: {[(p['identity'], p['candidate']) for p in acted]}; "
                   f"webhook messages: {len(hook.messages('TestPrimaryLost'))}")
@@ -190,7 +167,7 @@ class LeaderElectionTest(unittest.TestCase):
             os.kill(two.primary.pid(), signal.SIGKILL)
             wait_until(lambda: any(x["result"] == "waiting" for x in decisions(c, "two")),
                        timeout=30, what="the holder's failover waits for confirmation")
-            self.assertEqual(receiver.received("two"), [])
+            self.assertEqual(promotions(receiver, "two"), [])
             c.kill()
             killed = time.monotonic()
             self.assertEqual(etcd_holder(etcd, "/pgdr/two"), "two-a")  # until the TTL runs out
@@ -202,7 +179,7 @@ class LeaderElectionTest(unittest.TestCase):
                        what="two-2 promoted")
             promoted = time.monotonic() - killed
             time.sleep(2 * TTL_S)
-            acted = receiver.received("two")
+            acted = promotions(receiver, "two")
             print(f"scenario 2: holder killed -9 while waiting; lease handed over after "
                   f"{handover:.2f} s (ttl {TTL_S} s, renew {RENEW_S} s, retry {RETRY_S} s); "
                   f"two-2 promoted {promoted:.2f} s after the kill; receiver: "

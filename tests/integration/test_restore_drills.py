@@ -24,16 +24,7 @@ POLL = 0.25
 INTERVAL = 12
 
 
-class RestoreDrillTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = harness.TempDir().__enter__()
-        try:
-            cls._start()
-        except BaseException:
-            cls.tmp.__exit__(None, None, None)
-            raise
-
+class RestoreDrillTest(harness.ClassFixtureTest):
     @classmethod
     def _start(cls):
         cls.archive = BarmanArchive(cls.tmp)
@@ -47,10 +38,6 @@ class RestoreDrillTest(unittest.TestCase):
             pg.sql("CREATE TABLE IF NOT EXISTS filler(i int); INSERT INTO filler VALUES (1)")
             cls.archive.switch_and_wait()
         cls.scratch = cls.tmp.sub("drills")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.__exit__(None, None, None)
 
     def exporter(self, interval):
         config = self.archive.cluster.exporter_config(interval="1s")

@@ -93,16 +93,7 @@ class CuttingProxy:
         self.sock.close()
 
 
-class RestoreFaultTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = harness.TempDir().__enter__()
-        try:
-            cls._start()
-        except BaseException:
-            cls.tmp.__exit__(None, None, None)
-            raise
-
+class RestoreFaultTest(harness.ClassFixtureTest):
     @classmethod
     def _start(cls):
         cls.archive = BarmanArchive(cls.tmp)
@@ -130,7 +121,7 @@ class RestoreFaultTest(unittest.TestCase):
     def tearDownClass(cls):
         for m in cls.mounts:
             subprocess.run(["umount", "-l", m], check=False)
-        cls.tmp.__exit__(None, None, None)
+        super().tearDownClass()
 
     def run_drill(self, name, store=None, port_range=None, **drill):
         """Starts an exporter with one drill run at start; watches it to its

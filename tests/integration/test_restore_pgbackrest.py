@@ -17,17 +17,12 @@ import harness
 from restore_support import ROWS_SQL, cli, psql_socket, restore_before_xid, write_config
 
 
-class RestorePgBackRestTest(unittest.TestCase):
+class RestorePgBackRestTest(harness.ClassFixtureTest):
     @classmethod
     def setUpClass(cls):
         if shutil.which("pgbackrest") is None:
             raise unittest.SkipTest("pgbackrest not installed (scripts/setup.sh installs it)")
-        cls.tmp = harness.TempDir().__enter__()
-        try:
-            cls._start()
-        except BaseException:
-            cls.tmp.__exit__(None, None, None)
-            raise
+        super().setUpClass()
 
     @classmethod
     def _start(cls):
@@ -81,10 +76,6 @@ class RestorePgBackRestTest(unittest.TestCase):
             "targets": cluster.targets(),
             "backup_stores": [{"name": "repo1", "cluster": "demo", "layout": "pgbackrest",
                                "stanza": "demo", "url": f"file://{cls.repo}"}]})
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.__exit__(None, None, None)
 
     def test_1_find_transaction(self):
         rc, out, err = cli(["find-transaction", f"--config.file={self.config}", "--cluster=demo",

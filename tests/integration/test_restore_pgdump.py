@@ -25,16 +25,7 @@ TRUTH_SQL = ("SELECT (SELECT count(*) FROM items), (SELECT md5(string_agg(id || 
 POLL = 0.25
 
 
-class PgDumpRestoreTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = harness.TempDir().__enter__()
-        try:
-            cls._start()
-        except BaseException:
-            cls.tmp.__exit__(None, None, None)
-            raise
-
+class PgDumpRestoreTest(harness.ClassFixtureTest):
     @classmethod
     def _start(cls):
         cls.cluster = harness.PgCluster(cls.tmp, "demo", replicas=0)
@@ -85,10 +76,6 @@ class PgDumpRestoreTest(unittest.TestCase):
                      "-f", path, "postgres"])
         if mtime is not None:
             os.utime(path, (mtime, mtime))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.__exit__(None, None, None)
 
     def restore(self, *args, keep=True):
         data_dir = os.path.join(self.tmp.path, f"restored-{harness.free_port()}")

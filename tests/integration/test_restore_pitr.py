@@ -17,16 +17,7 @@ from restore_support import (ROWS_SQL, BarmanArchive, cli, psql_socket, restore_
                              write_config)
 
 
-class RestorePitrTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = harness.TempDir().__enter__()
-        try:
-            cls._start()
-        except BaseException:
-            cls.tmp.__exit__(None, None, None)
-            raise
-
+class RestorePitrTest(harness.ClassFixtureTest):
     @classmethod
     def _start(cls):
         cls.archive = BarmanArchive(cls.tmp)
@@ -47,10 +38,6 @@ class RestorePitrTest(unittest.TestCase):
         cls.archive.switch_and_wait()
         cls.config = write_config(cls.tmp, {"targets": cls.archive.cluster.targets(),
                                             "backup_stores": [cls.archive.store()]})
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.__exit__(None, None, None)
 
     def test_1_find_transaction_names_the_delete_and_the_drop(self):
         rc, out, err = cli(["find-transaction", f"--config.file={self.config}", "--cluster=demo",

@@ -31,16 +31,45 @@ struct EtcdLeaseConfig {
   }
 };
 
+// A Kubernetes coordination.k8s.io/v1 Lease, through the API server
+// (http/kubernetes.h): the holder's name is its spec.holderIdentity.
+struct KubernetesLeaseConfig {
+  std::string namespace_name;  // `namespace`: where the Lease is (required)
+  std::string name;            // the Lease's name (required)
+  // The API server; empty fields take the pod's (http::InClusterDefaults).
+  std::string api_url, bearer_token_file, tls_ca_file;
+  std::chrono::milliseconds ttl{15000};  // leaseDurationSeconds (whole seconds)
+  std::chrono::milliseconds renew_interval{5000};
+  std::chrono::milliseconds retry_interval{2000};
+  std::chrono::milliseconds timeout{2000};
+  std::chrono::milliseconds fencing_margin{2000};
+  std::string where;
+
+  bool operator==(const KubernetesLeaseConfig& o) const {
+    return namespace_name == o.namespace_name && name == o.name && api_url == o.api_url &&
+           bearer_token_file == o.bearer_token_file && tls_ca_file == o.tls_ca_file &&
+           ttl == o.ttl && renew_interval == o.renew_interval &&
+           retry_interval == o.retry_interval && timeout == o.timeout &&
+           fencing_margin == o.fencing_margin;
+  }
+};
+
+// Which store holds the lease: exactly one of `etcd:` and `kubernetes:`.
+enum class LeaseStore { kEtcd, kKubernetes };
+
 struct LeaderElectionConfig {
   // The holder's name in the lease and in pgdr_leader{identity}; default:
   // "<hostname>-<pid>" (unique per process, so a restarted replica waits
   // out its previous lease like any other).
   std::string identity;
-  EtcdLeaseConfig etcd;  // the one backend today (a Kubernetes Lease later)
+  LeaseStore store = LeaseStore::kEtcd;
+  EtcdLeaseConfig etcd;              // with kEtcd
+  KubernetesLeaseConfig kubernetes;  // with kKubernetes
   std::string where;
 
   bool operator==(const LeaderElectionConfig& o) const {
-    return identity == o.identity && etcd == o.etcd;
+    return identity == o.identity && store == o.store && etcd == o.etcd &&
+           kubernetes == o.kubernetes;
   }
 };
 

@@ -14,9 +14,9 @@
 // that deadline even if the elector's thread is blocked in a request; the
 // thread then logs the fencing and gives the lease up.
 //
-// A LeaseBackend is one store of leases (etcd today; a Kubernetes
-// coordination.k8s.io/v1 Lease can implement the same three calls). It is
-// called from the elector's thread only.
+// A LeaseBackend is one store of leases (an etcd lease, or a Kubernetes
+// coordination.k8s.io/v1 Lease). It is called from the elector's thread
+// only.
 //
 // Thread-safety: LeaderElector's public methods are safe from any thread;
 // MayAct() never blocks on the network.
@@ -63,13 +63,18 @@ class LeaseBackend {
   // Gives the held lease up (clean shutdown, or after fencing); the next
   // TryAcquire starts from nothing.
   virtual void Release() = 0;
-  virtual std::string backend() const = 0;  // "etcd": the `backend` label
+  virtual std::string backend() const = 0;  // "etcd", "kubernetes": the `backend` label
   virtual std::string lock() const = 0;     // the key or Lease name: the `lock` label
 };
 
 // The etcd v3 driver, through etcd's JSON gateway over the libcurl client.
 std::unique_ptr<LeaseBackend> MakeEtcdBackend(const config::EtcdLeaseConfig& config,
                                               const std::string& identity);
+
+// A coordination.k8s.io/v1 Lease through the Kubernetes API, with
+// client-go's semantics (kubernetes_lease.cc).
+std::unique_ptr<LeaseBackend> MakeKubernetesBackend(const config::KubernetesLeaseConfig& config,
+                                                    const std::string& identity);
 
 struct ElectorTiming {
   milliseconds renew_interval{5000};
@@ -92,6 +97,8 @@ class LeaderElector : public ActingGate {
 
   bool MayAct(std::string* why) const override;
   const std::string& identity() const { return identity_; }
+  std::string backend() const { return backend_->backend(); }
+  std::string lock() const { return backend_->lock(); }
 
   // pgdr_leader, pgdr_leader_lease_remaining_seconds and the counters.
   void CollectMetrics(core::MetricSet& out) const;

@@ -47,6 +47,31 @@ TEST(LeaderElectionConfigTest, EtcdWithDefaults) {
   EXPECT_EQ(le.etcd.fencing_margin.count(), 2000);
 }
 
+TEST(LeaderElectionConfigTest, KubernetesLease) {
+  auto c = LoadConfig(WriteTemp(std::string(kTargets) + R"(leader_election:
+  identity: pgdr-0
+  kubernetes:
+    namespace: pgdr
+    name: pgdr-leader
+    api_url: https://127.0.0.1:6443
+    bearer_token_file: /tmp/token
+    ttl: 9s
+)"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const auto& le = *c->leader_election;
+  EXPECT_EQ(le.store, LeaseStore::kKubernetes);
+  EXPECT_EQ(le.kubernetes.namespace_name, "pgdr");
+  EXPECT_EQ(le.kubernetes.name, "pgdr-leader");
+  EXPECT_EQ(le.kubernetes.api_url, "https://127.0.0.1:6443");
+  EXPECT_EQ(le.kubernetes.bearer_token_file, "/tmp/token");
+  EXPECT_EQ(le.kubernetes.tls_ca_file, "");  // the pod's CA
+  EXPECT_EQ(le.kubernetes.ttl.count(), 9000);
+  EXPECT_EQ(le.kubernetes.renew_interval.count(), 3000);  // ttl / 3
+  EXPECT_EQ(le.kubernetes.retry_interval.count(), 2000);
+  EXPECT_EQ(le.kubernetes.timeout.count(), 2000);
+  EXPECT_EQ(le.kubernetes.fencing_margin.count(), 2000);
+}
+
 TEST(LeaderElectionConfigTest, DefaultIdentityIsHostAndPid) {
   auto c = LoadConfig(WriteTemp(std::string(kTargets) +
                                 "leader_election: {etcd: {endpoints: http://127.0.0.1:2379}}\n"));
@@ -62,7 +87,19 @@ TEST(LeaderElectionConfigTest, ErrorsNameFileLineColumn) {
   const std::vector<Case> cases = {
       {"leader_election: {etcd: {endpoints: [http://e:2379], tll: 5s}}\n",
        ":3:54: unknown key \"tll\" in leader_election.etcd"},
-      {"leader_election: {identity: x}\n", ":3:18: leader_election needs a backend: etcd"},
+      {"leader_election: {identity: x}\n",
+       ":3:18: leader_election needs a backend: etcd or kubernetes"},
+      {"leader_election: {etcd: {endpoints: [http://e:2379]}, kubernetes: {namespace: a, name: "
+       "b}}\n",
+       ":3:67: leader_election: etcd or kubernetes, not both"},
+      {"leader_election: {kubernetes: {name: pgdr}}\n",
+       ":3:31: leader_election.kubernetes.namespace: a namespace name is required"},
+      {"leader_election: {kubernetes: {namespace: pgdr, name: Pgdr_Leader}}\n",
+       ":3:55: leader_election.kubernetes.name: a Lease name is required"},
+      {"leader_election: {kubernetes: {namespace: pgdr, name: l, ttl: 7500ms}}\n",
+       ":3:63: leader_election.kubernetes.ttl must be whole seconds"},
+      {"leader_election: {kubernetes: {namespace: pgdr, name: l, ttl: 5s, timeout: 3s}}\n",
+       ":3:31: leader_election.kubernetes: renew_interval (1s666ms) + timeout (3s)"},
       {"leader_election: {etcd: {endpoints: [e:2379]}}\n",
        ":3:37: an etcd endpoint starts with http:// or https://"},
       {"leader_election: {etcd: {endpoints: [http://e:2379], ttl: 1s}}\n",
