@@ -77,6 +77,20 @@ bool ReplicaMode(const json& spec) {
   return !primary.empty() && primary != Text(replica, "self");
 }
 
+// The instances of Cluster `c` (none when source.clusters leaves it out).
+void AddInstances(const config::CnpgSourceConfig& source, const std::string& ns, const json& c,
+                  std::vector<DiscoveredMember>& out) {
+  const std::string name = Text(Field(c, "metadata"), "name");
+  if (name.empty() || !Wanted(source, name)) return;
+  const json& status = Field(c, "status");
+  const std::string primary = Text(status, "currentPrimary");
+  for (const auto& pod : Instances(status)) {
+    std::string host = Replace(source.host_template, "{pod}", pod);
+    host = Replace(Replace(host, "{cluster}", name), "{namespace}", ns);
+    out.push_back({pod, host, source.port, pod == primary ? "primary" : "replica", name});
+  }
+}
+
 void AddTimestamp(core::MetricSet& out, const char* name, const char* help,
                   const core::Labels& labels, const std::string& text) {
   if (const auto t = store::ParseIso8601(text)) out.Gauge(name, help, labels, *t);
@@ -186,6 +200,15 @@ void AddBackups(const config::CnpgSourceConfig& source, const std::string& ns, c
 
 }  // namespace
 
+std::optional<std::vector<DiscoveredMember>> CnpgInstances(const config::CnpgSourceConfig& source,
+                                                           const CnpgNamespaceAnswer& answer) {
+  const auto items = Items(answer.clusters);
+  if (!items) return std::nullopt;
+  std::vector<DiscoveredMember> out;
+  for (const auto& c : *items) AddInstances(source, answer.ns, c, out);
+  return out;
+}
+
 std::vector<CnpgTarget> CnpgTargets(const config::CnpgSourceConfig& source,
                                     const CnpgNamespaceAnswer& answer) {
   std::vector<CnpgTarget> out;
@@ -195,13 +218,10 @@ std::vector<CnpgTarget> CnpgTargets(const config::CnpgSourceConfig& source,
   for (const auto& c : *items) {
     const std::string name = Text(Field(c, "metadata"), "name");
     if (name.empty() || !Wanted(source, name)) continue;
-    const json& status = Field(c, "status");
-    const std::string primary = Text(status, "currentPrimary");
-    for (const auto& pod : Instances(status)) {
-      std::string host = Replace(source.host_template, "{pod}", pod);
-      host = Replace(Replace(host, "{cluster}", name), "{namespace}", answer.ns);
-      out.push_back(
-          {answer.ns, name, pod, pod == primary ? "primary" : "replica", host + ":" + port});
+    std::vector<DiscoveredMember> instances;
+    AddInstances(source, answer.ns, c, instances);
+    for (const DiscoveredMember& m : instances) {
+      out.push_back({answer.ns, name, m.name, m.role, m.host + ":" + port});
     }
     for (const char* svc : {"rw", "ro"}) {
       const std::string service = name + "-" + svc;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "app/discovery.h"
 #include "pgdr/config/config.h"
 #include "pgdr/core/metric_set.h"
 
@@ -29,8 +30,17 @@ struct CnpgTarget {
   bool operator==(const CnpgTarget&) const = default;
 };
 
-// The targets of one namespace's Cluster list (config order of instances:
-// status.instanceNames), filtered by source.clusters.
+// The instances of one namespace's Cluster list, filtered by
+// source.clusters, in list order (each Cluster's in status.instanceNames
+// order): `name` the pod, `cluster` the Cluster, `role` primary (the pod of
+// status.currentPrimary) or replica, at host_template and port. These are
+// the targets `targets:` makes (discovery.h). Null when the body is not a
+// list (the API did not answer it).
+std::optional<std::vector<DiscoveredMember>> CnpgInstances(const config::CnpgSourceConfig& source,
+                                                           const CnpgNamespaceAnswer& answer);
+
+// The targets of one namespace's Cluster list: CnpgInstances, each Cluster's
+// followed by its -rw and -ro services.
 std::vector<CnpgTarget> CnpgTargets(const config::CnpgSourceConfig& source,
                                     const CnpgNamespaceAnswer& answer);
 

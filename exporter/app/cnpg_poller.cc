@@ -31,14 +31,22 @@ std::optional<std::string> List(http::Client& client, const http::KubernetesApi&
 CnpgPoll PollOnce(const std::string& key, const config::CnpgSourceConfig& source,
                   const http::KubernetesApi& api, http::Client& client) {
   core::MetricSet metrics;
+  std::optional<std::vector<DiscoveredMember>> members;
+  if (source.target_template) members.emplace();
   for (const auto& ns : source.namespaces) {
     const std::string base = "/apis/postgresql.cnpg.io/v1/namespaces/" + ns;
     CnpgNamespaceAnswer answer{ns, List(client, api, base + "/clusters", source.timeout),
                                std::nullopt};
     if (answer.clusters) answer.backups = List(client, api, base + "/backups", source.timeout);
     AddCnpgMetrics(source, answer, metrics);
+    if (!members) continue;
+    if (const auto found = CnpgInstances(source, answer)) {
+      members->insert(members->end(), found->begin(), found->end());
+    } else {
+      members.reset();
+    }
   }
-  return {key, metrics.Take()};
+  return {key, metrics.Take(), std::move(members)};
 }
 
 }  // namespace
@@ -47,7 +55,7 @@ CnpgPoller::CnpgPoller(std::vector<config::CnpgSourceConfig> sources, const Sink
     : sources_(std::move(sources)), running_(sources_.size()) {
   for (size_t i = 0; i < sources_.size(); ++i) {
     const config::CnpgSourceConfig* s = &sources_[i];
-    const std::string key = "cnpg/" + std::to_string(i);
+    const std::string key = CnpgSourceKey(i);
     threads_.emplace_back([this, s, key, sink](const std::stop_token& stop) {
       const http::KubernetesApi api =
           http::InClusterDefaults({s->api_url, s->bearer_token_file, s->tls_ca_file});

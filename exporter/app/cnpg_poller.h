@@ -3,7 +3,7 @@
 // `interval`, off the /metrics path like the Patroni and store pollers: a
 // slow API server costs its own thread a timeout, never a scrape. Each poll
 // is the entry's pgdr_cnpg_* series (cnpg_metrics.h), the discovered
-// targets among them.
+// targets among them, and with `targets:` the instances to collect.
 //
 // A reload retires a poller with RequestStop() and keeps it until
 // Finished(), as the store pollers are (see store_poller.h).
@@ -15,18 +15,25 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "app/discovery.h"
 #include "pgdr/config/config.h"
 #include "pgdr/core/metric_set.h"
 
 namespace pgdr::app {
 
 struct CnpgPoll {
-  std::string source;  // "cnpg/<index>": the entry's key among the polls
+  std::string source;  // CnpgSourceKey: the entry's key among the polls and discoveries
   std::vector<prometheus::MetricFamily> families;
+  // The instances of the entry's Clusters (CnpgInstances), when it has
+  // `targets:`; unset when a namespace's Cluster list did not answer (the
+  // targets discovered before are kept: an API outage is not a change of
+  // membership).
+  std::optional<std::vector<DiscoveredMember>> members;
 };
 
 class CnpgPoller {

@@ -180,12 +180,24 @@ void Exporter::Impl::OnStorePoll(uint64_t generation, StorePoll poll) {
   cv_.notify_all();
 }
 
-// As OnStorePoll: a poll of a retired poller is dropped.
+void Exporter::Impl::NoteMembers(const std::string& source,
+                                 const std::optional<std::vector<DiscoveredMember>>& members) {
+  if (!members || discovering_.count(source) == 0) return;
+  auto [it, added] = discovered_.try_emplace(source);
+  if (added || it->second != *members) {
+    it->second = *members;
+    discovery_pending_ = true;
+  }
+}
+
+// As OnPatroniPoll: a poll of a retired poller is dropped, a change of the
+// instances of an entry with `targets:` is applied by the evaluator thread.
 void Exporter::Impl::OnCnpgPoll(uint64_t generation, CnpgPoll poll) {
   {
     const core::MutexLock lock(mu_);
-    if (generation != store_generation_) return;
+    if (generation != cnpg_generation_) return;
     const std::string key = poll.source;
+    NoteMembers(key, poll.members);
     cnpg_polls_[key] = std::make_shared<const CnpgPoll>(std::move(poll));
     dirty_ = true;
   }
@@ -200,13 +212,7 @@ void Exporter::Impl::OnPatroniPoll(uint64_t generation, PatroniPoll poll) {
     const core::MutexLock lock(mu_);
     if (generation != patroni_generation_) return;
     const std::string key = poll.cluster;
-    if (poll.members && discovering_.count(key) != 0) {
-      auto [it, added] = discovered_.try_emplace(key);
-      if (added || it->second != *poll.members) {
-        it->second = *poll.members;
-        discovery_pending_ = true;
-      }
-    }
+    NoteMembers(PatroniSourceKey(key), poll.members);
     patroni_polls_[key] = std::make_shared<const PatroniPoll>(std::move(poll));
     dirty_ = true;
   }

@@ -48,8 +48,8 @@ class Exporter::Impl {
 
   core::Status Start() PGDR_EXCLUDES(reload_mu_);
   core::Status Reload() PGDR_EXCLUDES(reload_mu_);
-  // Re-applies the config file with the members Patroni lists now (a
-  // membership change seen by a poll); an invalid file keeps the running
+  // Re-applies the config file with the members Patroni and CNPG list now
+  // (a membership change seen by a poll); an invalid file keeps the running
   // config, as a reload does.
   void Rediscover() PGDR_EXCLUDES(reload_mu_, mu_);
   void Stop() PGDR_EXCLUDES(reload_mu_);
@@ -85,6 +85,10 @@ class Exporter::Impl {
   void OnStorePoll(uint64_t generation, StorePoll poll) PGDR_EXCLUDES(mu_);
   void OnPatroniPoll(uint64_t generation, PatroniPoll poll) PGDR_EXCLUDES(mu_);
   void OnCnpgPoll(uint64_t generation, CnpgPoll poll) PGDR_EXCLUDES(mu_);
+  // Keeps the members a poll of discovery source `source` listed (unset:
+  // not answered) when it has `targets:`; a change sets discovery_pending_.
+  void NoteMembers(const std::string& source,
+                   const std::optional<std::vector<DiscoveredMember>>& members) PGDR_REQUIRES(mu_);
   void OnTargetResult(std::shared_ptr<const collect::TargetResult> r) PGDR_EXCLUDES(mu_);
   std::vector<prometheus::MetricFamily> CurrentSelfMetrics() PGDR_EXCLUDES(mu_);
   // Whether every member of the first config applied has delivered a result
@@ -116,6 +120,7 @@ class Exporter::Impl {
   std::vector<config::PatroniSourceConfig> patroni_sources_ PGDR_GUARDED_BY(reload_mu_);
   std::vector<std::unique_ptr<PatroniPoller>> retired_patroni_ PGDR_GUARDED_BY(reload_mu_);
   std::unique_ptr<CnpgPoller> cnpg_ PGDR_GUARDED_BY(reload_mu_);
+  std::vector<config::CnpgSourceConfig> cnpg_sources_ PGDR_GUARDED_BY(reload_mu_);
   std::vector<std::unique_ptr<CnpgPoller>> retired_cnpg_ PGDR_GUARDED_BY(reload_mu_);
   std::atomic<double> reload_failures_{0};
   std::atomic<double> state_load_failures_{0};
@@ -153,11 +158,13 @@ class Exporter::Impl {
   std::map<std::string, std::shared_ptr<const CnpgPoll>> cnpg_polls_ PGDR_GUARDED_BY(mu_);
   uint64_t store_generation_ PGDR_GUARDED_BY(mu_) = 0;    // polls of older pollers are dropped
   uint64_t patroni_generation_ PGDR_GUARDED_BY(mu_) = 0;  // the same for Patroni pollers
-  // The members each Patroni cluster with `targets:` listed in its last
-  // answered /cluster; a change sets discovery_pending_, which the
-  // evaluator thread applies (Rediscover) before its next tick.
+  uint64_t cnpg_generation_ PGDR_GUARDED_BY(mu_) = 0;     // and for CNPG pollers
+  // The members each discovery source with `targets:` (a Patroni cluster, a
+  // CNPG entry) listed in its last answered poll, by source key; a change
+  // sets discovery_pending_, which the evaluator thread applies
+  // (Rediscover) before its next tick.
   DiscoveredMembers discovered_ PGDR_GUARDED_BY(mu_);
-  std::set<std::string> discovering_ PGDR_GUARDED_BY(mu_);  // clusters with `targets:`
+  std::set<std::string> discovering_ PGDR_GUARDED_BY(mu_);  // source keys with `targets:`
   bool discovery_pending_ PGDR_GUARDED_BY(mu_) = false;
   size_t target_count_ PGDR_GUARDED_BY(mu_) = 0;
   std::chrono::system_clock::time_point last_reload_ PGDR_GUARDED_BY(mu_);

@@ -33,7 +33,7 @@ struct PatroniPoll {
   // The members in /cluster; unset when no member answered it (the
   // targets discovered before are kept: an outage of Patroni's API is not
   // a change of membership).
-  std::optional<std::vector<PatroniMember>> members;
+  std::optional<std::vector<DiscoveredMember>> members;
 };
 
 class PatroniPoller {

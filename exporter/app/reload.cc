@@ -24,8 +24,8 @@ std::optional<std::set<std::string>> StoredFamilies(const rules::RuleManager& ru
 }
 
 // The validated config, reduced to this replica's shard of the fleet.
-// `discovered`: the members Patroni listed last, made targets of the
-// clusters whose discovery entry still asks for them.
+// `discovered`: the members Patroni and CNPG listed last, made targets of
+// the sources whose discovery entry still asks for them.
 core::Result<ValidatedConfig> LoadOwnShard(const ExporterOptions& options,
                                            const DiscoveredMembers& discovered) {
   auto validated = LoadAndValidate(options.config_file, discovered);
@@ -134,18 +134,19 @@ void Exporter::Impl::Rediscover() {
   }
   // Names only: a discovered target's DSN may carry a user, never printed.
   std::vector<std::pair<std::string, std::string>> fields;
-  for (const auto& [cluster, members] : discovered) {
+  for (const auto& [source, members] : discovered) {
     std::string names;
-    for (const PatroniMember& m : members) names += (names.empty() ? "" : ",") + m.name;
-    fields.emplace_back("cluster." + cluster, names);
+    for (const DiscoveredMember& m : members) {
+      names += (names.empty() ? "" : ",") + (m.cluster.empty() ? "" : m.cluster + "/") + m.name;
+    }
+    fields.emplace_back(source, names);
   }
   InstallRules(validated->config, std::move(validated->rule_groups));
   SwapActions(std::move(validated->engine));
   SwapReadPools(validated->config);
   Apply(validated->config, std::move(validated->monitors));
   drills_.Update(std::move(validated->drills));
-  core::Log(core::LogLevel::kInfo, "discovery: Patroni membership changed, targets applied",
-            fields);
+  core::Log(core::LogLevel::kInfo, "discovery: membership changed, targets applied", fields);
 }
 
 // Neither waits for a member's cycle nor for a store poll in flight: the
@@ -156,6 +157,7 @@ void Exporter::Impl::Apply(const config::Config& config,
                            std::vector<std::unique_ptr<store::BackupMonitor>> monitors) {
   uint64_t generation = 0;
   uint64_t patroni_generation = 0;  // set when the Patroni pollers are replaced
+  uint64_t cnpg_generation = 0;     // and the CNPG pollers
   {
     const core::MutexLock lock(mu_);
     result_keys_.clear();
@@ -165,11 +167,13 @@ void Exporter::Impl::Apply(const config::Config& config,
       it = result_keys_.count(it->first) == 0 ? results_.erase(it) : std::next(it);
     }
     store_polls_.clear();
-    cnpg_polls_.clear();
     generation = ++store_generation_;
     discovering_.clear();
     for (const auto& p : config.patroni) {
-      if (p.target_template) discovering_.insert(p.cluster);
+      if (p.target_template) discovering_.insert(PatroniSourceKey(p.cluster));
+    }
+    for (size_t i = 0; i < config.cnpg.size(); ++i) {
+      if (config.cnpg[i].target_template) discovering_.insert(CnpgSourceKey(i));
     }
     for (auto it = discovered_.begin(); it != discovered_.end();) {
       it = discovering_.count(it->first) == 0 ? discovered_.erase(it) : std::next(it);
@@ -177,6 +181,12 @@ void Exporter::Impl::Apply(const config::Config& config,
     if (config.patroni != patroni_sources_) {
       patroni_polls_.clear();
       patroni_generation = ++patroni_generation_;
+    }
+    if (config.cnpg != cnpg_sources_) {
+      cnpg_polls_.clear();
+      cnpg_generation = ++cnpg_generation_;
+      // Keyed by position in discovery.cnpg: what an entry listed is not another's.
+      std::erase_if(discovered_, [](const auto& d) { return d.first.starts_with("cnpg/"); });
     }
     target_count_ = config.targets.size();
     last_reload_ = std::chrono::system_clock::now();
@@ -215,13 +225,19 @@ void Exporter::Impl::Apply(const config::Config& config,
                                                  OnPatroniPoll(patroni_generation, std::move(poll));
                                                });
   }
-  if (cnpg_) {
-    cnpg_->RequestStop();
-    retired_cnpg_.push_back(std::move(cnpg_));
-  }
+  // The same for CNPG entries: a re-application of discovered instances
+  // keeps polling where it was.
   std::erase_if(retired_cnpg_, [](const auto& p) { return p->Finished(); });
-  cnpg_ = std::make_unique<CnpgPoller>(
-      config.cnpg, [this, generation](CnpgPoll poll) { OnCnpgPoll(generation, std::move(poll)); });
+  if (!cnpg_ || config.cnpg != cnpg_sources_) {
+    if (cnpg_) {
+      cnpg_->RequestStop();
+      retired_cnpg_.push_back(std::move(cnpg_));
+    }
+    cnpg_sources_ = config.cnpg;
+    cnpg_ = std::make_unique<CnpgPoller>(config.cnpg, [this, cnpg_generation](CnpgPoll poll) {
+      OnCnpgPoll(cnpg_generation, std::move(poll));
+    });
+  }
   cv_.notify_all();
 }
 

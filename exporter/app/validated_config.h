@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "app/patroni_discovery.h"
+#include "app/discovery.h"
 #include "pgdr/actions/engine.h"
 #include "pgdr/config/config.h"
 #include "pgdr/core/status.h"
@@ -36,8 +36,8 @@ struct ValidatedConfig {
 };
 
 // Errors name the file (config, query or rule file) and line:col.
-// `discovered`: members Patroni lists, added as targets of the clusters
-// whose `discovery.patroni` entry has `targets:` (patroni_discovery.h).
+// `discovered`: members Patroni and CNPG list, added as targets of the
+// `discovery` entries with `targets:` (discovery.h).
 core::Result<ValidatedConfig> LoadAndValidate(const std::string& path,
                                               const DiscoveredMembers& discovered = {});
 

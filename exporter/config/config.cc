@@ -102,16 +102,15 @@ std::map<std::string, std::string> ParseStaticLabels(const YamlReader& r, const 
   return labels;
 }
 
-// `targets:` of a discovery.patroni entry: what each discovered member's
-// target carries besides its name, host and port.
-TargetConfig ParsePatroniTargets(const YamlReader& r, const YAML::Node& n,
-                                 const std::string& cluster) {
-  r.ExpectMap(n, "discovery.patroni targets");
-  r.CheckKeys(n, {"dsn", "password_env", "password_file", "region", "labels"},
-              "discovery.patroni targets");
+// `targets:` of a discovery entry (`what`: "discovery.patroni"): what each
+// discovered member's target carries besides its name, host and port, which
+// come from `from` (Patroni's /cluster, the Cluster's status).
+TargetConfig ParseDiscoveryTargets(const YamlReader& r, const YAML::Node& n,
+                                   const std::string& what, const std::string& from) {
+  r.ExpectMap(n, what + " targets");
+  r.CheckKeys(n, {"dsn", "password_env", "password_file", "region", "labels"}, what + " targets");
   TargetConfig t;
   t.where = r.Where(n);
-  t.cluster = cluster;
   t.region = r.StringOr(n, "region", "");
   t.dsn = r.StringOr(n, "dsn", "");
   std::string error;
@@ -123,7 +122,7 @@ TargetConfig ParsePatroniTargets(const YamlReader& r, const YAML::Node& n,
   for (const PQconninfoOption* o = opts.get(); o != nullptr && o->keyword != nullptr; ++o) {
     const std::string k = o->keyword;
     if (o->val != nullptr && (k == "host" || k == "hostaddr" || k == "port")) {
-      r.Fail(n["dsn"], "dsn must not set " + k + ": each member's comes from Patroni's /cluster");
+      r.Fail(n["dsn"], "dsn must not set " + k + ": each member's comes from " + from);
     }
   }
   t.password_env = r.OptString(n, "password_env");
@@ -222,15 +221,17 @@ PatroniSourceConfig ParsePatroniSource(const YamlReader& r, const YAML::Node& n)
   if (p.interval.count() <= 0 || p.timeout.count() <= 0) {
     r.Fail(n, "interval and timeout must be positive");
   }
-  if (const YAML::Node t = n["targets"]; t)
-    p.target_template = ParsePatroniTargets(r, t, p.cluster);
+  if (const YAML::Node t = n["targets"]; t) {
+    p.target_template = ParseDiscoveryTargets(r, t, "discovery.patroni", "Patroni's /cluster");
+    p.target_template->cluster = p.cluster;
+  }
   return p;
 }
 
 CnpgSourceConfig ParseCnpgSource(const YamlReader& r, const YAML::Node& n) {
   r.CheckKeys(n,
               {"namespaces", "clusters", "api_url", "bearer_token_file", "tls_ca_file",
-               "host_template", "port", "interval", "timeout"},
+               "host_template", "port", "interval", "timeout", "targets"},
               "discovery.cnpg entry");
   CnpgSourceConfig c;
   c.where = r.Where(n);
@@ -254,6 +255,10 @@ CnpgSourceConfig ParseCnpgSource(const YamlReader& r, const YAML::Node& n) {
   c.timeout = r.DurationOr(n, "timeout", c.timeout);
   if (c.interval.count() <= 0 || c.timeout.count() <= 0) {
     r.Fail(n, "interval and timeout must be positive");
+  }
+  if (const YAML::Node t = n["targets"]; t) {
+    c.target_template =
+        ParseDiscoveryTargets(r, t, "discovery.cnpg", "host_template and port of the entry");
   }
   return c;
 }

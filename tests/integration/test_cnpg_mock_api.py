@@ -13,6 +13,11 @@ service account.
   Backups; every pgdr_cnpg_* series equals what the objects say; the
   discovered targets (pods and -rw/-ro services) follow a change of
   status.instanceNames without a restart.
+- test_discovered_instances_are_collected: with `targets:`, each instance
+  of the Cluster is a member collected from the real PostgreSQL server its
+  pod's host_template points at (pgdr_in_recovery and the postmaster start
+  time equal psql's); scaling the Cluster to 3 adds pg-main-3, back to 2
+  removes it, without a restart.
 - test_failover_patches_cluster_status: a real PostgreSQL primary + replica
   named as CNPG names its instances; the primary is killed; pgdr's guarded
   failover, provider cnpg, GETs the Cluster and merge-patches clusters/status
@@ -293,6 +298,66 @@ class CnpgMockApi(unittest.TestCase):
             lists = {(r["resource"], r["verb"]) for r in api.requests}
             self.assertEqual(lists, {("clusters", "list"), ("backups", "list")})
             self.assertTrue(all(r["code"] == 200 for r in api.requests))
+
+    def test_discovered_instances_are_collected(self):
+        """discovery.cnpg[].targets: every instance of the Cluster becomes a
+        member, collected from the real PostgreSQL server its pod name points
+        at (host_template: a directory per pod holding a link to that
+        server's socket, so one port serves them all as in a Kubernetes
+        namespace); a scale-up adds a member, a scale-down removes it."""
+        if ah.missing_tools():
+            self.skipTest("missing: " + ", ".join(ah.missing_tools()))
+        with TempDir() as tmp:
+            api, kube = self.start_mock(tmp)
+            cluster = PgCluster(tmp, "pg-main", replicas=2)
+            cluster.start()
+            pods, port = tmp.sub("pods"), 5432
+            for node in cluster.members:
+                os.makedirs(os.path.join(pods, node.name))
+                os.symlink(os.path.join(node.sockdir, f".s.PGSQL.{node.port}"),
+                           os.path.join(pods, node.name, f".s.PGSQL.{port}"))
+            api.put_object(GROUP, "clusters", cluster_object("pg-main", 2, "pg-main-1"))
+            source = dict(kube, namespaces=[NS], interval="1s", timeout="5s",
+                          host_template=os.path.join(pods, "{pod}"), port=port,
+                          targets={"dsn": "user=postgres dbname=postgres sslmode=disable",
+                                   "labels": {"team": "db"}})
+            exp = Exporter(tmp, {"collection": {"interval": "1s"}, "targets": [],
+                                 "query_files": [os.path.join(SOURCE_DIR, "queries", "*.yml")],
+                                 "discovery": {"cnpg": [source]}}).start()
+
+            def members():
+                return sorted(l["member"] for l, v in exp.samples("pgdr_up", cluster="pg-main")
+                              if v == 1)
+
+            def check(nodes):
+                for node in nodes:
+                    lab = {"cluster": "pg-main", "member": node.name}
+                    self.assertEqual(exp.value("pgdr_in_recovery", **lab),
+                                     1 if node.sql("SELECT pg_is_in_recovery()") == "t" else 0)
+                    self.assertAlmostEqual(
+                        exp.value("pgdr_postmaster_start_time_seconds", **lab),
+                        float(node.sql("SELECT extract(epoch FROM pg_postmaster_start_time())")),
+                        delta=1e-3)
+                    self.assertEqual(exp.samples("pgdr_up", **lab)[0][0].get("team"), "db")
+
+            two = [n.name for n in cluster.members[:2]]
+            wait_until(lambda: members() == two, timeout=30, what="the 2 instances collected")
+            check(cluster.members[:2])
+            started = datetime.datetime.now()
+            api.put_object(GROUP, "clusters", cluster_object("pg-main", 3, "pg-main-1"))
+            three = [n.name for n in cluster.members]
+            wait_until(lambda: members() == three, timeout=30, what="pg-main-3 added")
+            added = (datetime.datetime.now() - started).total_seconds()
+            check(cluster.members)
+            started = datetime.datetime.now()
+            api.put_object(GROUP, "clusters", cluster_object("pg-main", 2, "pg-main-1"))
+            wait_until(lambda: exp.samples("pgdr_up", cluster="pg-main", member="pg-main-3") == [],
+                       timeout=30, what="pg-main-3 removed")
+            removed = (datetime.datetime.now() - started).total_seconds()
+            self.assertEqual(members(), two)
+            self.assertRegex(exp.log(), r"discovery: membership changed, targets applied")
+            print(f"\ncnpg targets: 2 instances collected; scale-up to 3 collected in "
+                  f"{added:.1f}s, scale-down removed in {removed:.1f}s")
 
     # ------------------------------------------------------------ failover
 

@@ -122,13 +122,22 @@ struct CnpgSourceConfig {
   int port = 5432;
   milliseconds interval{15000};
   milliseconds timeout{5000};  // per request
-  std::string where;           // file:line:col of the entry
+  // `targets:`: when set, every instance of a discovered Cluster becomes a
+  // collection target: this entry with `cluster` the Cluster's name,
+  // `member` the pod's, and "host=<host_template> port=<port>" put before
+  // `dsn`. Unset: the instances are only listed (pgdr_cnpg_discovered_target).
+  std::optional<TargetConfig> target_template;
+  std::string where;  // file:line:col of the entry
 
   bool operator==(const CnpgSourceConfig& o) const {
-    return std::tie(namespaces, clusters, api_url, bearer_token_file, tls_ca_file, host_template,
+    const bool same_template =
+        target_template.has_value() == o.target_template.has_value() &&
+        (!target_template || target_template->SameCollection(*o.target_template));
+    return same_template &&
+           std::tie(namespaces, clusters, api_url, bearer_token_file, tls_ca_file, host_template,
                     port, interval, timeout) ==
-           std::tie(o.namespaces, o.clusters, o.api_url, o.bearer_token_file, o.tls_ca_file,
-                    o.host_template, o.port, o.interval, o.timeout);
+               std::tie(o.namespaces, o.clusters, o.api_url, o.bearer_token_file, o.tls_ca_file,
+                        o.host_template, o.port, o.interval, o.timeout);
   }
 };
 

@@ -34,8 +34,8 @@ TEST(PatroniDiscovery, ParsesLeaderPauseAndMembersSortedByName) {
   EXPECT_EQ(view->leader, "pat-1");
   // "evil" has a host that would carry libpq options: left out.
   ASSERT_EQ(view->members.size(), 2u);
-  EXPECT_EQ(view->members[0], (PatroniMember{"pat-1", "127.0.0.1", 52277, "leader"}));
-  EXPECT_EQ(view->members[1], (PatroniMember{"pat-2", "127.0.0.1", 45753, "replica"}));
+  EXPECT_EQ(view->members[0], (DiscoveredMember{"pat-1", "127.0.0.1", 52277, "leader", ""}));
+  EXPECT_EQ(view->members[1], (DiscoveredMember{"pat-2", "127.0.0.1", 45753, "replica", ""}));
 }
 
 TEST(PatroniDiscovery, NoLeaderDuringAnElectionAndGarbageIsNoView) {
@@ -51,7 +51,9 @@ TEST(PatroniDiscovery, NoLeaderDuringAnElectionAndGarbageIsNoView) {
 TEST(PatroniDiscovery, TargetsTakeTheTemplateAndPatronisHostAndPort) {
   const auto view = ParsePatroniCluster(kCluster);
   ASSERT_TRUE(view);
-  const auto targets = DiscoveredTargets(Source(), view->members);
+  const config::PatroniSourceConfig source = Source();
+  const auto targets =
+      DiscoveredTargets(*source.target_template, source.cluster, source.where, view->members);
   ASSERT_EQ(targets.size(), 2u);
   EXPECT_EQ(targets[0].Key(), "pat/pat-1");
   EXPECT_EQ(targets[0].dsn,
@@ -59,26 +61,30 @@ TEST(PatroniDiscovery, TargetsTakeTheTemplateAndPatronisHostAndPort) {
   EXPECT_EQ(targets[0].password_env, "PGDR_PAT_PASSWORD");
   EXPECT_EQ(targets[0].labels.at("team"), "db");
   EXPECT_EQ(targets[1].Key(), "pat/pat-2");
-  config::PatroniSourceConfig bare = Source();
-  bare.target_template.reset();
-  EXPECT_TRUE(DiscoveredTargets(bare, view->members).empty());
 }
 
 TEST(PatroniDiscovery, StaticTargetsKeepPrecedence) {
   config::Config c;
   c.patroni.push_back(Source());
+  config::PatroniSourceConfig bare = Source();
+  bare.cluster = "bare";
+  bare.target_template.reset();  // listed only
+  c.patroni.push_back(bare);
   config::TargetConfig fixed;
   fixed.cluster = "pat";
   fixed.member = "pat-1";
   fixed.dsn = "host=10.0.0.1";
   c.targets.push_back(fixed);
   DiscoveredMembers found{
-      {"pat", {{"pat-1", "127.0.0.1", 52277, "leader"}, {"pat-2", "127.0.0.1", 45753, "replica"}}},
-      {"other", {{"x", "h", 1, "leader"}}}};
+      {PatroniSourceKey("pat"),
+       {{"pat-1", "127.0.0.1", 52277, "leader", ""}, {"pat-2", "127.0.0.1", 45753, "replica", ""}}},
+      {PatroniSourceKey("bare"), {{"b-1", "h", 1, "leader", ""}}},
+      {PatroniSourceKey("other"), {{"x", "h", 1, "leader", ""}}}};
   AddDiscoveredTargets(found, c);
   ASSERT_EQ(c.targets.size(), 2u);
   EXPECT_EQ(c.targets[0].dsn, "host=10.0.0.1");
   EXPECT_EQ(c.targets[1].Key(), "pat/pat-2");
+  EXPECT_EQ(c.targets[1].where, "pgdr.yml:3:5 (discovered from Patroni)");
 }
 
 }  // namespace

@@ -177,6 +177,31 @@ TEST(ConfigTest, DiscoveryPatroniTargetsTemplate) {
   unlink(a.c_str());
 }
 
+TEST(ConfigTest, DiscoveryCnpgTargetsTemplate) {
+  const std::string a = WriteTemp(
+      "targets: []\ndiscovery:\n  cnpg:\n    - namespaces: [db]\n      targets:\n"
+      "        dsn: user=pgdr dbname=postgres sslmode=require\n"
+      "        password_file: /etc/pgdr/pw\n        region: eu\n");
+  auto c = LoadConfig(a);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_TRUE(c->cnpg[0].target_template);
+  EXPECT_EQ(c->cnpg[0].target_template->dsn, "user=pgdr dbname=postgres sslmode=require");
+  EXPECT_EQ(c->cnpg[0].target_template->password_file, "/etc/pgdr/pw");
+  EXPECT_EQ(c->cnpg[0].target_template->region, "eu");
+  EXPECT_EQ(c->cnpg[0].target_template->cluster, "");  // each Cluster's own name
+  const std::string b = WriteTemp(
+      "targets: []\ndiscovery:\n  cnpg:\n    - namespaces: [db]\n"
+      "      targets: {dsn: 'hostaddr=10.0.0.9 user=pgdr'}\n");
+  auto d = LoadConfig(b);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("dsn must not set hostaddr: each member's comes from "
+                                      "host_template and port of the entry"),
+            std::string::npos)
+      << d.status().message();
+  unlink(a.c_str());
+  unlink(b.c_str());
+}
+
 TEST(ConfigTest, RedactedDsnHidesThePassword) {
   EXPECT_EQ(RedactedDsn("host=db port=5432 user=u password=hunter2"),
             "user=u password=xxxxx host=db port=5432");
