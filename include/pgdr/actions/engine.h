@@ -114,8 +114,8 @@ class ActionEngine {
   void RestoreMemory(const GuardMemory& memory);
 
   // GET /api/v1/actions: each region_failover's state, its pending decision
-  // (candidate, RPO, evidence) and its last reason. No authentication yet
-  // (issue 13): bind --web.listen-address to a trusted network.
+  // (candidate, RPO, evidence) and its last reason. The HTTP layer gates the
+  // POSTs (--web.enable-admin-api, the web config's basic auth).
   http::HttpResponse HandleActions(const http::HttpRequest& request);
   // POST /api/v1/actions/region/approve {"cluster":C,"region":R}: starts the
   // pending regional promotion of C's standby region R (409 when none is
