@@ -169,6 +169,7 @@ int RuleManager::Tick(int64_t now_ms) {
     ctx.query = &impl_->query;
     ctx.external_labels = impl_->options.external_labels;
     ctx.external_url = impl_->options.external_url;
+    ctx.template_url = impl_->options.external_url;
     g->Eval(ctx, append);
     ++evaluated;
   }

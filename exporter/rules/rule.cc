@@ -5,6 +5,7 @@
 #include <chrono>
 #include <unordered_set>
 
+#include "pgdr/promql/parser.h"
 #include "rules/template.h"
 
 namespace pgdr::rules {
@@ -62,6 +63,17 @@ core::Result<promql::Vector> AlertingRule::Eval(const EvalContext& ctx) {
     data.external_labels = ctx.external_labels;
     data.external_url = ctx.external_url;
     data.value = s.value;
+    data.url_object = ctx.template_url;
+    data.query = [&ctx](std::string_view q) -> core::Result<std::vector<TemplateSample>> {
+      auto expr = promql::ParseExpr(q);
+      if (!expr.ok()) return expr.status();
+      auto v = (*ctx.query)(**expr, ctx.t_ms);
+      if (!v.ok()) return v.status();
+      std::vector<TemplateSample> out;
+      out.reserve(v->size());
+      for (const promql::Sample& r : *v) out.push_back({ToMap(r.metric), r.value});
+      return out;
+    };
     const std::string tmpl_name = "__alert_" + spec_.alert;
     tsdb::Labels labels = s.metric;
     tsdb::SetLabel(labels, tsdb::kMetricName, "");

@@ -197,7 +197,7 @@ class Loader {
       for (const auto& [kind, m] :
            {std::pair{"label", &rule.labels}, std::pair{"annotation", &rule.annotations}}) {
         for (const auto& [k, v] : *m) {
-          auto t = Template::Parse("__alert_" + rule.alert, v);
+          auto t = Template::Parse("__alert_" + rule.alert, AlertTemplateText(v));
           if (!t.ok()) {
             rule_error("", std::string(kind) + " \"" + k + "\": " + t.status().message());
           }

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -56,6 +57,9 @@ struct EvalContext {
   const QueryFunc* query = nullptr;
   std::map<std::string, std::string> external_labels;
   std::string external_url;
+  // What alert templates' externalURL and pathPrefix see; promtool's unit
+  // tests have none (nullopt), Prometheus its --web.external-url.
+  std::optional<std::string> template_url;
   int limit = 0;
 };
 
