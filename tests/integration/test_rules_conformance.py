@@ -20,6 +20,7 @@ import tempfile
 import unittest
 
 import harness
+import template_cases
 
 EXPORTER = os.environ.get("PGDR_EXPORTER", "")
 SOURCE_DIR = os.environ.get(
@@ -243,6 +244,51 @@ class RulesConformanceTest(unittest.TestCase):
                         return sorted(line for line in text.splitlines()
                                       if line.strip() and not line.startswith("Checking"))
                     self.assertEqual(lines(our_out), lines(their_out))
+
+    def test_templates_identical_to_promtool(self):
+        """Every action and function of alert templates, expanded by both
+        tools (output and Go's errors), and the parse errors check-rules
+        reports: byte-identical."""
+        cases = template_cases.EXPAND
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "rules.yml"), "w") as f:
+                f.write(template_cases.rules_text(cases))
+            with open(os.path.join(tmp, "test.yml"), "w") as f:
+                f.write(template_cases.test_text(cases))
+            ours, our_out = run([EXPORTER, "test-rules", "test.yml"], tmp)
+            theirs, their_out = run([PROMTOOL, "test", "rules", "test.yml"], tmp)
+            our_blocks = template_cases.got_blocks(our_out)
+            their_blocks = template_cases.got_blocks(their_out)
+            self.assertEqual(len(their_blocks), len(cases), their_out[:3000])
+            expand_same = [n for n, _ in cases
+                           if n in their_blocks and our_blocks.get(n) == their_blocks[n]]
+
+            refuse_same = []
+            for name, text in template_cases.REFUSE:
+                path = f"refuse_{name}.yml"
+                with open(os.path.join(tmp, path), "w") as f:
+                    f.write(template_cases.rules_text([(name, text)]))
+                o_rc, o_out = run([EXPORTER, "check-rules", path], tmp)
+                t_rc, t_out = run([PROMTOOL, "check", "rules", path], tmp)
+
+                def lines(text):
+                    return sorted(line for line in text.splitlines()
+                                  if line.strip() and not line.startswith("Checking"))
+                self.assertEqual(t_rc, 1, f"{name}: promtool accepted it\n{t_out}")
+                if o_rc == t_rc and lines(o_out) == lines(t_out):
+                    refuse_same.append(name)
+                else:
+                    print(f"refused {name}: pgdr {o_rc} vs promtool {t_rc}\n--- pgdr\n{o_out}"
+                          f"--- promtool\n{t_out}")
+        total = len(cases) + len(template_cases.REFUSE)
+        same = len(expand_same) + len(refuse_same)
+        print(f"templates: {total} cases, {same} identical "
+              f"({len(cases)} expansions, {len(template_cases.REFUSE)} parse errors)")
+        self.assertEqual(ours, theirs)
+        for name, _ in cases:
+            with self.subTest(case=name):
+                self.assertEqual(our_blocks.get(name), their_blocks.get(name))
+        self.assertEqual(same, total)
 
     def test_failure_report_reads_like_promtool(self):
         cwd = harness.conformance_suite("promtool")
