@@ -353,9 +353,8 @@ class Executor {
     Errorf("can't evaluate field " + field + " in type " + TypeName(receiver));
   }
 
-  static bool CanBeNil(Param p) {
-    return p == Param::kAny || p == Param::kResult || p == Param::kSample;
-  }
+  // kReflect: a builtin's reflect.Value parameter takes nil as the zero Value.
+  static bool CanBeNil(Param p) { return p != Param::kString && p != Param::kFloat; }
   static std::string ParamName(Param p) {
     switch (p) {
       case Param::kAny:

@@ -340,8 +340,19 @@ std::string FormatFloatVerb(double f, char verb, const Spec& sp, const Value& v)
       break;
     }
     case 'x':
-    case 'X':
-    case 'b':
+    case 'X': {
+      // Go's hexadecimal mantissa and a two-digit binary exponent.
+      std::string fmt = sp.prec >= 0 ? "%." + std::to_string(sp.prec) + "a" : "%a";
+      char buf[128];
+      std::snprintf(buf, sizeof(buf), fmt.c_str(), f);
+      num = buf;
+      size_t p = num.find('p');
+      if (p != std::string::npos && num.size() - p == 3) num.insert(p + 2, "0");
+      if (verb == 'X') {
+        for (char& c : num) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      }
+      break;
+    }
     default:
       return BadVerb(v, verb);
   }

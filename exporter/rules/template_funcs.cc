@@ -734,6 +734,7 @@ Value StripDomain(const Args& a, const TemplateData&) {
 }
 
 Value ParseDurationF(const Args& a, const TemplateData&) {
+  if (a[0].s.empty()) Fail("empty duration string");  // model.ParseDuration's words
   auto d = config::ParseDuration(a[0].s);
   if (!d.ok()) Fail(d.status().message());
   return Float(static_cast<double>(d->count()) / 1000.0);
