@@ -169,3 +169,42 @@ TEST_F(ManagerTest, MetricsAndFailures) {
 
 }  // namespace
 }  // namespace pgdr::rules
+
+namespace pgdr::rules {
+namespace {
+
+// Templates' `query` reads the live TSDB at the rule's evaluation time, and
+// externalURL / pathPrefix see the manager's external URL.
+TEST_F(ManagerTest, TemplateQueryReadsTheTsdbAtEvaluationTime) {
+  constexpr char kQueryRules[] = R"yaml(groups:
+  - name: q
+    interval: 10s
+    rules:
+      - alert: Lagging
+        expr: pgdr_up == 0
+        annotations:
+          others: '{{ range query "pgdr_up == 1" | sortByLabel "member" }}{{ .Labels.member }}={{ .Value }} {{ end }}'
+          count: '{{ query "count(pgdr_up)" | first | value }}'
+          url: '{{ externalURL }} {{ pathPrefix }}'
+)yaml";
+  ManagerOptions opts;
+  opts.external_url = "http://pgdr.example:9187/dr";
+  RuleManager m(&db_, opts);
+  ASSERT_TRUE(m.Load({Write("q.yml", kQueryRules)}).ok());
+  const int64_t base = 1'000'000'000'000;
+  Up(base, 0);
+  db_.Append(tsdb::MakeLabels({{"__name__", "pgdr_up"}, {"member", "pg-3"}}), base, 1);
+  db_.Append(tsdb::MakeLabels({{"__name__", "pgdr_up"}, {"member", "pg-2"}}), base, 1);
+  // A later sample the evaluation at `base` must not see.
+  db_.Append(tsdb::MakeLabels({{"__name__", "pgdr_up"}, {"member", "pg-2"}}), base + 5'000, 0);
+  m.Tick(base);
+  auto json = m.AlertsJson();
+  ASSERT_EQ(json["data"]["alerts"].size(), 1u) << json.dump();
+  const auto& a = json["data"]["alerts"][0]["annotations"];
+  EXPECT_EQ(a["others"], "pg-2=1 pg-3=1 ");
+  EXPECT_EQ(a["count"], "3");
+  EXPECT_EQ(a["url"], "http://pgdr.example:9187/dr /dr");
+}
+
+}  // namespace
+}  // namespace pgdr::rules
