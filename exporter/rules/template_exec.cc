@@ -223,7 +223,7 @@ class Executor {
     switch (first.kind) {
       case Arg::Kind::kField:
         AtArg(first);
-        return EvalFieldChain(dot, dot, first, first.fields, cmd.args, final);
+        return EvalFieldChain(dot, first.fields, cmd.args, final);
       case Arg::Kind::kChain:
         return EvalChain(dot, first, cmd.args, final);
       case Arg::Kind::kIdent:
@@ -233,7 +233,7 @@ class Executor {
         NotAFunction(cmd.args, final);
         return EvalPipeline(dot, *first.pipe);
       case Arg::Kind::kVar:
-        return EvalVariable(dot, first, cmd.args, final);
+        return EvalVariable(first, cmd.args, final);
       default:
         break;
     }
@@ -269,7 +269,7 @@ class Executor {
     return Value{};
   }
 
-  Value EvalVariable(const Value& dot, const Arg& v, const std::vector<Arg>& args,
+  Value EvalVariable(const Arg& v, const std::vector<Arg>& args,
                      const std::optional<Value>& final) {
     AtArg(v);
     Value value = VarValue(v.name);
@@ -277,7 +277,7 @@ class Executor {
       NotAFunction(args, final);
       return value;
     }
-    return EvalFieldChain(dot, value, v, v.fields, args, final);
+    return EvalFieldChain(value, v.fields, args, final);
   }
 
   Value EvalChain(const Value& dot, const Arg& chain, const std::vector<Arg>& args,
@@ -287,24 +287,20 @@ class Executor {
     if (inner.kind == Arg::Kind::kNil)
       Errorf("indirection through explicit nil in " + chain.String());
     Value receiver = EvalArg(dot, Param::kAny, inner);
-    return EvalFieldChain(dot, receiver, chain, chain.fields, args, final);
+    return EvalFieldChain(receiver, chain.fields, args, final);
   }
 
-  Value EvalFieldChain(const Value& dot, Value receiver, const Arg& node,
-                       const std::vector<std::string>& fields, const std::vector<Arg>& args,
-                       const std::optional<Value>& final) {
+  Value EvalFieldChain(Value receiver, const std::vector<std::string>& fields,
+                       const std::vector<Arg>& args, const std::optional<Value>& final) {
     static const std::vector<Arg> kNoArgs;
     for (size_t i = 0; i + 1 < fields.size(); ++i) {
-      receiver = EvalField(dot, fields[i], node, kNoArgs, std::nullopt, receiver);
+      receiver = EvalField(fields[i], kNoArgs, std::nullopt, receiver);
     }
-    return EvalField(dot, fields.back(), node, args, final, receiver);
+    return EvalField(fields.back(), args, final, receiver);
   }
 
-  Value EvalField(const Value& dot, const std::string& field, const Arg& node,
-                  const std::vector<Arg>& args, const std::optional<Value>& final,
-                  const Value& receiver) {
-    (void)dot;
-    (void)node;
+  Value EvalField(const std::string& field, const std::vector<Arg>& args,
+                  const std::optional<Value>& final, const Value& receiver) {
     if (receiver.kind == Value::Kind::kInvalid) return Value{};
     const bool has_args = args.size() > 1 || final;
     auto struct_field = [&](const Value& v) {
@@ -419,9 +415,9 @@ class Executor {
         if (CanBeNil(p)) return ValidateType(Value{}, p);
         Errorf("cannot assign nil to " + ParamName(p));
       case Arg::Kind::kField:
-        return ValidateType(EvalFieldChain(dot, dot, n, n.fields, {n}, std::nullopt), p);
+        return ValidateType(EvalFieldChain(dot, n.fields, {n}, std::nullopt), p);
       case Arg::Kind::kVar:
-        return ValidateType(EvalVariable(dot, n, {}, std::nullopt), p);
+        return ValidateType(EvalVariable(n, {}, std::nullopt), p);
       case Arg::Kind::kPipe:
         return ValidateType(EvalPipeline(dot, *n.pipe), p);
       case Arg::Kind::kIdent:

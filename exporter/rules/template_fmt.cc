@@ -546,10 +546,6 @@ std::string Sprintf(const std::string& format, const std::vector<Value>& args) {
       out += Pad(TypeName(a), sp);
       continue;
     }
-    if (verb == 'v' && a.kind == Value::Kind::kSample && a.sample) {
-      out += FormatValue(a, verb, sp, 0);
-      continue;
-    }
     out += FormatValue(a, verb, sp, 0);
   }
   if (next < args.size()) {

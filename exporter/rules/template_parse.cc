@@ -1,8 +1,8 @@
 // Template text -> tree: Go 1.20's text/template/parse lexer and parser,
 // with their error messages, for the functions of alert templates.
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <set>
 
 #include "pgdr/promql/parser.h"
 #include "rules/template_tree.h"
@@ -87,14 +87,14 @@ std::string RuneName(char c) {  // %#U
 class Lexer {
  public:
   explicit Lexer(const std::string& input) : in_(input) {
+    for (size_t i = 0; i < in_.size(); ++i) {
+      if (in_[i] == '\n') newlines_.push_back(i);
+    }
     enum class State { kText, kLeftDelim, kInside, kRightDelim, kDone } state = State::kText;
     while (state != State::kDone) {
       switch (state) {
         case State::kText:
           state = LexText() ? State::kLeftDelim : State::kDone;
-          if (state == State::kLeftDelim && pending_text_) {
-            pending_text_ = false;
-          }
           break;
         case State::kLeftDelim:
           state = LexLeftDelim() ? State::kInside : State::kText;
@@ -120,9 +120,8 @@ class Lexer {
   static constexpr std::string_view kLeft = "{{", kRight = "}}";
 
   int LineAt(size_t p) const {
-    int line = 1;
-    for (size_t i = 0; i < p && i < in_.size(); ++i) line += in_[i] == '\n';
-    return line;
+    return 1 + static_cast<int>(std::lower_bound(newlines_.begin(), newlines_.end(), p) -
+                                newlines_.begin());
   }
   void Emit(It t) {
     items.push_back(
@@ -461,11 +460,11 @@ class Lexer {
   }
 
   const std::string& in_;
+  std::vector<size_t> newlines_;  // offsets of '\n', for items' lines
   size_t pos_ = 0;
   size_t start_ = 0;
   int paren_depth_ = 0;
   bool failed_ = false;
-  bool pending_text_ = false;
 };
 
 // Go's parse.Tree for one template (the main one, a define or a block).
