@@ -266,6 +266,7 @@ class Executor {
       return Float(n.float_value);
     }
     if (n.is_int) return Int(n.int_value);
+    if (n.is_uint) Errorf(n.name + " overflows int");
     return Value{};
   }
 

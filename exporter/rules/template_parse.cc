@@ -955,7 +955,10 @@ class Parser {
     if (t.type == It::kComplex) Errorf("complex constants are not supported: " + GoQuote(t.val));
     if (t.type == It::kCharConstant) {
       auto s = promql::Unquote(t.val);
-      if (!s.ok() || s->empty()) Errorf("malformed character constant: " + t.val);
+      if (!s.ok() || s->empty()) Errorf("invalid syntax");  // strconv.UnquoteChar's error
+      size_t runes = 0;
+      for (char c : *s) runes += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+      if (runes != 1) Errorf("malformed character constant: " + t.val);
       // The rune's code point (UTF-8 decoded).
       const auto* p = reinterpret_cast<const unsigned char*>(s->data());
       int64_t r = p[0];
@@ -991,6 +994,14 @@ class Parser {
       a.is_int = a.is_float = true;
       a.int_value = iv;
       a.float_value = static_cast<double>(iv);
+      return a;
+    }
+    errno = 0;
+    unsigned long long uv = std::strtoull(digits.c_str(), &end, base);
+    if (errno == 0 && end == digits.c_str() + digits.size() && !digits.empty() &&
+        digits[0] != '-') {
+      a.is_uint = a.is_float = true;  // too big for int: an error when used
+      a.float_value = static_cast<double>(uv);
       return a;
     }
     if (text.find_first_of(".eEpP") == std::string::npos ||

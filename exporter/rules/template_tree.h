@@ -88,7 +88,7 @@ struct Arg {
   std::vector<std::string> fields;  // kVar (after name), kField, kChain
   bool truth = false;               // kBool
   // kNumber, as Go's NumberNode.
-  bool is_int = false, is_float = false;
+  bool is_int = false, is_uint = false, is_float = false;
   int64_t int_value = 0;
   double float_value = 0;
   std::string quoted;          // kString: source text

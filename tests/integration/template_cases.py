@@ -140,6 +140,14 @@ EXPAND += [
     ("err_chain_func", '{{ (toUpper "a").x }}'),
     ("err_html_args", '{{ html }}'),
 ]
+# Number constants, range with =, trim markers alone.
+EXPAND += [
+    ("range_assign", '{{ range $i, $v = $labels }}{{ end }}'),
+    ("huge_uint", '{{ 9223372036854775808 }}'),
+    ("dot_number", '{{ .1 }} {{ $ | printf "%T" }}'),
+    ("nil_first_command", '{{ nil | printf "%v" }}'),
+    ("trim_only", '[{{- "x" -}}]'),
+]
 # Templates check-rules must refuse (parse errors).
 REFUSE = [
     ("undefined_function", '{{ nosuch }}'),
@@ -230,6 +238,36 @@ REFUSE += [
     ("colon", '{{ $x : 1 }}'),
 ]
 
+# Lexer and parser corners: multi-line actions, definitions, numbers.
+REFUSE += [
+    ("multiline_action", '{{ if\n$labels.a }}{{ nosuch\n }}{{ end }}'),
+    ("newline_string", '{{ "a\nb" }}'),
+    ("else_if_missing", '{{ if true }}\n{{ else if }}\n{{ end }}'),
+    ("template_pipe", '{{ template "x" | }}'),
+    ("block_no_value", '{{ block "x" }}{{ end }}'),
+    ("define_else", '{{ define "x" }}{{ else }}{{ end }}'),
+    ("define_number", '{{ define 1 }}{{ end }}'),
+    ("with_no_value", '{{ with }}{{ end }}'),
+    ("range_no_value", '{{ range }}{{ end }}'),
+    ("extra_end", '{{ if true }}{{ end }}{{ end }}'),
+    ("declare_nothing", '{{ $x := }}'),
+    ("two_decls", '{{ $x, $y := 1 }}'),
+    ("trailing_dot", '{{ .a.b. }}'),
+    ("number_dots", '{{ 1.2.3 }}'),
+    ("hex_empty", '{{ 0x }}'),
+    ("exp_empty", '{{ 1e }}'),
+    ("int_overflow", '{{ 99999999999999999999 }}'),
+    ("char_escape", "{{ '\\z' }}"),
+    ("char_two", "{{ 'ab' }}"),
+    ("dollar_digit", '{{ $1 }}'),
+    ("minus_ident", '{{ a-b }}'),
+    ("ident_field", '{{ x.y }}'),
+    ("nil_stage", '{{ printf "%v" | nil }}'),
+    ("else_after_else", '{{ if true }}{{ else }}{{ else if true }}{{ end }}'),
+    ("trim_empty", '{{- }}'),
+    ("unclosed_in_line2", 'a\n{{ $labels.a\n'),
+    ("label_parse_error", '{{ end }}'),
+]
 
 TEST_HEAD = """rule_files: [rules.yml]
 evaluation_interval: 1m

@@ -250,6 +250,8 @@ class RulesConformanceTest(unittest.TestCase):
         tools (output and Go's errors), and the parse errors check-rules
         reports: byte-identical."""
         cases = template_cases.EXPAND
+        names = [n for n, _ in cases] + [n for n, _ in template_cases.REFUSE]
+        self.assertEqual(len(set(names)), len(names), "case names must be unique")
         with tempfile.TemporaryDirectory() as tmp:
             with open(os.path.join(tmp, "rules.yml"), "w") as f:
                 f.write(template_cases.rules_text(cases))
