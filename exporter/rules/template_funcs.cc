@@ -450,7 +450,7 @@ Value HumanizeDuration(const Args& a, const TemplateData&) {
       sign = "-";
       v = -v;
     }
-    auto d = static_cast<int64_t>(v);
+    int64_t d = GoInt64(v);
     int64_t seconds = d % 60, minutes = (d / 60) % 60, hours = (d / 3600) % 24, days = d / 86400;
     auto i = [](int64_t x) { return std::to_string(x); };
     if (days != 0) {
@@ -477,11 +477,11 @@ Value HumanizePercentage(const Args& a, const TemplateData&) {
 std::optional<Value> FloatToTime(double v) {
   if (std::isnan(v) || std::isinf(v)) return std::nullopt;
   double ts = v * 1e9;
-  if (ts > 9.223372036854775807e18 || ts < -9.223372036854775808e18) {
+  if (ts >= 9.223372036854775807e18 || ts < -9.223372036854775808e18) {
     Fail(Sprint(Float(v)) +
          " cannot be represented as a nanoseconds timestamp since it overflows int64");
   }
-  int64_t ms = static_cast<int64_t>(ts) / 1'000'000;
+  int64_t ms = GoInt64(ts) / 1'000'000;
   Value t;
   t.kind = Value::Kind::kTime;
   t.i = ms * 1'000'000;

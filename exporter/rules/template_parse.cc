@@ -1018,9 +1018,9 @@ class Parser {
     }
     a.is_float = true;
     a.float_value = f;
-    if (f == static_cast<double>(static_cast<int64_t>(f)) && std::abs(f) < 9.2e18) {
+    if (std::abs(f) < 9.2e18 && f == static_cast<double>(GoInt64(f))) {
       a.is_int = true;
-      a.int_value = static_cast<int64_t>(f);
+      a.int_value = GoInt64(f);
     }
     return a;
   }

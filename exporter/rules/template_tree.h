@@ -148,6 +148,13 @@ struct CallError {
 // nullptr when NAME is not a function of alert templates.
 const Function* FindFunction(const std::string& name);
 
+// Go's int64(f) on amd64: out of range (and NaN) is the minimum int64,
+// where C++'s conversion would be undefined.
+inline int64_t GoInt64(double f) {
+  if (!(f >= -9.223372036854775808e18 && f < 9.223372036854775808e18)) return INT64_MIN;
+  return static_cast<int64_t>(f);
+}
+
 // Go's "%.4g" as the humanize functions print.
 std::string FormatG4Value(double v);
 

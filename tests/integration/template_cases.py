@@ -142,6 +142,8 @@ EXPAND += [
 ]
 # Number constants, range with =, trim markers alone.
 EXPAND += [
+    ("huge_values", '{{ humanizeDuration 1e300 }} {{ humanizeDuration -1e300 }} {{ 1e300 }} {{ humanize 1e300 }} {{ humanizeTimestamp 9.2e9 }}'),
+    ("ts_edge", '{{ humanizeTimestamp 9.3e9 }}'),
     ("range_assign", '{{ range $i, $v = $labels }}{{ end }}'),
     ("huge_uint", '{{ 9223372036854775808 }}'),
     ("dot_number", '{{ .1 }} {{ $ | printf "%T" }}'),
