@@ -13,12 +13,15 @@ struct ContinueSignal {};
 
 // Go's maxExecDepth is 100000 on a growable stack; ours is fixed.
 constexpr int kMaxExecDepth = 1000;
+// And if/with/range/template nested at run time (a recursive template whose
+// body nests), all templates together: bounded, for the same reason.
+constexpr int kMaxNesting = 3000;
 
 class Executor {
  public:
   Executor(const Tree& tree, const TemplateData& data, const std::string& name, Value dot,
-           int depth)
-      : tree_(tree), data_(data), name_(name), depth_(depth) {
+           int depth, int& nesting)
+      : tree_(tree), data_(data), name_(name), depth_(depth), nesting_(nesting) {
     vars_.push_back({"$", std::move(dot)});
   }
 
@@ -73,8 +76,26 @@ class Executor {
     Errorf("undefined variable: " + name);
   }
 
+  // Counts the nesting of control nodes across template calls.
+  class Nest {
+   public:
+    explicit Nest(Executor& e) : e_(e) {
+      if (++e_.nesting_ > kMaxNesting) {
+        e_.Errorf("template nesting deeper than " + std::to_string(kMaxNesting));
+      }
+    }
+    ~Nest() { --e_.nesting_; }
+    Nest(const Nest&) = delete;
+    Nest& operator=(const Nest&) = delete;
+
+   private:
+    Executor& e_;
+  };
+
   void Walk(const Value& dot, const Node& node, std::string& out) {
     AtNode(node);
+    std::optional<Nest> nest;
+    if (node.kind != Node::Kind::kText && node.kind != Node::Kind::kAction) nest.emplace(*this);
     switch (node.kind) {
       case Node::Kind::kList:
         for (const Node& n : node.list) Walk(dot, n, out);
@@ -193,7 +214,7 @@ class Executor {
       Errorf("exceeded maximum template depth (" + std::to_string(kMaxExecDepth) + ")");
     }
     Value new_dot = t.pipe ? EvalPipeline(dot, *t.pipe) : Value{};
-    Executor inner(tree_, data_, it->first, new_dot, depth_ + 1);
+    Executor inner(tree_, data_, it->first, new_dot, depth_ + 1, nesting_);
     inner.Run(it->second, new_dot, out);
   }
 
@@ -502,6 +523,7 @@ class Executor {
   const TemplateData& data_;
   const std::string& name_;
   const int depth_;
+  int& nesting_;  // shared by the executors of one expansion
   std::vector<Var> vars_;
   At at_;
 };
@@ -517,7 +539,8 @@ std::string Expand(const Tree& tree, const TemplateData& data) {
     throw TemplateFailure{"template: " + tree.name + ": " + GoQuote(tree.name) +
                           " is an incomplete or empty template"};
   }
-  Executor exec(tree, data, tree.name, dot, 0);
+  int nesting = 0;
+  Executor exec(tree, data, tree.name, dot, 0, nesting);
   std::string out;
   exec.Run(it->second, dot, out);
   return out;

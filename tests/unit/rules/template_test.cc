@@ -297,6 +297,11 @@ TEST(Template, NestingIsBounded) {
   // Recursion through {{template}} stops with Go's error, not a crash.
   std::string out = Expand("{{ define \"r\" }}{{ template \"r\" . }}{{ end }}{{ template \"r\" }}");
   EXPECT_NE(out.find("exceeded maximum template depth (1000)"), std::string::npos) << out;
+  // So does recursion whose body nests: all levels together are bounded.
+  out = Expand(
+      "{{ define \"r\" }}{{ if true }}{{ with 1 }}{{ if 1 }}{{ template \"r\" }}"
+      "{{ end }}{{ end }}{{ end }}{{ end }}{{ template \"r\" }}");
+  EXPECT_NE(out.find("template nesting deeper than 3000"), std::string::npos) << out;
 }
 
 }  // namespace
