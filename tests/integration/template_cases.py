@@ -150,6 +150,14 @@ EXPAND += [
     ("nil_first_command", '{{ nil | printf "%v" }}'),
     ("trim_only", '[{{- "x" -}}]'),
 ]
+# As public mixins write them (query built with printf, sort_desc).
+EXPAND += [
+    ("mixin_with_printf_query", '{{ with printf "g{a=\'%s\'}" $labels.a | query }}{{ . | first | label "b" }}{{ end }}'),
+    ("mixin_percent", 'Disk is {{ printf "%.2f" $value }}% full, {{ $value | humanizePercentage }} {{ printf "%.4g" $value }}'),
+    ("mixin_range_query", '{{ range query "sort_desc(g)" }}{{ .Labels.a }} {{ end }}'),
+    ("mixin_value_str", '{{ with query "g{a=\\"y\\"}" }}{{ . | first | value | humanize1024 }}B{{ end }}'),
+    ("mixin_labels_join", '{{ $labels.a }}/{{ $labels.b }} on {{ $labels.instance }}'),
+]
 # Templates check-rules must refuse (parse errors).
 REFUSE = [
     ("undefined_function", '{{ nosuch }}'),
