@@ -850,6 +850,12 @@ def phase_retention(tmp, cluster, args):
     except OSError:
         pass
     pe_hwm = [proc_status_bytes(q.pid, "VmHWM") or 0 for q in procs]
+    # RSS split: anonymous (heap, stacks: the process's own) and file-backed
+    # (binary and shared libraries' pages, which pgdr has many of and the
+    # static Go binary few).
+    split = {"pgdr": {k: proc_status_bytes(p.pid, k) for k in ("RssAnon", "RssFile")},
+             "postgres_exporter": {k: sum(proc_status_bytes(q.pid, k) or 0 for q in procs)
+                                   for k in ("RssAnon", "RssFile")}}
     res = {
         "retention_minutes": minutes,
         "collection_interval_s": interval,
@@ -863,6 +869,7 @@ def phase_retention(tmp, cluster, args):
         "tsdb_series": int(tsdb.get("pgdr_tsdb_series", 0)),
         "tsdb_samples": int(tsdb.get("pgdr_tsdb_samples", 0)),
         "tsdb_bytes": int(tsdb.get("pgdr_tsdb_bytes", 0)),
+        "rss_split_end_bytes": split,
         "trace": trace,
     }
     for q in [p] + procs:
@@ -1014,7 +1021,14 @@ def render(res):
                 f"| TSDB bytes (pgdr_tsdb_bytes) | {mib(rt['tsdb_bytes'])} | |",
                 f"| TSDB bytes per sample | {rt['tsdb_bytes_per_sample']} | ≤ 2: "
                 f"{'met' if t['bytes_per_sample_le_2'] else 'MISSED'} |",
-                f"| pgdr threads | {rt['pgdr_threads']} | |", ""]
+                f"| pgdr threads | {rt['pgdr_threads']} | |"]
+        sp = rt.get("rss_split_end_bytes")
+        if sp:
+            out.append(f"| RSS at the end, anonymous / file-backed: pgdr | {mib(sp['pgdr']['RssAnon'])} / "
+                       f"{mib(sp['pgdr']['RssFile'])} | |")
+            out.append(f"| the same, three postgres_exporters | {mib(sp['postgres_exporter']['RssAnon'])} / "
+                       f"{mib(sp['postgres_exporter']['RssFile'])} | |")
+        out.append("")
     if res.get("restore"):
         out += restore_bench.render(res["restore"])
     return "\n".join(out)

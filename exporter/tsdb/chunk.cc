@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
 
 namespace pgdr::tsdb {
 namespace {
@@ -16,19 +17,35 @@ bool Fits(int64_t x, unsigned n) {
   return x >= -(half - 1) && x <= half;
 }
 
+// Moves the stream to `capacity` bytes (at least its size).
+void Resize(Chunk& c, size_t capacity) {
+  auto data = std::make_unique<uint8_t[]>(capacity);  // zeroed: Write ORs into it
+  std::copy_n(c.data.get(), c.bytes(), data.get());
+  c.data = std::move(data);
+  c.capacity = static_cast<uint16_t>(capacity);
+}
+
 void Write(Chunk& c, uint64_t value, unsigned n) {
   while (n > 0) {
-    if (c.bits % 8 == 0) c.data.push_back(0);
+    if (c.bits % 8 == 0 && c.bytes() == c.capacity) {
+      // Grows by a quarter (not double): the open chunk's slack is what
+      // every series pays for all the time.
+      Resize(c, std::min<size_t>(c.capacity + std::max(16, c.capacity / 4), UINT16_MAX));
+    }
     const unsigned free = 8 - c.bits % 8;
     const unsigned take = std::min(free, n);
     const auto part = static_cast<uint8_t>((value >> (n - take)) & ((1u << take) - 1));
-    c.data.back() |= static_cast<uint8_t>(part << (free - take));
+    c.data[c.bits / 8] |= static_cast<uint8_t>(part << (free - take));
     c.bits += take;
     n -= take;
   }
 }
 
 }  // namespace
+
+void Chunk::Seal() {
+  if (capacity > bytes()) Resize(*this, bytes());
+}
 
 void ChunkAppender::Append(Chunk& chunk, int64_t t, double v) {
   const auto bits = std::bit_cast<uint64_t>(v);
@@ -38,7 +55,8 @@ void ChunkAppender::Append(Chunk& chunk, int64_t t, double v) {
     chunk.min_t = t;
   } else {
     // Unsigned arithmetic: any jump wraps the same way in the reader.
-    const auto delta = static_cast<int64_t>(static_cast<uint64_t>(t) - static_cast<uint64_t>(t_));
+    const auto delta =
+        static_cast<int64_t>(static_cast<uint64_t>(t) - static_cast<uint64_t>(chunk.max_t));
     const auto dod =
         static_cast<int64_t>(static_cast<uint64_t>(delta) - static_cast<uint64_t>(delta_));
     if (dod == 0) {
@@ -78,7 +96,6 @@ void ChunkAppender::Append(Chunk& chunk, int64_t t, double v) {
       }
     }
   }
-  t_ = t;
   v_ = bits;
   chunk.max_t = t;
   ++chunk.samples;

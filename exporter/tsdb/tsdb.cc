@@ -337,7 +337,7 @@ Stats Tsdb::GetStats() const {
     stats.bytes += b.labels.capacity() * sizeof(Label);
     for (const Label& l : b.labels) stats.bytes += StringHeap(l.name) + StringHeap(l.value);
     stats.bytes += b.chunks.capacity() * sizeof(Chunk);
-    for (const Chunk& c : b.chunks) stats.bytes += c.data.capacity();
+    for (const Chunk& c : b.chunks) stats.bytes += c.capacity;
   }
   for (const auto& [name, buffers] : by_name_) {
     stats.bytes += 64 + StringHeap(name) + buffers.capacity() * sizeof(Buffer*);

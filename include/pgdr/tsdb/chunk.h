@@ -18,7 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 namespace pgdr::tsdb {
 
@@ -26,15 +26,18 @@ namespace pgdr::tsdb {
 // sample's 16 bytes, few enough that decoding one for a short range is cheap.
 inline constexpr size_t kChunkSamples = 120;
 
+// 32 bytes plus the stream: a series keeps thirty of these for an hour at 1 s.
 struct Chunk {
-  std::vector<uint8_t> data;  // the bit stream, most significant bit first
-  uint32_t bits = 0;          // bits written
+  std::unique_ptr<uint8_t[]> data;  // the bit stream, most significant bit first
+  uint32_t bits = 0;                // bits written
   uint16_t samples = 0;
+  uint16_t capacity = 0;  // bytes allocated at `data`
   int64_t min_t = 0;
   int64_t max_t = 0;
 
-  // Releases the spare capacity of a chunk no longer appended to.
-  void Seal() { data.shrink_to_fit(); }
+  size_t bytes() const { return (bits + 7) / 8; }
+  // Gives back the spare capacity of a chunk no longer appended to.
+  void Seal();
 };
 
 class ChunkAppender {
@@ -45,7 +48,7 @@ class ChunkAppender {
   void Append(Chunk& chunk, int64_t t, double v);
 
  private:
-  int64_t t_ = 0;
+  // The previous time is the chunk's max_t.
   int64_t delta_ = 0;
   uint64_t v_ = 0;
   uint8_t leading_ = 0xff;  // 0xff: no XOR window yet

@@ -150,8 +150,11 @@ TEST(Chunk, RegularCollectionIsSmall) {
     gauge.push_back({t, Bits(1)});
   }
   Chunk c = Encode(counter);
-  EXPECT_LT(c.data.size(), 3 * kChunkSamples);
-  EXPECT_EQ(c.data.size(), (c.bits + 7) / 8);
+  EXPECT_LT(c.bytes(), 3 * kChunkSamples);
+  EXPECT_GE(c.capacity, c.bytes());
+  c.Seal();
+  EXPECT_EQ(c.capacity, c.bytes());
+  EXPECT_EQ(Decode(c).size(), kChunkSamples);
   Chunk g = Encode(gauge);
   EXPECT_LE(g.bits, 128 + (kChunkSamples - 1) * 10);  // a repeated delta: 1 bit
 }
