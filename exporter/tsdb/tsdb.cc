@@ -339,11 +339,15 @@ Stats Tsdb::GetStats() const {
     stats.bytes += b.chunks.capacity() * sizeof(Chunk);
     for (const Chunk& c : b.chunks) stats.bytes += c.capacity;
   }
+  // An index entry: a map node (links, colour, key, vector, allocator
+  // header) and a pointer per series.
+  constexpr size_t kMapNode = 3 * sizeof(void*) + 8 + sizeof(std::string) +
+                              sizeof(std::vector<Buffer*>) + 2 * sizeof(void*);
   for (const auto& [name, buffers] : by_name_) {
-    stats.bytes += 64 + StringHeap(name) + buffers.capacity() * sizeof(Buffer*);
+    stats.bytes += kMapNode + StringHeap(name) + buffers.capacity() * sizeof(void*);
   }
   for (const auto& [source, buffers] : sources_) {
-    stats.bytes += 64 + StringHeap(source) + buffers.capacity() * sizeof(Buffer*);
+    stats.bytes += kMapNode + StringHeap(source) + buffers.capacity() * sizeof(void*);
   }
   return stats;
 }
