@@ -18,6 +18,11 @@ Phases, all on loopback, all against real PostgreSQL 15 servers started here:
                  plus 10 minutes of pgbench WAL from a barman-cloud store in
                  s3rver, against the same restore by hand (bench/restore_bench.py).
                  Not in the default --phases: it takes ~30 minutes.
+  5. retention   pgdr with the shipped rules at 1 s collection on the three
+                 members until its TSDB retention (--retention-minutes, 60)
+                 fills, next to three postgres_exporters: pgdr RSS and TSDB
+                 bytes per sample against 1/3 of their peak RSS. Not in the
+                 default --phases (it takes the retention).
 
 Writes a JSON file (default bench/results.json) and prints Markdown tables.
 Every loop is bounded in count and time; every process started is stopped
@@ -282,13 +287,14 @@ class Proc:
         harness.stop_process(self.proc)
 
 
-def start_pgdr(tmp, config, name="pgdr"):
+def start_pgdr(tmp, config, name="pgdr", extra_args=()):
     port = free_port()
     path = os.path.join(tmp.path, f"{name}.json")
     with open(path, "w") as f:
         json.dump(config, f, indent=1)
     p = Proc(tmp, name, [harness.EXPORTER, f"--config.file={path}",
-                         f"--web.listen-address=127.0.0.1:{port}", "--log.level=info"], port)
+                         f"--web.listen-address=127.0.0.1:{port}", "--log.level=info",
+                         *extra_args], port)
     p.wait_metrics()
     return p
 
@@ -798,7 +804,91 @@ def mib(b):
     return f"{b / 1048576:.1f} MiB" if b is not None else "–"
 
 
-ALL_PHASES = ("comparison", "latency_floor", "scale", "restore")  # results keys
+# ---------------------------------------------------------------- phase 5
+
+def phase_retention(tmp, cluster, args):
+    """pgdr with the shipped rules (rules/*.yml) on the three members at 1 s
+    collection until its TSDB retention fills, next to three postgres_exporters
+    scraped every second: pgdr's RSS and TSDB size against 1/3 of the three
+    postgres_exporters' peak RSS."""
+    minutes = args.retention_minutes
+    interval = 1.0
+    cfg = cluster.exporter_config(interval="1s",
+                                  rule_files=[os.path.join(ROOT, "rules", "*.yml")])
+    p = start_pgdr(tmp, cfg, "pgdr-retention",
+                   extra_args=[f"--storage.tsdb.retention.time={int(minutes * 60)}s"])
+    wait_pgdr_up(p, len(cluster.members), 30)
+    qpath, _ = pgexp_queries_file(tmp)
+    procs = [start_postgres_exporter(tmp, node, qpath, f"postgres_exporter-ret-{node.name}")
+             for node in cluster.members]
+    urls = [p.url] + [q.url for q in procs]
+    rounds = int(minutes * 60 / interval) + 30  # the retention, then 30 s with it full
+    trace = []
+    t0 = time.monotonic()
+    last = {}
+    for i in range(rounds):  # bounded: `rounds` rounds, `interval` apart
+        delay = t0 + i * interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        for url in urls:
+            status, body = http_get(url, timeout=30)
+            if status != 200:
+                raise RuntimeError(f"{url} answered {status}")
+            last[url] = body
+        if i % 60 == 0 or i == rounds - 1:
+            tsdb = {n: v for n, _, v in parse_metrics(last[p.url]) if n.startswith("pgdr_tsdb_")}
+            trace.append({"elapsed_s": round(time.monotonic() - t0, 1),
+                          "pgdr_rss_bytes": proc_status_bytes(p.pid, "VmRSS"),
+                          "tsdb_series": tsdb.get("pgdr_tsdb_series"),
+                          "tsdb_samples": tsdb.get("pgdr_tsdb_samples"),
+                          "tsdb_bytes": tsdb.get("pgdr_tsdb_bytes")})
+            log(f"retention: {trace[-1]}")
+    tsdb = {n: v for n, _, v in parse_metrics(last[p.url]) if n.startswith("pgdr_tsdb_")}
+    threads = None
+    try:
+        threads = len(os.listdir(f"/proc/{p.pid}/task"))
+    except OSError:
+        pass
+    pe_hwm = [proc_status_bytes(q.pid, "VmHWM") or 0 for q in procs]
+    # RSS split: anonymous (heap, stacks: the process's own) and file-backed
+    # (binary and shared libraries' pages, which pgdr has many of and the
+    # static Go binary few).
+    split = {"pgdr": {k: proc_status_bytes(p.pid, k) for k in ("RssAnon", "RssFile")},
+             "postgres_exporter": {k: sum(proc_status_bytes(q.pid, k) or 0 for q in procs)
+                                   for k in ("RssAnon", "RssFile")}}
+    res = {
+        "retention_minutes": minutes,
+        "collection_interval_s": interval,
+        "window_s": rnd(time.monotonic() - t0, 1),
+        "rule_files": "rules/*.yml",
+        "pgdr_rss_end_bytes": proc_status_bytes(p.pid, "VmRSS"),
+        "pgdr_peak_rss_bytes": proc_status_bytes(p.pid, "VmHWM"),
+        "pgdr_threads": threads,
+        "postgres_exporter_peak_rss_bytes": sum(pe_hwm),
+        "postgres_exporter_peak_rss_bytes_per_process": pe_hwm,
+        "tsdb_series": int(tsdb.get("pgdr_tsdb_series", 0)),
+        "tsdb_samples": int(tsdb.get("pgdr_tsdb_samples", 0)),
+        "tsdb_bytes": int(tsdb.get("pgdr_tsdb_bytes", 0)),
+        "rss_split_end_bytes": split,
+        "trace": trace,
+    }
+    for q in [p] + procs:
+        q.stop()
+    res["tsdb_bytes_per_sample"] = (rnd(res["tsdb_bytes"] / res["tsdb_samples"], 3)
+                                    if res["tsdb_samples"] else None)
+    pe = res["postgres_exporter_peak_rss_bytes"]
+    res["ratio_peak_rss"] = rnd(res["pgdr_peak_rss_bytes"] / pe, 4) if pe else None
+    res["ratio_rss_end"] = rnd(res["pgdr_rss_end_bytes"] / pe, 4) if pe else None
+    res["targets"] = {
+        "rss_le_1_3_of_three_postgres_exporters": res["ratio_peak_rss"] is not None and
+        res["ratio_peak_rss"] <= 1 / 3,
+        "bytes_per_sample_le_2": res["tsdb_bytes_per_sample"] is not None and
+        res["tsdb_bytes_per_sample"] <= 2,
+    }
+    return res
+
+
+ALL_PHASES = ("comparison", "latency_floor", "scale", "restore", "retention")  # results keys
 
 
 def write_results(res, out, started, render_fn):
@@ -913,6 +1003,32 @@ def render(res):
                        f"{sj['p50']} / {sj['p99']} / {sj['max']} ms | {age['p50']} / {age['p99']} / {age['max']} s | "
                        f"{lag.get('p50')} / {lag.get('max')} s |")
         out.append("")
+    rt = res.get("retention")
+    if rt:
+        t = rt["targets"]
+        out += [f"### Retention filled: pgdr with the shipped rules, {rt['retention_minutes']} min at "
+                f"{rt['collection_interval_s']} s collection (primary + 2 replicas)", "",
+                f"pgdr ran with `--storage.tsdb.retention.time={int(rt['retention_minutes'] * 60)}s` and "
+                f"`rule_files: {rt['rule_files']}` next to three postgres_exporters, all scraped every "
+                f"second, for the retention plus 30 s ({rt['window_s']} s).", "",
+                "| measure | value | target |", "|---|---:|---|",
+                f"| pgdr RSS at the end (VmRSS) | {mib(rt['pgdr_rss_end_bytes'])} | |",
+                f"| pgdr peak RSS (VmHWM) | {mib(rt['pgdr_peak_rss_bytes'])} | |",
+                f"| three postgres_exporters' peak RSS, sum | {mib(rt['postgres_exporter_peak_rss_bytes'])} | |",
+                f"| ratio pgdr peak / three postgres_exporters | {rt['ratio_peak_rss']} (end: {rt['ratio_rss_end']}) | "
+                f"≤ 0.33: {'met' if t['rss_le_1_3_of_three_postgres_exporters'] else 'MISSED'} |",
+                f"| TSDB series / samples | {rt['tsdb_series']} / {rt['tsdb_samples']} | |",
+                f"| TSDB bytes (pgdr_tsdb_bytes) | {mib(rt['tsdb_bytes'])} | |",
+                f"| TSDB bytes per sample | {rt['tsdb_bytes_per_sample']} | ≤ 2: "
+                f"{'met' if t['bytes_per_sample_le_2'] else 'MISSED'} |",
+                f"| pgdr threads | {rt['pgdr_threads']} | |"]
+        sp = rt.get("rss_split_end_bytes")
+        if sp:
+            out.append(f"| RSS at the end, anonymous / file-backed: pgdr | {mib(sp['pgdr']['RssAnon'])} / "
+                       f"{mib(sp['pgdr']['RssFile'])} | |")
+            out.append(f"| the same, three postgres_exporters | {mib(sp['postgres_exporter']['RssAnon'])} / "
+                       f"{mib(sp['postgres_exporter']['RssFile'])} | |")
+        out.append("")
     if res.get("restore"):
         out += restore_bench.render(res["restore"])
     return "\n".join(out)
@@ -925,7 +1041,7 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="tiny N, for CI (< 2 minutes)")
     ap.add_argument("--render", metavar="RESULTS_JSON", help="print the tables of a results file")
     ap.add_argument("--phases", default="comparison,latency,scale",
-                    help="comma-separated: comparison, latency, scale, restore")
+                    help="comma-separated: comparison, latency, scale, restore, retention")
     ap.add_argument("--restore-scale", type=int,
                     default=int(os.environ.get("PGDR_BENCH_RESTORE_SCALE", "70")),
                     help="restore phase: pgbench scale (70 is ~1 GiB); env PGDR_BENCH_RESTORE_SCALE")
@@ -940,6 +1056,8 @@ def main():
     ap.add_argument("--restore-rounds", type=int,
                     default=int(os.environ.get("PGDR_BENCH_RESTORE_ROUNDS", "1")),
                     help="restore phase: restores of each kind, alternating (median reported)")
+    ap.add_argument("--retention-minutes", type=float, default=60,
+                    help="retention phase: pgdr's TSDB retention and how long it runs (default 60)")
     ap.add_argument("--exporter-source", default=os.environ.get("PGDR_EXPORTER_SOURCE", ""),
                     help="what the binary was built from (recorded in the results)")
     args = ap.parse_args()
@@ -977,7 +1095,7 @@ def main():
            "machine": machine()}
     log(f"machine: {res['machine']}")
     with TempDir() as tmp:
-        if phases & {"comparison", "latency"}:
+        if phases & {"comparison", "latency", "retention"}:
             log("starting primary + 2 replicas")
             cluster = PgCluster(tmp, "bench", replicas=2, archive_dir=True, extra_conf="\n".join([
                 "log_connections = on", "log_line_prefix = '%m [%p] %a '", "autovacuum = off",
@@ -994,6 +1112,9 @@ def main():
             if "latency" in phases:
                 log("phase 2: latency floor")
                 res["latency_floor"] = phase_latency(tmp, cluster, args)
+            if "retention" in phases:
+                log(f"phase 5: retention ({args.retention_minutes} min, shipped rules)")
+                res["retention"] = phase_retention(tmp, cluster, args)
             for node in cluster.members:
                 node.stop("fast", check=False)
         if "scale" in phases:

@@ -314,8 +314,12 @@ void RuleManager::CollectMetrics(core::MetricSet& out) const {
   out.Gauge("pgdr_tsdb_series", "Series in the local TSDB.", {}, static_cast<double>(stats.series));
   out.Gauge("pgdr_tsdb_samples", "Samples in the local TSDB.", {},
             static_cast<double>(stats.samples));
-  out.Gauge("pgdr_tsdb_bytes", "Estimated memory held by the local TSDB.", {},
+  out.Gauge("pgdr_tsdb_bytes", "Heap held by the local TSDB: series, labels, chunks, indexes.", {},
             static_cast<double>(stats.bytes));
+  out.Gauge("pgdr_tsdb_bytes_per_sample", "pgdr_tsdb_bytes / pgdr_tsdb_samples (0 when empty).", {},
+            stats.samples == 0
+                ? 0.0
+                : static_cast<double>(stats.bytes) / static_cast<double>(stats.samples));
 }
 
 }  // namespace pgdr::rules

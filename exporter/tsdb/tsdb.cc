@@ -1,4 +1,4 @@
-// The in-memory series store: a fixed-size ring of samples per series.
+// The in-memory series store: a bounded list of compressed chunks per series.
 #include "pgdr/tsdb/tsdb.h"
 
 #include <algorithm>
@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <unordered_set>
 
 namespace pgdr::tsdb {
 namespace {
@@ -78,56 +79,100 @@ void Flatten(const prometheus::MetricFamily& family, std::vector<Flat>& out) {
   }
 }
 
+uint64_t HashLabels(const Labels& labels) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a over name 0xff value 0xff ...
+  auto mix = [&h](std::string_view s) {
+    for (char c : s) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+  };
+  for (const Label& l : labels) {
+    mix(l.name);
+    mix(l.value);
+  }
+  return h;
+}
+
+size_t StringHeap(const std::string& s) {
+  return s.capacity() > std::string().capacity() ? s.capacity() + 1 : 0;
+}
+
 }  // namespace
 
-Tsdb::Tsdb(Options options) : options_(options) {}
+Tsdb::Tsdb(Options options)
+    : options_(options),
+      chunk_samples_(static_cast<uint16_t>(
+          std::clamp<size_t>(options.max_samples_per_series / 8, 1, kChunkSamples))) {}
 
 bool Tsdb::Append(const Labels& labels, int64_t t_ms, double v) {
   core::WriterLock lock(mu_);
-  bool ok = AppendLocked(labels, LabelsKey(labels), t_ms, v);
-  return ok;
+  Buffer* b = FindOrCreateLocked(labels, HashLabels(labels));
+  return b != nullptr && AppendLocked(*b, t_ms, v);
 }
 
-bool Tsdb::AppendLocked(const Labels& labels, const std::string& key, int64_t t_ms, double v) {
-  auto it = series_.find(key);
-  if (it == series_.end()) {
-    if (series_.size() >= options_.max_series) {
-      ++dropped_series_;
-      return false;
-    }
-    Buffer buffer;
-    buffer.labels = labels;
-    it = series_.emplace(key, std::move(buffer)).first;
-    by_name_[std::string(GetLabel(labels, kMetricName))].insert(&it->second);
+Tsdb::Buffer* Tsdb::FindOrCreateLocked(const Labels& labels, uint64_t hash) {
+  auto [first, last] = series_.equal_range(hash);
+  for (auto it = first; it != last; ++it) {
+    if (it->second.labels == labels) return &it->second;
   }
-  Buffer& b = it->second;
-  if (!b.samples.empty()) {
-    Sample& last = b.samples.back();
-    if (t_ms < last.t) {
+  if (series_.size() >= options_.max_series) {
+    ++dropped_series_;
+    return nullptr;
+  }
+  Buffer& b = series_.emplace(hash, Buffer{})->second;
+  b.labels = labels;
+  b.labels.shrink_to_fit();
+  by_name_[std::string(GetLabel(labels, kMetricName))].push_back(&b);
+  return &b;
+}
+
+bool Tsdb::AppendLocked(Buffer& b, int64_t t_ms, double v) {
+  if (b.samples > 0) {
+    if (t_ms < b.last.t) {
       ++out_of_order_;
       return false;
     }
-    if (t_ms == last.t) {
-      last.v = v;
+    if (t_ms == b.last.t) {
+      b.last.v = v;
       return true;
     }
+    // The previous newest sample can no longer be replaced: encode it.
+    if (b.chunks.empty() || b.chunks.back().samples >= chunk_samples_) {
+      if (!b.chunks.empty()) b.chunks.back().Seal();
+      b.chunks.emplace_back();
+      b.appender = ChunkAppender();
+    }
+    b.appender.Append(b.chunks.back(), b.last.t, b.last.v);
   }
-  if (b.samples.size() >= std::max<size_t>(options_.max_samples_per_series, 1)) {
-    b.samples.pop_front();
-    --samples_;
-  }
-  b.samples.push_back(Sample{t_ms, v});
+  b.last = Sample{t_ms, v};
+  ++b.samples;
   ++samples_;
+  const size_t max = std::max<size_t>(options_.max_samples_per_series, 1);
+  while (b.samples > max && !b.chunks.empty()) {
+    b.samples -= b.chunks.front().samples;
+    samples_ -= b.chunks.front().samples;
+    b.chunks.erase(b.chunks.begin());
+  }
   TrimLocked(b, t_ms);
   return true;
 }
 
 void Tsdb::TrimLocked(Buffer& b, int64_t now_ms) {
   const int64_t min_t = now_ms - options_.retention.count();
-  while (!b.samples.empty() && b.samples.front().t < min_t) {
-    b.samples.pop_front();
-    --samples_;
+  if (min_t <= b.min_t) return;
+  b.min_t = min_t;
+  if (b.samples > 0 && b.last.t < min_t) {
+    samples_ -= b.samples;
+    b.samples = 0;
+    b.chunks.clear();
+    return;
   }
+  size_t drop = 0;
+  while (drop < b.chunks.size() && b.chunks[drop].max_t < min_t) {
+    b.samples -= b.chunks[drop].samples;
+    samples_ -= b.chunks[drop].samples;
+    ++drop;
+  }
+  b.chunks.erase(b.chunks.begin(), b.chunks.begin() + static_cast<std::ptrdiff_t>(drop));
 }
 
 void Tsdb::AppendScrape(std::string_view source,
@@ -150,20 +195,27 @@ void Tsdb::AppendScrapeParts(std::string_view source,
       if (filter == nullptr || filter->contains(family.name)) Flatten(family, flat);
     }
   }
+  std::vector<uint64_t> hashes;
+  hashes.reserve(flat.size());
+  for (const Flat& f : flat) hashes.push_back(HashLabels(f.labels));
   core::WriterLock lock(mu_);
-  auto& previous = sources_[std::string(source)];
-  std::unordered_set<std::string> current;
+  auto src = sources_.find(source);
+  if (src == sources_.end())
+    src = sources_.emplace(std::string(source), std::vector<Buffer*>()).first;
+  const uint32_t mark = ++scrape_mark_;
+  std::vector<Buffer*> current;
   current.reserve(flat.size());
-  for (const Flat& f : flat) {
-    std::string key = LabelsKey(f.labels);
-    if (AppendLocked(f.labels, key, t_ms, f.value)) current.insert(std::move(key));
+  for (size_t i = 0; i < flat.size(); ++i) {
+    Buffer* b = FindOrCreateLocked(flat[i].labels, hashes[i]);
+    if (b == nullptr || !AppendLocked(*b, t_ms, flat[i].value)) continue;
+    if (b->mark != mark) current.push_back(b);
+    b->mark = mark;
   }
-  for (const std::string& key : previous) {
-    if (current.contains(key)) continue;
-    auto it = series_.find(key);
-    if (it != series_.end()) AppendLocked(it->second.labels, key, t_ms, StaleNaN());
+  for (Buffer* b : src->second) {
+    if (b->mark != mark) AppendLocked(*b, t_ms, StaleNaN());
   }
-  previous = std::move(current);
+  current.shrink_to_fit();
+  src->second = std::move(current);
 }
 
 void Tsdb::SetScrapeFilter(std::optional<std::set<std::string>> names) {
@@ -186,10 +238,7 @@ void Tsdb::MarkSourceStale(std::string_view source, int64_t t_ms) {
   core::WriterLock lock(mu_);
   auto src = sources_.find(source);
   if (src == sources_.end()) return;
-  for (const std::string& key : src->second) {
-    auto it = series_.find(key);
-    if (it != series_.end()) AppendLocked(it->second.labels, key, t_ms, StaleNaN());
-  }
+  for (Buffer* b : src->second) AppendLocked(*b, t_ms, StaleNaN());
   sources_.erase(src);
 }
 
@@ -213,16 +262,25 @@ std::vector<Series> Tsdb::Select(const std::vector<Matcher>& matchers, int64_t m
       for (const Buffer* b : it->second) consider(*b);
     }
   } else {
-    for (const auto& [key, b] : series_) consider(b);
+    for (const auto& [hash, b] : series_) consider(b);
   }
   std::vector<Series> out;
   for (const Buffer* b : candidates) {
-    Series s;
-    auto first = std::lower_bound(b->samples.begin(), b->samples.end(), mint,
-                                  [](const Sample& x, int64_t t) { return x.t < t; });
-    for (auto sample = first; sample != b->samples.end() && sample->t <= maxt; ++sample) {
-      s.samples.push_back(*sample);
+    const int64_t lo = std::max(mint, b->min_t);
+    if (b->samples == 0 || b->last.t < lo) {
+      continue;
     }
+    Series s;
+    for (const Chunk& c : b->chunks) {
+      if (c.max_t < lo) continue;
+      if (c.min_t > maxt) break;
+      ChunkIterator it(c);
+      while (it.Next()) {
+        if (it.t() > maxt) break;
+        if (it.t() >= lo) s.samples.push_back(Sample{it.t(), it.v()});
+      }
+    }
+    if (b->last.t <= maxt) s.samples.push_back(b->last);
     if (s.samples.empty()) continue;
     s.labels = b->labels;
     out.push_back(std::move(s));
@@ -234,18 +292,25 @@ std::vector<Series> Tsdb::Select(const std::vector<Matcher>& matchers, int64_t m
 
 void Tsdb::Compact(int64_t now_ms) {
   core::WriterLock lock(mu_);
+  std::unordered_set<const Buffer*> erased;
   for (auto it = series_.begin(); it != series_.end();) {
-    TrimLocked(it->second, now_ms);
-    if (it->second.samples.empty()) {
-      auto name = by_name_.find(GetLabel(it->second.labels, kMetricName));
-      if (name != by_name_.end()) {
-        name->second.erase(&it->second);
-        if (name->second.empty()) by_name_.erase(name);
-      }
-      it = series_.erase(it);
-    } else {
+    Buffer& b = it->second;
+    TrimLocked(b, now_ms);
+    if (b.samples > 0) {
       ++it;
+      continue;
     }
+    auto name = by_name_.find(GetLabel(b.labels, kMetricName));
+    if (name != by_name_.end()) {
+      std::erase(name->second, &b);
+      if (name->second.empty()) by_name_.erase(name);
+    }
+    erased.insert(&b);
+    it = series_.erase(it);
+  }
+  if (erased.empty()) return;
+  for (auto& [source, buffers] : sources_) {
+    std::erase_if(buffers, [&erased](const Buffer* b) { return erased.contains(b); });
   }
 }
 
@@ -264,9 +329,25 @@ Stats Tsdb::GetStats() const {
   stats.samples = samples_;
   stats.dropped_series = dropped_series_;
   stats.out_of_order_samples = out_of_order_;
-  for (const auto& [key, b] : series_) {
-    stats.bytes += sizeof(Buffer) + 2 * key.size() + b.samples.size() * sizeof(Sample);
-    for (const Label& l : b.labels) stats.bytes += sizeof(Label) + l.name.size() + l.value.size();
+  // Heap: a node per series (its hash, the Buffer, the next pointer and the
+  // allocator's header), the hash table's buckets, the labels and chunks.
+  constexpr size_t kNode = sizeof(void*) * 2 + sizeof(uint64_t) + sizeof(Buffer);
+  stats.bytes += series_.size() * kNode + series_.bucket_count() * sizeof(void*);
+  for (const auto& [hash, b] : series_) {
+    stats.bytes += b.labels.capacity() * sizeof(Label);
+    for (const Label& l : b.labels) stats.bytes += StringHeap(l.name) + StringHeap(l.value);
+    stats.bytes += b.chunks.capacity() * sizeof(Chunk);
+    for (const Chunk& c : b.chunks) stats.bytes += c.capacity;
+  }
+  // An index entry: a map node (links, colour, key, vector, allocator
+  // header) and a pointer per series.
+  constexpr size_t kMapNode = 3 * sizeof(void*) + 8 + sizeof(std::string) +
+                              sizeof(std::vector<Buffer*>) + 2 * sizeof(void*);
+  for (const auto& [name, buffers] : by_name_) {
+    stats.bytes += kMapNode + StringHeap(name) + buffers.capacity() * sizeof(void*);
+  }
+  for (const auto& [source, buffers] : sources_) {
+    stats.bytes += kMapNode + StringHeap(source) + buffers.capacity() * sizeof(void*);
   }
   return stats;
 }

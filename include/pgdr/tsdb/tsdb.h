@@ -2,7 +2,8 @@
 //
 // Every collection appends its samples here (AppendScrape); recording rules
 // append their results (Append). Each series keeps its samples in a bounded
-// buffer, oldest dropped first, trimmed to the retention window. When a
+// buffer of compressed chunks (chunk.h), oldest chunk dropped first, whole
+// chunks dropped once past the retention window. When a
 // source stops producing a series from one scrape to the next, the series
 // gets Prometheus's staleness marker (a NaN with bit pattern
 // 0x7ff0000000000002) so that instant queries stop returning it at once
@@ -20,7 +21,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,11 +29,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "pgdr/core/mutex.h"
 #include "pgdr/core/status.h"
+#include "pgdr/tsdb/chunk.h"
 
 namespace pgdr::tsdb {
 
@@ -112,13 +112,13 @@ class Storage {
 struct Options {
   std::chrono::milliseconds retention{std::chrono::hours(1)};  // default 1h
   size_t max_series = 200'000;            // further new series are dropped and counted
-  size_t max_samples_per_series = 4'096;  // the ring size; oldest dropped first
+  size_t max_samples_per_series = 4'096;  // oldest chunk (1/8 of it, at most 120) dropped first
 };
 
 struct Stats {
   size_t series = 0;
   size_t samples = 0;
-  size_t bytes = 0;  // an estimate of the heap held by series and samples
+  size_t bytes = 0;  // heap held by series, their labels, chunks and indexes
   uint64_t dropped_series = 0;
   uint64_t out_of_order_samples = 0;
 };
@@ -166,10 +166,19 @@ class Tsdb final : public Storage {
  private:
   struct Buffer {
     Labels labels;
-    std::deque<Sample> samples;  // at most max_samples_per_series, oldest first
+    std::vector<Chunk> chunks;  // oldest first; the last one is open
+    ChunkAppender appender;     // the open chunk's encoder
+    // The newest sample, kept out of the chunks until a newer one arrives so
+    // that a sample at the same time replaces it without re-encoding.
+    Sample last{};
+    int64_t min_t = INT64_MIN;  // samples before it are past the retention
+    uint32_t samples = 0;       // in chunks, plus `last`
+    uint32_t mark = 0;          // the scrape that last appended to it
   };
-  bool AppendLocked(const Labels& labels, const std::string& key, int64_t t_ms, double v)
-      PGDR_REQUIRES(mu_);
+  // The series of `labels` (hash `hash`), created when absent; null when
+  // max_series is reached.
+  Buffer* FindOrCreateLocked(const Labels& labels, uint64_t hash) PGDR_REQUIRES(mu_);
+  bool AppendLocked(Buffer& buffer, int64_t t_ms, double v) PGDR_REQUIRES(mu_);
   void TrimLocked(Buffer& buffer, int64_t now_ms) PGDR_REQUIRES(mu_);
 
   const Options options_;
@@ -178,10 +187,14 @@ class Tsdb final : public Storage {
   // its base name, derived once here rather than per append); null: all.
   std::shared_ptr<const std::set<std::string, std::less<>>> filter_ PGDR_GUARDED_BY(filter_mu_);
   mutable core::SharedMutex mu_;
-  std::unordered_map<std::string, Buffer> series_ PGDR_GUARDED_BY(mu_);
-  // Series by metric name; pointers into series_ (node-based, so stable).
-  std::map<std::string, std::unordered_set<Buffer*>, std::less<>> by_name_ PGDR_GUARDED_BY(mu_);
-  std::map<std::string, std::unordered_set<std::string>, std::less<>> sources_ PGDR_GUARDED_BY(mu_);
+  // Series by a hash of their labels (collisions compare the labels); the
+  // nodes keep Buffer addresses stable for the indexes below.
+  std::unordered_multimap<uint64_t, Buffer> series_ PGDR_GUARDED_BY(mu_);
+  std::map<std::string, std::vector<Buffer*>, std::less<>> by_name_ PGDR_GUARDED_BY(mu_);
+  // What each source appended last time, to mark what it stops sending.
+  std::map<std::string, std::vector<Buffer*>, std::less<>> sources_ PGDR_GUARDED_BY(mu_);
+  uint32_t scrape_mark_ PGDR_GUARDED_BY(mu_) = 0;
+  const uint16_t chunk_samples_;  // samples per chunk
   size_t samples_ PGDR_GUARDED_BY(mu_) = 0;
   uint64_t dropped_series_ PGDR_GUARDED_BY(mu_) = 0;
   uint64_t out_of_order_ PGDR_GUARDED_BY(mu_) = 0;

@@ -1,0 +1,243 @@
+#include "pgdr/tsdb/chunk.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "pgdr/tsdb/tsdb.h"
+
+namespace pgdr::tsdb {
+namespace {
+
+struct Raw {
+  int64_t t;
+  uint64_t v;  // compared as bit patterns: NaNs, -0
+};
+
+Chunk Encode(const std::vector<Raw>& in) {
+  Chunk c;
+  ChunkAppender app;
+  for (const Raw& r : in) app.Append(c, r.t, std::bit_cast<double>(r.v));
+  return c;
+}
+
+std::vector<Raw> Decode(const Chunk& c) {
+  std::vector<Raw> out;
+  ChunkIterator it(c);
+  while (it.Next()) out.push_back({it.t(), std::bit_cast<uint64_t>(it.v())});
+  return out;
+}
+
+void ExpectRoundTrip(const std::vector<Raw>& in) {
+  Chunk c = Encode(in);
+  EXPECT_EQ(c.samples, in.size());
+  if (!in.empty()) {
+    EXPECT_EQ(c.min_t, in.front().t);
+    EXPECT_EQ(c.max_t, in.back().t);
+  }
+  const std::vector<Raw> out = Decode(c);
+  ASSERT_EQ(out.size(), in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    EXPECT_EQ(out[i].t, in[i].t) << "sample " << i;
+    EXPECT_EQ(out[i].v, in[i].v) << "sample " << i;
+  }
+}
+
+uint64_t Bits(double v) { return std::bit_cast<uint64_t>(v); }
+
+TEST(Chunk, EmptyChunkHasNoSamples) {
+  Chunk c;
+  ChunkIterator it(c);
+  EXPECT_FALSE(it.Next());
+}
+
+TEST(Chunk, SpecialValuesRoundTripBitExactly) {
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<Raw> in;
+  const uint64_t values[] = {Bits(StaleNaN()),
+                             Bits(std::numeric_limits<double>::quiet_NaN()),
+                             Bits(inf),
+                             Bits(-inf),
+                             Bits(-0.0),
+                             Bits(0.0),
+                             Bits(StaleNaN()),
+                             Bits(std::numeric_limits<double>::denorm_min()),
+                             Bits(std::numeric_limits<double>::max()),
+                             Bits(std::numeric_limits<double>::lowest()),
+                             0x7ff8dead0000beefull,  // a NaN with a payload
+                             Bits(1.5),
+                             Bits(StaleNaN())};
+  int64_t t = 1'700'000'000'000;
+  for (uint64_t v : values) in.push_back({t += 1000, v});
+  ExpectRoundTrip(in);
+  EXPECT_TRUE(IsStaleNaN(std::bit_cast<double>(Decode(Encode(in))[0].v)));
+}
+
+TEST(Chunk, TimestampJumpsAndIrregularIntervals) {
+  // Every delta-of-delta bucket boundary, both signs, and jumps across the
+  // whole int64 range (the arithmetic wraps identically both ways).
+  std::vector<int64_t> deltas = {1000, 1000, 1001,  937,     1064,    1065, 63, 8191,
+                                 8192, 8193, -8190, 524'288, 524'289, 1,    0};
+  std::vector<Raw> in;
+  int64_t t = -5;
+  for (int64_t d : deltas) {
+    if (d <= 0) continue;
+    in.push_back({t, Bits(static_cast<double>(t))});
+    t += d;
+  }
+  in.push_back({t + 86'400'000LL * 365, Bits(1)});
+  in.push_back({std::numeric_limits<int64_t>::max(), Bits(2)});
+  ExpectRoundTrip(in);
+
+  ExpectRoundTrip({{std::numeric_limits<int64_t>::min(), Bits(1)},
+                   {0, Bits(2)},
+                   {std::numeric_limits<int64_t>::max(), Bits(3)}});
+  ExpectRoundTrip({{42, Bits(7)}});
+}
+
+TEST(Chunk, RandomSeriesRoundTrip) {
+  std::mt19937_64 rng(20261203);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<Raw> in;
+    int64_t t = static_cast<int64_t>(rng() % 2'000'000'000'000ULL);
+    double counter = 0;
+    const int kind = round % 4;
+    const size_t n = 1 + rng() % 300;
+    for (size_t i = 0; i < n; ++i) {
+      // Mostly 1 s with jitter, sometimes a gap of minutes or hours.
+      const uint64_t r = rng() % 100;
+      t += r < 90 ? 1000 + static_cast<int64_t>(rng() % 41) - 20
+                  : (r < 98 ? 1 + static_cast<int64_t>(rng() % 600'000)
+                            : static_cast<int64_t>(rng() % (1ULL << 40)));
+      uint64_t v = 0;
+      switch (kind) {
+        case 0:  // counter
+          counter += static_cast<double>(rng() % 1000);
+          v = Bits(counter);
+          break;
+        case 1:  // gauge, mostly constant
+          v = Bits(rng() % 10 == 0 ? static_cast<double>(rng() % 5) : 1.0);
+          break;
+        case 2:  // arbitrary bit patterns
+          v = rng();
+          break;
+        default:  // rates: full-mantissa floats with stale markers between
+          v = rng() % 20 == 0 ? Bits(StaleNaN()) : Bits(static_cast<double>(rng()) / 3.0e17);
+      }
+      in.push_back({t, v});
+    }
+    ExpectRoundTrip(in);
+  }
+}
+
+TEST(Chunk, RegularCollectionIsSmall) {
+  // 1 s collection with a few ms of jitter: a growing counter costs about 9
+  // bits of time and 12 of value, a constant gauge 9 + 1.
+  std::vector<Raw> counter;
+  std::vector<Raw> gauge;
+  int64_t t = 1'700'000'000'000;
+  double v = 1e6;
+  std::mt19937_64 rng(7);
+  for (size_t i = 0; i < kChunkSamples; ++i) {
+    t += 1000 + static_cast<int64_t>(rng() % 7) - 3;
+    v += static_cast<double>(rng() % 16);
+    counter.push_back({t, Bits(v)});
+    gauge.push_back({t, Bits(1)});
+  }
+  Chunk c = Encode(counter);
+  EXPECT_LT(c.bytes(), 3 * kChunkSamples);
+  EXPECT_GE(c.capacity, c.bytes());
+  c.Seal();
+  EXPECT_EQ(c.capacity, c.bytes());
+  EXPECT_EQ(Decode(c).size(), kChunkSamples);
+  Chunk g = Encode(gauge);
+  EXPECT_LE(g.bits, 128 + (kChunkSamples - 1) * 10);  // a repeated delta: 1 bit
+}
+
+TEST(TsdbChunks, ReplaceLastAndDecodeAcrossChunks) {
+  Options o;
+  o.max_samples_per_series = 100'000;
+  o.retention = std::chrono::hours(24);
+  Tsdb db(o);
+  Labels a = MakeLabels({{"__name__", "x"}});
+  std::vector<Sample> want;
+  std::mt19937_64 rng(3);
+  int64_t t = 1000;
+  for (int i = 0; i < 1000; ++i) {
+    t += 1 + static_cast<int64_t>(rng() % 3000);
+    const double v = i % 17 == 0 ? StaleNaN() : static_cast<double>(rng() % 100) / 7;
+    ASSERT_TRUE(db.Append(a, t, v));
+    if (i % 5 == 0) {  // the same time again replaces the value
+      ASSERT_TRUE(db.Append(a, t, -0.0));
+      want.push_back({t, -0.0});
+    } else {
+      want.push_back({t, v});
+    }
+    EXPECT_FALSE(db.Append(a, t - 1, 1)) << "out of order";
+  }
+  auto got = db.Select({*Matcher::Make(MatchType::kEqual, "__name__", "x")}, 0, t);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0].samples.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[0].samples[i].t, want[i].t);
+    EXPECT_EQ(Bits(got[0].samples[i].v), Bits(want[i].v)) << i;
+  }
+  // A range inside the middle decodes only what it covers.
+  auto mid =
+      db.Select({*Matcher::Make(MatchType::kEqual, "__name__", "x")}, want[300].t, want[700].t);
+  ASSERT_EQ(mid.size(), 1u);
+  ASSERT_EQ(mid[0].samples.size(), 401u);
+  EXPECT_EQ(mid[0].samples.front().t, want[300].t);
+  EXPECT_EQ(mid[0].samples.back().t, want[700].t);
+  EXPECT_EQ(db.GetStats().samples, want.size());
+}
+
+TEST(TsdbChunks, RetentionDropsWholeChunksAndHidesOlderSamples) {
+  Options o;
+  o.retention = std::chrono::seconds(60);
+  Tsdb db(o);
+  Labels a = MakeLabels({{"__name__", "x"}});
+  for (int i = 0; i <= 600; ++i) db.Append(a, i * 1000, i);
+  // 61 samples are within the retention; whole chunks before it are gone.
+  auto got = db.Select({*Matcher::Make(MatchType::kEqual, "__name__", "x")}, 0, 600'000);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0].samples.size(), 61u);
+  EXPECT_EQ(got[0].samples.front().t, 540'000);
+  const Stats s = db.GetStats();
+  EXPECT_GE(s.samples, 61u);
+  EXPECT_LE(s.samples, 61u + kChunkSamples);
+  db.Compact(600'000 + 60'000);
+  EXPECT_EQ(
+      db.Select({*Matcher::Make(MatchType::kEqual, "__name__", "x")}, 0, 700'000)[0].samples.size(),
+      1u);
+  db.Compact(600'000 + 60'001);
+  EXPECT_EQ(db.GetStats().series, 0u);
+  EXPECT_EQ(db.GetStats().samples, 0u);
+}
+
+TEST(TsdbChunks, MaxSamplesDropsTheOldestChunk) {
+  Options o;
+  o.max_samples_per_series = 4096;
+  o.retention = std::chrono::hours(24);
+  Tsdb db(o);
+  Labels a = MakeLabels({{"__name__", "x"}});
+  for (int i = 0; i < 10'000; ++i) db.Append(a, i * 1000, i);
+  const Stats s = db.GetStats();
+  EXPECT_LE(s.samples, 4096u);
+  EXPECT_GT(s.samples, 4096u - kChunkSamples);
+  auto got = db.Select({*Matcher::Make(MatchType::kEqual, "__name__", "x")}, 0, 1LL << 40);
+  ASSERT_EQ(got[0].samples.size(), s.samples);
+  EXPECT_EQ(got[0].samples.back().v, 9999);
+  EXPECT_EQ(got[0].samples.front().v, 10'000 - static_cast<double>(s.samples));
+  // Regular 1 s samples of a counter growing by one: 1 bit of time, up to
+  // 2 bytes of value, the series and its chunk headers.
+  EXPECT_LT(static_cast<double>(s.bytes) / static_cast<double>(s.samples), 2.5);
+}
+
+}  // namespace
+}  // namespace pgdr::tsdb
