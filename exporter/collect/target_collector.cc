@@ -493,7 +493,9 @@ void TargetCollector::OnQuery(size_t index, const PGresult* r, double duration,
     }
   };
   if (QueryTextWriter::Handles(q)) {
-    std::shared_ptr<SerializedFamilies> block = FreeBlock(blocks_[index]);
+    std::shared_ptr<SerializedFamilies> block = q.cache_ttl.count() > 0
+                                                    ? std::make_shared<SerializedFamilies>()
+                                                    : FreeBlock(blocks_[index]);
     account(writer_.Write(q, PgResultView(r), query_labels_[index], options_.max_series_per_query,
                           *block));
     if (q.cache_ttl.count() > 0) {

@@ -100,9 +100,12 @@ class TargetCollector final : public PolledCollector {
     std::shared_ptr<const std::vector<prometheus::MetricFamily>> families;
     std::shared_ptr<const SerializedFamilies> text;  // serialised once per fetch
   };
-  // A query's text blocks: one is refilled each cycle, one nobody else holds
-  // any more (earlier results live on in the composer and the HTTP snapshot).
-  static constexpr size_t kBlocksPerQuery = 3;
+  // A per-cycle query's text blocks: one is refilled each cycle once nobody
+  // else holds it (the exporter's latest result, the published snapshot and
+  // the one the evaluator last decided on keep up to three earlier cycles
+  // alive). Cached queries get a fresh block per fetch instead: theirs are
+  // large and rare.
+  static constexpr size_t kBlocksPerQuery = 5;
   using BlockRing = std::array<std::shared_ptr<SerializedFamilies>, kBlocksPerQuery>;
   struct CollectorStats {
     double errors_total = 0;
