@@ -551,15 +551,12 @@ std::shared_ptr<SerializedFamilies> TargetCollector::FreeBlock(BlockRing& ring) 
       return block;
     }
   }
-  for (auto& block : ring) {
-    if (!block || block.use_count() > 1) {
-      // Empty, or still held elsewhere: this slot gets a fresh block and the
-      // old one lives on with its holders.
-      block = std::make_shared<SerializedFamilies>();
-      return block;
-    }
-  }
-  return ring[0];  // unreachable: some slot was null or shared
+  // All held elsewhere: an empty slot gets a fresh block (the ring fills over
+  // its first cycles), else the first slot's block is left to its holders.
+  auto slot = std::find(ring.begin(), ring.end(), nullptr);
+  if (slot == ring.end()) slot = ring.begin();
+  *slot = std::make_shared<SerializedFamilies>();
+  return *slot;
 }
 
 bool TargetCollector::SharedFamilies() {
