@@ -142,6 +142,12 @@ void Exporter::Impl::AppendToTsdb(
     if (appended_[key] != result.get()) {
       std::vector<const std::vector<prometheus::MetricFamily>*> parts{&result->families};
       for (const auto& reused : result->reused) parts.push_back(reused.get());
+      // Query results written as text are parsed back only here, with rules.
+      std::vector<std::vector<prometheus::MetricFamily>> parsed;
+      parsed.reserve(result->text_only.size());
+      for (const auto& text : result->text_only) {
+        parts.push_back(&parsed.emplace_back(collect::FamiliesFromText(*text)));
+      }
       tsdb_.AppendScrapeParts(key, parts, ms(result->collected_at));
     }
   }

@@ -2,6 +2,7 @@
 // first (LoadAndValidate), then swap the rules, the action engine, the
 // collection loop's members and the store pollers over to the new config.
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -72,8 +73,15 @@ core::Status Exporter::Impl::Start() {
   }
   if (core::Status s = http_.Start(options_.listen_address); !s.ok()) return s;
   if (web_) web_->Start();
-  composer_ = std::thread([this] { ComposeLoop(); });
-  evaluator_ = std::thread([this] { EvaluateLoop(); });
+  // Named for profiles and the bench's per-thread allocation counts.
+  composer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "pgdr-compose");
+    ComposeLoop();
+  });
+  evaluator_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "pgdr-evaluate");
+    EvaluateLoop();
+  });
   Apply(validated->config, std::move(validated->monitors));
   drills_.Update(std::move(validated->drills));
   core::Log(core::LogLevel::kInfo, "pgdr_exporter started",
@@ -200,7 +208,10 @@ void Exporter::Impl::Apply(const config::Config& config,
         config,
         [this](std::shared_ptr<const collect::TargetResult> r) { OnTargetResult(std::move(r)); });
     collect::CollectionLoop* loop = loop_.get();
-    collector_ = std::thread([loop] { loop->Run(); });
+    collector_ = std::thread([loop] {
+      pthread_setname_np(pthread_self(), "pgdr-collect");
+      loop->Run();
+    });
   }
   if (stores_) {
     stores_->RequestStop();

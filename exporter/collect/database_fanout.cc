@@ -12,9 +12,11 @@ using Families = std::vector<prometheus::MetricFamily>;
 // A result's samples as blocks that share its memory, each with its text.
 void AppendBlocks(const std::shared_ptr<const TargetResult>& r,
                   std::vector<std::shared_ptr<const Families>>& blocks,
-                  std::vector<std::shared_ptr<const SerializedFamilies>>& texts) {
+                  std::vector<std::shared_ptr<const SerializedFamilies>>& texts,
+                  std::vector<std::shared_ptr<const SerializedFamilies>>& text_only) {
   blocks.emplace_back(r, &r->families);
   blocks.insert(blocks.end(), r->reused.begin(), r->reused.end());
+  text_only.insert(text_only.end(), r->text_only.begin(), r->text_only.end());
   if (!r->text.empty()) {
     texts.insert(texts.end(), r->text.begin(), r->text.end());
     return;
@@ -104,19 +106,22 @@ std::shared_ptr<const TargetResult> DatabaseFanout::Attach(const TargetResult& m
   std::vector<std::shared_ptr<const Families>> blocks{own_families};
   std::vector<std::shared_ptr<const SerializedFamilies>> texts{
       std::make_shared<const SerializedFamilies>(SerializeFamilies(*own_families))};
+  std::vector<std::shared_ptr<const SerializedFamilies>> text_only;
   for (const auto& entry : databases_) {
-    if (entry.second.latest) AppendBlocks(entry.second.latest, blocks, texts);
+    if (entry.second.latest) AppendBlocks(entry.second.latest, blocks, texts, text_only);
   }
   if (out->text.empty()) {
     // The member's samples are not serialised in blocks: merge into them.
     core::MetricSet all;
     all.Merge(std::move(out->families));
     for (const auto& block : blocks) all.Merge(*block);
+    for (const auto& block : text_only) all.Merge(FamiliesFromText(*block));
     out->families = all.Take();
     return out;
   }
   out->reused.insert(out->reused.end(), blocks.begin(), blocks.end());
   out->text.insert(out->text.end(), texts.begin(), texts.end());
+  out->text_only.insert(out->text_only.end(), text_only.begin(), text_only.end());
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string_view>
 
@@ -53,11 +54,68 @@ SerializedFamily Describe(const prometheus::MetricFamily& family) {
   return out;
 }
 
-// TextSerializer's sample line for counters, gauges and untyped samples,
-// written straight into a string: the serializer's ostream (locale, sentry
-// and num_put per value) was most of a cycle's serialisation cost. Values as
-// it writes them: "%.16g" (precision max_digits10 - 1), "Nan", "+Inf", "-Inf".
-void AppendValue(std::string& out, double value) {
+void AppendSample(std::string& out, const prometheus::MetricFamily& family,
+                  const prometheus::ClientMetric& metric, double value) {
+  out += family.name;
+  if (!metric.label.empty()) {
+    out += '{';
+    bool first = true;
+    for (const auto& l : metric.label) {
+      if (!first) out += ',';
+      first = false;
+      out += l.name;
+      out += "=\"";
+      AppendLabelValue(out, l.value);
+      out += '"';
+    }
+    out += '}';
+  }
+  out += ' ';
+  AppendSampleValue(out, value);
+  if (metric.timestamp_ms != 0) {
+    out += ' ';
+    out += std::to_string(metric.timestamp_ms);
+  }
+  out += '\n';
+}
+
+// Parses one label set "{a=\"x\",b=\"y\"}" starting at `p`; returns past it.
+const char* ParseLabels(const char* p, const char* end, core::Labels& labels) {
+  ++p;  // '{'
+  while (p < end && *p != '}') {
+    const char* eq = std::find(p, end, '=');
+    core::Label l;
+    l.name.assign(p, eq);
+    p = eq + 2;  // '="'
+    while (p < end && *p != '"') {
+      if (*p == '\\' && p + 1 < end) {
+        ++p;
+        l.value += *p == 'n' ? '\n' : *p;
+      } else {
+        l.value += *p;
+      }
+      ++p;
+    }
+    ++p;  // '"'
+    if (p < end && *p == ',') ++p;
+    labels.push_back(std::move(l));
+  }
+  return p + 1;
+}
+
+double ParseValue(std::string_view text) {
+  if (text == "Nan") return std::numeric_limits<double>::quiet_NaN();
+  if (text == "+Inf") return std::numeric_limits<double>::infinity();
+  if (text == "-Inf") return -std::numeric_limits<double>::infinity();
+  return std::strtod(std::string(text).c_str(), nullptr);
+}
+
+}  // namespace
+
+// TextSerializer's values: "%.16g" (precision max_digits10 - 1), "Nan", "+Inf",
+// "-Inf", written with to_chars (the serializer's ostream per value, locale,
+// sentry and num_put, was most of a cycle's serialisation cost).
+void AppendSampleValue(std::string& out, double value) {
   if (std::isnan(value)) {
     out += "Nan";
   } else if (std::isinf(value)) {
@@ -70,46 +128,68 @@ void AppendValue(std::string& out, double value) {
   }
 }
 
-void AppendSample(std::string& out, const prometheus::MetricFamily& family,
-                  const prometheus::ClientMetric& metric, double value) {
-  out += family.name;
-  if (!metric.label.empty()) {
-    out += '{';
-    bool first = true;
-    for (const auto& l : metric.label) {
-      if (!first) out += ',';
-      first = false;
-      out += l.name;
-      out += "=\"";
-      for (char c : l.value) {
-        switch (c) {
-          case '\n':
-            out += "\\n";
-            break;
-          case '\\':
-            out += "\\\\";
-            break;
-          case '"':
-            out += "\\\"";
-            break;
-          default:
-            out += c;
-        }
-      }
-      out += '"';
+void AppendLabelValue(std::string& out, std::string_view value) {
+  for (char c : value) {
+    switch (c) {
+      case '\n':
+        out += "\\n";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      default:
+        out += c;
     }
-    out += '}';
   }
-  out += ' ';
-  AppendValue(out, value);
-  if (metric.timestamp_ms != 0) {
-    out += ' ';
-    out += std::to_string(metric.timestamp_ms);
-  }
-  out += '\n';
 }
 
-}  // namespace
+std::vector<prometheus::MetricFamily> FamiliesFromText(const SerializedFamilies& text) {
+  std::vector<prometheus::MetricFamily> out;
+  for (const SerializedFamily& f : text) {
+    if (f.hidden) continue;
+    if (f.type != prometheus::MetricType::Counter && f.type != prometheus::MetricType::Gauge &&
+        f.type != prometheus::MetricType::Untyped) {
+      continue;
+    }
+    prometheus::MetricFamily& family = out.emplace_back();
+    family.name = f.name;
+    family.type = f.type;
+    const std::string help_prefix = "# HELP " + f.name + " ";
+    if (f.header.compare(0, help_prefix.size(), help_prefix) == 0) {
+      family.help = f.header.substr(help_prefix.size(), f.header.find('\n') - help_prefix.size());
+    }
+    family.metric.reserve(f.series);
+    const char* p = f.samples.data();
+    const char* const end = p + f.samples.size();
+    while (p < end) {
+      const char* eol = std::find(p, end, '\n');
+      prometheus::ClientMetric m;
+      p += f.name.size();
+      if (*p == '{') p = ParseLabels(p, eol, m.label);
+      ++p;                                             // ' '
+      const char* value_end = std::find(p, eol, ' ');  // a timestamp may follow
+      const double v = ParseValue(std::string_view(p, static_cast<size_t>(value_end - p)));
+      if (value_end < eol) m.timestamp_ms = std::strtoll(value_end + 1, nullptr, 10);
+      switch (f.type) {
+        case prometheus::MetricType::Counter:
+          m.counter.value = v;
+          break;
+        case prometheus::MetricType::Gauge:
+          m.gauge.value = v;
+          break;
+        default:
+          m.untyped.value = v;
+          break;
+      }
+      family.metric.push_back(std::move(m));
+      p = eol + 1;
+    }
+  }
+  return out;
+}
 
 SerializedFamilies SerializeFamilies(const std::vector<prometheus::MetricFamily>& families) {
   const prometheus::TextSerializer serializer;
@@ -149,6 +229,7 @@ std::string AssembleExposition(const std::vector<const SerializedFamilies*>& sou
   std::map<std::string_view, Group> groups;
   for (const SerializedFamilies* source : sources) {
     for (const SerializedFamily& f : *source) {
+      if (f.hidden) continue;
       Group& g = groups[f.name];
       if (g.first == nullptr) g.first = &f;
       if (f.type == g.first->type) g.parts.push_back(&f);

@@ -6,11 +6,13 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <string_view>
 
 #include "collect/memory_reader.h"
 #include "collect/sql_metrics.h"
+#include "collect/text_block.h"
 #include "pgdr/core/log.h"
 #include "pgdr/core/strings.h"
 
@@ -68,6 +70,23 @@ TextTable ToTable(const PGresult* r) {
   return t;
 }
 
+// A PGresult as the QueryTextWriter reads it.
+class PgResultView final : public ResultView {
+ public:
+  explicit PgResultView(const PGresult* r) : r_(r) {}
+  int rows() const override { return PQntuples(r_); }
+  int columns() const override { return PQnfields(r_); }
+  std::string_view column_name(int column) const override { return PQfname(r_, column); }
+  std::optional<std::string_view> cell(int row, int column) const override {
+    if (PQgetisnull(r_, row, column)) return std::nullopt;
+    return std::string_view(PQgetvalue(r_, row, column),
+                            static_cast<size_t>(PQgetlength(r_, row, column)));
+  }
+
+ private:
+  const PGresult* r_;
+};
+
 bool AnyPerDatabase(const std::vector<config::QuerySpec>& queries) {
   return std::any_of(queries.begin(), queries.end(),
                      [](const config::QuerySpec& q) { return q.per_database(); });
@@ -119,11 +138,17 @@ TargetCollector::TargetCollector(config::TargetConfig target,
       lists_databases_(database_.empty() && AnyPerDatabase(*queries_)),
       conn_(ConnectParams(target_, options_, database_)),
       next_start_(first_start),
+      assumed_false_(queries_->size(), 2),
       probe_buckets_(std::size(kProbeBounds), 0) {
   base_labels_.push_back({"cluster", target_.cluster});
   base_labels_.push_back({"member", target_.member});
   if (!target_.region.empty()) base_labels_.push_back({"region", target_.region});
   for (const auto& [k, v] : target_.labels) base_labels_.push_back({k, v});
+  own_labels_ = base_labels_;
+  if (!database_.empty()) own_labels_.push_back({"datname", database_});
+  query_labels_.reserve(queries_->size());
+  for (const auto& q : *queries_) query_labels_.push_back(QueryLabels(q));
+  blocks_.resize(queries_->size());
 }
 
 int TargetCollector::socket() const { return state_ == State::kIdle ? -1 : conn_.socket(); }
@@ -174,8 +199,9 @@ void TargetCollector::StartCycle(SteadyClock::time_point now) {
   probe_ok_ = false;
   predicate_false_.assign(queries_->size(), false);
   cycle_metrics_ = core::MetricSet();
+  cycle_text_.clear();
   cycle_cached_.clear();
-  producers_.clear();
+  merged_into_family_ = false;
   facts_ = MemberFacts();
   backend_pid_.reset();
   databases_.reset();
@@ -265,33 +291,41 @@ void TargetCollector::SendRound(SteadyClock::time_point now) {
   std::optional<TcpCork> cork;
   cork.emplace(PQsocket(conn_.get()));
   if (round_ == 1) {
+    sent_query_.assign(queries_->size(), false);
     sent = Send(ItemKind::kProbe, 0, kProbeSql);
     for (size_t i = 0; sent && i < queries_->size(); ++i) {
       const config::QuerySpec& q = (*queries_)[i];
       if (q.predicate_sql && Runs(q)) sent = Send(ItemKind::kPredicate, i, *q.predicate_sql);
     }
+    // The queries last cycle's answers call for, in the same round trip; the
+    // probe and the predicates come back first and decide (CompleteItem).
+    for (size_t i = 0; sent && assumed_in_recovery_ && i < queries_->size(); ++i) {
+      if (!Wanted(i, *assumed_in_recovery_, assumed_false_[i]) || CacheFresh(i, now)) continue;
+      sent = Send(ItemKind::kQuery, i, (*queries_)[i].sql);
+      sent_query_[i] = sent;
+    }
+    if (sent && lists_databases_)
+      sent = Send(ItemKind::kDiscovery, queries_->size(), kDatabasesSql);
   } else {
+    // The probe and the predicates are answered: remember them for the next
+    // cycle's round 1, then send what round 1 did not (the first cycle, a
+    // changed role or predicate). In the steady state nothing is left.
     const bool replica = facts_.in_recovery.value_or(false);
+    assumed_in_recovery_ = replica;
+    for (size_t i = 0; i < queries_->size(); ++i) assumed_false_[i] = predicate_false_[i] ? 1 : 0;
     for (size_t i = 0; i < queries_->size(); ++i) {
-      const config::QuerySpec& q = (*queries_)[i];
-      if (predicate_false_[i] || !q.versions.Contains(server_version_)) continue;
-      if (!Runs(q)) continue;
-      if ((q.role == config::ServerRole::kPrimary && replica) ||
-          (q.role == config::ServerRole::kReplica && !replica)) {
-        continue;
-      }
-      if (auto it = cache_.find(i); it != cache_.end() && now - it->second.fetched < q.cache_ttl) {
+      if (sent_query_[i] || !Wanted(i, replica, predicate_false_[i] ? 1 : 0)) continue;
+      if (CacheFresh(i, now)) {
         UseCached(i);
         continue;
       }
-      if (!Send(ItemKind::kQuery, i, q.sql)) {
+      if (!Send(ItemKind::kQuery, i, (*queries_)[i].sql)) {
         sent = false;
         break;
       }
     }
-    if (sent && lists_databases_)
-      sent = Send(ItemKind::kDiscovery, queries_->size(), kDatabasesSql);
     if (sent && pending_.empty()) {
+      --round_;  // nothing left: the cycle took one round trip
       Finish(now);
       return;
     }
@@ -302,6 +336,18 @@ void TargetCollector::SendRound(SteadyClock::time_point now) {
     return;
   }
   Flush();
+}
+
+bool TargetCollector::Wanted(size_t index, bool replica, char predicate_false) const {
+  const config::QuerySpec& q = (*queries_)[index];
+  if (predicate_false != 0 || !q.versions.Contains(server_version_) || !Runs(q)) return false;
+  return !((q.role == config::ServerRole::kPrimary && replica) ||
+           (q.role == config::ServerRole::kReplica && !replica));
+}
+
+bool TargetCollector::CacheFresh(size_t index, SteadyClock::time_point now) const {
+  auto it = cache_.find(index);
+  return it != cache_.end() && now - it->second.fetched < (*queries_)[index].cache_ttl;
 }
 
 void TargetCollector::Flush() {
@@ -385,6 +431,12 @@ void TargetCollector::CompleteItem(Item& item, SteadyClock::time_point now) {
       break;
     }
     case ItemKind::kQuery:
+      // Sent on last cycle's answers: the probe and predicates read before
+      // it may say it does not apply now (a failover, a predicate turned false).
+      if (!probe_ok_ || !Wanted(item.query, facts_.in_recovery.value_or(false),
+                                predicate_false_[item.query] ? 1 : 0)) {
+        break;
+      }
       OnQuery(item.query, r, Seconds(item.read - item.sent), now);
       break;
     case ItemKind::kDiscovery:
@@ -433,14 +485,33 @@ void TargetCollector::OnQuery(size_t index, const PGresult* r, double duration,
     OnStatements(r, now);
     return;
   }
-  core::MetricSet metrics;
-  const SqlMetricsStats s =
-      AppendQueryMetrics(q, ToTable(r), QueryLabels(q), options_.max_series_per_query, metrics);
-  dropped_duplicates_ += static_cast<double>(s.duplicates);
-  dropped_over_limit_ += static_cast<double>(s.over_limit);
-  if (s.unparsable > 0) {
-    RecordError(q.name, std::to_string(s.unparsable) + " values are not numbers");
+  const auto account = [&](const SqlMetricsStats& s) {
+    dropped_duplicates_ += static_cast<double>(s.duplicates);
+    dropped_over_limit_ += static_cast<double>(s.over_limit);
+    if (s.unparsable > 0) {
+      RecordError(q.name, std::to_string(s.unparsable) + " values are not numbers");
+    }
+  };
+  if (QueryTextWriter::Handles(q)) {
+    std::shared_ptr<SerializedFamilies> block = q.cache_ttl.count() > 0
+                                                    ? std::make_shared<SerializedFamilies>()
+                                                    : FreeBlock(blocks_[index]);
+    account(writer_.Write(q, PgResultView(r), query_labels_[index], options_.max_series_per_query,
+                          *block));
+    if (q.cache_ttl.count() > 0) {
+      CachedQuery& cached = cache_[index];
+      cached.fetched = now;
+      cached.families.reset();
+      cached.text = std::move(block);
+      UseCached(index);
+      return;
+    }
+    cycle_text_.push_back(std::move(block));
+    return;
   }
+  core::MetricSet metrics;
+  account(AppendQueryMetrics(q, ToTable(r), query_labels_[index], options_.max_series_per_query,
+                             metrics));
   if (q.cache_ttl.count() > 0) {
     CachedQuery& cached = cache_[index];
     cached.fetched = now;
@@ -463,13 +534,51 @@ void TargetCollector::OnStatements(const PGresult* r, SteadyClock::time_point no
 }
 
 void TargetCollector::AddToCycle(core::MetricSet& m) {
-  for (const auto& [name, family] : m.families()) ++producers_[name];
+  for (const auto& [name, family] : m.families()) {
+    if (cycle_metrics_.families().count(name) != 0) merged_into_family_ = true;
+  }
   cycle_metrics_.Merge(m.Take());
 }
 
-void TargetCollector::UseCached(size_t index) {
-  for (const auto& family : *cache_[index].families) ++producers_[family.name];
-  cycle_cached_.push_back(index);
+void TargetCollector::UseCached(size_t index) { cycle_cached_.push_back(index); }
+
+std::shared_ptr<SerializedFamilies> TargetCollector::FreeBlock(BlockRing& ring) {
+  for (auto& block : ring) {
+    if (block && block.use_count() == 1) {
+      // The last other owner released it (acq_rel) before we saw the count:
+      // its reads happen before our writes.
+      std::atomic_thread_fence(std::memory_order_acquire);
+      return block;
+    }
+  }
+  // All held elsewhere: an empty slot gets a fresh block (the ring fills over
+  // its first cycles), else the first slot's block is left to its holders.
+  auto slot = std::find(ring.begin(), ring.end(), nullptr);
+  if (slot == ring.end()) slot = ring.begin();
+  *slot = std::make_shared<SerializedFamilies>();
+  return *slot;
+}
+
+bool TargetCollector::SharedFamilies() {
+  if (merged_into_family_) return true;
+  produced_.clear();
+  for (const auto& [name, family] : cycle_metrics_.families()) produced_.push_back(name);
+  const auto add = [this](const SerializedFamilies& text) {
+    for (const SerializedFamily& f : text) {
+      if (!f.hidden) produced_.push_back(f.name);
+    }
+  };
+  for (const auto& block : cycle_text_) add(*block);
+  for (size_t index : cycle_cached_) {
+    const CachedQuery& cached = cache_[index];
+    if (cached.families) {
+      for (const auto& f : *cached.families) produced_.push_back(f.name);
+    } else {
+      add(*cached.text);
+    }
+  }
+  std::sort(produced_.begin(), produced_.end());
+  return std::adjacent_find(produced_.begin(), produced_.end()) != produced_.end();
 }
 
 void TargetCollector::RecordError(const std::string& collector, const std::string& why) {
@@ -513,20 +622,21 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   const bool up = probe_ok_;
   if (!up) facts_ = MemberFacts();
   facts_.up = up;
-  core::MetricSet m;  // the exporter's own series of this member
-  core::Labels own = base_labels_;
-  if (database_.empty()) {
-    AppendMemberSeries(up, now, m);
-    if (up && target_.local_memory && backend_pid_) {
-      AppendLocalMemory(*backend_pid_, base_labels_, m);
+  core::MetricSet m;  // the exporter's own series of this member built as families
+  std::shared_ptr<SerializedFamilies> own_text = FreeBlock(own_blocks_);
+  {
+    TextBlockBuilder text(*own_text);  // and those written as text
+    if (database_.empty()) {
+      AppendMemberSeries(up, now, text, m);
+      if (up && target_.local_memory && backend_pid_) {
+        AppendLocalMemory(*backend_pid_, base_labels_, m);
+      }
+      if (!target_.cgroup_path.empty()) AppendCgroupMemory(target_.cgroup_path, base_labels_, m);
     }
-    if (!target_.cgroup_path.empty()) AppendCgroupMemory(target_.cgroup_path, base_labels_, m);
-  } else {
-    own.push_back({"datname", database_});
+    AppendCollectorStats(text);
   }
-  AppendCollectorStats(own, m);
-
   AddToCycle(m);
+  cycle_text_.push_back(std::move(own_text));
 
   auto result = std::make_shared<TargetResult>();
   result->key = target_.Key();
@@ -538,20 +648,32 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   result->statements = statements_.top();
   // Within one query (and the exporter's own series) no label set repeats;
   // only a family that several producers wrote to can hold duplicates.
-  const bool shared =
-      std::any_of(producers_.begin(), producers_.end(), [](const auto& p) { return p.second > 1; });
-  if (!shared) {
-    // The cycle's own samples are serialised here, once; cached results are
-    // shared, with the text serialised when they were fetched.
+  if (!SharedFamilies()) {
+    // The samples built as families are serialised here, once; query results
+    // written as text and cached results are shared as they are.
     result->families = cycle_metrics_.Take();
+    result->text.reserve(1 + cycle_text_.size() + cycle_cached_.size());
     result->text.push_back(
         std::make_shared<const SerializedFamilies>(SerializeFamilies(result->families)));
+    for (auto& block : cycle_text_) {
+      result->text.push_back(block);
+      result->text_only.push_back(std::move(block));
+    }
     for (size_t index : cycle_cached_) {
-      result->reused.push_back(cache_[index].families);
-      result->text.push_back(cache_[index].text);
+      const CachedQuery& cached = cache_[index];
+      result->text.push_back(cached.text);
+      if (cached.families) {
+        result->reused.push_back(cached.families);
+      } else {
+        result->text_only.push_back(cached.text);
+      }
     }
   } else {
-    for (size_t index : cycle_cached_) cycle_metrics_.Merge(*cache_[index].families);
+    for (const auto& block : cycle_text_) cycle_metrics_.Merge(FamiliesFromText(*block));
+    for (size_t index : cycle_cached_) {
+      const CachedQuery& cached = cache_[index];
+      cycle_metrics_.Merge(cached.families ? *cached.families : FamiliesFromText(*cached.text));
+    }
     result->families = cycle_metrics_.Take();
     dropped_duplicates_ += static_cast<double>(core::DropDuplicateSeries(result->families));
   }
@@ -563,25 +685,38 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   state_ = State::kIdle;
   want_events_ = 0;
   pending_.clear();
+  cycle_text_.clear();
 }
 
 void TargetCollector::AppendMemberSeries(bool up, SteadyClock::time_point now,
-                                         core::MetricSet& m) const {
-  m.Gauge("pgdr_up",
-          "Whether the member answered the probe query in the last collection (1) or not (0).",
-          base_labels_, up ? 1 : 0);
-  m.Gauge(
-      "pgdr_collect_timestamp_seconds", "When the member was last collected (Unix time).",
-      base_labels_,
+                                         TextBlockBuilder& text, core::MetricSet& m) const {
+  using prometheus::MetricType;
+  text.Family("pgdr_up",
+              "Whether the member answered the probe query in the last collection (1) or not (0).",
+              MetricType::Gauge);
+  text.Sample(base_labels_, {}, up ? 1 : 0);
+  text.Family("pgdr_collect_timestamp_seconds", "When the member was last collected (Unix time).",
+              MetricType::Gauge);
+  text.Sample(
+      base_labels_, {},
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
-  m.Gauge("pgdr_collect_cycle_duration_seconds", "Wall time of the member's last collection cycle.",
-          base_labels_, Seconds(now - cycle_start_));
-  m.Counter("pgdr_connections_opened_total",
-            "Connections the exporter opened to the member (persistent: grows only on reconnects).",
-            base_labels_, conn_.connects_total());
-  m.Counter("pgdr_statements_prepared_total",
-            "Statements the exporter prepared on the member (once per statement and connection).",
-            base_labels_, prepares_total_);
+  text.Family("pgdr_collect_cycle_duration_seconds",
+              "Wall time of the member's last collection cycle.", MetricType::Gauge);
+  text.Sample(base_labels_, {}, Seconds(now - cycle_start_));
+  text.Family("pgdr_collect_round_trips",
+              "Pipelined round trips of the member's last collection cycle (1 in the steady "
+              "state; 2 on a connection's first cycle and when the role or a predicate changed).",
+              MetricType::Gauge);
+  text.Sample(base_labels_, {}, round_);
+  text.Family(
+      "pgdr_connections_opened_total",
+      "Connections the exporter opened to the member (persistent: grows only on reconnects).",
+      MetricType::Counter);
+  text.Sample(base_labels_, {}, conn_.connects_total());
+  text.Family("pgdr_statements_prepared_total",
+              "Statements the exporter prepared on the member (once per statement and connection).",
+              MetricType::Counter);
+  text.Sample(base_labels_, {}, prepares_total_);
   prometheus::ClientMetric::Histogram h;
   h.sample_count = static_cast<std::uint64_t>(probe_count_);
   h.sample_sum = probe_sum_;
@@ -597,29 +732,26 @@ void TargetCollector::AppendMemberSeries(bool up, SteadyClock::time_point now,
               base_labels_, std::move(h));
 }
 
-void TargetCollector::AppendCollectorStats(const core::Labels& labels, core::MetricSet& m) const {
-  for (const auto& [name, stats] : collector_stats_) {
-    core::Labels l = labels;
-    l.push_back({"collector", name});
-    if (stats.ran) {
-      m.Gauge("pgdr_collect_duration_seconds",
+void TargetCollector::AppendCollectorStats(TextBlockBuilder& text) const {
+  using prometheus::MetricType;
+  text.Family("pgdr_collect_duration_seconds",
               "Time from sending the collector's query to reading its result in the last cycle "
               "(pipelined: includes waiting for the statements sent before it).",
-              l, stats.last_duration);
-    }
-    m.Counter("pgdr_collect_errors_total", "Errors of the collector since the exporter started.", l,
-              stats.errors_total);
+              MetricType::Gauge);
+  for (const auto& [name, stats] : collector_stats_) {
+    if (stats.ran) text.Sample(own_labels_, {{"collector", name}}, stats.last_duration);
   }
-  for (const auto& [reason, value] :
-       {std::pair<const char*, double>{"duplicate", dropped_duplicates_},
-        {"limit", dropped_over_limit_}}) {
-    core::Labels l = labels;
-    l.push_back({"reason", reason});
-    m.Counter(
-        "pgdr_series_dropped_total",
-        "Series from SQL collectors dropped: duplicate label sets or over the per-query limit.", l,
-        value);
+  text.Family("pgdr_collect_errors_total", "Errors of the collector since the exporter started.",
+              MetricType::Counter);
+  for (const auto& [name, stats] : collector_stats_) {
+    text.Sample(own_labels_, {{"collector", name}}, stats.errors_total);
   }
+  text.Family(
+      "pgdr_series_dropped_total",
+      "Series from SQL collectors dropped: duplicate label sets or over the per-query limit.",
+      MetricType::Counter);
+  text.Sample(own_labels_, {{"reason", "duplicate"}}, dropped_duplicates_);
+  text.Sample(own_labels_, {{"reason", "limit"}}, dropped_over_limit_);
 }
 
 }  // namespace pgdr::collect

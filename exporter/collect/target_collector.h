@@ -1,12 +1,20 @@
 // TargetCollector: collects one member over one persistent libpq connection,
 // without ever blocking, so that one thread drives every target.
 //
-// A cycle runs in two pipelined round trips (libpq pipeline mode, a sync
-// point after every statement so one failing query never aborts the others):
-//   1. the probe (recovery state, LSNs, backend pid; its round trip is
-//      pgdr_probe_latency_seconds) plus the predicate queries;
-//   2. every SQL collector that applies to this server's version and role,
-//      whose cache has expired and whose predicate held.
+// A cycle is one pipelined round trip (libpq pipeline mode, a sync point
+// after every statement so one failing query never aborts the others): the
+// probe (recovery state, LSNs, backend pid; its round trip is
+// pgdr_probe_latency_seconds), the predicate queries, and every SQL collector
+// that applies to this server's version and to the role and predicate
+// outcomes of the previous cycle, whose cache has expired. The probe and the
+// predicates are answered first: a query they no longer call for (after a
+// failover, a predicate turned false) is discarded unread, and the queries
+// they now call for that were not sent go in a second round trip — on the
+// first cycle of a collector, and when the role or a predicate changed.
+//
+// A query's rows are written as exposition text straight from the PGresult
+// (QueryTextWriter) into blocks the collector reuses once no earlier result
+// holds them; only the exporter's own series are built as families.
 // A statement's time (pgdr_collect_duration_seconds, the probe's latency) runs
 // from its being queued in the pipeline to its result being read, with the
 // clock read at that moment: results read in one wake-up are handled one
@@ -37,6 +45,7 @@
 // Thread-safety: none; a TargetCollector belongs to the collection thread.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -46,7 +55,9 @@
 
 #include "collect/async_connection.h"
 #include "collect/polled_collector.h"
+#include "collect/query_text.h"
 #include "collect/statement_stats.h"
+#include "collect/text_block.h"
 #include "pgdr/collect/pg_handle.h"
 #include "pgdr/collect/target_result.h"
 #include "pgdr/config/config.h"
@@ -85,9 +96,17 @@ class TargetCollector final : public PolledCollector {
   };
   struct CachedQuery {
     SteadyClock::time_point fetched;
+    // Null when the text was written straight from the result (QueryTextWriter).
     std::shared_ptr<const std::vector<prometheus::MetricFamily>> families;
     std::shared_ptr<const SerializedFamilies> text;  // serialised once per fetch
   };
+  // A per-cycle query's text blocks: one is refilled each cycle once nobody
+  // else holds it (the exporter's latest result, the published snapshot and
+  // the one the evaluator last decided on keep up to three earlier cycles
+  // alive). Cached queries get a fresh block per fetch instead: theirs are
+  // large and rare.
+  static constexpr size_t kBlocksPerQuery = 5;
+  using BlockRing = std::array<std::shared_ptr<SerializedFamilies>, kBlocksPerQuery>;
   struct CollectorStats {
     double errors_total = 0;
     double last_duration = 0;
@@ -105,16 +124,26 @@ class TargetCollector final : public PolledCollector {
   void OnStatements(const PGresult* r, SteadyClock::time_point now);
   void UseCached(size_t index);         // the cached result of query `index` joins this cycle
   void AddToCycle(core::MetricSet& m);  // m's families join this cycle's samples
+  // A block of `ring` that no earlier result still holds, to refill.
+  static std::shared_ptr<SerializedFamilies> FreeBlock(BlockRing& ring);
+  // Whether some family has samples from several producers this cycle.
+  bool SharedFamilies();
   bool Send(ItemKind kind, size_t index, const std::string& sql);
   // The prepared-statement slot of a statement: 0 the probe, then two per query.
   static size_t Slot(ItemKind kind, size_t index);
+  // Whether query `index` runs on a server in this role with this predicate
+  // outcome (0 true, 1 false, 2 not known yet: not run).
+  bool Wanted(size_t index, bool replica, char predicate_false) const;
+  bool CacheFresh(size_t index, SteadyClock::time_point now) const;
   void Flush();
   void FailConnection(const std::string& why, SteadyClock::time_point now);
   void Finish(SteadyClock::time_point now);
-  // pgdr_up, the probe's histogram and the member's other own series.
-  void AppendMemberSeries(bool up, SteadyClock::time_point now, core::MetricSet& m) const;
+  // pgdr_up and the member's other own series as text; the probe's histogram
+  // as a family.
+  void AppendMemberSeries(bool up, SteadyClock::time_point now, TextBlockBuilder& text,
+                          core::MetricSet& m) const;
   // pgdr_collect_duration_seconds, pgdr_collect_errors_total, pgdr_series_dropped_total.
-  void AppendCollectorStats(const core::Labels& labels, core::MetricSet& m) const;
+  void AppendCollectorStats(TextBlockBuilder& text) const;
   void RecordError(const std::string& collector, const std::string& why);
   // Whether query `q` runs on this collector's connection.
   bool Runs(const config::QuerySpec& q) const;
@@ -126,6 +155,8 @@ class TargetCollector final : public PolledCollector {
   const std::string database_;  // non-empty: a per-database collector (file comment)
   const bool lists_databases_;  // the member's collector, and some query runs per database
   core::Labels base_labels_;
+  std::vector<core::Labels> query_labels_;  // per query: QueryLabels()
+  core::Labels own_labels_;                 // the collector's own series: base (+ datname)
 
   AsyncConnection conn_;
   State state_ = State::kIdle;
@@ -133,7 +164,11 @@ class TargetCollector final : public PolledCollector {
   SteadyClock::time_point next_start_;
   SteadyClock::time_point deadline_;
   int server_version_ = 0;
-  std::vector<bool> prepared_;  // per Slot(), on the current connection
+  // The last probe's role and predicate outcomes: round 1 sends the queries
+  // they call for along with the probe (one round trip per cycle).
+  std::optional<bool> assumed_in_recovery_;
+  std::vector<char> assumed_false_;  // per query, as Wanted()'s predicate_false
+  std::vector<bool> prepared_;       // per Slot(), on the current connection
   double prepares_total_ = 0;
 
   // The cycle in progress.
@@ -143,9 +178,12 @@ class TargetCollector final : public PolledCollector {
   int round_ = 0;
   bool probe_ok_ = false;
   std::vector<bool> predicate_false_;
-  core::MetricSet cycle_metrics_;                      // this cycle's samples, cached results aside
-  std::vector<size_t> cycle_cached_;                   // cache_ entries that are part of this cycle
-  std::map<std::string, int, std::less<>> producers_;  // family -> producers this cycle
+  std::vector<bool> sent_query_;   // per query: sent in round 1
+  core::MetricSet cycle_metrics_;  // this cycle's samples built as families
+  std::vector<std::shared_ptr<const SerializedFamilies>> cycle_text_;  // written as text
+  std::vector<size_t> cycle_cached_;        // cache_ entries that are part of this cycle
+  bool merged_into_family_ = false;         // two producers of cycle_metrics_ shared a family
+  std::vector<std::string_view> produced_;  // scratch: family names of this cycle's producers
   MemberFacts facts_;
   std::optional<int> backend_pid_;
   std::optional<std::vector<std::string>> databases_;
@@ -153,6 +191,9 @@ class TargetCollector final : public PolledCollector {
   std::shared_ptr<const TargetResult> finished_;
 
   // Across cycles.
+  QueryTextWriter writer_;
+  std::vector<BlockRing> blocks_;  // per query
+  BlockRing own_blocks_;           // the own series written as text
   std::map<size_t, CachedQuery> cache_;
   std::map<std::string, CollectorStats> collector_stats_;
   std::vector<double> probe_buckets_;  // cumulative counts per bucket bound

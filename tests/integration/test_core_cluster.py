@@ -167,6 +167,17 @@ class CollectionTest(unittest.TestCase):
             self.assertEqual(node.sql(
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgdr_exporter'"), "1")
 
+    def test_one_round_trip_per_cycle_in_the_steady_state(self):
+        wait_collected(self.exporter, self.cluster.members, time.time() + 2)  # two more cycles
+        for node in self.cluster.members:
+            self.assertEqual(self.exporter.value("pgdr_collect_round_trips", member=node.name), 1.0,
+                             node.name)
+        # The queries of each role still ran: replica-only and primary-only series where they belong.
+        for node in self.cluster.replicas:
+            self.assertEqual(self.exporter.value("pgdr_wal_receiver_up", member=node.name), 1.0)
+        self.assertIsNotNone(self.exporter.value("pgdr_stat_replication_lag_bytes",
+                                                 member=self.cluster.primary.name))
+
     def test_statements_prepared_once_per_connection_and_again_after_reconnect(self):
         primary = self.cluster.primary
         prepared = lambda: self.exporter.value("pgdr_statements_prepared_total", member=primary.name)

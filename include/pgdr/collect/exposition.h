@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pgdr::collect {
@@ -30,6 +31,9 @@ struct SerializedFamily {
   std::string header;   // "# HELP …\n# TYPE …\n" as TextSerializer writes them
   std::string samples;  // the family's sample lines, without the header
   size_t series = 0;
+  // A slot with no samples this time (QueryTextWriter keeps one per value
+  // column so that its buffers are reused): left out of the exposition.
+  bool hidden = false;
 };
 using SerializedFamilies = std::vector<SerializedFamily>;
 
@@ -37,6 +41,17 @@ using SerializedFamilies = std::vector<SerializedFamily>;
 // ostream per value was most of the cost); histograms and summaries go
 // through prometheus::TextSerializer. Unit tests hold the two to equal bytes.
 SerializedFamilies SerializeFamilies(const std::vector<prometheus::MetricFamily>& families);
+
+// The pieces of a sample line as TextSerializer writes them: a value
+// ("%.16g", "Nan", "+Inf", "-Inf") and a label value with \\, \" and \n escaped.
+void AppendSampleValue(std::string& out, double value);
+void AppendLabelValue(std::string& out, std::string_view value);
+
+// The families back from counter, gauge and untyped blocks this module wrote
+// (the inverse of SerializeFamilies; histograms and summaries are skipped).
+// For the TSDB and for merging blocks whose families were never built
+// (QueryTextWriter): values are as exposed, 16 significant digits.
+std::vector<prometheus::MetricFamily> FamiliesFromText(const SerializedFamilies& text);
 
 // Concatenates `sources` (in this order) into one exposition; `series` gets
 // the number of series written.

@@ -1,10 +1,10 @@
 // TargetResult: the immutable outcome of one collection cycle of one member.
 //
-// It carries the member's metric families (ready to serialise and to append
-// to the local TSDB) and the few facts that cross-member computations need
-// (lag against the cluster's primary, RPO, failover guards). Results are
-// shared read-only between the collection thread, the snapshot composer and
-// the HTTP handlers through std::shared_ptr<const TargetResult>.
+// It carries the member's samples (as text blocks ready to concatenate, and
+// as families or text the local TSDB can read) and the few facts that cross-member computations
+// need (lag against the cluster's primary, RPO, failover guards). Results are shared read-only
+// between the collection thread, the snapshot composer and the HTTP handlers through
+// std::shared_ptr<const TargetResult>.
 #pragma once
 
 #include <prometheus/metric_family.h>
@@ -52,6 +52,10 @@ struct TargetResult {
   // once per fetch, not once per cycle. Empty: the composer serialises
   // `families` itself (`reused` is then empty too).
   std::vector<std::shared_ptr<const SerializedFamilies>> text;
+  // Blocks of `text` that exist only as text: SQL results written straight
+  // from the PGresult (QueryTextWriter), with no families built. The member's
+  // samples are `families`, `reused` and these (AllFamilies() parses them).
+  std::vector<std::shared_ptr<const SerializedFamilies>> text_only;
   // The instance's connectable databases, listed this cycle when some query
   // runs per database (`target_databases`); unset when not listed or failed.
   std::optional<std::vector<std::string>> databases;
@@ -62,11 +66,13 @@ struct TargetResult {
   double duration_seconds = 0;
 };
 
-// `families` and every `reused` list merged into one (a copy).
+// `families`, every `reused` list and the `text_only` blocks merged into one
+// (a copy).
 inline std::vector<prometheus::MetricFamily> AllFamilies(const TargetResult& r) {
   core::MetricSet all;
   all.Merge(r.families);
   for (const auto& f : r.reused) all.Merge(*f);
+  for (const auto& t : r.text_only) all.Merge(FamiliesFromText(*t));
   return all.Take();
 }
 
