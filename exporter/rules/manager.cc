@@ -315,6 +315,9 @@ void RuleManager::CollectMetrics(core::MetricSet& out) const {
             static_cast<double>(stats.samples));
   out.Gauge("pgdr_tsdb_bytes", "Estimated memory held by the local TSDB.", {},
             static_cast<double>(stats.bytes));
+  out.Counter("pgdr_tsdb_dropped_series_total",
+              "New series not stored because the TSDB held its maximum number of series.", {},
+              static_cast<double>(stats.dropped_series));
 }
 
 }  // namespace pgdr::rules
