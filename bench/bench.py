@@ -284,7 +284,7 @@ class Proc:
         harness.stop_process(self.proc)
 
 
-def start_pgdr(tmp, config, name="pgdr"):
+def start_pgdr(tmp, config, name="pgdr", timeout=60):
     port = free_port()
     path = os.path.join(tmp.path, f"{name}.json")
     with open(path, "w") as f:
@@ -294,7 +294,7 @@ def start_pgdr(tmp, config, name="pgdr"):
     p = Proc(tmp, name, [harness.EXPORTER, f"--config.file={path}",
                          f"--web.listen-address=127.0.0.1:{port}", "--log.level=info",
                          f"--storage.path={os.path.join(tmp.path, name + '-data')}"], port)
-    p.wait_metrics()
+    p.wait_metrics(timeout)
     return p
 
 
@@ -689,7 +689,9 @@ def scale_run(tmp, nodes, n, interval, window):
            "evaluation_interval": f"{interval}s",
            "targets": targets}
     t_start = time.monotonic()
-    p = start_pgdr(tmp, cfg, f"pgdr-scale-{n}")
+    # /metrics answers 503 until every member has a first result; with at most
+    # 64 cycles in flight, 2,000 members (4,000 connections) take ~1.5 min here.
+    p = start_pgdr(tmp, cfg, f"pgdr-scale-{n}", timeout=max(60, n // 10))
     wait_scale_up(p, n, max(120, interval * 4, n // 10))
     up_s = time.monotonic() - t_start
     time.sleep(interval)  # every member has finished a full cycle (settings included)
