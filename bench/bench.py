@@ -12,8 +12,10 @@ Phases, all on loopback, all against real PostgreSQL 15 servers started here:
   2. latency     one member's collection wall time vs the physical floor
                  (pg_stat_statements plan+exec time of what the exporter ran,
                  plus one loopback round trip).
-  3. scale       one pgdr_exporter with 10 / 100 / 500 targets (DSNs to one
-                 server) at a 15 s interval: CPU %, RSS, collection delay.
+  3. scale       one pgdr_exporter with 10 / 100 / 500 / 2,000 members (3 per
+                 cluster, DSNs to 4 servers) at a 15 s interval with the
+                 shipped rules evaluated: CPU %, RSS, collection delay,
+                 rule-group duration.
   4. restore     `pgdr_exporter restore` of a pgbench database (scale 70, ~1 GiB)
                  plus 10 minutes of pgbench WAL from a barman-cloud store in
                  s3rver, against the same restore by hand (bench/restore_bench.py).
@@ -287,15 +289,18 @@ class Proc:
         harness.stop_process(self.proc)
 
 
-def start_pgdr(tmp, config, name="pgdr", extra_args=(), env=None):
+def start_pgdr(tmp, config, name="pgdr", extra_args=(), env=None, timeout=60):
     port = free_port()
     path = os.path.join(tmp.path, f"{name}.json")
     with open(path, "w") as f:
         json.dump(config, f, indent=1)
+    # Its own state directory: the default (./data) would carry alert and
+    # primary state from one run into the next.
     p = Proc(tmp, name, [harness.EXPORTER, f"--config.file={path}",
                          f"--web.listen-address=127.0.0.1:{port}", "--log.level=info",
+                         f"--storage.path={os.path.join(tmp.path, name + '-data')}",
                          *extra_args], port, env)
-    p.wait_metrics()
+    p.wait_metrics(timeout)
     return p
 
 
@@ -717,36 +722,91 @@ def phase_allocations(tmp, cluster, args):
 
 # ---------------------------------------------------------------- phase 3
 
-def scale_run(tmp, node, n, interval, window):
-    targets = [{"cluster": f"c{i // 3:03d}", "member": f"m{i:03d}", "dsn": node.dsn}
-               for i in range(n)]
+SCALE_PREFIXES = ("pgdr_up{", "pgdr_collect_timestamp_seconds{", "pgdr_collect_cycle_duration_seconds{",
+                  "pgdr_rule_group_last_duration_seconds{", "pgdr_rule_group_last_evaluation_timestamp_seconds{",
+                  "pgdr_rule_evaluation_failures_total{", "pgdr_tsdb_", "pgdr_alerts{")
+
+
+def scale_metrics(body):
+    """(series, [(name, labels, value)] of the few families the scale phase reads):
+    at 2,000 members the body holds ~700k samples, too many to parse whole in Python."""
+    series, keep = 0, []
+    for line in body.splitlines():
+        if not line or line[0] == "#":
+            continue
+        series += 1
+        if line.startswith(SCALE_PREFIXES):
+            keep.append(line)
+    return series, parse_metrics("\n".join(keep))
+
+
+def wait_scale_up(p, n, timeout):
+    """Members up (pgdr_up 1) once all n are, or at the timeout: a host too
+    loaded to connect them all is a result to report, not a reason to stop."""
+    count = [0]
+
+    def up():
+        status, body = http_get(p.url, timeout=60)
+        count[0] = sum(1 for line in body.splitlines()
+                       if line.startswith("pgdr_up{") and line.endswith(" 1")) if status == 200 else 0
+        return count[0] >= n
+    try:
+        wait_until(up, timeout=timeout, interval=2.0, what=f"{n} members up")
+    except TimeoutError:
+        log(f"scale {n}: only {count[0]} members up after {timeout} s; measuring anyway")
+    return count[0]
+
+
+def scale_run(tmp, nodes, n, interval, window):
+    # Members grouped 3 per cluster; a cluster's members all on one server, the
+    # clusters spread over the servers round robin.
+    targets = [{"cluster": f"c{i // 3:04d}", "member": f"m{i:04d}",
+                "dsn": nodes[(i // 3) % len(nodes)].dsn} for i in range(n)]
     cfg = {"collection": {"interval": f"{interval}s"},
            "query_files": [os.path.join(ROOT, "queries", "*.yml")],
+           "rule_files": [os.path.join(ROOT, "rules", "*.yml")],
+           "evaluation_interval": f"{interval}s",
            "targets": targets}
     t_start = time.monotonic()
-    p = start_pgdr(tmp, cfg, f"pgdr-scale-{n}")
-    wait_pgdr_up(p, n, max(60, interval * 3))
+    # /metrics answers 503 until every member has a first result; with at most
+    # 64 cycles in flight, 2,000 members (4,000 connections) take ~1.5 min here.
+    p = start_pgdr(tmp, cfg, f"pgdr-scale-{n}", timeout=max(60, n // 10))
+    members_up = wait_scale_up(p, n, max(120, interval * 4, n // 7))
     up_s = time.monotonic() - t_start
     time.sleep(interval)  # every member has finished a full cycle (settings included)
-    rss, obs, snapshot_lag = [], {}, []
+    rss, obs, snapshot_lag, series = [], {}, [], []
+    rule_rounds, rule_evals, tsdb = [], {}, []
 
     def on_body(_url, body, t):
         rss.append((time.monotonic(), proc_status_bytes(p.pid, "VmRSS")))
-        ts, dur = {}, {}
-        newest = [0.0]
-        for name, l, v in parse_metrics(body):
+        count, samples = scale_metrics(body)
+        series.append(count)
+        ts, dur, gdur, gts, db = {}, {}, {}, {}, {}
+        for name, l, v in samples:
             if name == "pgdr_collect_timestamp_seconds":
                 ts[l["member"]] = v
             elif name == "pgdr_collect_cycle_duration_seconds":
                 dur[l["member"]] = v
+            elif name == "pgdr_rule_group_last_duration_seconds":
+                gdur[l["group"]] = v
+            elif name == "pgdr_rule_group_last_evaluation_timestamp_seconds":
+                gts[l["group"]] = v
+            elif name.startswith("pgdr_tsdb_"):
+                db[name] = v
         for m, v in ts.items():
             obs.setdefault(m, []).append((t, v, dur.get(m)))
         if ts:
             # members finish cycles every interval/n seconds: the newest one in a
             # fresh snapshot is at most ~0.2 s (compose throttle) + compose time old
             snapshot_lag.append(t - max(ts.values()))
-    pg0 = pg_snapshot([node])
+        if gdur:
+            rule_rounds.append(max(gdur.values()))
+            for g, v in gdur.items():
+                rule_evals[(g, gts.get(g))] = v  # one entry per evaluation seen
+        tsdb.append(db)
+    pg0 = pg_snapshot(nodes)
     c0, w0, q0 = p.cpu(), time.monotonic(), runqueue_wait_s(p.pid)
+    load0 = os.getloadavg()
     rounds = max(2, int(round(window / interval)) + 1)
     # VmRSS once a second in the background too: the growth fit needs more
     # points than one per scrape (serialisation buffers make RSS jumpy).
@@ -766,9 +826,12 @@ def scale_run(tmp, node, n, interval, window):
         stop.set()
         sampler.join(timeout=5)
     c1, w1, q1 = p.cpu(), time.monotonic(), runqueue_wait_s(p.pid)
-    pg1 = pg_snapshot([node])
+    load1 = os.getloadavg()
+    pg1 = pg_snapshot(nodes)
     pg_cpu = pg_backend_cpu(pg0, pg1)[0]
     hwm = proc_status_bytes(p.pid, "VmHWM")
+    threads = len(os.listdir(f"/proc/{p.pid}/task"))
+    fds = len(os.listdir(f"/proc/{p.pid}/fd"))
     p.stop()
 
     ages, durs, jitter = [], [], []
@@ -785,48 +848,79 @@ def scale_run(tmp, node, n, interval, window):
             jitter.append(abs(gap - round(gap / interval) * interval))
     slope = slope_per_min(rss_1s or rss)
     cpu_pct = (c1 - c0) / (w1 - w0) * 100
+
+    def quantiles_ms(values):
+        return {k: rnd(pct(values, q) * 1000, 3) if values else None
+                for k, q in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))}
     r = {
-        "targets": n, "interval_s": interval, "window_s": rnd(w1 - w0, 2), "startup_to_all_up_s": rnd(up_s, 2),
+        "targets": n, "clusters": (n + 2) // 3, "servers": len(nodes), "interval_s": interval,
+        "window_s": rnd(w1 - w0, 2), "startup_to_all_up_s": rnd(up_s, 2), "members_up_at_start": members_up,
+        "loadavg_1m": [round(load0[0], 2), round(load1[0], 2)],
         "cpu_percent_of_one_core": rnd(cpu_pct, 2),
         "pg_backend_cpu_percent": rnd(pg_cpu / (w1 - w0) * 100, 2),
         "runqueue_wait_percent": rnd((q1 - q0) / (w1 - w0) * 100, 2) if q0 is not None and q1 is not None else None,
+        "threads": threads, "open_fds": fds,
         "snapshot_lag_s": {k: rnd(pct(snapshot_lag, q), 3) if snapshot_lag else None
                            for k, q in (("p50", 50), ("max", 100))},
         "rss_bytes_end": rss[-1][1] if rss else None,
         "peak_rss_bytes": hwm,
         "rss_growth_bytes_per_min": slope,
         "rss_extrapolated_1h_bytes": extrapolate_1h(rss[-1][1] if rss else None, slope, w1 - w0),
-        "series": len(parse_metrics(last[p.url])),
+        "series": series[-1] if series else None,
+        "tsdb_at_end": {k.replace("pgdr_tsdb_", ""): int(v) for k, v in (tsdb[-1] if tsdb else {}).items()},
         "metrics_body_bytes": sizes[-1] if sizes else None,
         "metrics_latency_p50_ms": rnd(pct(latencies, 50) * 1000, 2),
+        "metrics_latency_p99_ms": rnd(pct(latencies, 99) * 1000, 2),
         "metrics_latency_max_ms": rnd(max(latencies) * 1000, 2),
-        "cycle_duration_ms": {k: rnd(pct(durs, q) * 1000, 3) if durs else None
-                              for k, q in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))},
-        "start_jitter_ms": {k: rnd(pct(jitter, q) * 1000, 3) if jitter else None
-                            for k, q in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))},
+        "cycle_duration_ms": quantiles_ms(durs),
+        # per scrape the slowest group's last evaluation; quantiles over the window
+        "rule_group_duration_max_over_groups_ms": quantiles_ms(rule_rounds),
+        "rule_evaluations_seen": len(rule_evals),
+        "rule_group_duration_all_evaluations_ms": quantiles_ms(list(rule_evals.values())),
+        "start_jitter_ms": quantiles_ms(jitter),
         "data_age_at_scrape_s": {k: rnd(pct(ages, q), 3) if ages else None
                                  for k, q in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))},
         "cycles_observed": len(durs),
     }
     log(f"scale {n}: cpu {r['cpu_percent_of_one_core']}% rss {(r['rss_bytes_end'] or 0) >> 20} MiB "
-        f"(+{(r['rss_growth_bytes_per_min'] or 0) >> 10} KiB/min) series {r['series']} "
-        f"cycle p99 {r['cycle_duration_ms']['p99']} ms age max {r['data_age_at_scrape_s']['max']} s")
+        f"(peak {(hwm or 0) >> 20} MiB, +{(r['rss_growth_bytes_per_min'] or 0) >> 10} KiB/min) series {r['series']} "
+        f"tsdb {r['tsdb_at_end']} cycle p99 {r['cycle_duration_ms']['p99']} ms rule group p99 "
+        f"{r['rule_group_duration_max_over_groups_ms']['p99']} ms /metrics p50 {r['metrics_latency_p50_ms']} ms "
+        f"age max {r['data_age_at_scrape_s']['max']} s threads {threads} fds {fds} load {r['loadavg_1m']}")
     return r
 
 
 def phase_scale(tmp, args):
-    node = PgNode(tmp, "scale")
-    node.initdb(f"max_connections = {max(args.scale_sizes) + 30}\nshared_buffers = '64MB'\n"
-                "autovacuum = off\nfsync = off\nlog_min_messages = warning\n")
-    node.start()
+    # The bench's own limits only (never system-wide): pgdr holds one socket per
+    # member, inherited from this process.
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    # At most args.scale_per_server members per PostgreSQL (pgdr keeps one
+    # prepared-statement session per member, so no transaction pooling).
+    n_servers = max(1, -(-max(args.scale_sizes) // args.scale_per_server))
+    per_server = -(-max(args.scale_sizes) // n_servers)
+    nodes = []
+    for i in range(n_servers):
+        node = PgNode(tmp, f"scale{i}")
+        # Two connections per member: its own and, for the per-database queries
+        # (queries/per_database.yml, target_databases "*"), one to `postgres`.
+        node.initdb(f"max_connections = {2 * per_server + 30}\nshared_buffers = '32MB'\n"
+                    "autovacuum = off\nfsync = off\nlog_min_messages = warning\n")
+        node.start()
+        nodes.append(node)
     runs = []
     for n in args.scale_sizes:
-        runs.append(scale_run(tmp, node, n, args.scale_interval,
+        runs.append(scale_run(tmp, nodes, n, args.scale_interval,
                               args.scale_window_large if n >= 500 else args.scale_window))
-    node.stop()
-    return {"server": "one PostgreSQL 15, every target a DSN to it", "runs": runs,
-            "target_500_under_one_core": next((r["cpu_percent_of_one_core"] < 100
-                                               for r in runs if r["targets"] == 500), None)}
+    for node in nodes:
+        node.stop()
+    return {"server": f"{n_servers} PostgreSQL 15 (max_connections {2 * per_server + 30} each), "
+                      "clusters of 3 members spread over them; shipped rules/*.yml evaluated",
+            "runs": runs,
+            "target_2000_under_one_core": next((r["cpu_percent_of_one_core"] < 100
+                                                for r in runs if r["targets"] == 2000), None)}
 
 
 # ---------------------------------------------------------------- report
@@ -1055,26 +1149,35 @@ def render(res):
                     f"{bc['prepared']['cycles']} cycles each, back to back).", ""]
     s = res.get("scale")
     if s:
-        out += [f"### Scale (one pgdr_exporter, interval {s['runs'][0]['interval_s']} s, every target a DSN "
-                f"to one PostgreSQL)", "",
-                "| targets | CPU (% of one core) | run-queue wait % | PG backends CPU % | RSS end | peak RSS | "
-                "TSDB payload after 1 h with rules (derived) | series | /metrics p50 |",
-                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        r0 = s["runs"][0]
+        out += [f"### Scale (one pgdr_exporter, interval {r0['interval_s']} s, "
+                f"{s['server']})", "",
+                "| members | servers | CPU (% of one core) | run-queue wait % | load (1 min, start/end) | "
+                "PG backends CPU % | RSS end / peak | series | TSDB series | collection cycle p99 | "
+                "rule group p99 (max over groups) | /metrics p50 / p99 |",
+                "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in s["runs"]:
-            out.append(f"| {r['targets']} | {r['cpu_percent_of_one_core']} | {r.get('runqueue_wait_percent')} | "
-                       f"{r['pg_backend_cpu_percent']} | {mib(r['rss_bytes_end'])} | {mib(r['peak_rss_bytes'])} | "
-                       f"{mib(tsdb_payload_1h(r['series'], r['interval_s']))} | {r['series']} | "
-                       f"{r['metrics_latency_p50_ms']} ms |")
-        out += ["", "Collection delay:", "",
-                "| targets | cycles seen | cycle duration p50 / p99 / max | start jitter p50 / p99 / max | "
-                "data age at scrape p50 / p99 / max | snapshot lag p50 / max |",
-                "|---:|---:|---|---|---|---|"]
+            load = r.get("loadavg_1m") or ["–", "–"]
+            rg = r.get("rule_group_duration_max_over_groups_ms") or {}
+            out.append(f"| {r['targets']} | {r.get('servers', 1)} | {r['cpu_percent_of_one_core']} | "
+                       f"{r.get('runqueue_wait_percent')} | {load[0]} / {load[1]} | "
+                       f"{r['pg_backend_cpu_percent']} | {mib(r['rss_bytes_end'])} / {mib(r['peak_rss_bytes'])} | "
+                       f"{r['series']} | {(r.get('tsdb_at_end') or {}).get('series', '–')} | "
+                       f"{r['cycle_duration_ms']['p99']} ms | {rg.get('p99')} ms | "
+                       f"{r['metrics_latency_p50_ms']} / {r.get('metrics_latency_p99_ms')} ms |")
+        out += ["", "Collection delay and rule evaluation:", "",
+                "| members | cycles seen | cycle duration p50 / p99 / max | start jitter p50 / p99 / max | "
+                "data age at scrape p50 / p99 / max | snapshot lag p50 / max | "
+                "rule group duration, all evaluations seen p50 / p99 / max | threads | fds |",
+                "|---:|---:|---|---|---|---|---|---:|---:|"]
         for r in s["runs"]:
             cd, sj, age = r["cycle_duration_ms"], r["start_jitter_ms"], r["data_age_at_scrape_s"]
             lag = r.get("snapshot_lag_s") or {}
+            ra = r.get("rule_group_duration_all_evaluations_ms") or {}
             out.append(f"| {r['targets']} | {r['cycles_observed']} | {cd['p50']} / {cd['p99']} / {cd['max']} ms | "
                        f"{sj['p50']} / {sj['p99']} / {sj['max']} ms | {age['p50']} / {age['p99']} / {age['max']} s | "
-                       f"{lag.get('p50')} / {lag.get('max')} s |")
+                       f"{lag.get('p50')} / {lag.get('max')} s | {ra.get('p50')} / {ra.get('p99')} / {ra.get('max')} ms "
+                       f"({r.get('rule_evaluations_seen')}) | {r.get('threads')} | {r.get('open_fds')} |")
         out.append("")
     rt = res.get("retention")
     if rt:
@@ -1134,6 +1237,8 @@ def main():
     ap.add_argument("--pgdr-round-trips", type=int, default=1,
                     help="round trips per steady-state cycle of the binary measured (recorded; "
                     "2 for builds before 2026-12-03)")
+    ap.add_argument("--scale-sizes", help="scale phase: comma-separated member counts "
+                    "(default 10,100,500,2000; smoke 10,50)")
     ap.add_argument("--exporter-source", default=os.environ.get("PGDR_EXPORTER_SOURCE", ""),
                     help="what the binary was built from (recorded in the results)")
     args = ap.parse_args()
@@ -1147,16 +1252,22 @@ def main():
         args.latency_seconds = 5
         args.alloc_seconds = 5
         args.prepared_cycles = 50
-        args.scale_sizes, args.scale_interval = [10, 50], 3
+        args.scale_interval = 3
         args.scale_window = args.scale_window_large = 6
+        args.scale_per_server = 25  # two servers: the multi-server path runs too
         args.restore_scale, args.restore_minutes, args.restore_rounds = 2, 0.25, 2
     else:
         args.scrapes, args.interval, args.baseline = 90, 1.0, 10.0
         args.latency_seconds = 20
         args.alloc_seconds = 20
         args.prepared_cycles = 500
-        args.scale_sizes, args.scale_interval = [10, 100, 500], 15
-        args.scale_window, args.scale_window_large = 60, 90
+        args.scale_interval = 15
+        args.scale_window, args.scale_window_large = 60, 120
+        args.scale_per_server = 500
+    if args.scale_sizes:
+        args.scale_sizes = [int(x) for x in args.scale_sizes.split(",")]
+    else:
+        args.scale_sizes = [10, 50] if args.smoke else [10, 100, 500, 2000]
     phases = set(args.phases.split(","))
 
     def on_signal(signum, _frame):

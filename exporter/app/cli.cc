@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "app/exporter.h"
+#include "app/fd_limit.h"
 #include "app/promote_region.h"
 #include "app/validated_config.h"
 #include "pgdr/actions/switchover.h"
@@ -102,6 +103,7 @@ int Serve(const ExporterOptions& options) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  (void)RaiseFdLimit();  // logged inside; one socket per member
 
   Exporter exporter(options);
   if (core::Status s = exporter.Start(); !s.ok()) {

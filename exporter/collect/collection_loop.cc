@@ -14,6 +14,18 @@
 #include "pgdr/core/mutex.h"
 
 namespace pgdr::collect {
+namespace {
+
+// At most this many connection attempts in flight at once; cycles due that
+// must connect first wait, the longest-waiting first, for one to end. Cycles
+// over an open connection never wait. It bounds the connection storm of a
+// start, or of a reconnect after a network cut, which otherwise makes every
+// server fork and warm up hundreds of backends at once, misses the connect
+// deadline on all of them and retries (measured: at 2,000 members on 4
+// servers only ~1,300 of 4,000 connections ever stayed up).
+constexpr size_t kMaxConnectsInFlight = 64;
+
+}  // namespace
 
 class CollectionLoop::Impl {
  public:
@@ -29,6 +41,7 @@ class CollectionLoop::Impl {
     std::vector<pollfd> fds;
     std::vector<std::pair<Member*, PolledCollector*>> owners;
     std::vector<std::pair<Member*, PolledCollector*>> all;
+    std::vector<std::pair<Member*, PolledCollector*>> due;
     while (!stop_.load()) {
       if (auto next = TakePending()) members_ = Build(*next, std::move(members_));
       auto now = SteadyClock::now();
@@ -41,18 +54,41 @@ class CollectionLoop::Impl {
         m.databases->AppendCollectors(per_database);
         for (TargetCollector* c : per_database) all.emplace_back(&m, c);
       }
-      // Timers first: cycles due, deadlines passed.
-      for (auto& [m, c] : all) {
-        if (c->wake_at() <= now) StepOne(*m, c, now, 0);
+      // Timers first: deadlines passed, cycles due over an open connection,
+      // then those that must connect first as far as the cap on connection
+      // attempts in flight allows (the longest-waiting first).
+      size_t connecting = 0;
+      due.clear();
+      for (auto& owner : all) {
+        PolledCollector* c = owner.second;
+        const bool in_flight = c->socket() >= 0;
+        if (in_flight && !c->connected()) ++connecting;
+        if (c->wake_at() > now) continue;
+        if (in_flight || c->connected()) {
+          StepOne(*owner.first, c, now, 0);
+        } else {
+          due.push_back(owner);
+        }
+      }
+      std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
+        return a.second->wake_at() < b.second->wake_at();
+      });
+      for (size_t i = 0; i < due.size() && connecting < kMaxConnectsInFlight; ++i) {
+        StepOne(*due[i].first, due[i].second, now, 0);
+        if (due[i].second->socket() >= 0 && !due[i].second->connected()) ++connecting;
       }
       fds.clear();
       owners.clear();
       fds.push_back({wake_fd_, POLLIN, 0});
       owners.emplace_back(nullptr, nullptr);
+      // Deferred cycles wait for a connection attempt to end (a socket
+      // event), not for a timer already past.
       auto next = now + std::chrono::seconds(1);
       for (auto& owner : all) {
         PolledCollector* c = owner.second;
-        next = std::min(next, c->wake_at());
+        if (c->wake_at() > now || c->socket() >= 0 || c->connected()) {
+          next = std::min(next, c->wake_at());
+        }
         const int fd = c->socket();
         if (fd >= 0 && c->poll_events() != 0) {
           fds.push_back({fd, c->poll_events(), 0});

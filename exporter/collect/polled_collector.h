@@ -21,6 +21,9 @@ class PolledCollector {
   virtual short poll_events() const = 0;
   // When Step() must be called at the latest.
   virtual SteadyClock::time_point wake_at() const = 0;
+  // Whether the connection is up (false while connecting or closed): a cycle
+  // started now runs over it instead of connecting first.
+  virtual bool connected() const = 0;
   // Makes all the progress possible now; `revents` are the poll() events seen
   // on socket() (0 when woken by the timer). Returns the result when a cycle ends.
   virtual std::shared_ptr<const TargetResult> Step(SteadyClock::time_point now, short revents) = 0;

@@ -78,6 +78,7 @@ class TargetCollector final : public PolledCollector {
   int socket() const override;
   short poll_events() const override { return want_events_; }
   SteadyClock::time_point wake_at() const override;
+  bool connected() const override { return conn_.open() && state_ != State::kConnecting; }
   std::shared_ptr<const TargetResult> Step(SteadyClock::time_point now, short revents) override;
 
  private:

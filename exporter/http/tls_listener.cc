@@ -67,7 +67,12 @@ std::string PeerAddress(const sockaddr_storage& sa) {
   const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&sa);
   inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
   port = ntohs(in6->sin6_port);
-  return "[" + std::string(host) + "]:" + std::to_string(port);
+  // Appended, not "[" + std::string: GCC 12's -Wrestrict false positive at -O3 (bug 105329).
+  std::string out = "[";
+  out += host;
+  out += "]:";
+  out += std::to_string(port);
+  return out;
 }
 
 const char* Phrase(int status) {

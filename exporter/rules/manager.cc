@@ -320,6 +320,9 @@ void RuleManager::CollectMetrics(core::MetricSet& out) const {
             stats.samples == 0
                 ? 0.0
                 : static_cast<double>(stats.bytes) / static_cast<double>(stats.samples));
+  out.Counter("pgdr_tsdb_dropped_series_total",
+              "New series not stored because the TSDB held its maximum number of series.", {},
+              static_cast<double>(stats.dropped_series));
 }
 
 }  // namespace pgdr::rules

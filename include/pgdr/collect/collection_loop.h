@@ -3,7 +3,10 @@
 // delay another (each has its own schedule and deadline).
 //
 // First cycles are spread over the interval so that a fleet does not hit its
-// databases in the same millisecond. Each finished cycle is handed to the
+// databases in the same millisecond, and at most 64 connection attempts are
+// in flight at once (the rest wait their turn): a start or a mass reconnect
+// cannot overwhelm the servers with backend start-ups that then all miss
+// their deadline. Each finished cycle is handed to the
 // sink on the loop's thread; the sink must not block.
 //
 // A reload hands the loop a new config with Reconfigure(): members whose
