@@ -12,12 +12,14 @@
 #include <set>
 
 #include "pgdr/config/yaml_reader.h"
+#include "pgdr/core/files.h"
 #include "pgdr/core/strings.h"
 #include "pgdr/promql/engine.h"
 #include "pgdr/promql/parser.h"
 #include "pgdr/rules/rule.h"
 #include "pgdr/rules/rule_file.h"
 #include "pgdr/tsdb/tsdb.h"
+#include "rules/go_yaml.h"
 
 namespace pgdr::rules {
 namespace {
@@ -92,13 +94,11 @@ tsdb::Labels FromMap(const std::map<std::string, std::string>& m) {
   return tsdb::MakeLabels(std::move(out));
 }
 
-int64_t DurationOf(const YAML::Node& n, const std::string& what) {
-  if (!n) return 0;
+// model.Duration's UnmarshalYAML error ends decoding, printed bare.
+int64_t DurationOf(const YAML::Node& n) {
+  if (!n || n.IsNull()) return 0;
   auto d = config::ParseDuration(n.Scalar());
-  if (!d.ok()) {
-    throw Failure{"yaml: unmarshal errors:\n  line " + std::to_string(n.Mark().line + 1) +
-                  ": cannot unmarshal " + what + ": " + d.status().message()};
-  }
+  if (!d.ok()) throw Failure{d.status().message()};
   return d->count();
 }
 
@@ -116,7 +116,10 @@ void CheckKeys(const YAML::Node& map, std::initializer_list<std::string_view> al
 
 std::map<std::string, std::string> StringMap(const YAML::Node& n) {
   std::map<std::string, std::string> out;
-  if (!n || !n.IsMap()) return out;
+  if (!n || n.IsNull()) return out;
+  if (!n.IsMap()) {
+    throw Failure{"yaml: unmarshal errors:\n  " + goyaml::TypeError(n, "map[string]string")};
+  }
   for (const auto& kv : n) out[kv.first.Scalar()] = kv.second.IsScalar() ? kv.second.Scalar() : "";
   return out;
 }
@@ -142,7 +145,7 @@ class TestGroup {
               {"interval", "input_series", "alert_rule_test", "promql_expr_test", "external_labels",
                "external_url", "name"},
               "main.testGroup");
-    interval_ = node_["interval"] ? DurationOf(node_["interval"], "interval") : 0;
+    interval_ = node_["interval"] ? DurationOf(node_["interval"]) : 0;
     if (interval_ == 0) interval_ = default_interval;
     name_ = node_["name"] ? node_["name"].Scalar() : "";
     external_labels_ = StringMap(node_["external_labels"]);
@@ -179,7 +182,7 @@ class TestGroup {
     int64_t max_t = 0;
     for (const YAML::Node& a : Seq(node_["alert_rule_test"])) {
       CheckKeys(a, {"eval_time", "alertname", "exp_alerts"}, "main.alertTestCase");
-      int64_t t = DurationOf(a["eval_time"], "eval_time");
+      int64_t t = DurationOf(a["eval_time"]);
       std::string alertname = a["alertname"] ? a["alertname"].Scalar() : "";
       if (alertname.empty()) {
         std::string in_group = name_.empty() ? "" : " (in TestGroup " + name_ + ")";
@@ -191,7 +194,7 @@ class TestGroup {
     }
     for (const YAML::Node& p : Seq(node_["promql_expr_test"])) {
       CheckKeys(p, {"expr", "eval_time", "exp_samples"}, "main.promqlTestCase");
-      max_t = std::max(max_t, DurationOf(p["eval_time"], "eval_time"));
+      max_t = std::max(max_t, DurationOf(p["eval_time"]));
     }
 
     promql::EngineOptions opts;
@@ -316,7 +319,7 @@ class TestGroup {
   void CheckExpr(const YAML::Node& p, const promql::Engine& engine, const tsdb::Storage& storage,
                  std::vector<std::string>& errors) {
     const std::string expr_text = p["expr"] ? p["expr"].Scalar() : "";
-    const int64_t t = DurationOf(p["eval_time"], "eval_time");
+    const int64_t t = DurationOf(p["eval_time"]);
     const std::string head =
         "    expr: " + core::Quoted(expr_text) + ", time: " + promql::FormatDurationMs(t);
     auto expr = promql::ParseExpr(expr_text);
@@ -383,11 +386,56 @@ class TestGroup {
   std::string external_url_;
 };
 
-std::vector<std::string> RunFile(const std::string& file) {
-  auto root = config::LoadYamlFile(file);
-  if (!root.ok()) return {root.status().message()};
+// yaml.v2's UnmarshalStrict (promtool's reader of test files) refuses
+// repeated keys: "field x already set in type main.series" in a struct,
+// "key \"x\" already set in map" in a map. `type` names the struct `node`
+// decodes into, "" for a map; the lines go to `out` in the file's order.
+void RepeatedKeys(const YAML::Node& node, const std::string& type, std::vector<std::string>* out) {
+  static const std::map<std::string, std::map<std::string, std::string>> kFields = {
+      {"main.unitTestFile", {{"tests", "main.testGroup"}}},
+      {"main.testGroup",
+       {{"input_series", "main.series"},
+        {"alert_rule_test", "main.alertTestCase"},
+        {"promql_expr_test", "main.promqlTestCase"},
+        {"external_labels", ""}}},
+      {"main.alertTestCase", {{"exp_alerts", "main.alert"}}},
+      {"main.alert", {{"exp_labels", ""}, {"exp_annotations", ""}}},
+      {"main.promqlTestCase", {{"exp_samples", "main.sample"}}},
+  };
+  if (!node.IsMap()) return;
+  std::set<std::string> seen;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    if (!seen.insert(key).second) {
+      const std::string line = "line " + std::to_string(kv.first.Mark().line + 1);
+      out->push_back(type.empty() ? line + ": key " + goyaml::GoQuote(key) + " already set in map"
+                                  : line + ": field " + key + " already set in type " + type);
+    }
+    auto fields = kFields.find(type);
+    if (fields == kFields.end()) continue;
+    auto child = fields->second.find(key);
+    if (child == fields->second.end()) continue;
+    if (kv.second.IsSequence()) {
+      for (const YAML::Node& item : kv.second) RepeatedKeys(item, child->second, out);
+    } else {
+      RepeatedKeys(kv.second, child->second, out);
+    }
+  }
+}
+
+std::vector<std::string> RunFile(const std::string& file, std::ostream& out) {
+  auto text = core::ReadFile(file);
+  if (!text.ok()) return {text.status().message()};
+  if (std::string bad = goyaml::Utf8Error(*text); !bad.empty()) return {"yaml: " + bad};
+  auto loaded = config::LoadYamlString(*text, file);
+  if (!loaded.ok()) return {loaded.status().message()};
   try {
-    const YAML::Node& r = *root;
+    std::vector<std::string> repeated;
+    RepeatedKeys(*loaded, "main.unitTestFile", &repeated);
+    if (!repeated.empty()) {
+      return {"yaml: unmarshal errors:\n  " + core::Join(repeated, "\n  ")};
+    }
+    const YAML::Node r = goyaml::MergedDeep(*loaded);
     CheckKeys(r, {"rule_files", "evaluation_interval", "group_eval_order", "tests"},
               "main.unitTestFile");
     std::filesystem::path dir = std::filesystem::path(file).parent_path();
@@ -402,13 +450,13 @@ std::vector<std::string> RunFile(const std::string& file) {
         if (::glob(joined.c_str(), 0, nullptr, &g) == 0) {
           for (size_t i = 0; i < g.gl_pathc; ++i) rule_files.push_back(g.gl_pathv[i]);
         } else {
-          rule_files.push_back(joined);
+          // promtool goes on without the pattern.
+          out << "  WARNING: no file match pattern " << pattern << "\n";
         }
         globfree(&g);
       }
     }
-    int64_t eval_interval =
-        r["evaluation_interval"] ? DurationOf(r["evaluation_interval"], "evaluation_interval") : 0;
+    int64_t eval_interval = r["evaluation_interval"] ? DurationOf(r["evaluation_interval"]) : 0;
     if (eval_interval == 0) eval_interval = kMinute;
     std::map<std::string, int> order;
     if (r["group_eval_order"]) {
@@ -441,7 +489,7 @@ int RunRuleTestFiles(const std::vector<std::string>& files, std::ostream& out) {
   bool failed = false;
   for (const std::string& file : files) {
     out << "Unit Testing:  " << file << "\n";
-    std::vector<std::string> errors = RunFile(file);
+    std::vector<std::string> errors = RunFile(file, out);
     if (errors.empty()) {
       out << "  SUCCESS\n";
     } else {
