@@ -217,7 +217,11 @@ class Loader {
       if (!expr.ok()) {
         rule_error(at(r["expr"]), "could not parse expression: " + expr.status().message());
       } else {
-        rule.expr = std::shared_ptr<const promql::Expr>(std::move(*expr));
+        // Prometheus evaluates a rule's expression as printed (String()),
+        // where matchers are sorted: that order is what absent() sees.
+        auto printed = promql::ParseExpr(promql::ToString(**expr));
+        rule.expr = std::shared_ptr<const promql::Expr>(printed.ok() ? std::move(*printed)
+                                                                     : std::move(*expr));
       }
     }
     Duration(r["for"], &rule.for_ms);

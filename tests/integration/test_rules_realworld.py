@@ -360,6 +360,63 @@ class RulesRealWorldTest(unittest.TestCase):
             with self.subTest(file=name):
                 self.compare(["test-rules"], ["test", "rules"], name, want)
 
+    def test_braces_inside_series_label_values(self):
+        """A '}' inside a quoted label value of an input series does not end
+        the selector (interface descriptions like "core {#12}")."""
+        self.write("rules.yml", UNIT_RULES)
+        self.write("braces_test.yml", """rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{job="j", desc="core: x {#12} y", other="a}b"}'
+        values: 1x5
+    promql_expr_test:
+      - expr: 'up{desc="core: x {#12} y"}'
+        eval_time: 2m
+        exp_samples:
+          - labels: 'up{job="j", desc="core: x {#12} y", other="a}b"}'
+            value: 1
+      - expr: job:up:sum
+        eval_time: 2m
+        exp_samples:
+          - labels: 'job:up:sum{job="j"}'
+            value: 1
+""")
+        ours, our_lines = run([EXPORTER, "test-rules", "braces_test.yml"], self.tmp)
+        theirs, their_lines = run([PROMTOOL, "test", "rules", "braces_test.yml"], self.tmp)
+        self.assertEqual((ours, theirs), (0, 0), "\n".join(our_lines + their_lines))
+        self.assertEqual(our_lines, their_lines)
+
+    def test_absent_labels_follow_the_printed_expression(self):
+        """absent() keeps a label set by `=` after another matcher of that
+        name, and rules run their expression as Prometheus prints it, with
+        the matchers sorted: `j="x", j!~"y"` in a rule is `j!~"y",j="x"`."""
+        self.write("absent.yml", """groups:
+  - name: g
+    rules:
+      - alert: Gone
+        expr: absent(m{n="c", j="abc", j !~ ".*_b_.*"})
+        for: 5m
+      - record: gone
+        expr: absent(m{n="c", j="abc", j !~ ".*_b_.*"})
+""")
+        lines = ["rule_files: [absent.yml]", "tests:", "  - interval: 1m", "    input_series:",
+                 "      - series: 'other'", "        values: 1x10", "    alert_rule_test:",
+                 "      - eval_time: 6m", "        alertname: Gone", "        exp_alerts: []",
+                 "    promql_expr_test:"]
+        for expr in ['gone', 'absent(m{n="c", j="abc", j!~"q"})', 'absent(m{j!~"q", j="abc"})',
+                     'absent(m{j="a", j="a"})', 'absent(m{j="a", j="b", k="c"})',
+                     'absent(m{j=~"a", k=""})', 'absent_over_time(m{k!="", k="z", j="a"}[5m])']:
+            lines += [f"      - expr: '{expr}'", "        eval_time: 6m", "        exp_samples: []"]
+        self.write("absent_test.yml", "\n".join(lines) + "\n")
+        ours, our_lines = run([EXPORTER, "test-rules", "absent_test.yml"], self.tmp)
+        theirs, their_lines = run([PROMTOOL, "test", "rules", "absent_test.yml"], self.tmp)
+        self.assertEqual((ours, theirs), (1, 1))
+        report = "\n".join(their_lines)
+        self.assertIn('Labels:{alertname="Gone", j="abc", n="c"}', report)
+        self.assertIn('got: {__name__="gone", j="abc", n="c"} 1E+00', report)
+        self.assertEqual(our_lines, their_lines)
+
     def test_merged_labels_reach_the_alert(self):
         """The merged labels are the alert's, not just accepted: promtool and
         pgdr both fail on the same wrong expectation, with the same report."""
