@@ -120,8 +120,10 @@ YAML::Node Merged(const YAML::Node& map) {
   auto add = [&](const YAML::Node& key, const YAML::Node& value) {
     if (keys.insert(key.Scalar()).second) out.force_insert(key, value);
   };
-  for (const auto& kv : map) {
-    if (!IsMergeKey(kv.first)) add(kv.first, kv.second);
+  for (const auto& kv : map) {  // explicit keys, repeated ones included
+    if (IsMergeKey(kv.first)) continue;
+    keys.insert(kv.first.Scalar());
+    out.force_insert(kv.first, kv.second);
   }
   for (const auto& kv : map) {
     if (!IsMergeKey(kv.first)) continue;

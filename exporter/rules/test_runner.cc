@@ -102,18 +102,6 @@ int64_t DurationOf(const YAML::Node& n) {
   return d->count();
 }
 
-void CheckKeys(const YAML::Node& map, std::initializer_list<std::string_view> allowed,
-               std::string_view type) {
-  if (!map.IsMap()) return;
-  for (const auto& kv : map) {
-    std::string key = kv.first.Scalar();
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      throw Failure{"yaml: unmarshal errors:\n  line " + std::to_string(kv.first.Mark().line + 1) +
-                    ": field " + key + " not found in type " + std::string(type)};
-    }
-  }
-}
-
 std::map<std::string, std::string> StringMap(const YAML::Node& n) {
   std::map<std::string, std::string> out;
   if (!n || n.IsNull()) return out;
@@ -141,10 +129,6 @@ class TestGroup {
         group_order_(group_order) {}
 
   std::vector<std::string> Run(int64_t default_interval) {
-    CheckKeys(node_,
-              {"interval", "input_series", "alert_rule_test", "promql_expr_test", "external_labels",
-               "external_url", "name"},
-              "main.testGroup");
     interval_ = node_["interval"] ? DurationOf(node_["interval"]) : 0;
     if (interval_ == 0) interval_ = default_interval;
     name_ = node_["name"] ? node_["name"].Scalar() : "";
@@ -153,7 +137,6 @@ class TestGroup {
 
     std::vector<SeriesInput> inputs;
     for (const YAML::Node& s : Seq(node_["input_series"])) {
-      CheckKeys(s, {"series", "values"}, "main.series");
       std::string series = s["series"] ? s["series"].Scalar() : "";
       std::string values = s["values"] ? s["values"].Scalar() : "";
       auto desc = promql::ParseSeriesDescription(series + " " + values);
@@ -181,7 +164,6 @@ class TestGroup {
     std::map<int64_t, std::vector<YAML::Node>> alert_tests;
     int64_t max_t = 0;
     for (const YAML::Node& a : Seq(node_["alert_rule_test"])) {
-      CheckKeys(a, {"eval_time", "alertname", "exp_alerts"}, "main.alertTestCase");
       int64_t t = DurationOf(a["eval_time"]);
       std::string alertname = a["alertname"] ? a["alertname"].Scalar() : "";
       if (alertname.empty()) {
@@ -193,7 +175,6 @@ class TestGroup {
       max_t = std::max(max_t, t);
     }
     for (const YAML::Node& p : Seq(node_["promql_expr_test"])) {
-      CheckKeys(p, {"expr", "eval_time", "exp_samples"}, "main.promqlTestCase");
       max_t = std::max(max_t, DurationOf(p["eval_time"]));
     }
 
@@ -301,7 +282,6 @@ class TestGroup {
     }
     std::vector<LabelsAndAnnotations> want;
     for (const YAML::Node& e : Seq(test["exp_alerts"])) {
-      CheckKeys(e, {"exp_labels", "exp_annotations"}, "main.alert");
       auto labels = StringMap(e["exp_labels"]);
       labels["alertname"] = alertname;
       want.push_back({FromMap(labels), FromMap(StringMap(e["exp_annotations"]))});
@@ -334,7 +314,6 @@ class TestGroup {
     }
     std::vector<std::pair<tsdb::Labels, double>> want;
     for (const YAML::Node& s : Seq(p["exp_samples"])) {
-      CheckKeys(s, {"labels", "value"}, "main.sample");
       std::string labels_text = s["labels"] ? s["labels"].Scalar() : "";
       tsdb::Labels labels;
       if (!labels_text.empty()) {
@@ -386,39 +365,62 @@ class TestGroup {
   std::string external_url_;
 };
 
-// yaml.v2's UnmarshalStrict (promtool's reader of test files) refuses
-// repeated keys: "field x already set in type main.series" in a struct,
-// "key \"x\" already set in map" in a map. `type` names the struct `node`
-// decodes into, "" for a map; the lines go to `out` in the file's order.
-void RepeatedKeys(const YAML::Node& node, const std::string& type, std::vector<std::string>* out) {
-  static const std::map<std::string, std::map<std::string, std::string>> kFields = {
-      {"main.unitTestFile", {{"tests", "main.testGroup"}}},
+// yaml.v2's UnmarshalStrict (promtool's reader of test files) decodes the
+// whole file before any test runs and refuses unknown fields ("field x not
+// found in type main.series"), repeated fields ("field x already set in
+// type main.series") and repeated map keys ("key \"x\" already set in
+// map"). `type` names the struct `node` decodes into ("map" for a string
+// map); the lines go to `out` in the file's order.
+void StrictDecodeErrors(const YAML::Node& node, const std::string& type,
+                        std::vector<std::string>* out) {
+  // Struct -> field -> the type of its value (a struct, "map", or "" for
+  // what holds no keys).
+  static const std::map<std::string, std::map<std::string, std::string>> kStructs = {
+      {"main.unitTestFile",
+       {{"rule_files", ""},
+        {"evaluation_interval", ""},
+        {"group_eval_order", ""},
+        {"tests", "main.testGroup"}}},
       {"main.testGroup",
-       {{"input_series", "main.series"},
+       {{"interval", ""},
+        {"input_series", "main.series"},
         {"alert_rule_test", "main.alertTestCase"},
         {"promql_expr_test", "main.promqlTestCase"},
-        {"external_labels", ""}}},
-      {"main.alertTestCase", {{"exp_alerts", "main.alert"}}},
-      {"main.alert", {{"exp_labels", ""}, {"exp_annotations", ""}}},
-      {"main.promqlTestCase", {{"exp_samples", "main.sample"}}},
+        {"external_labels", "map"},
+        {"external_url", ""},
+        {"name", ""}}},
+      {"main.series", {{"series", ""}, {"values", ""}}},
+      {"main.alertTestCase", {{"eval_time", ""}, {"alertname", ""}, {"exp_alerts", "main.alert"}}},
+      {"main.alert", {{"exp_labels", "map"}, {"exp_annotations", "map"}}},
+      {"main.promqlTestCase", {{"expr", ""}, {"eval_time", ""}, {"exp_samples", "main.sample"}}},
+      {"main.sample", {{"labels", ""}, {"value", ""}}},
   };
   if (!node.IsMap()) return;
+  const auto fields = kStructs.find(type);
   std::set<std::string> seen;
   for (const auto& kv : node) {
     const std::string key = kv.first.Scalar();
-    if (!seen.insert(key).second) {
-      const std::string line = "line " + std::to_string(kv.first.Mark().line + 1);
-      out->push_back(type.empty() ? line + ": key " + goyaml::GoQuote(key) + " already set in map"
-                                  : line + ": field " + key + " already set in type " + type);
+    const std::string line = "line " + std::to_string(kv.first.Mark().line + 1);
+    if (fields == kStructs.end()) {  // a map
+      if (!seen.insert(key).second) {
+        out->push_back(line + ": key " + goyaml::GoQuote(key) + " already set in map");
+      }
+      continue;
     }
-    auto fields = kFields.find(type);
-    if (fields == kFields.end()) continue;
-    auto child = fields->second.find(key);
-    if (child == fields->second.end()) continue;
+    const auto field = fields->second.find(key);
+    if (field == fields->second.end()) {
+      out->push_back(line + ": field " + key + " not found in type " + type);
+      continue;
+    }
+    if (!seen.insert(key).second) {
+      out->push_back(line + ": field " + key + " already set in type " + type);
+      continue;
+    }
+    if (field->second.empty()) continue;
     if (kv.second.IsSequence()) {
-      for (const YAML::Node& item : kv.second) RepeatedKeys(item, child->second, out);
+      for (const YAML::Node& item : kv.second) StrictDecodeErrors(item, field->second, out);
     } else {
-      RepeatedKeys(kv.second, child->second, out);
+      StrictDecodeErrors(kv.second, field->second, out);
     }
   }
 }
@@ -430,14 +432,13 @@ std::vector<std::string> RunFile(const std::string& file, std::ostream& out) {
   auto loaded = config::LoadYamlString(*text, file);
   if (!loaded.ok()) return {loaded.status().message()};
   try {
-    std::vector<std::string> repeated;
-    RepeatedKeys(*loaded, "main.unitTestFile", &repeated);
-    if (!repeated.empty()) {
-      return {"yaml: unmarshal errors:\n  " + core::Join(repeated, "\n  ")};
-    }
+    // Merge keys first: yaml.v2 merges before it looks at the fields.
     const YAML::Node r = goyaml::MergedDeep(*loaded);
-    CheckKeys(r, {"rule_files", "evaluation_interval", "group_eval_order", "tests"},
-              "main.unitTestFile");
+    std::vector<std::string> decode_errors;
+    StrictDecodeErrors(r, "main.unitTestFile", &decode_errors);
+    if (!decode_errors.empty()) {
+      return {"yaml: unmarshal errors:\n  " + core::Join(decode_errors, "\n  ")};
+    }
     std::filesystem::path dir = std::filesystem::path(file).parent_path();
     std::vector<std::string> rule_files;
     if (r["rule_files"]) {

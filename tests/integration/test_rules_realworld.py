@@ -264,6 +264,30 @@ tests:
         exp_alerts:
           - exp_labels: {job: j, job: k}
 """, 1),
+    # The whole file decodes before any test runs: every unknown field of
+    # every group in one block, and no test failure reported.
+    "unknown_fields_test.yml": ("""rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{job="j"}'
+        values: 1x5
+    promql_expr_test:
+      - expr: job:up:sum
+        eval_time: 2m
+        exp_samples:
+          - labels: 'job:up:sum{job="j"}'
+            value: 7
+  - interval: 1m
+    input_series: []
+    promql_expr_test:
+      - expr: up
+        eval_time: 2m
+        exp_samples:
+          - labels: up
+            histogram: '{{count:1}}'
+        comment: new field
+""", 1),
     "labels_list_test.yml": ("""rule_files: [rules.yml]
 tests:
   - interval: 1m
