@@ -130,7 +130,6 @@ class TestGroup {
 
   std::vector<std::string> Run(int64_t default_interval) {
     interval_ = node_["interval"] ? DurationOf(node_["interval"]) : 0;
-    if (interval_ == 0) interval_ = default_interval;
     name_ = node_["name"] ? node_["name"].Scalar() : "";
     external_labels_ = StringMap(node_["external_labels"]);
     external_url_ = node_["external_url"] ? node_["external_url"].Scalar() : "";
@@ -142,6 +141,15 @@ class TestGroup {
       auto desc = promql::ParseSeriesDescription(series + " " + values);
       if (!desc.ok()) return {desc.status().message()};
       inputs.push_back(SeriesInput{std::move(desc->labels), std::move(desc->values)});
+      if (interval_ == 0) {
+        // promtool 2.42 does not default a group's interval: it loads the
+        // series with "load 0s", every sample at time 0, and its TSDB keeps
+        // the first of them.
+        std::vector<std::optional<double>>& v = inputs.back().values;
+        auto first = std::find_if(v.begin(), v.end(), [](const auto& x) { return x.has_value(); });
+        v = first == v.end() ? std::vector<std::optional<double>>{}
+                             : std::vector<std::optional<double>>{*first};
+      }
     }
 
     std::vector<std::unique_ptr<Group>> groups;
@@ -153,7 +161,8 @@ class TestGroup {
         continue;
       }
       for (GroupSpec& g : *specs)
-        groups.push_back(std::make_unique<Group>(std::move(g), interval_));
+        groups.push_back(
+            std::make_unique<Group>(std::move(g), interval_ != 0 ? interval_ : default_interval));
     }
     if (!errors.empty()) return errors;
     std::stable_sort(groups.begin(), groups.end(), [&](const auto& a, const auto& b) {

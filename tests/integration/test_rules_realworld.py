@@ -288,6 +288,28 @@ tests:
             histogram: '{{count:1}}'
         comment: new field
 """, 1),
+    # promtool 2.42 does not default a test group's interval: "load 0s" puts
+    # every sample at time 0, and the first one stays.
+    "no_interval_test.yml": ("""rule_files: [rules.yml]
+evaluation_interval: 30s
+tests:
+  - input_series:
+      - series: 'up{job="j", instance="i"}'
+        values: 1 0 0 0 0 0
+      - series: b
+        values: _ _ 5 6 stale
+      - series: c
+        values: stale 3
+    promql_expr_test:
+      - {expr: up, eval_time: 0s, exp_samples: []}
+      - {expr: up, eval_time: 2m, exp_samples: []}
+      - {expr: b, eval_time: 1m, exp_samples: []}
+      - {expr: c, eval_time: 1m, exp_samples: []}
+      - {expr: "count_over_time(b[10m])", eval_time: 4m, exp_samples: []}
+      - {expr: up, eval_time: 6m, exp_samples: []}
+    alert_rule_test:
+      - {eval_time: 3m, alertname: A, exp_alerts: []}
+""", 1),
     "labels_list_test.yml": ("""rule_files: [rules.yml]
 tests:
   - interval: 1m
