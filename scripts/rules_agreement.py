@@ -74,7 +74,7 @@ def kind(path):
 
 def run(cmd, cwd):
     try:
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300,
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900,
                               errors="replace")
         return proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired:
