@@ -12,7 +12,7 @@ rule files promtool accepts, and every disagreement grouped by class pair.
 Exit status: 0 when every file agrees, 1 otherwise.
 
 Standard library only; the corpus itself is not part of the repository
-(docs/rules.md lists the public sources it was built from).
+(docs/evaluator.md lists the public sources it was built from).
 """
 
 import argparse

@@ -3,7 +3,7 @@ collections write it.
 
 Each case is a minimal file written for this test; it pins one class of
 disagreement that scripts/rules_agreement.py found (or could find) between
-pgdr and promtool on public rule files and their unit tests (docs/rules.md,
+pgdr and promtool on public rule files and their unit tests (docs/evaluator.md,
 "Agreement with promtool on public rule files"): YAML features that
 yaml-cpp treats differently from Go's yaml.v2/v3 (merge keys, repeated keys,
 UTF-8, type mismatches, null values) and comment lines inside expressions.
