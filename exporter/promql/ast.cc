@@ -1,6 +1,7 @@
 // Names of node kinds and operators, and the printer (Prometheus's String()).
 #include "pgdr/promql/ast.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -69,6 +70,7 @@ std::string SelectorBase(const VectorSelector& vs) {
     parts.push_back(m.ToString());
   }
   if (parts.empty()) return vs.name;
+  std::sort(parts.begin(), parts.end());  // as Prometheus prints them
   return vs.name + "{" + core::Join(parts, ",") + "}";
 }
 

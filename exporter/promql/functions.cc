@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <set>
 #include <unordered_map>
 
 #include "promql/evaluator.h"
@@ -182,16 +183,18 @@ tsdb::Labels AbsentLabels(const Expr& arg) {
   }
   tsdb::Labels out;
   if (vs == nullptr) return out;
-  std::vector<std::string> drop;
+  // Prometheus 2.42's labels.Builder, matcher by matcher: the first
+  // equality matcher of a name sets it, any other matcher of that name
+  // deletes it; an equality matcher after a deletion sets it again.
+  std::set<std::string> seen;
   for (const auto& m : vs->matchers) {
     if (m.name() == tsdb::kMetricName) continue;
-    if (m.type() == tsdb::MatchType::kEqual && tsdb::GetLabel(out, m.name()).empty()) {
+    if (m.type() == tsdb::MatchType::kEqual && seen.insert(m.name()).second) {
       tsdb::SetLabel(out, m.name(), m.value());
     } else {
-      drop.push_back(m.name());
+      tsdb::SetLabel(out, m.name(), "");
     }
   }
-  for (const auto& name : drop) tsdb::SetLabel(out, name, "");
   return out;
 }
 

@@ -698,7 +698,23 @@ core::Result<ExprPtr> ParseExpr(std::string_view input) {
 
 core::Result<SeriesDescription> ParseSeriesDescription(std::string_view input) {
   // Lex only the selector part: values use notation ("1+2x3") the lexer rejects.
-  size_t cut = input.find('}');
+  // The selector ends at the first '}' outside quoted label values.
+  size_t cut = std::string_view::npos;
+  char quote = 0;
+  for (size_t k = 0; k < input.size() && cut == std::string_view::npos; ++k) {
+    const char c = input[k];
+    if (quote != 0) {
+      if (c == '\\' && quote != '`') {
+        ++k;
+      } else if (c == quote) {
+        quote = 0;
+      }
+    } else if (c == '"' || c == '\'' || c == '`') {
+      quote = c;
+    } else if (c == '}') {
+      cut = k;
+    }
+  }
   std::string_view head = input;
   if (cut != std::string_view::npos) {
     head = input.substr(0, cut + 1);

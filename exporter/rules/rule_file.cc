@@ -1,10 +1,14 @@
 // Rule files: YAML to GroupSpec, validated as Prometheus's rulefmt does.
 #include "pgdr/rules/rule_file.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include "pgdr/config/yaml_reader.h"
+#include "pgdr/core/files.h"
 #include "pgdr/promql/parser.h"
+#include "rules/go_yaml.h"
 #include "rules/template.h"
 
 namespace pgdr::rules {
@@ -37,69 +41,130 @@ class Loader {
 
   std::vector<std::string> Load(const YAML::Node& root, std::vector<GroupSpec>* out) {
     if (!root || root.IsNull()) return errors_;
+    // rulefmt.Parse decodes twice: into RuleGroups (strict), then into a
+    // struct of yaml.Nodes; the second pass fails only at the top level.
+    std::vector<std::string> second;
     if (!root.IsMap()) {
-      Error("yaml: unmarshal errors:\n  line " + std::to_string(root.Mark().line + 1) +
-            ": cannot unmarshal into rulefmt.RuleGroups");
-      return errors_;
+      TypeError(root, "rulefmt.RuleGroups");
+      second.push_back(goyaml::TypeError(root, "rulefmt.ruleGroups"));
+      return Finish(second);
     }
-    UnknownKeys(root, {"groups"}, "rulefmt.RuleGroups");
-    YAML::Node groups = root["groups"];
-    if (!groups) return errors_;
+    if (Duplicates(root)) return Finish(goyaml::DuplicateKeys(root));
+    const YAML::Node top = goyaml::Merged(root);
+    UnknownKeys(top, {"groups"}, "rulefmt.RuleGroups");
+    YAML::Node groups = top["groups"];
+    if (!groups || groups.IsNull()) return Finish(second);
     if (!groups.IsSequence()) {
-      Error(Pos(groups) + ": groups must be a list");
-      return errors_;
+      TypeError(groups, "[]rulefmt.RuleGroup");
+      second.push_back(goyaml::TypeError(groups, "[]yaml.Node"));
+      return Finish(second);
     }
     std::set<std::string> names;
-    for (const YAML::Node& g : groups) {
-      if (!g.IsMap()) {
-        Error(Pos(g) + ": a group must be a map");
+    for (const YAML::Node& node : groups) {
+      if (!node.IsMap() && !node.IsNull()) {
+        TypeError(node, "rulefmt.RuleGroup");
         continue;
       }
+      if (Duplicates(node)) continue;
+      const YAML::Node g = goyaml::Merged(node);
       UnknownKeys(g, {"name", "interval", "limit", "rules", "source_tenants"}, "rulefmt.RuleGroup");
       GroupSpec spec;
       spec.file = file_;
-      spec.name = Scalar(g["name"]);
-      if (spec.name.empty()) Error(Pos(g) + ": Groupname must not be empty");
+      spec.name = String(g["name"]);
+      if (spec.name.empty()) Error(Pos(node) + ": Groupname must not be empty");
       if (!names.insert(spec.name).second) {
-        Error(Pos(g) + ": groupname: \"" + spec.name + "\" is repeated in the same file");
+        Error(Pos(node) + ": groupname: \"" + spec.name + "\" is repeated in the same file");
       }
-      if (g["interval"]) {
-        auto d = config::ParseDuration(Scalar(g["interval"]));
-        if (!d.ok()) {
-          Fatal(d.status().message());
-        } else {
-          spec.interval_ms = d->count();
-        }
-      }
-      if (g["limit"]) {
-        try {
-          spec.limit = g["limit"].as<int>();
-        } catch (const YAML::Exception&) {
-          Error(Pos(g["limit"]) + ": limit must be an integer");
-        }
-      }
+      Duration(g["interval"], &spec.interval_ms);
+      Limit(g["limit"], &spec.limit);
       YAML::Node rules = g["rules"];
       if (rules && rules.IsSequence()) {
         int index = 0;
         for (const YAML::Node& r : rules) {
           ++index;
-          if (!r.IsMap()) {
-            Error(Pos(r) + ": a rule must be a map");
+          if (!r.IsMap() && !r.IsNull()) {
+            TypeError(r, "rulefmt.RuleNode");
             continue;
           }
-          spec.rules.push_back(LoadRule(r, spec.name, index));
+          if (Duplicates(r)) continue;
+          spec.rules.push_back(LoadRule(goyaml::Merged(r), r, spec.name, index));
         }
       } else if (rules && !rules.IsNull()) {
-        Error(Pos(rules) + ": rules must be a list");
+        TypeError(rules, "[]rulefmt.RuleNode");
       }
       out->push_back(std::move(spec));
     }
-    if (!fatal_.empty()) return {fatal_};
-    return errors_;
+    return Finish(second);
   }
 
  private:
   void Error(const std::string& msg) { errors_.push_back(file_ + ": " + msg); }
+
+  // Decoding errors (yaml.v3's TypeError lines): reported together, in the
+  // file's order, and instead of the checks that run on decoded groups.
+  void TypeError(const YAML::Node& node, std::string_view go_type) {
+    terrors_.push_back(goyaml::TypeError(node, go_type));
+  }
+  bool Duplicates(const YAML::Node& map) {
+    std::vector<std::string> d = goyaml::DuplicateKeys(map);
+    terrors_.insert(terrors_.end(), d.begin(), d.end());
+    return !d.empty();
+  }
+  std::string Unmarshal(std::vector<std::string> lines) const {
+    auto line_of = [](const std::string& e) { return std::atoi(e.c_str() + 5); };  // "line N"
+    std::stable_sort(lines.begin(), lines.end(), [&](const std::string& a, const std::string& b) {
+      return line_of(a) < line_of(b);
+    });
+    std::string msg = file_ + ": yaml: unmarshal errors:";
+    for (const std::string& l : lines) msg += "\n  " + l;
+    return msg;
+  }
+  std::vector<std::string> Finish(const std::vector<std::string>& second_pass) {
+    std::vector<std::string> out;
+    if (!fatal_.empty()) {
+      out.push_back(fatal_);
+    } else if (!terrors_.empty()) {
+      out.push_back(Unmarshal(terrors_));
+    } else {
+      out = errors_;
+    }
+    if (!second_pass.empty()) out.push_back(Unmarshal(second_pass));
+    return out;
+  }
+
+  // A string field: any scalar (null: empty); a list or map is a TypeError.
+  std::string String(const YAML::Node& n) {
+    if (n && (n.IsMap() || n.IsSequence())) TypeError(n, "string");
+    return Scalar(n);
+  }
+  // model.Duration: null leaves the zero value; a bad string ends decoding.
+  void Duration(const YAML::Node& n, int64_t* out) {
+    if (!n || n.IsNull()) return;
+    if (!n.IsScalar()) {
+      TypeError(n, "string");
+      return;
+    }
+    auto d = config::ParseDuration(n.Scalar());
+    if (!d.ok()) {
+      Fatal(d.status().message());
+    } else {
+      *out = d->count();
+    }
+  }
+  // An int field: yaml.v3 takes ints, and floats truncated.
+  void Limit(const YAML::Node& n, int* out) {
+    if (!n || n.IsNull()) return;
+    const std::string tag = goyaml::ShortTag(n);
+    long long i = 0;
+    double f = 0;
+    if (tag == "!!int" && YAML::convert<long long>::decode(n, i)) {
+      *out = static_cast<int>(i);
+    } else if (tag == "!!float" && YAML::convert<double>::decode(n, f)) {
+      *out = static_cast<int>(f);
+    } else {
+      TypeError(n, "int");
+    }
+  }
   // Errors while decoding YAML (bad durations) end the file's checks, as
   // in promtool, where they abort unmarshalling.
   void Fatal(const std::string& msg) {
@@ -113,17 +178,19 @@ class Loader {
       bool ok = false;
       for (auto a : allowed) ok = ok || a == key;
       if (!ok) {
-        Error("yaml: unmarshal errors:\n  line " + std::to_string(kv.first.Mark().line + 1) +
-              ": field " + key + " not found in type " + std::string(type));
+        terrors_.push_back("line " + std::to_string(kv.first.Mark().line + 1) + ": field " + key +
+                           " not found in type " + std::string(type));
       }
     }
   }
 
-  RuleSpec LoadRule(const YAML::Node& r, const std::string& group, int index) {
+  // `r` is the rule's map with merge keys applied, `node` the map as written.
+  RuleSpec LoadRule(const YAML::Node& r, const YAML::Node& node, const std::string& group,
+                    int index) {
     UnknownKeys(r, {"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"},
                 "rulefmt.RuleNode");
     RuleSpec rule;
-    rule.line = r.Mark().line + 1;
+    rule.line = node.Mark().line + 1;
     rule.record = Scalar(r["record"]);
     rule.alert = Scalar(r["alert"]);
     rule.expr_text = Scalar(r["expr"]);
@@ -150,28 +217,24 @@ class Loader {
       if (!expr.ok()) {
         rule_error(at(r["expr"]), "could not parse expression: " + expr.status().message());
       } else {
-        rule.expr = std::shared_ptr<const promql::Expr>(std::move(*expr));
+        // Prometheus evaluates a rule's expression as printed (String()),
+        // where matchers are sorted: that order is what absent() sees.
+        auto printed = promql::ParseExpr(promql::ToString(**expr));
+        rule.expr = std::shared_ptr<const promql::Expr>(printed.ok() ? std::move(*printed)
+                                                                     : std::move(*expr));
       }
     }
-    auto duration = [&](const char* key, int64_t* out) {
-      if (!r[key]) return;
-      auto d = config::ParseDuration(Scalar(r[key]));
-      if (!d.ok()) {
-        Fatal(d.status().message());
-      } else {
-        *out = d->count();
-      }
-    };
-    duration("for", &rule.for_ms);
-    duration("keep_firing_for", &rule.keep_firing_for_ms);
+    Duration(r["for"], &rule.for_ms);
+    Duration(r["keep_firing_for"], &rule.keep_firing_for_ms);
     auto string_map = [&](const char* key, std::map<std::string, std::string>* out) {
       const YAML::Node& m = r[key];
       if (!m || m.IsNull()) return;
       if (!m.IsMap()) {
-        rule_error(at(m), std::string(key) + " must be a map");
+        TypeError(m, "map[string]string");
         return;
       }
-      for (const auto& kv : m) (*out)[kv.first.Scalar()] = Scalar(kv.second);
+      if (Duplicates(m)) return;
+      for (const auto& kv : goyaml::Merged(m)) (*out)[kv.first.Scalar()] = String(kv.second);
     };
     string_map("labels", &rule.labels);
     string_map("annotations", &rule.annotations);
@@ -209,19 +272,32 @@ class Loader {
 
   std::string file_;
   std::vector<std::string> errors_;
+  std::vector<std::string> terrors_;
   std::string fatal_;
 };
 
 }  // namespace
 
 std::vector<std::string> ValidateRuleFile(const std::string& path, std::vector<GroupSpec>* groups) {
-  auto root = config::LoadYamlFile(path);
-  if (!root.ok()) return {root.status().message()};
+  auto text = core::ReadFile(path);
+  if (!text.ok()) return {text.status().message()};
+  // Both of rulefmt.Parse's passes fail alike on what does not parse.
+  if (std::string bad = goyaml::Utf8Error(*text); !bad.empty()) {
+    return {path + ": yaml: " + bad, path + ": yaml: " + bad};
+  }
+  YAML::Node root;
+  try {
+    root = YAML::Load(*text);
+  } catch (const YAML::Exception& e) {
+    std::string msg = path + ": yaml: ";
+    if (!e.mark.is_null()) msg += "line " + std::to_string(e.mark.line + 1) + ": ";
+    return {msg + e.msg, msg + e.msg};
+  }
   Loader loader(path);
   std::vector<GroupSpec> out;
   std::vector<std::string> errors;
   try {
-    errors = loader.Load(*root, &out);
+    errors = loader.Load(root, &out);
   } catch (const YAML::Exception& e) {
     errors.push_back(path + ": " + e.what());
   }

@@ -12,12 +12,14 @@
 #include <set>
 
 #include "pgdr/config/yaml_reader.h"
+#include "pgdr/core/files.h"
 #include "pgdr/core/strings.h"
 #include "pgdr/promql/engine.h"
 #include "pgdr/promql/parser.h"
 #include "pgdr/rules/rule.h"
 #include "pgdr/rules/rule_file.h"
 #include "pgdr/tsdb/tsdb.h"
+#include "rules/go_yaml.h"
 
 namespace pgdr::rules {
 namespace {
@@ -101,31 +103,20 @@ tsdb::Labels AnnotationsFromMap(const std::map<std::string, std::string>& m) {
   return out;
 }
 
-int64_t DurationOf(const YAML::Node& n, const std::string& what) {
-  if (!n) return 0;
+// model.Duration's UnmarshalYAML error ends decoding, printed bare.
+int64_t DurationOf(const YAML::Node& n) {
+  if (!n || n.IsNull()) return 0;
   auto d = config::ParseDuration(n.Scalar());
-  if (!d.ok()) {
-    throw Failure{"yaml: unmarshal errors:\n  line " + std::to_string(n.Mark().line + 1) +
-                  ": cannot unmarshal " + what + ": " + d.status().message()};
-  }
+  if (!d.ok()) throw Failure{d.status().message()};
   return d->count();
-}
-
-void CheckKeys(const YAML::Node& map, std::initializer_list<std::string_view> allowed,
-               std::string_view type) {
-  if (!map.IsMap()) return;
-  for (const auto& kv : map) {
-    std::string key = kv.first.Scalar();
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      throw Failure{"yaml: unmarshal errors:\n  line " + std::to_string(kv.first.Mark().line + 1) +
-                    ": field " + key + " not found in type " + std::string(type)};
-    }
-  }
 }
 
 std::map<std::string, std::string> StringMap(const YAML::Node& n) {
   std::map<std::string, std::string> out;
-  if (!n || !n.IsMap()) return out;
+  if (!n || n.IsNull()) return out;
+  if (!n.IsMap()) {
+    throw Failure{"yaml: unmarshal errors:\n  " + goyaml::TypeError(n, "map[string]string")};
+  }
   for (const auto& kv : n) out[kv.first.Scalar()] = kv.second.IsScalar() ? kv.second.Scalar() : "";
   return out;
 }
@@ -147,24 +138,27 @@ class TestGroup {
         group_order_(group_order) {}
 
   std::vector<std::string> Run(int64_t default_interval) {
-    CheckKeys(node_,
-              {"interval", "input_series", "alert_rule_test", "promql_expr_test", "external_labels",
-               "external_url", "name"},
-              "main.testGroup");
-    interval_ = node_["interval"] ? DurationOf(node_["interval"], "interval") : 0;
-    if (interval_ == 0) interval_ = default_interval;
+    interval_ = node_["interval"] ? DurationOf(node_["interval"]) : 0;
     name_ = node_["name"] ? node_["name"].Scalar() : "";
     external_labels_ = StringMap(node_["external_labels"]);
     external_url_ = node_["external_url"] ? node_["external_url"].Scalar() : "";
 
     std::vector<SeriesInput> inputs;
     for (const YAML::Node& s : Seq(node_["input_series"])) {
-      CheckKeys(s, {"series", "values"}, "main.series");
       std::string series = s["series"] ? s["series"].Scalar() : "";
       std::string values = s["values"] ? s["values"].Scalar() : "";
       auto desc = promql::ParseSeriesDescription(series + " " + values);
       if (!desc.ok()) return {desc.status().message()};
       inputs.push_back(SeriesInput{std::move(desc->labels), std::move(desc->values)});
+      if (interval_ == 0) {
+        // promtool 2.42 does not default a group's interval: it loads the
+        // series with "load 0s", every sample at time 0, and its TSDB keeps
+        // the first of them.
+        std::vector<std::optional<double>>& v = inputs.back().values;
+        auto first = std::find_if(v.begin(), v.end(), [](const auto& x) { return x.has_value(); });
+        v = first == v.end() ? std::vector<std::optional<double>>{}
+                             : std::vector<std::optional<double>>{*first};
+      }
     }
 
     std::vector<std::unique_ptr<Group>> groups;
@@ -176,7 +170,8 @@ class TestGroup {
         continue;
       }
       for (GroupSpec& g : *specs)
-        groups.push_back(std::make_unique<Group>(std::move(g), interval_));
+        groups.push_back(
+            std::make_unique<Group>(std::move(g), interval_ != 0 ? interval_ : default_interval));
     }
     if (!errors.empty()) return errors;
     std::stable_sort(groups.begin(), groups.end(), [&](const auto& a, const auto& b) {
@@ -187,8 +182,7 @@ class TestGroup {
     std::map<int64_t, std::vector<YAML::Node>> alert_tests;
     int64_t max_t = 0;
     for (const YAML::Node& a : Seq(node_["alert_rule_test"])) {
-      CheckKeys(a, {"eval_time", "alertname", "exp_alerts"}, "main.alertTestCase");
-      int64_t t = DurationOf(a["eval_time"], "eval_time");
+      int64_t t = DurationOf(a["eval_time"]);
       std::string alertname = a["alertname"] ? a["alertname"].Scalar() : "";
       if (alertname.empty()) {
         std::string in_group = name_.empty() ? "" : " (in TestGroup " + name_ + ")";
@@ -199,8 +193,7 @@ class TestGroup {
       max_t = std::max(max_t, t);
     }
     for (const YAML::Node& p : Seq(node_["promql_expr_test"])) {
-      CheckKeys(p, {"expr", "eval_time", "exp_samples"}, "main.promqlTestCase");
-      max_t = std::max(max_t, DurationOf(p["eval_time"], "eval_time"));
+      max_t = std::max(max_t, DurationOf(p["eval_time"]));
     }
 
     promql::EngineOptions opts;
@@ -307,7 +300,6 @@ class TestGroup {
     }
     std::vector<LabelsAndAnnotations> want;
     for (const YAML::Node& e : Seq(test["exp_alerts"])) {
-      CheckKeys(e, {"exp_labels", "exp_annotations"}, "main.alert");
       auto labels = StringMap(e["exp_labels"]);
       labels["alertname"] = alertname;
       want.push_back({FromMap(labels), AnnotationsFromMap(StringMap(e["exp_annotations"]))});
@@ -325,7 +317,7 @@ class TestGroup {
   void CheckExpr(const YAML::Node& p, const promql::Engine& engine, const tsdb::Storage& storage,
                  std::vector<std::string>& errors) {
     const std::string expr_text = p["expr"] ? p["expr"].Scalar() : "";
-    const int64_t t = DurationOf(p["eval_time"], "eval_time");
+    const int64_t t = DurationOf(p["eval_time"]);
     const std::string head =
         "    expr: " + core::Quoted(expr_text) + ", time: " + promql::FormatDurationMs(t);
     auto expr = promql::ParseExpr(expr_text);
@@ -340,7 +332,6 @@ class TestGroup {
     }
     std::vector<std::pair<tsdb::Labels, double>> want;
     for (const YAML::Node& s : Seq(p["exp_samples"])) {
-      CheckKeys(s, {"labels", "value"}, "main.sample");
       std::string labels_text = s["labels"] ? s["labels"].Scalar() : "";
       tsdb::Labels labels;
       if (!labels_text.empty()) {
@@ -392,13 +383,80 @@ class TestGroup {
   std::string external_url_;
 };
 
-std::vector<std::string> RunFile(const std::string& file) {
-  auto root = config::LoadYamlFile(file);
-  if (!root.ok()) return {root.status().message()};
+// yaml.v2's UnmarshalStrict (promtool's reader of test files) decodes the
+// whole file before any test runs and refuses unknown fields ("field x not
+// found in type main.series"), repeated fields ("field x already set in
+// type main.series") and repeated map keys ("key \"x\" already set in
+// map"). `type` names the struct `node` decodes into ("map" for a string
+// map); the lines go to `out` in the file's order.
+void StrictDecodeErrors(const YAML::Node& node, const std::string& type,
+                        std::vector<std::string>* out) {
+  // Struct -> field -> the type of its value (a struct, "map", or "" for
+  // what holds no keys).
+  static const std::map<std::string, std::map<std::string, std::string>> kStructs = {
+      {"main.unitTestFile",
+       {{"rule_files", ""},
+        {"evaluation_interval", ""},
+        {"group_eval_order", ""},
+        {"tests", "main.testGroup"}}},
+      {"main.testGroup",
+       {{"interval", ""},
+        {"input_series", "main.series"},
+        {"alert_rule_test", "main.alertTestCase"},
+        {"promql_expr_test", "main.promqlTestCase"},
+        {"external_labels", "map"},
+        {"external_url", ""},
+        {"name", ""}}},
+      {"main.series", {{"series", ""}, {"values", ""}}},
+      {"main.alertTestCase", {{"eval_time", ""}, {"alertname", ""}, {"exp_alerts", "main.alert"}}},
+      {"main.alert", {{"exp_labels", "map"}, {"exp_annotations", "map"}}},
+      {"main.promqlTestCase", {{"expr", ""}, {"eval_time", ""}, {"exp_samples", "main.sample"}}},
+      {"main.sample", {{"labels", ""}, {"value", ""}}},
+  };
+  if (!node.IsMap()) return;
+  const auto fields = kStructs.find(type);
+  std::set<std::string> seen;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    const std::string line = "line " + std::to_string(kv.first.Mark().line + 1);
+    if (fields == kStructs.end()) {  // a map
+      if (!seen.insert(key).second) {
+        out->push_back(line + ": key " + goyaml::GoQuote(key) + " already set in map");
+      }
+      continue;
+    }
+    const auto field = fields->second.find(key);
+    if (field == fields->second.end()) {
+      out->push_back(line + ": field " + key + " not found in type " + type);
+      continue;
+    }
+    if (!seen.insert(key).second) {
+      out->push_back(line + ": field " + key + " already set in type " + type);
+      continue;
+    }
+    if (field->second.empty()) continue;
+    if (kv.second.IsSequence()) {
+      for (const YAML::Node& item : kv.second) StrictDecodeErrors(item, field->second, out);
+    } else {
+      StrictDecodeErrors(kv.second, field->second, out);
+    }
+  }
+}
+
+std::vector<std::string> RunFile(const std::string& file, std::ostream& out) {
+  auto text = core::ReadFile(file);
+  if (!text.ok()) return {text.status().message()};
+  if (std::string bad = goyaml::Utf8Error(*text); !bad.empty()) return {"yaml: " + bad};
+  auto loaded = config::LoadYamlString(*text, file);
+  if (!loaded.ok()) return {loaded.status().message()};
   try {
-    const YAML::Node& r = *root;
-    CheckKeys(r, {"rule_files", "evaluation_interval", "group_eval_order", "tests"},
-              "main.unitTestFile");
+    // Merge keys first: yaml.v2 merges before it looks at the fields.
+    const YAML::Node r = goyaml::MergedDeep(*loaded);
+    std::vector<std::string> decode_errors;
+    StrictDecodeErrors(r, "main.unitTestFile", &decode_errors);
+    if (!decode_errors.empty()) {
+      return {"yaml: unmarshal errors:\n  " + core::Join(decode_errors, "\n  ")};
+    }
     std::filesystem::path dir = std::filesystem::path(file).parent_path();
     std::vector<std::string> rule_files;
     if (r["rule_files"]) {
@@ -411,13 +469,13 @@ std::vector<std::string> RunFile(const std::string& file) {
         if (::glob(joined.c_str(), 0, nullptr, &g) == 0) {
           for (size_t i = 0; i < g.gl_pathc; ++i) rule_files.push_back(g.gl_pathv[i]);
         } else {
-          rule_files.push_back(joined);
+          // promtool goes on without the pattern.
+          out << "  WARNING: no file match pattern " << pattern << "\n";
         }
         globfree(&g);
       }
     }
-    int64_t eval_interval =
-        r["evaluation_interval"] ? DurationOf(r["evaluation_interval"], "evaluation_interval") : 0;
+    int64_t eval_interval = r["evaluation_interval"] ? DurationOf(r["evaluation_interval"]) : 0;
     if (eval_interval == 0) eval_interval = kMinute;
     std::map<std::string, int> order;
     if (r["group_eval_order"]) {
@@ -450,7 +508,7 @@ int RunRuleTestFiles(const std::vector<std::string>& files, std::ostream& out) {
   bool failed = false;
   for (const std::string& file : files) {
     out << "Unit Testing:  " << file << "\n";
-    std::vector<std::string> errors = RunFile(file);
+    std::vector<std::string> errors = RunFile(file, out);
     if (errors.empty()) {
       out << "  SUCCESS\n";
     } else {
