@@ -16,6 +16,7 @@
 #include "app/exporter.h"
 #include "app/http_routes.h"
 #include "app/patroni_poller.h"
+#include "app/state_file.h"
 #include "app/store_poller.h"
 #include "app/web_config_watcher.h"
 #include "pgdr/actions/engine.h"
@@ -128,9 +129,10 @@ class Exporter::Impl {
   RefusedRequests refused_;
 
   core::Mutex eval_mu_;  // one evaluation at a time; engines swapped between them
-  // One SaveState at a time; what was last written (or read at start).
+  // One SaveState at a time; what was last written, and when.
   core::Mutex state_mu_;
-  std::string state_written_ PGDR_GUARDED_BY(state_mu_);
+  std::optional<PersistedState> state_written_ PGDR_GUARDED_BY(state_mu_);
+  std::chrono::system_clock::time_point state_written_at_ PGDR_GUARDED_BY(state_mu_);
   bool state_write_failing_ PGDR_GUARDED_BY(state_mu_) = false;  // logged once per outage
   mutable core::Mutex engines_mu_;
   std::shared_ptr<rules::RuleManager> rules_ PGDR_GUARDED_BY(engines_mu_);

@@ -59,6 +59,35 @@ actions::GuardMemory ToGuardMemory(const PersistedState& state) {
   return memory;
 }
 
+// Equal but for when each primary was last seen. That time only reports
+// (`primary_last_seen` in a decision's evidence), it moves with every
+// snapshot, and writing it at once cost an fsync'd rewrite per tick on an
+// idle cluster, so alone it is written at most every kSeenRefresh.
+bool SameButSeen(const PersistedState& a, const PersistedState& b) {
+  auto same = [](const PersistedState::Primary& x, const PersistedState::Primary& y) {
+    return x.member == y.member && x.lsn_bytes == y.lsn_bytes && x.region == y.region;
+  };
+  if (a.maintenance != b.maintenance || a.last_failover_ms != b.last_failover_ms ||
+      a.alerts != b.alerts || a.primaries.size() != b.primaries.size() ||
+      a.regions.size() != b.regions.size()) {
+    return false;
+  }
+  for (auto i = a.primaries.begin(), j = b.primaries.begin(); i != a.primaries.end(); ++i, ++j) {
+    if (i->first != j->first || !same(i->second, j->second)) return false;
+  }
+  for (size_t i = 0; i < a.regions.size(); ++i) {
+    const auto& x = a.regions[i];
+    const auto& y = b.regions[i];
+    if (x.cluster != y.cluster || x.standby_region != y.standby_region ||
+        x.last_promotion_ms != y.last_promotion_ms || !same(x.primary, y.primary)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+constexpr std::chrono::seconds kSeenRefresh{10};
+
 }  // namespace
 
 void Exporter::Impl::RestoreState() {
@@ -128,8 +157,11 @@ void Exporter::Impl::SaveState() {
       return std::tie(a.group, a.rule, a.labels) < std::tie(b.group, b.rule, b.labels);
     });
   }
-  std::string text = EncodeState(state);
-  if (text == state_written_) return;
+  if (state_written_ && *state_written_ == state) return;
+  if (state_written_ && SameButSeen(*state_written_, state) &&
+      now - state_written_at_ < kSeenRefresh) {
+    return;
+  }
   if (core::Status st = SaveStateFile(options_.storage_path, state); !st.ok()) {
     state_write_failures_ += 1;
     if (!state_write_failing_) {
@@ -140,7 +172,8 @@ void Exporter::Impl::SaveState() {
     return;
   }
   state_write_failing_ = false;
-  state_written_ = std::move(text);
+  state_written_ = std::move(state);
+  state_written_at_ = now;
 }
 
 }  // namespace pgdr::app

@@ -184,6 +184,41 @@ class StateRestartTest(unittest.TestCase):
                   f"{replica.name}, loss measured from the kept LSN {kept['lsn_bytes']:.0f}",
                   file=sys.stderr)
 
+    def test_quiet_cluster_rewrites_state_rarely(self):
+        """The kept primary's `seen` time moves with every snapshot; alone it is
+        written at most every 10 s (it was an fsync'd rewrite per 500 ms tick)."""
+        with TempDir() as tmp:
+            cluster = PgCluster(tmp, "demo", replicas=1)
+            cluster.start()
+            cfg = ah.actions_config(cluster, tmp, [ah.failover_trigger()], dry_run=True)
+            exp = Exporter(tmp, cfg).start()
+            self.addCleanup(exp.stop)
+            state_path = os.path.join(exp.storage_path, "state.json")
+
+            def kept():
+                try:
+                    return json.loads(read_text(state_path)).get("primaries", {}).get("demo")
+                except (OSError, ValueError):
+                    return None
+            wait_until(lambda: (kept() or {}).get("lsn_bytes") == ah_lsn(cluster.primary),
+                       timeout=30, what="the state file holds the primary's LSN")
+            first_seen = kept()["seen_ms"]
+            # Every write is a rename: a new inode.
+            inodes, deadline = {os.stat(state_path).st_ino}, time.monotonic() + 15
+            while time.monotonic() < deadline:
+                try:
+                    inodes.add(os.stat(state_path).st_ino)
+                except FileNotFoundError:
+                    pass
+                time.sleep(0.05)
+            writes = len(inodes) - 1
+            self.assertEqual(kept()["lsn_bytes"], ah_lsn(cluster.primary))
+            self.assertGreaterEqual(writes, 1, "the seen time is still refreshed")
+            self.assertLessEqual(writes, 2, f"{writes} rewrites in 15 s on a quiet cluster")
+            self.assertGreater(kept()["seen_ms"], first_seen)
+            print(f"\nquiet cluster: state file rewritten {writes} times in 15 s; "
+                  f"seen advanced {(kept()['seen_ms'] - first_seen) / 1000:.1f} s", file=sys.stderr)
+
     def test_corrupt_and_stale_state(self):
         with TempDir() as tmp:
             cluster = PgCluster(tmp, "demo", replicas=0)
