@@ -241,7 +241,9 @@ void Exporter::Impl::OnTargetResult(std::shared_ptr<const collect::TargetResult>
 }
 
 // Composes at most every kMinGap so that a fleet finishing cycles one by
-// one costs a few compositions a second, not one per member. The
+// one costs a few compositions a second, not one per member, and kSettle
+// after the first news, so that members finishing together (they start
+// together, collect/collection_loop.cc) share one composition. The
 // exporter's own metrics (process, rules, actions: a walk over the TSDB and
 // /proc) are taken at most every kSelfEvery and reused in between.
 //
@@ -251,6 +253,7 @@ void Exporter::Impl::OnTargetResult(std::shared_ptr<const collect::TargetResult>
 // first scrape already has every member and series never appear one by one.
 void Exporter::Impl::ComposeLoop() {
   constexpr auto kMinGap = std::chrono::milliseconds(200);
+  constexpr auto kSettle = std::chrono::milliseconds(20);
   constexpr auto kSelfEvery = std::chrono::seconds(1);
   auto last = SteadyClock::now() - kMinGap;
   std::vector<prometheus::MetricFamily> self;
@@ -269,7 +272,8 @@ void Exporter::Impl::ComposeLoop() {
       while (!dirty_ && !stopping_) {
         if (cv_.wait_until(lock, idle_until) == std::cv_status::timeout) break;
       }
-      const auto wait_until = last + kMinGap;
+      // Members that finished together share one composition.
+      const auto wait_until = std::max(last + kMinGap, SteadyClock::now() + kSettle);
       while (!stopping_ && SteadyClock::now() < wait_until) {
         if (cv_.wait_until(lock, wait_until) == std::cv_status::timeout) break;
       }
