@@ -16,31 +16,6 @@ prometheus::MetricType TypeOf(config::ColumnUsage usage) {
                                                 : prometheus::MetricType::Gauge;
 }
 
-// ParsePgNumber on a NUL-terminated view, without a copy.
-bool ParseNumber(std::string_view text, double* value) {
-  if (text == "t" || text == "true") {
-    *value = 1;
-    return true;
-  }
-  if (text == "f" || text == "false") {
-    *value = 0;
-    return true;
-  }
-  if (text == "NaN") {
-    *value = std::numeric_limits<double>::quiet_NaN();
-    return true;
-  }
-  if (text == "Infinity" || text == "-Infinity") {
-    *value = text[0] == '-' ? -std::numeric_limits<double>::infinity()
-                            : std::numeric_limits<double>::infinity();
-    return true;
-  }
-  if (text.empty()) return false;
-  char* end = nullptr;
-  *value = std::strtod(text.data(), &end);
-  return end == text.data() + text.size();
-}
-
 void AppendLabel(std::string& out, bool& first, std::string_view name, std::string_view value) {
   out += first ? '{' : ',';
   first = false;
@@ -87,7 +62,7 @@ bool QueryTextWriter::Value(const Bound& m, std::string_view cell, double* value
     auto it = m.spec->mapping.find(key_);
     if (it == m.spec->mapping.end()) return false;
     *value = it->second;
-  } else if (!ParseNumber(cell, value)) {
+  } else if (!ParsePgNumber(cell, value)) {
     return false;
   }
   *value *= m.spec->scale;

@@ -7,7 +7,7 @@
 
 namespace pgdr::collect {
 
-bool ParsePgNumber(const std::string& text, double* value) {
+bool ParsePgNumber(std::string_view text, double* value) {
   if (text == "t" || text == "true") {
     *value = 1;
     return true;
@@ -27,8 +27,8 @@ bool ParsePgNumber(const std::string& text, double* value) {
   }
   if (text.empty()) return false;
   char* end = nullptr;
-  *value = std::strtod(text.c_str(), &end);
-  return end == text.c_str() + text.size();
+  *value = std::strtod(text.data(), &end);
+  return end == text.data() + text.size();
 }
 
 SqlMetricsStats AppendQueryMetrics(const config::QuerySpec& spec, const TextTable& table,

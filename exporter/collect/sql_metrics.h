@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pgdr/config/query_spec.h"
@@ -36,7 +37,8 @@ SqlMetricsStats AppendQueryMetrics(const config::QuerySpec& spec, const TextTabl
                                    core::MetricSet& out);
 
 // Parses a PostgreSQL text value as a number: numerics, "t"/"f", "NaN",
-// "Infinity". Returns false when it is none of those.
-bool ParsePgNumber(const std::string& text, double* value);
+// "Infinity". Returns false when it is none of those. REQUIRES: `text` is
+// NUL-terminated (a std::string, or a value straight from a PGresult).
+bool ParsePgNumber(std::string_view text, double* value);
 
 }  // namespace pgdr::collect

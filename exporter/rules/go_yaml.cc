@@ -5,6 +5,8 @@
 #include <regex>
 #include <set>
 
+#include "pgdr/core/strings.h"
+
 namespace pgdr::rules::goyaml {
 namespace {
 
@@ -15,40 +17,6 @@ bool IsMergeKey(const YAML::Node& key) {
 }
 
 }  // namespace
-
-// strconv.Quote for the characters keys hold.
-std::string GoQuote(const std::string& s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\x";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string Utf8Error(std::string_view text) {
   size_t i = 0;
@@ -102,7 +70,7 @@ std::vector<std::string> DuplicateKeys(const YAML::Node& map) {
     for (size_t j = i + 1; j < entries.size(); ++j) {
       const YAML::Node& b = entries[j].first;
       if (b.IsScalar() && a.Scalar() == b.Scalar()) {
-        out.push_back(Line(b) + ": mapping key " + GoQuote(b.Scalar()) +
+        out.push_back(Line(b) + ": mapping key " + core::Quoted(b.Scalar()) +
                       " already defined at line " + std::to_string(a.Mark().line + 1));
       }
     }

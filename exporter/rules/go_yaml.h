@@ -30,9 +30,6 @@ YAML::Node Merged(const YAML::Node& map);
 // merge key is; the rest is shared).
 YAML::Node MergedDeep(const YAML::Node& node);
 
-// Go's %#v of a string: "a\"b".
-std::string GoQuote(const std::string& s);
-
 // The resolved short tag of a node: !!map, !!seq, !!null, !!bool, !!int,
 // !!float or !!str.
 std::string ShortTag(const YAML::Node& node);

@@ -421,7 +421,7 @@ void StrictDecodeErrors(const YAML::Node& node, const std::string& type,
     const std::string line = "line " + std::to_string(kv.first.Mark().line + 1);
     if (fields == kStructs.end()) {  // a map
       if (!seen.insert(key).second) {
-        out->push_back(line + ": key " + goyaml::GoQuote(key) + " already set in map");
+        out->push_back(line + ": key " + core::Quoted(key) + " already set in map");
       }
       continue;
     }
