@@ -14,22 +14,6 @@
 namespace pgdr::collect {
 namespace {
 
-const char* TypeName(prometheus::MetricType type) {
-  switch (type) {
-    case prometheus::MetricType::Counter:
-      return "counter";
-    case prometheus::MetricType::Gauge:
-      return "gauge";
-    case prometheus::MetricType::Summary:
-      return "summary";
-    case prometheus::MetricType::Untyped:
-      return "untyped";
-    case prometheus::MetricType::Histogram:
-      return "histogram";
-  }
-  return "untyped";
-}
-
 // The header as TextSerializer writes it (HELP only when there is help,
 // written as is). SerializeFamilies checks it against the serializer's own
 // output and falls back to the serializer if they ever differ.
@@ -48,7 +32,7 @@ SerializedFamily Describe(const prometheus::MetricFamily& family) {
   out.header += "# TYPE ";
   out.header += family.name;
   out.header += ' ';
-  out.header += TypeName(family.type);
+  out.header += MetricTypeName(family.type);
   out.header += '\n';
   out.series = family.metric.size();
   return out;
@@ -144,6 +128,31 @@ void AppendLabelValue(std::string& out, std::string_view value) {
         out += c;
     }
   }
+}
+
+void AppendLabelPair(std::string& out, bool& first, std::string_view name, std::string_view value) {
+  out += first ? '{' : ',';
+  first = false;
+  out += name;
+  out += "=\"";
+  AppendLabelValue(out, value);
+  out += '"';
+}
+
+const char* MetricTypeName(prometheus::MetricType type) {
+  switch (type) {
+    case prometheus::MetricType::Counter:
+      return "counter";
+    case prometheus::MetricType::Gauge:
+      return "gauge";
+    case prometheus::MetricType::Summary:
+      return "summary";
+    case prometheus::MetricType::Untyped:
+      return "untyped";
+    case prometheus::MetricType::Histogram:
+      return "histogram";
+  }
+  return "untyped";
 }
 
 std::vector<prometheus::MetricFamily> FamiliesFromText(const SerializedFamilies& text) {

@@ -7,22 +7,9 @@
 namespace pgdr::collect {
 namespace {
 
-const char* TypeName(config::ColumnUsage usage) {
-  return usage == config::ColumnUsage::kCounter ? "counter" : "gauge";
-}
-
 prometheus::MetricType TypeOf(config::ColumnUsage usage) {
   return usage == config::ColumnUsage::kCounter ? prometheus::MetricType::Counter
                                                 : prometheus::MetricType::Gauge;
-}
-
-void AppendLabel(std::string& out, bool& first, std::string_view name, std::string_view value) {
-  out += first ? '{' : ',';
-  first = false;
-  out += name;
-  out += "=\"";
-  AppendLabelValue(out, value);
-  out += '"';
 }
 
 // FNV-1a over the label values, each ended by 0xff (as AppendQueryMetrics'
@@ -147,7 +134,7 @@ SqlMetricsStats QueryTextWriter::Write(const config::QuerySpec& spec, const Resu
     f.header += "# TYPE ";
     f.header += c.metric_name;
     f.header += ' ';
-    f.header += TypeName(c.usage);
+    f.header += MetricTypeName(TypeOf(c.usage));
     f.header += '\n';
     f.samples.clear();
     f.series = 0;
@@ -159,9 +146,9 @@ SqlMetricsStats QueryTextWriter::Write(const config::QuerySpec& spec, const Resu
   for (int r = 0; r < rows; ++r) {
     row_labels_.clear();
     bool first = true;
-    for (const auto& l : base_labels) AppendLabel(row_labels_, first, l.name, l.value);
+    for (const auto& l : base_labels) AppendLabelPair(row_labels_, first, l.name, l.value);
     for (const Bound& l : labels_) {
-      AppendLabel(row_labels_, first, l.spec->column, result.cell(r, l.index).value_or(""));
+      AppendLabelPair(row_labels_, first, l.spec->column, result.cell(r, l.index).value_or(""));
     }
     if (!first) row_labels_ += '}';
     const int repeats = first_[static_cast<size_t>(r)];

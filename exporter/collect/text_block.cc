@@ -1,29 +1,6 @@
 #include "collect/text_block.h"
 
 namespace pgdr::collect {
-namespace {
-
-const char* TypeName(prometheus::MetricType type) {
-  switch (type) {
-    case prometheus::MetricType::Counter:
-      return "counter";
-    case prometheus::MetricType::Gauge:
-      return "gauge";
-    default:
-      return "untyped";
-  }
-}
-
-void AppendLabel(std::string& out, bool& first, std::string_view name, std::string_view value) {
-  out += first ? '{' : ',';
-  first = false;
-  out += name;
-  out += "=\"";
-  AppendLabelValue(out, value);
-  out += '"';
-}
-
-}  // namespace
 
 TextBlockBuilder::~TextBlockBuilder() { out_.resize(used_); }
 
@@ -44,7 +21,7 @@ void TextBlockBuilder::Family(std::string_view name, std::string_view help,
   f.header += "# TYPE ";
   f.header += name;
   f.header += ' ';
-  f.header += TypeName(type);
+  f.header += MetricTypeName(type);
   f.header += '\n';
   f.samples.clear();
   f.series = 0;
@@ -56,8 +33,8 @@ void TextBlockBuilder::Sample(const core::Labels& labels, Extra extra, double va
   std::string& s = f.samples;
   s += f.name;
   bool first = true;
-  for (const auto& l : labels) AppendLabel(s, first, l.name, l.value);
-  for (const auto& [name, v] : extra) AppendLabel(s, first, name, v);
+  for (const auto& l : labels) AppendLabelPair(s, first, l.name, l.value);
+  for (const auto& [name, v] : extra) AppendLabelPair(s, first, name, v);
   if (!first) s += '}';
   s += ' ';
   AppendSampleValue(s, value);

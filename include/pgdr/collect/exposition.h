@@ -46,6 +46,11 @@ SerializedFamilies SerializeFamilies(const std::vector<prometheus::MetricFamily>
 // ("%.16g", "Nan", "+Inf", "-Inf") and a label value with \\, \" and \n escaped.
 void AppendSampleValue(std::string& out, double value);
 void AppendLabelValue(std::string& out, std::string_view value);
+// `{name="value"` for the first label of a sample (`first` then false),
+// `,name="value"` after it; the caller closes with '}'.
+void AppendLabelPair(std::string& out, bool& first, std::string_view name, std::string_view value);
+// The word of a `# TYPE` line: counter, gauge, summary, histogram, untyped.
+const char* MetricTypeName(prometheus::MetricType type);
 
 // The families back from counter, gauge and untyped blocks this module wrote
 // (the inverse of SerializeFamilies; histograms and summaries are skipped).
