@@ -97,7 +97,8 @@ std::shared_ptr<const TargetResult> DatabaseFanout::Attach(const TargetResult& m
   auto out = std::make_shared<TargetResult>(member);
   core::MetricSet own;
   own.Gauge("pgdr_database_connections",
-            "Databases of the member collected over their own connection (target_databases).",
+            "Databases of the member collected over a connection of their own (target_databases; "
+            "the database of the member's DSN runs over the member's connection).",
             member.labels, static_cast<double>(databases_.size()));
   own.Gauge("pgdr_databases_skipped",
             "Databases some query targets that are not collected: over collection.max_databases.",

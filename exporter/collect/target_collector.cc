@@ -247,6 +247,7 @@ void TargetCollector::PollConnect(SteadyClock::time_point now) {
     return;
   }
   server_version_ = PQserverVersion(conn_.get());
+  LearnOwnDatabase();
   state_ = State::kRunning;
   SendRound(now);
 }
@@ -446,7 +447,8 @@ void TargetCollector::CompleteItem(Item& item, SteadyClock::time_point now) {
       }
       databases_.emplace();
       for (int row = 0; row < PQntuples(r); ++row) {
-        if (auto name = Cell(r, row, 0)) databases_->push_back(std::move(*name));
+        auto name = Cell(r, row, 0);
+        if (name && *name != own_database_) databases_->push_back(std::move(*name));
       }
       break;
   }
@@ -590,18 +592,33 @@ void TargetCollector::RecordError(const std::string& collector, const std::strin
 }
 
 bool TargetCollector::Runs(const config::QuerySpec& q) const {
-  return database_.empty() ? !q.per_database() : q.RunsInDatabase(database_);
+  if (!database_.empty()) return q.RunsInDatabase(database_);
+  return !q.per_database() || (!own_database_.empty() && q.RunsInDatabase(own_database_));
 }
 
 core::Labels TargetCollector::QueryLabels(const config::QuerySpec& q) const {
-  if (database_.empty()) return base_labels_;
+  const std::string& database = database_.empty() ? own_database_ : database_;
+  if (database.empty() || (database_.empty() && !q.per_database())) return base_labels_;
   const bool has_datname =
       std::any_of(q.columns.begin(), q.columns.end(), [](const config::ColumnSpec& c) {
         return c.usage == config::ColumnUsage::kLabel && c.column == "datname";
       });
   core::Labels labels = base_labels_;
-  if (!has_datname) labels.push_back({"datname", database_});
+  if (!has_datname) labels.push_back({"datname", database});
   return labels;
+}
+
+void TargetCollector::LearnOwnDatabase() {
+  if (!database_.empty() || !own_database_.empty()) return;
+  const char* db = PQdb(conn_.get());
+  if (db == nullptr || *db == '\0') return;
+  own_database_ = db;
+  for (size_t i = 0; i < queries_->size(); ++i) {
+    const config::QuerySpec& q = (*queries_)[i];
+    if (!q.per_database() || !q.RunsInDatabase(own_database_)) continue;
+    query_labels_[i] = QueryLabels(q);
+    own_database_queries_.insert(q.name);
+  }
 }
 
 void TargetCollector::FailConnection(const std::string& why, SteadyClock::time_point now) {
@@ -738,14 +755,20 @@ void TargetCollector::AppendCollectorStats(TextBlockBuilder& text) const {
               "Time from sending the collector's query to reading its result in the last cycle "
               "(pipelined: includes waiting for the statements sent before it).",
               MetricType::Gauge);
+  // A per-database query run in the member's own database says which.
+  const auto sample = [&](const std::string& name, double value) {
+    if (own_database_queries_.count(name) != 0) {
+      text.Sample(own_labels_, {{"datname", own_database_}, {"collector", name}}, value);
+    } else {
+      text.Sample(own_labels_, {{"collector", name}}, value);
+    }
+  };
   for (const auto& [name, stats] : collector_stats_) {
-    if (stats.ran) text.Sample(own_labels_, {{"collector", name}}, stats.last_duration);
+    if (stats.ran) sample(name, stats.last_duration);
   }
   text.Family("pgdr_collect_errors_total", "Errors of the collector since the exporter started.",
               MetricType::Counter);
-  for (const auto& [name, stats] : collector_stats_) {
-    text.Sample(own_labels_, {{"collector", name}}, stats.errors_total);
-  }
+  for (const auto& [name, stats] : collector_stats_) sample(name, stats.errors_total);
   text.Family(
       "pgdr_series_dropped_total",
       "Series from SQL collectors dropped: duplicate label sets or over the per-query limit.",

@@ -50,6 +50,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -149,12 +150,19 @@ class TargetCollector final : public PolledCollector {
   // Whether query `q` runs on this collector's connection.
   bool Runs(const config::QuerySpec& q) const;
   core::Labels QueryLabels(const config::QuerySpec& q) const;
+  // The member's collector, once connected: own_database_ and its queries' labels.
+  void LearnOwnDatabase();
 
   const config::TargetConfig target_;
   const std::shared_ptr<const std::vector<config::QuerySpec>> queries_;
   const config::CollectionConfig options_;
   const std::string database_;  // non-empty: a per-database collector (file comment)
   const bool lists_databases_;  // the member's collector, and some query runs per database
+  // The member's collector: the database its connection is to (PQdb, known
+  // once connected). Its per-database queries run over this connection, not
+  // over a second one (DatabaseFanout is not told about this database).
+  std::string own_database_;
+  std::set<std::string, std::less<>> own_database_queries_;  // their names
   core::Labels base_labels_;
   std::vector<core::Labels> query_labels_;  // per query: QueryLabels()
   core::Labels own_labels_;                 // the collector's own series: base (+ datname)
