@@ -88,8 +88,9 @@ class TargetCollector final : public PolledCollector {
     ItemKind kind;
     size_t query;                    // index into queries_ (kPredicate, kQuery)
     size_t slot = 0;                 // index into prepared_
-    bool prepare = false;            // the segment starts with the statement's Parse
-    int nulls = 0;                   // end-of-statement NULLs seen in this segment
+    bool prepare = false;            // the statement's Parse precedes its execution
+    bool ends_segment = false;       // a sync follows it
+    int nulls = 0;                   // end-of-command NULLs seen for this statement
     SteadyClock::time_point sent{};  // queued in the pipeline
     SteadyClock::time_point read{};  // its sync read back
     PgResultPtr prepare_result{};
@@ -129,7 +130,12 @@ class TargetCollector final : public PolledCollector {
   static std::shared_ptr<SerializedFamilies> FreeBlock(BlockRing& ring);
   // Whether some family has samples from several producers this cycle.
   bool SharedFamilies();
-  bool Send(ItemKind kind, size_t index, const std::string& sql);
+  // Queues a statement: in the open segment, or in one of its own when
+  // `alone`, not prepared yet, or it failed last time (isolated_).
+  bool Send(ItemKind kind, size_t index, bool alone = false);
+  // Ends the open segment with a sync; true when there is none.
+  bool CloseSegment();
+  const std::string& Sql(ItemKind kind, size_t index) const;
   // The prepared-statement slot of a statement: 0 the probe, then two per query.
   static size_t Slot(ItemKind kind, size_t index);
   // Whether query `index` runs on a server in this role with this predicate
@@ -169,7 +175,10 @@ class TargetCollector final : public PolledCollector {
   // they call for along with the probe (one round trip per cycle).
   std::optional<bool> assumed_in_recovery_;
   std::vector<char> assumed_false_;  // per query, as Wanted()'s predicate_false
-  std::vector<bool> prepared_;       // per Slot(), on the current connection
+  // Per Slot(): the statement's last execution failed; it is sent in a
+  // segment of its own until it succeeds, so it cannot abort the others.
+  std::vector<bool> isolated_;
+  std::vector<bool> prepared_;  // per Slot(), on the current connection
   double prepares_total_ = 0;
 
   // The cycle in progress.
@@ -177,6 +186,10 @@ class TargetCollector final : public PolledCollector {
   std::vector<Item> pending_;  // in the order sent
   size_t next_item_ = 0;       // first item whose results are not complete
   int round_ = 0;
+  bool first_pass_ = true;  // round 1 and its resends; the missing queries not sent yet
+  // Statements skipped because one before them in their segment failed: sent
+  // again in the next round.
+  std::vector<std::pair<ItemKind, size_t>> aborted_;
   bool probe_ok_ = false;
   std::vector<bool> predicate_false_;
   std::vector<bool> sent_query_;   // per query: sent in round 1
