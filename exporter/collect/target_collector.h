@@ -1,9 +1,7 @@
 // TargetCollector: collects one member over one persistent libpq connection,
 // without ever blocking, so that one thread drives every target.
 //
-// A cycle is one pipelined round trip (libpq pipeline mode, a sync point
-// after every statement so one failing query never aborts the others): the
-// probe (recovery state, LSNs, backend pid; its round trip is
+// A cycle is one pipelined round trip (libpq pipeline mode): the probe (recovery state, LSNs, backend pid; its round trip is
 // pgdr_probe_latency_seconds), the predicate queries, and every SQL collector
 // that applies to this server's version and to the role and predicate
 // outcomes of the previous cycle, whose cache has expired. The probe and the
@@ -11,6 +9,17 @@
 // failover, a predicate turned false) is discarded unread, and the queries
 // they now call for that were not sent go in a second round trip — on the
 // first cycle of a collector, and when the role or a predicate changed.
+//
+// The prepared statements of a round share one pipeline segment (one Sync):
+// PostgreSQL runs them in one implicit transaction and flushes its answers
+// once, where a Sync per statement cost a transaction, a flush and a client
+// wake-up each. statement_timeout still applies per statement (the server
+// re-arms it at each Execute). A statement failing in the segment makes the
+// server skip the rest (PGRES_PIPELINE_ABORTED): those go again in the same
+// cycle, each in a segment of its own (one more round trip), and the failed
+// statement keeps a segment of its own on later cycles until it succeeds, so
+// a persistently failing query costs the others nothing. A statement still to
+// be prepared also has its own segment (Parse and execution).
 //
 // A query's rows are written as exposition text straight from the PGresult
 // (QueryTextWriter) into blocks the collector reuses once no earlier result
