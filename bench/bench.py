@@ -569,6 +569,29 @@ def primary_cycle_statements():
     return PROBE_SQL, out
 
 
+def member_query_files(tmp):
+    """queries/*.yml without the per-database queries (target_databases), as
+    copies in tmp: those run on connections of their own, each with its own
+    probe, and pg_stat_statements cannot tell them from the member's (the
+    same statements, the same database), so they would leave the member's
+    cycle count and its floor wrong (2026-12-03: the probe ran 40 times in
+    20 cycles and the floor came out halved)."""
+    import glob
+    import yaml
+    out_dir = os.path.join(tmp.path, "member-queries")
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "queries", "*.yml"))):
+        with open(path) as f:
+            queries = {k: q for k, q in (yaml.safe_load(f) or {}).items() if not q.get("target_databases")}
+        if not queries:
+            continue
+        paths.append(os.path.join(out_dir, os.path.basename(path)))
+        with open(paths[-1], "w") as f:
+            yaml.safe_dump(queries, f, sort_keys=False)
+    return paths
+
+
 def phase_latency(tmp, cluster, args):
     primary = cluster.primary
     primary.sql("ALTER SYSTEM SET pg_stat_statements.track = 'top'")
@@ -577,7 +600,7 @@ def phase_latency(tmp, cluster, args):
     # pgdr's statements are prepared without parameters, so PostgreSQL plans
     # each once per connection and then reuses the generic plan: ~0 per cycle).
     track_planning = primary.sql("SHOW pg_stat_statements.track_planning")
-    cfg = cluster.exporter_config(interval="1s")
+    cfg = cluster.exporter_config(interval="1s", query_files=member_query_files(tmp))
     cfg["targets"] = [t for t in cfg["targets"] if t["member"] == primary.name]
     p = start_pgdr(tmp, cfg, "pgdr-latency")
     wait_pgdr_up(p, 1, 30)
