@@ -272,20 +272,18 @@ size_t TargetCollector::Slot(ItemKind kind, size_t index) {
   return 2 + 2 * index;
 }
 
-const std::string& TargetCollector::Sql(ItemKind kind, size_t index) const {
-  static const std::string probe = kProbeSql;
-  static const std::string databases = kDatabasesSql;
+const char* TargetCollector::Sql(ItemKind kind, size_t index) const {
   switch (kind) {
     case ItemKind::kProbe:
-      return probe;
+      return kProbeSql;
     case ItemKind::kPredicate:
-      return *(*queries_)[index].predicate_sql;
+      return (*queries_)[index].predicate_sql->c_str();
     case ItemKind::kQuery:
       break;
     case ItemKind::kDiscovery:
-      return databases;
+      return kDatabasesSql;
   }
-  return (*queries_)[index].sql;
+  return (*queries_)[index].sql.c_str();
 }
 
 bool TargetCollector::CloseSegment() {
@@ -307,7 +305,7 @@ bool TargetCollector::Send(ItemKind kind, size_t index, bool alone) {
   if (!prepared_[item.slot]) {
     // Parse and first execution share one segment: if the Parse fails the
     // execution is skipped (PGRES_PIPELINE_ABORTED) and only this statement fails.
-    if (PQsendPrepare(conn_.get(), name.c_str(), Sql(kind, index).c_str(), 0, nullptr) != 1) {
+    if (PQsendPrepare(conn_.get(), name.c_str(), Sql(kind, index), 0, nullptr) != 1) {
       return false;
     }
     item.prepare = true;

@@ -1,14 +1,13 @@
 // TargetCollector: collects one member over one persistent libpq connection,
 // without ever blocking, so that one thread drives every target.
 //
-// A cycle is one pipelined round trip (libpq pipeline mode): the probe (recovery state, LSNs, backend pid; its round trip is
-// pgdr_probe_latency_seconds), the predicate queries, and every SQL collector
-// that applies to this server's version and to the role and predicate
-// outcomes of the previous cycle, whose cache has expired. The probe and the
-// predicates are answered first: a query they no longer call for (after a
-// failover, a predicate turned false) is discarded unread, and the queries
-// they now call for that were not sent go in a second round trip — on the
-// first cycle of a collector, and when the role or a predicate changed.
+// A cycle is one pipelined round trip (libpq pipeline mode): the probe (recovery state, LSNs,
+// backend pid; its round trip is pgdr_probe_latency_seconds), the predicate queries, and every SQL
+// collector that applies to this server's version and to the role and predicate outcomes of the
+// previous cycle, whose cache has expired. The probe and the predicates are answered first: a query
+// they no longer call for (after a failover, a predicate turned false) is discarded unread, and the
+// queries they now call for that were not sent go in a second round trip — on the first cycle of a
+// collector, and when the role or a predicate changed.
 //
 // The prepared statements of a round share one pipeline segment (one Sync):
 // PostgreSQL runs them in one implicit transaction and flushes its answers
@@ -144,7 +143,7 @@ class TargetCollector final : public PolledCollector {
   bool Send(ItemKind kind, size_t index, bool alone = false);
   // Ends the open segment with a sync; true when there is none.
   bool CloseSegment();
-  const std::string& Sql(ItemKind kind, size_t index) const;
+  const char* Sql(ItemKind kind, size_t index) const;  // the statement's text
   // The prepared-statement slot of a statement: 0 the probe, then two per query.
   static size_t Slot(ItemKind kind, size_t index);
   // Whether query `index` runs on a server in this role with this predicate
