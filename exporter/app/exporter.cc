@@ -137,18 +137,19 @@ void Exporter::Impl::AppendToTsdb(
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   };
   // The other sources share the members' grid: they are timestamped at the
-  // members' newest tick while it is recent, a later composition in the same
-  // period replacing the value at that timestamp (the TSDB keeps the newest
-  // sample open), else at the composition's time.
+  // earliest member sample time not before the previous composition's (a
+  // member that started late, off its tick, does not move them off the grid;
+  // a later composition in the same period replaces the value at that
+  // timestamp, the TSDB keeps the newest sample open) while it is recent,
+  // else at the composition's time.
   constexpr int64_t kTickRecentMs = 2000;
   const int64_t now_ms = ms(inputs.now);
-  int64_t newest_tick = 0;
+  int64_t tick = INT64_MAX;
   for (const auto& entry : inputs.targets) {
-    newest_tick = std::max(newest_tick, ms(entry.second->sample_at));
+    const int64_t t = ms(entry.second->sample_at);
+    if (t >= composed_at_ms_) tick = std::min(tick, t);
   }
-  const bool on_tick = newest_tick >= composed_at_ms_ && newest_tick <= now_ms &&
-                       now_ms - newest_tick <= kTickRecentMs;
-  const int64_t t_ms = on_tick ? newest_tick : now_ms;
+  const int64_t t_ms = tick <= now_ms && now_ms - tick <= kTickRecentMs ? tick : now_ms;
   composed_at_ms_ = t_ms;
   std::map<std::string, const void*> seen;
   for (const auto& [key, result] : inputs.targets) {
