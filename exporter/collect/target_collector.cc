@@ -197,8 +197,7 @@ std::shared_ptr<const TargetResult> TargetCollector::Step(SteadyClock::time_poin
 void TargetCollector::StartCycle(SteadyClock::time_point now) {
   cycle_start_ = now;
   deadline_ = now + options_.target_deadline;
-  // Fixed rate; a cycle that overran starts the next one on the next tick.
-  while (next_start_ <= now) next_start_ += options_.interval;
+  sample_at_ = sample_clock_.StartCycle(next_start_, options_.interval, now);
   pending_.clear();
   next_item_ = 0;
   round_ = 0;
@@ -751,6 +750,7 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   result->databases = std::move(databases_);
   result->error = cycle_error_;
   result->collected_at = std::chrono::system_clock::now();
+  result->sample_at = sample_at_;
   result->duration_seconds = Seconds(now - cycle_start_);
   finished_ = std::move(result);
   state_ = State::kIdle;

@@ -68,6 +68,7 @@
 #include "collect/async_connection.h"
 #include "collect/polled_collector.h"
 #include "collect/query_text.h"
+#include "collect/sample_clock.h"
 #include "collect/statement_stats.h"
 #include "collect/text_block.h"
 #include "pgdr/collect/pg_handle.h"
@@ -188,6 +189,7 @@ class TargetCollector final : public PolledCollector {
   State state_ = State::kIdle;
   short want_events_ = 0;
   SteadyClock::time_point next_start_;
+  SampleClock sample_clock_;
   SteadyClock::time_point deadline_;
   int server_version_ = 0;
   // The last probe's role and predicate outcomes: round 1 sends the queries
@@ -202,8 +204,9 @@ class TargetCollector final : public PolledCollector {
 
   // The cycle in progress.
   SteadyClock::time_point cycle_start_;
-  std::vector<Item> pending_;  // in the order sent
-  size_t next_item_ = 0;       // first item whose results are not complete
+  std::chrono::system_clock::time_point sample_at_;  // TargetResult::sample_at
+  std::vector<Item> pending_;                        // in the order sent
+  size_t next_item_ = 0;                             // first item whose results are not complete
   int round_ = 0;
   bool first_pass_ = true;  // round 1 and its resends; the missing queries not sent yet
   // Statements skipped because one before them in their segment failed: sent
