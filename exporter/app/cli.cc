@@ -109,14 +109,17 @@ int Serve(const ExporterOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   (void)RaiseFdLimit();  // logged inside; one socket per member
+  // Loading and relocating the libraries is done: their pages go before
+  // serving starts, so they never add to the peak (VmHWM) with the heap.
+  if (options.release_startup_pages_after.count() > 0) (void)ReleaseStartupPages();
 
   Exporter exporter(options);
   if (core::Status s = exporter.Start(); !s.ok()) {
     core::Log(core::LogLevel::kError, "cannot start", {{"err", s.message()}});
     return 1;
   }
-  // The start-up pages go once the first cycles and rule evaluations have
-  // run, and again after a reload (which parses the config and rules anew).
+  // Again once the first cycles and rule evaluations have run (config and
+  // rule parsing, the first connections), and after each reload.
   using Clock = std::chrono::steady_clock;
   const auto release_after = options.release_startup_pages_after;
   std::optional<Clock::time_point> release_at;
@@ -198,8 +201,8 @@ int RunCli(int argc, char** argv) {
   std::string release_after = "15s";
   app.add_option("--memory.release-startup-pages-after", release_after,
                  "Give back the file-backed pages that only start-up touched (the dynamic "
-                 "linker's, the libraries' constructors') this long after start and after each "
-                 "reload; 0s: never")
+                 "linker's, the libraries' constructors') before serving, this long after start "
+                 "and after each reload; 0s: never")
       ->capture_default_str();
   app.set_version_flag("--version", std::string("pgdr_exporter ") + PGDR_VERSION);
 
