@@ -15,12 +15,13 @@ namespace pgdr::collect {
 namespace {
 
 // The header as TextSerializer writes it (HELP only when there is help,
-// written as is). SerializeFamilies checks it against the serializer's own
-// output and falls back to the serializer if they ever differ.
-SerializedFamily Describe(const prometheus::MetricFamily& family) {
-  SerializedFamily out;
-  out.name = family.name;
+// written as is), into `out` whose buffers are reused. SerializeFamilies
+// checks it against the serializer's own output and falls back to the
+// serializer if they ever differ.
+void Describe(const prometheus::MetricFamily& family, SerializedFamily& out) {
+  out.name.assign(family.name);
   out.type = family.type;
+  out.header.clear();
   if (!family.help.empty()) {
     out.header.reserve(family.name.size() * 2 + family.help.size() + 24);
     out.header += "# HELP ";
@@ -34,8 +35,9 @@ SerializedFamily Describe(const prometheus::MetricFamily& family) {
   out.header += ' ';
   out.header += MetricTypeName(family.type);
   out.header += '\n';
+  out.samples.clear();
   out.series = family.metric.size();
-  return out;
+  out.hidden = false;
 }
 
 void AppendSample(std::string& out, const prometheus::MetricFamily& family,
@@ -201,11 +203,18 @@ std::vector<prometheus::MetricFamily> FamiliesFromText(const SerializedFamilies&
 }
 
 SerializedFamilies SerializeFamilies(const std::vector<prometheus::MetricFamily>& families) {
-  const prometheus::TextSerializer serializer;
   SerializedFamilies out;
-  out.reserve(families.size());
-  for (const auto& f : families) {
-    SerializedFamily& text = out.emplace_back(Describe(f));
+  SerializeFamiliesInto(families, out);
+  return out;
+}
+
+void SerializeFamiliesInto(const std::vector<prometheus::MetricFamily>& families,
+                           SerializedFamilies& out) {
+  out.resize(families.size());
+  for (size_t i = 0; i < families.size(); ++i) {
+    const prometheus::MetricFamily& f = families[i];
+    SerializedFamily& text = out[i];
+    Describe(f, text);
     switch (f.type) {
       case prometheus::MetricType::Counter:
       case prometheus::MetricType::Gauge:
@@ -216,6 +225,7 @@ SerializedFamilies SerializeFamilies(const std::vector<prometheus::MetricFamily>
         break;
     }
     // Histograms and summaries (a few per member): the serializer itself.
+    const prometheus::TextSerializer serializer;
     const std::string full = serializer.Serialize({f});
     if (full.compare(0, text.header.size(), text.header) != 0) {
       prometheus::MetricFamily head;
@@ -224,41 +234,51 @@ SerializedFamilies SerializeFamilies(const std::vector<prometheus::MetricFamily>
       head.type = f.type;
       text.header = serializer.Serialize({head});
     }
-    text.samples = full.substr(std::min(text.header.size(), full.size()));
+    text.samples.assign(full, std::min(text.header.size(), full.size()));
   }
-  return out;
 }
 
 std::string AssembleExposition(const std::vector<const SerializedFamilies*>& sources,
                                size_t* series) {
-  struct Group {
-    const SerializedFamily* first = nullptr;
-    std::vector<const SerializedFamily*> parts;
-  };
-  std::map<std::string_view, Group> groups;
+  ExpositionAssembler assembler;
+  return assembler.Assemble(sources, series);
+}
+
+std::string ExpositionAssembler::Assemble(const std::vector<const SerializedFamilies*>& sources,
+                                          size_t* series) {
+  // Every family by name, in source order within a name: the first of a name
+  // fixes its header and type; those of another type are left out.
+  parts_.clear();
   for (const SerializedFamilies* source : sources) {
     for (const SerializedFamily& f : *source) {
-      if (f.hidden) continue;
-      Group& g = groups[f.name];
-      if (g.first == nullptr) g.first = &f;
-      if (f.type == g.first->type) g.parts.push_back(&f);
+      if (!f.hidden) parts_.push_back({&f, parts_.size()});
     }
   }
+  std::sort(parts_.begin(), parts_.end(), [](const Part& a, const Part& b) {
+    const int c = std::string_view(a.family->name).compare(b.family->name);
+    return c != 0 ? c < 0 : a.order < b.order;
+  });
+  const auto write = [this](auto&& header, auto&& part) {
+    const SerializedFamily* first = nullptr;
+    for (const Part& p : parts_) {
+      if (first == nullptr || p.family->name != first->name) {
+        first = p.family;
+        header(*first);
+      }
+      if (p.family->type == first->type) part(*p.family);
+    }
+  };
   size_t bytes = 0;
   size_t count = 0;
-  for (const auto& [name, g] : groups) {
-    bytes += g.first->header.size();
-    for (const SerializedFamily* f : g.parts) {
-      bytes += f->samples.size();
-      count += f->series;
-    }
-  }
+  write([&bytes](const SerializedFamily& f) { bytes += f.header.size(); },
+        [&bytes, &count](const SerializedFamily& f) {
+          bytes += f.samples.size();
+          count += f.series;
+        });
   std::string text;
   text.reserve(bytes);
-  for (const auto& [name, g] : groups) {
-    text += g.first->header;
-    for (const SerializedFamily* f : g.parts) text += f->samples;
-  }
+  write([&text](const SerializedFamily& f) { text += f.header; },
+        [&text](const SerializedFamily& f) { text += f.samples; });
   if (series != nullptr) *series = count;
   return text;
 }
