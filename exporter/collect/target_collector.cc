@@ -189,6 +189,7 @@ std::shared_ptr<const TargetResult> TargetCollector::Step(SteadyClock::time_poin
 }
 
 void TargetCollector::StartCycle(SteadyClock::time_point now) {
+  ReleaseIdleResults();
   cycle_start_ = now;
   deadline_ = now + options_.target_deadline;
   // Fixed rate; a cycle that overran starts the next one on the next tick.
@@ -524,12 +525,11 @@ void TargetCollector::OnQuery(size_t index, const PGresult* r, double duration,
 }
 
 void TargetCollector::OnStatements(const PGresult* r, SteadyClock::time_point now) {
-  const TextTable table = ToTable(r);
-  std::vector<StatementRow> rows = StatementRowsFromTable(table);
+  StatementRowsFromResult(PgResultView(r), statement_rows_);
   const double interval = statements_at_ ? Seconds(now - *statements_at_) : 0;
   statements_at_ = now;
   core::MetricSet metrics;
-  statements_.Update(rows, interval, base_labels_, metrics);
+  statements_.Update(statement_rows_, interval, base_labels_, metrics);
   AddToCycle(metrics);
 }
 
@@ -542,7 +542,8 @@ void TargetCollector::AddToCycle(core::MetricSet& m) {
 
 void TargetCollector::UseCached(size_t index) { cycle_cached_.push_back(index); }
 
-std::shared_ptr<SerializedFamilies> TargetCollector::FreeBlock(BlockRing& ring) {
+template <typename T>
+std::shared_ptr<T> TargetCollector::FreeBlock(Ring<T>& ring) {
   for (auto& block : ring) {
     if (block && block.use_count() == 1) {
       // The last other owner released it (acq_rel) before we saw the count:
@@ -555,8 +556,19 @@ std::shared_ptr<SerializedFamilies> TargetCollector::FreeBlock(BlockRing& ring) 
   // its first cycles), else the first slot's block is left to its holders.
   auto slot = std::find(ring.begin(), ring.end(), nullptr);
   if (slot == ring.end()) slot = ring.begin();
-  *slot = std::make_shared<SerializedFamilies>();
+  *slot = std::make_shared<T>();
   return *slot;
+}
+
+void TargetCollector::ReleaseIdleResults() {
+  for (auto& result : results_) {
+    if (result && result.use_count() == 1) {
+      std::atomic_thread_fence(std::memory_order_acquire);  // as FreeBlock
+      result->reused.clear();
+      result->text.clear();
+      result->text_only.clear();
+    }
+  }
 }
 
 bool TargetCollector::SharedFamilies() {
@@ -638,7 +650,10 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   AddToCycle(m);
   cycle_text_.push_back(std::move(own_text));
 
-  auto result = std::make_shared<TargetResult>();
+  // A result no one holds any more is refilled: its strings and vectors keep
+  // their buffers. Every field is assigned below; the lists are appended to
+  // (emptied by ReleaseIdleResults, or new).
+  std::shared_ptr<TargetResult> result = FreeBlock(results_);
   result->key = target_.Key();
   result->cluster = target_.cluster;
   result->member = target_.member;
@@ -653,8 +668,9 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
     // written as text and cached results are shared as they are.
     result->families = cycle_metrics_.Take();
     result->text.reserve(1 + cycle_text_.size() + cycle_cached_.size());
-    result->text.push_back(
-        std::make_shared<const SerializedFamilies>(SerializeFamilies(result->families)));
+    std::shared_ptr<SerializedFamilies> families_text = FreeBlock(family_blocks_);
+    SerializeFamiliesInto(result->families, *families_text);
+    result->text.push_back(std::move(families_text));
     for (auto& block : cycle_text_) {
       result->text.push_back(block);
       result->text_only.push_back(std::move(block));

@@ -107,7 +107,9 @@ class TargetCollector final : public PolledCollector {
   // alive). Cached queries get a fresh block per fetch instead: theirs are
   // large and rare.
   static constexpr size_t kBlocksPerQuery = 5;
-  using BlockRing = std::array<std::shared_ptr<SerializedFamilies>, kBlocksPerQuery>;
+  template <typename T>
+  using Ring = std::array<std::shared_ptr<T>, kBlocksPerQuery>;
+  using BlockRing = Ring<SerializedFamilies>;
   struct CollectorStats {
     double errors_total = 0;
     double last_duration = 0;
@@ -125,8 +127,12 @@ class TargetCollector final : public PolledCollector {
   void OnStatements(const PGresult* r, SteadyClock::time_point now);
   void UseCached(size_t index);         // the cached result of query `index` joins this cycle
   void AddToCycle(core::MetricSet& m);  // m's families join this cycle's samples
-  // A block of `ring` that no earlier result still holds, to refill.
-  static std::shared_ptr<SerializedFamilies> FreeBlock(BlockRing& ring);
+  // A block (or result) of `ring` that no earlier result still holds, to refill.
+  template <typename T>
+  static std::shared_ptr<T> FreeBlock(Ring<T>& ring);
+  // The results of results_ no one else holds drop their blocks (so that the
+  // block rings find those free this cycle); their buffers stay for reuse.
+  void ReleaseIdleResults();
   // Whether some family has samples from several producers this cycle.
   bool SharedFamilies();
   bool Send(ItemKind kind, size_t index, const std::string& sql);
@@ -195,6 +201,8 @@ class TargetCollector final : public PolledCollector {
   QueryTextWriter writer_;
   std::vector<BlockRing> blocks_;  // per query
   BlockRing own_blocks_;           // the own series written as text
+  BlockRing family_blocks_;        // the samples built as families, serialised
+  Ring<TargetResult> results_;     // the results handed out, refilled once released
   std::map<size_t, CachedQuery> cache_;
   std::map<std::string, CollectorStats> collector_stats_;
   std::vector<double> probe_buckets_;  // cumulative counts per bucket bound
@@ -204,6 +212,7 @@ class TargetCollector final : public PolledCollector {
   double dropped_over_limit_ = 0;
   StatementTracker statements_{options_.statements_top_n};
   std::optional<SteadyClock::time_point> statements_at_;  // last pg_stat_statements read
+  std::vector<StatementRow> statement_rows_;              // its rows (buffers reused)
 };
 
 }  // namespace pgdr::collect
