@@ -496,7 +496,7 @@ void TargetCollector::OnQuery(size_t index, const PGresult* r, double duration,
   if (QueryTextWriter::Handles(q)) {
     std::shared_ptr<SerializedFamilies> block = q.cache_ttl.count() > 0
                                                     ? std::make_shared<SerializedFamilies>()
-                                                    : FreeBlock(blocks_[index]);
+                                                    : FreeInRing(blocks_[index]);
     account(writer_.Write(q, PgResultView(r), query_labels_[index], options_.max_series_per_query,
                           *block));
     if (q.cache_ttl.count() > 0) {
@@ -542,28 +542,9 @@ void TargetCollector::AddToCycle(core::MetricSet& m) {
 
 void TargetCollector::UseCached(size_t index) { cycle_cached_.push_back(index); }
 
-template <typename T>
-std::shared_ptr<T> TargetCollector::FreeBlock(Ring<T>& ring) {
-  for (auto& block : ring) {
-    if (block && block.use_count() == 1) {
-      // The last other owner released it (acq_rel) before we saw the count:
-      // its reads happen before our writes.
-      std::atomic_thread_fence(std::memory_order_acquire);
-      return block;
-    }
-  }
-  // All held elsewhere: an empty slot gets a fresh block (the ring fills over
-  // its first cycles), else the first slot's block is left to its holders.
-  auto slot = std::find(ring.begin(), ring.end(), nullptr);
-  if (slot == ring.end()) slot = ring.begin();
-  *slot = std::make_shared<T>();
-  return *slot;
-}
-
 void TargetCollector::ReleaseIdleResults() {
   for (auto& result : results_) {
-    if (result && result.use_count() == 1) {
-      std::atomic_thread_fence(std::memory_order_acquire);  // as FreeBlock
+    if (OnlyInRing(result)) {
       result->reused.clear();
       result->text.clear();
       result->text_only.clear();
@@ -635,7 +616,7 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   if (!up) facts_ = MemberFacts();
   facts_.up = up;
   core::MetricSet m;  // the exporter's own series of this member built as families
-  std::shared_ptr<SerializedFamilies> own_text = FreeBlock(own_blocks_);
+  std::shared_ptr<SerializedFamilies> own_text = FreeInRing(own_blocks_);
   {
     TextBlockBuilder text(*own_text);  // and those written as text
     if (database_.empty()) {
@@ -653,7 +634,7 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   // A result no one holds any more is refilled: its strings and vectors keep
   // their buffers. Every field is assigned below; the lists are appended to
   // (emptied by ReleaseIdleResults, or new).
-  std::shared_ptr<TargetResult> result = FreeBlock(results_);
+  std::shared_ptr<TargetResult> result = FreeInRing(results_);
   result->key = target_.Key();
   result->cluster = target_.cluster;
   result->member = target_.member;
@@ -668,7 +649,7 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
     // written as text and cached results are shared as they are.
     result->families = cycle_metrics_.Take();
     result->text.reserve(1 + cycle_text_.size() + cycle_cached_.size());
-    std::shared_ptr<SerializedFamilies> families_text = FreeBlock(family_blocks_);
+    std::shared_ptr<SerializedFamilies> families_text = FreeInRing(family_blocks_);
     SerializeFamiliesInto(result->families, *families_text);
     result->text.push_back(std::move(families_text));
     for (auto& block : cycle_text_) {

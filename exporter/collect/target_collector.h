@@ -56,6 +56,7 @@
 #include "collect/async_connection.h"
 #include "collect/polled_collector.h"
 #include "collect/query_text.h"
+#include "collect/reuse_ring.h"
 #include "collect/statement_stats.h"
 #include "collect/text_block.h"
 #include "pgdr/collect/pg_handle.h"
@@ -106,10 +107,7 @@ class TargetCollector final : public PolledCollector {
   // the one the evaluator last decided on keep up to three earlier cycles
   // alive). Cached queries get a fresh block per fetch instead: theirs are
   // large and rare.
-  static constexpr size_t kBlocksPerQuery = 5;
-  template <typename T>
-  using Ring = std::array<std::shared_ptr<T>, kBlocksPerQuery>;
-  using BlockRing = Ring<SerializedFamilies>;
+  using BlockRing = ReuseRing<SerializedFamilies>;
   struct CollectorStats {
     double errors_total = 0;
     double last_duration = 0;
@@ -127,9 +125,6 @@ class TargetCollector final : public PolledCollector {
   void OnStatements(const PGresult* r, SteadyClock::time_point now);
   void UseCached(size_t index);         // the cached result of query `index` joins this cycle
   void AddToCycle(core::MetricSet& m);  // m's families join this cycle's samples
-  // A block (or result) of `ring` that no earlier result still holds, to refill.
-  template <typename T>
-  static std::shared_ptr<T> FreeBlock(Ring<T>& ring);
   // The results of results_ no one else holds drop their blocks (so that the
   // block rings find those free this cycle); their buffers stay for reuse.
   void ReleaseIdleResults();
@@ -199,10 +194,10 @@ class TargetCollector final : public PolledCollector {
 
   // Across cycles.
   QueryTextWriter writer_;
-  std::vector<BlockRing> blocks_;  // per query
-  BlockRing own_blocks_;           // the own series written as text
-  BlockRing family_blocks_;        // the samples built as families, serialised
-  Ring<TargetResult> results_;     // the results handed out, refilled once released
+  std::vector<BlockRing> blocks_;    // per query
+  BlockRing own_blocks_;             // the own series written as text
+  BlockRing family_blocks_;          // the samples built as families, serialised
+  ReuseRing<TargetResult> results_;  // the results handed out, refilled once released
   std::map<size_t, CachedQuery> cache_;
   std::map<std::string, CollectorStats> collector_stats_;
   std::vector<double> probe_buckets_;  // cumulative counts per bucket bound
