@@ -40,6 +40,13 @@ void Describe(const prometheus::MetricFamily& family, SerializedFamily& out) {
   out.hidden = false;
 }
 
+template <typename Int>
+void AppendInteger(std::string& out, Int value) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, r.ptr);
+}
+
 void AppendSample(std::string& out, const prometheus::MetricFamily& family,
                   const prometheus::ClientMetric& metric, double value) {
   out += family.name;
@@ -63,6 +70,54 @@ void AppendSample(std::string& out, const prometheus::MetricFamily& family,
     out += std::to_string(metric.timestamp_ms);
   }
   out += '\n';
+}
+
+// A histogram's lines as TextSerializer writes them: _count, _sum, one
+// _bucket per bound (le last among the labels) and a +Inf bucket when the
+// last bound is not +Inf.
+void AppendHistogram(std::string& out, const prometheus::MetricFamily& family,
+                     const prometheus::ClientMetric& metric) {
+  const auto head = [&](std::string_view suffix, const double* le) {
+    out += family.name;
+    out += suffix;
+    bool first = true;
+    for (const auto& l : metric.label) AppendLabelPair(out, first, l.name, l.value);
+    if (le != nullptr) {
+      out += first ? "{le=\"" : ",le=\"";
+      first = false;
+      AppendSampleValue(out, *le);
+      out += '"';
+    }
+    if (!first) out += '}';
+    out += ' ';
+  };
+  const auto tail = [&] {
+    if (metric.timestamp_ms != 0) {
+      out += ' ';
+      AppendInteger(out, metric.timestamp_ms);
+    }
+    out += '\n';
+  };
+  const auto& h = metric.histogram;
+  head("_count", nullptr);
+  AppendInteger(out, h.sample_count);
+  tail();
+  head("_sum", nullptr);
+  AppendSampleValue(out, h.sample_sum);
+  tail();
+  double last = -std::numeric_limits<double>::infinity();
+  for (const auto& b : h.bucket) {
+    head("_bucket", &b.upper_bound);
+    last = b.upper_bound;
+    AppendInteger(out, b.cumulative_count);
+    tail();
+  }
+  if (last != std::numeric_limits<double>::infinity()) {
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    head("_bucket", &kInf);
+    AppendInteger(out, h.sample_count);
+    tail();
+  }
 }
 
 // Parses one label set "{a=\"x\",b=\"y\"}" starting at `p`; returns past it.
@@ -221,10 +276,13 @@ void SerializeFamiliesInto(const std::vector<prometheus::MetricFamily>& families
       case prometheus::MetricType::Untyped:
         for (const auto& m : f.metric) AppendSample(text.samples, f, m, core::SampleValue(f, m));
         continue;
+      case prometheus::MetricType::Histogram:
+        for (const auto& m : f.metric) AppendHistogram(text.samples, f, m);
+        continue;
       default:
         break;
     }
-    // Histograms and summaries (a few per member): the serializer itself.
+    // Summaries (none of pgdr's own): the serializer itself.
     const prometheus::TextSerializer serializer;
     const std::string full = serializer.Serialize({f});
     if (full.compare(0, text.header.size(), text.header) != 0) {
