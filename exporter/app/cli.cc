@@ -3,14 +3,19 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
+#include <optional>
 #include <tuple>
 
 #include "app/exporter.h"
 #include "app/fd_limit.h"
 #include "app/promote_region.h"
+#include "app/startup_pages.h"
 #include "app/validated_config.h"
 #include "pgdr/actions/switchover.h"
 #include "pgdr/config/config.h"
@@ -110,11 +115,33 @@ int Serve(const ExporterOptions& options) {
     core::Log(core::LogLevel::kError, "cannot start", {{"err", s.message()}});
     return 1;
   }
+  // The start-up pages go once the first cycles and rule evaluations have
+  // run, and again after a reload (which parses the config and rules anew).
+  using Clock = std::chrono::steady_clock;
+  const auto release_after = options.release_startup_pages_after;
+  std::optional<Clock::time_point> release_at;
+  if (release_after.count() > 0) release_at = Clock::now() + release_after;
   while (true) {
     int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
+    if (release_at) {
+      const auto left = std::max(Clock::duration::zero(), *release_at - Clock::now());
+      const auto secs = std::chrono::duration_cast<std::chrono::seconds>(left);
+      const timespec wait{static_cast<time_t>(secs.count()),
+                          static_cast<long>(std::chrono::nanoseconds(left - secs).count())};
+      sig = sigtimedwait(&signals, nullptr, &wait);
+      if (sig < 0) {
+        if (errno == EAGAIN) {
+          (void)ReleaseStartupPages();  // logged inside
+          release_at.reset();
+        }
+        continue;
+      }
+    } else if (sigwait(&signals, &sig) != 0) {
+      continue;
+    }
     if (sig == SIGHUP) {
       (void)exporter.Reload();  // logged inside; the old config keeps running
+      if (release_after.count() > 0) release_at = Clock::now() + release_after;
       continue;
     }
     core::Log(core::LogLevel::kInfo, "stopping", {{"signal", std::to_string(sig)}});
@@ -168,6 +195,12 @@ int RunCli(int argc, char** argv) {
   app.add_option("--shard.total", options.shard.total, "Replicas splitting the fleet")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  std::string release_after = "15s";
+  app.add_option("--memory.release-startup-pages-after", release_after,
+                 "Give back the file-backed pages that only start-up touched (the dynamic "
+                 "linker's, the libraries' constructors') this long after start and after each "
+                 "reload; 0s: never")
+      ->capture_default_str();
   app.set_version_flag("--version", std::string("pgdr_exporter ") + PGDR_VERSION);
 
   std::vector<std::string> check_files;
@@ -283,6 +316,13 @@ int RunCli(int argc, char** argv) {
     return 2;
   }
   options.tsdb.retention = *retention_ms;
+  auto release_ms = config::ParseDuration(release_after);
+  if (!release_ms.ok() || release_ms->count() < 0) {
+    std::cerr << "--memory.release-startup-pages-after: invalid duration \"" << release_after
+              << "\"\n";
+    return 2;
+  }
+  options.release_startup_pages_after = *release_ms;
   if (options.shard.index >= options.shard.total) {
     std::cerr << "--shard.index: " << options.shard.index << " is not below --shard.total "
               << options.shard.total << "\n";

@@ -119,9 +119,9 @@ void Exporter::Impl::EvaluateLoop() {
 }
 
 // Feeds the local TSDB with every result not yet appended, at its own
-// collection time; sources that vanished get staleness markers. Only the
-// rule evaluator reads the TSDB: without rule groups nothing is stored (it
-// was a third of the exporter's CPU and its largest memory), and a reload
+// sample time (TargetResult::sample_at); sources that vanished get staleness
+// markers, after any sample they have. Only the rule evaluator reads the TSDB: without rule groups
+// nothing is stored (it was a third of the exporter's CPU and its largest memory), and a reload
 // that adds rules starts filling it from then on.
 void Exporter::Impl::AppendToTsdb(
     const collect::SnapshotInputs& inputs, const collect::Snapshot& snapshot,
@@ -136,6 +136,21 @@ void Exporter::Impl::AppendToTsdb(
   const auto ms = [](SystemClock::time_point t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   };
+  // The other sources share the members' grid: they are timestamped at the
+  // earliest member sample time not before the previous composition's (a
+  // member that started late, off its tick, does not move them off the grid;
+  // a later composition in the same period replaces the value at that
+  // timestamp, the TSDB keeps the newest sample open) while it is recent,
+  // else at the composition's time.
+  constexpr int64_t kTickRecentMs = 2000;
+  const int64_t now_ms = ms(inputs.now);
+  int64_t tick = INT64_MAX;
+  for (const auto& entry : inputs.targets) {
+    const int64_t t = ms(entry.second->sample_at);
+    if (t >= composed_at_ms_) tick = std::min(tick, t);
+  }
+  const int64_t t_ms = tick <= now_ms && now_ms - tick <= kTickRecentMs ? tick : now_ms;
+  composed_at_ms_ = t_ms;
   std::map<std::string, const void*> seen;
   for (const auto& [key, result] : inputs.targets) {
     seen[key] = result.get();
@@ -148,25 +163,25 @@ void Exporter::Impl::AppendToTsdb(
       for (const auto& text : result->text_only) {
         parts.push_back(&parsed.emplace_back(collect::FamiliesFromText(*text)));
       }
-      tsdb_.AppendScrapeParts(key, parts, ms(result->collected_at));
+      tsdb_.AppendScrapeParts(key, parts, ms(result->sample_at));
     }
   }
   for (const auto& [name, poll] : polls) {
     const std::string key = "store/" + name;
     seen[key] = poll.get();
-    if (appended_[key] != poll.get()) tsdb_.AppendScrape(key, poll->families, ms(inputs.now));
+    if (appended_[key] != poll.get()) tsdb_.AppendScrape(key, poll->families, t_ms);
   }
   for (const auto& [cluster, poll] : patroni) {
     const std::string key = "patroni/" + cluster;
     seen[key] = poll.get();
-    if (appended_[key] != poll.get()) tsdb_.AppendScrape(key, poll->families, ms(inputs.now));
+    if (appended_[key] != poll.get()) tsdb_.AppendScrape(key, poll->families, t_ms);
   }
   for (const auto& [key, poll] : cnpg) {
     seen[key] = poll.get();
-    if (appended_[key] != poll.get()) tsdb_.AppendScrape(key, poll->families, ms(inputs.now));
+    if (appended_[key] != poll.get()) tsdb_.AppendScrape(key, poll->families, t_ms);
   }
-  tsdb_.AppendScrape("computed", snapshot.computed, ms(inputs.now));
-  if (self != nullptr) tsdb_.AppendScrape("self", *self, ms(inputs.now));
+  tsdb_.AppendScrape("computed", snapshot.computed, t_ms);
+  if (self != nullptr) tsdb_.AppendScrape("self", *self, t_ms);
   for (const auto& [key, ptr] : appended_) {
     if (seen.count(key) == 0) tsdb_.MarkSourceStale(key, ms(inputs.now));
   }

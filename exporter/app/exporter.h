@@ -15,6 +15,7 @@
 // internally synchronised.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -51,6 +52,9 @@ struct ExporterOptions {
   // Where the state file lives (--storage.path, default "data/"; see
   // app/state_file.h). Empty: nothing is kept across a restart.
   std::string storage_path = "data/";
+  // When start-up pages are given back (--memory.release-startup-pages-after,
+  // app/startup_pages.h); zero: never. Used by Serve, not by the Exporter.
+  std::chrono::milliseconds release_startup_pages_after{std::chrono::seconds(15)};
 };
 
 // "http://<host>:<port>" of a listen address, as Prometheus derives its

@@ -147,7 +147,8 @@ class Exporter::Impl {
   std::thread evaluator_;
   std::thread composer_;
   std::map<std::string, const void*> appended_;  // composer thread only
-  collect::SnapshotComposer composer_state_;     // composer thread only
+  int64_t composed_at_ms_ = 0;  // the last composition's TSDB timestamp; composer thread only
+  collect::SnapshotComposer composer_state_;  // composer thread only
 
   core::Mutex mu_;
   std::condition_variable_any cv_;  // waited on with mu_ held

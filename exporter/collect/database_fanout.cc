@@ -102,9 +102,11 @@ std::shared_ptr<const TargetResult> DatabaseFanout::Attach(const TargetResult& m
   std::shared_ptr<SerializedFamilies> own = FreeInRing(own_blocks_);
   {
     TextBlockBuilder text(*own);
-    text.Family("pgdr_database_connections",
-                "Databases of the member collected over their own connection (target_databases).",
-                prometheus::MetricType::Gauge);
+    text.Family(
+        "pgdr_database_connections",
+        "Databases of the member collected over a connection of their own (target_databases; "
+        "the database of the member's DSN runs over the member's connection).",
+        prometheus::MetricType::Gauge);
     text.Sample(member.labels, {}, static_cast<double>(databases_.size()));
     text.Family(
         "pgdr_databases_skipped",

@@ -2,7 +2,9 @@
 // run in every database of an instance (`target_databases`: a list, "*", or
 // "/regex/"), as CloudNativePG runs them.
 //
-// The member's TargetCollector lists the instance's databases each cycle;
+// The member's TargetCollector lists the instance's databases each cycle
+// (all but its own: it runs the per-database queries of the database its DSN
+// names over its own connection, so a member needs no second backend);
 // Follow() opens one TargetCollector in per-database mode for each database
 // some query targets (persistent, pipelined, with the member's schedule,
 // deadline and backoff: the same collector, one socket each) and closes those

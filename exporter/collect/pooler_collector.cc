@@ -54,7 +54,7 @@ std::shared_ptr<const TargetResult> PoolerCollector::Step(SteadyClock::time_poin
     if (now < next_start_) return nullptr;
     cycle_start_ = now;
     deadline_ = now + options_.target_deadline;
-    while (next_start_ <= now) next_start_ += options_.interval;
+    sample_at_ = sample_clock_.StartCycle(next_start_, options_.interval, now);
     error_.clear();
     if (conn_.open()) {
       SendShowPools(now);
@@ -186,6 +186,7 @@ void PoolerCollector::Finish(SteadyClock::time_point now, bool up) {
   result->families = m.Take();
   result->error = error_;
   result->collected_at = std::chrono::system_clock::now();
+  result->sample_at = sample_at_;
   result->duration_seconds = std::chrono::duration<double>(now - cycle_start_).count();
   pools_.reset();
   finished_ = std::move(result);

@@ -12,6 +12,7 @@
 
 #include "collect/async_connection.h"
 #include "collect/polled_collector.h"
+#include "collect/sample_clock.h"
 #include "pgdr/collect/pg_handle.h"
 #include "pgdr/config/config.h"
 
@@ -45,6 +46,8 @@ class PoolerCollector final : public PolledCollector {
   SteadyClock::time_point next_start_;
   SteadyClock::time_point deadline_;
   SteadyClock::time_point cycle_start_;
+  SampleClock sample_clock_;
+  std::chrono::system_clock::time_point sample_at_;  // TargetResult::sample_at
   std::string error_;
   bool cycle_done_ = false;
   double errors_total_ = 0;

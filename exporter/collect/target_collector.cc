@@ -139,6 +139,7 @@ TargetCollector::TargetCollector(config::TargetConfig target,
       conn_(ConnectParams(target_, options_, database_)),
       next_start_(first_start),
       assumed_false_(queries_->size(), 2),
+      isolated_(Slot(ItemKind::kDiscovery, queries_->size()) + 1, false),
       probe_buckets_(std::size(kProbeBounds), 0) {
   base_labels_.push_back({"cluster", target_.cluster});
   base_labels_.push_back({"member", target_.member});
@@ -178,6 +179,11 @@ std::shared_ptr<const TargetResult> TargetCollector::Step(SteadyClock::time_poin
           RecordError((*queries_)[pending_[i].query].name, "target deadline exceeded");
         }
       }
+      for (const auto& [kind, query] : aborted_) {
+        if (kind == ItemKind::kQuery) {
+          RecordError((*queries_)[query].name, "target deadline exceeded");
+        }
+      }
       cycle_error_ = "target deadline exceeded; connection reset";
       conn_.Close();
       Finish(now);
@@ -192,11 +198,12 @@ void TargetCollector::StartCycle(SteadyClock::time_point now) {
   ReleaseIdleResults();
   cycle_start_ = now;
   deadline_ = now + options_.target_deadline;
-  // Fixed rate; a cycle that overran starts the next one on the next tick.
-  while (next_start_ <= now) next_start_ += options_.interval;
+  sample_at_ = sample_clock_.StartCycle(next_start_, options_.interval, now);
   pending_.clear();
   next_item_ = 0;
   round_ = 0;
+  first_pass_ = true;
+  aborted_.clear();
   probe_ok_ = false;
   predicate_false_.assign(queries_->size(), false);
   cycle_metrics_ = core::MetricSet();
@@ -248,6 +255,7 @@ void TargetCollector::PollConnect(SteadyClock::time_point now) {
     return;
   }
   server_version_ = PQserverVersion(conn_.get());
+  LearnOwnDatabase();
   state_ = State::kRunning;
   SendRound(now);
 }
@@ -265,20 +273,50 @@ size_t TargetCollector::Slot(ItemKind kind, size_t index) {
   return 2 + 2 * index;
 }
 
-bool TargetCollector::Send(ItemKind kind, size_t index, const std::string& sql) {
+const char* TargetCollector::Sql(ItemKind kind, size_t index) const {
+  switch (kind) {
+    case ItemKind::kProbe:
+      return kProbeSql;
+    case ItemKind::kPredicate:
+      return (*queries_)[index].predicate_sql->c_str();
+    case ItemKind::kQuery:
+      break;
+    case ItemKind::kDiscovery:
+      return kDatabasesSql;
+  }
+  return (*queries_)[index].sql.c_str();
+}
+
+bool TargetCollector::CloseSegment() {
+  if (pending_.empty() || pending_.back().ends_segment) return true;
+  if (PQpipelineSync(conn_.get()) != 1) return false;
+  pending_.back().ends_segment = true;
+  return true;
+}
+
+bool TargetCollector::Send(ItemKind kind, size_t index, bool alone) {
   Item item{kind, index};
   item.slot = Slot(kind, index);
   item.sent = SteadyClock::now();
   const std::string name = "pgdr_" + std::to_string(item.slot);
+  // A statement to prepare, one that failed last time and one sent again
+  // after an abort get a segment of their own; the others share one.
+  alone = alone || !prepared_[item.slot] || isolated_[item.slot];
+  if (alone && !CloseSegment()) return false;
   if (!prepared_[item.slot]) {
     // Parse and first execution share one segment: if the Parse fails the
     // execution is skipped (PGRES_PIPELINE_ABORTED) and only this statement fails.
-    if (PQsendPrepare(conn_.get(), name.c_str(), sql.c_str(), 0, nullptr) != 1) return false;
+    if (PQsendPrepare(conn_.get(), name.c_str(), Sql(kind, index), 0, nullptr) != 1) {
+      return false;
+    }
     item.prepare = true;
   }
-  if (PQsendQueryPrepared(conn_.get(), name.c_str(), 0, nullptr, nullptr, nullptr, 0) != 1 ||
-      PQpipelineSync(conn_.get()) != 1) {
+  if (PQsendQueryPrepared(conn_.get(), name.c_str(), 0, nullptr, nullptr, nullptr, 0) != 1) {
     return false;
+  }
+  if (alone) {
+    if (PQpipelineSync(conn_.get()) != 1) return false;
+    item.ends_segment = true;
   }
   pending_.push_back(std::move(item));
   return true;
@@ -293,24 +331,33 @@ void TargetCollector::SendRound(SteadyClock::time_point now) {
   cork.emplace(PQsocket(conn_.get()));
   if (round_ == 1) {
     sent_query_.assign(queries_->size(), false);
-    sent = Send(ItemKind::kProbe, 0, kProbeSql);
+    sent = Send(ItemKind::kProbe, 0);
     for (size_t i = 0; sent && i < queries_->size(); ++i) {
       const config::QuerySpec& q = (*queries_)[i];
-      if (q.predicate_sql && Runs(q)) sent = Send(ItemKind::kPredicate, i, *q.predicate_sql);
+      if (q.predicate_sql && Runs(q)) sent = Send(ItemKind::kPredicate, i);
     }
     // The queries last cycle's answers call for, in the same round trip; the
     // probe and the predicates come back first and decide (CompleteItem).
     for (size_t i = 0; sent && assumed_in_recovery_ && i < queries_->size(); ++i) {
       if (!Wanted(i, *assumed_in_recovery_, assumed_false_[i]) || CacheFresh(i, now)) continue;
-      sent = Send(ItemKind::kQuery, i, (*queries_)[i].sql);
+      sent = Send(ItemKind::kQuery, i);
       sent_query_[i] = sent;
     }
-    if (sent && lists_databases_)
-      sent = Send(ItemKind::kDiscovery, queries_->size(), kDatabasesSql);
+    if (sent && lists_databases_) sent = Send(ItemKind::kDiscovery, queries_->size());
+  } else if (!aborted_.empty()) {
+    // A statement failed in a shared segment: the ones after it were skipped.
+    // Each goes again in a segment of its own, in the order first sent (the
+    // predicates before the queries they decide).
+    const std::vector<std::pair<ItemKind, size_t>> again = std::move(aborted_);
+    aborted_.clear();
+    for (size_t i = 0; sent && i < again.size(); ++i) {
+      sent = Send(again[i].first, again[i].second, true);
+    }
   } else {
     // The probe and the predicates are answered: remember them for the next
     // cycle's round 1, then send what round 1 did not (the first cycle, a
     // changed role or predicate). In the steady state nothing is left.
+    first_pass_ = false;
     const bool replica = facts_.in_recovery.value_or(false);
     assumed_in_recovery_ = replica;
     for (size_t i = 0; i < queries_->size(); ++i) assumed_false_[i] = predicate_false_[i] ? 1 : 0;
@@ -320,7 +367,7 @@ void TargetCollector::SendRound(SteadyClock::time_point now) {
         UseCached(i);
         continue;
       }
-      if (!Send(ItemKind::kQuery, i, (*queries_)[i].sql)) {
+      if (!Send(ItemKind::kQuery, i)) {
         sent = false;
         break;
       }
@@ -331,6 +378,7 @@ void TargetCollector::SendRound(SteadyClock::time_point now) {
       return;
     }
   }
+  sent = sent && CloseSegment();
   cork.reset();  // uncorked: what the kernel holds goes out now
   if (!sent) {
     FailConnection(conn_.ErrorText(), now);
@@ -364,15 +412,13 @@ void TargetCollector::ReadResults(SteadyClock::time_point now) {
   while (next_item_ < pending_.size() && !PQisBusy(conn_.get())) {
     PgResultPtr r(PQgetResult(conn_.get()));
     Item& item = pending_[next_item_];
-    // A segment holds one or two statements (Parse, execution), each ending
-    // with a NULL, then the sync.
-    const int statements = item.prepare ? 2 : 1;
-    if (!r) {
-      if (item.nulls >= statements) break;  // nothing more until the sync arrives
-      ++item.nulls;
-      continue;
-    }
-    if (PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) {
+    // A statement is one or two commands (Parse, execution), each ending with
+    // a NULL; the last statement of a segment is then followed by the sync.
+    const int commands = item.prepare ? 2 : 1;
+    const bool sync = r && PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC;
+    if (!r && item.nulls >= commands) break;  // nothing more until the sync arrives
+    if (!r) ++item.nulls;
+    if (sync || (!r && item.nulls == commands && !item.ends_segment)) {
       // Not the wake-up's `now`: the results read in one wake-up arrived
       // while the ones before them were being handled.
       item.read = SteadyClock::now();
@@ -381,6 +427,7 @@ void TargetCollector::ReadResults(SteadyClock::time_point now) {
       if (state_ != State::kRunning) return;
       continue;
     }
+    if (!r) continue;
     if (item.prepare && item.nulls == 0) {
       if (!item.prepare_result) item.prepare_result = std::move(r);
     } else if (!item.result) {
@@ -392,7 +439,7 @@ void TargetCollector::ReadResults(SteadyClock::time_point now) {
     return;
   }
   if (next_item_ < pending_.size()) return;
-  if (round_ == 1 && probe_ok_) {
+  if (probe_ok_ && (first_pass_ || !aborted_.empty())) {
     SendRound(now);
   } else {
     Finish(now);
@@ -415,7 +462,14 @@ void TargetCollector::CompleteItem(Item& item, SteadyClock::time_point now) {
     const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     if (state != nullptr && std::string_view(state) == "26000") prepared_[item.slot] = false;
   }
+  if (r != nullptr && PQresultStatus(r) == PGRES_PIPELINE_ABORTED) {
+    // A statement before it in its segment failed: it goes again this cycle
+    // (unless the probe failed: then nothing of this cycle counts).
+    if (probe_ok_) aborted_.emplace_back(item.kind, item.query);
+    return;
+  }
   const bool ok = r != nullptr && PQresultStatus(r) == PGRES_TUPLES_OK;
+  isolated_[item.slot] = !ok;
   switch (item.kind) {
     case ItemKind::kProbe:
       if (!ok) {
@@ -447,7 +501,8 @@ void TargetCollector::CompleteItem(Item& item, SteadyClock::time_point now) {
       }
       databases_.emplace();
       for (int row = 0; row < PQntuples(r); ++row) {
-        if (auto name = Cell(r, row, 0)) databases_->push_back(std::move(*name));
+        auto name = Cell(r, row, 0);
+        if (name && *name != own_database_) databases_->push_back(std::move(*name));
       }
       break;
   }
@@ -583,18 +638,33 @@ void TargetCollector::RecordError(const std::string& collector, const std::strin
 }
 
 bool TargetCollector::Runs(const config::QuerySpec& q) const {
-  return database_.empty() ? !q.per_database() : q.RunsInDatabase(database_);
+  if (!database_.empty()) return q.RunsInDatabase(database_);
+  return !q.per_database() || (!own_database_.empty() && q.RunsInDatabase(own_database_));
 }
 
 core::Labels TargetCollector::QueryLabels(const config::QuerySpec& q) const {
-  if (database_.empty()) return base_labels_;
+  const std::string& database = database_.empty() ? own_database_ : database_;
+  if (database.empty() || (database_.empty() && !q.per_database())) return base_labels_;
   const bool has_datname =
       std::any_of(q.columns.begin(), q.columns.end(), [](const config::ColumnSpec& c) {
         return c.usage == config::ColumnUsage::kLabel && c.column == "datname";
       });
   core::Labels labels = base_labels_;
-  if (!has_datname) labels.push_back({"datname", database_});
+  if (!has_datname) labels.push_back({"datname", database});
   return labels;
+}
+
+void TargetCollector::LearnOwnDatabase() {
+  if (!database_.empty() || !own_database_.empty()) return;
+  const char* db = PQdb(conn_.get());
+  if (db == nullptr || *db == '\0') return;
+  own_database_ = db;
+  for (size_t i = 0; i < queries_->size(); ++i) {
+    const config::QuerySpec& q = (*queries_)[i];
+    if (!q.per_database() || !q.RunsInDatabase(own_database_)) continue;
+    query_labels_[i] = QueryLabels(q);
+    own_database_queries_.insert(q.name);
+  }
 }
 
 void TargetCollector::FailConnection(const std::string& why, SteadyClock::time_point now) {
@@ -677,6 +747,7 @@ void TargetCollector::Finish(SteadyClock::time_point now) {
   result->databases = std::move(databases_);
   result->error = cycle_error_;
   result->collected_at = std::chrono::system_clock::now();
+  result->sample_at = sample_at_;
   result->duration_seconds = Seconds(now - cycle_start_);
   finished_ = std::move(result);
   state_ = State::kIdle;
@@ -702,7 +773,8 @@ void TargetCollector::AppendMemberSeries(bool up, SteadyClock::time_point now,
   text.Sample(base_labels_, {}, Seconds(now - cycle_start_));
   text.Family("pgdr_collect_round_trips",
               "Pipelined round trips of the member's last collection cycle (1 in the steady "
-              "state; 2 on a connection's first cycle and when the role or a predicate changed).",
+              "state; 2 on a connection's first cycle, when the role or a predicate changed and "
+              "when a statement failed in the shared segment and those after it went again).",
               MetricType::Gauge);
   text.Sample(base_labels_, {}, round_);
   text.Family(
@@ -735,14 +807,20 @@ void TargetCollector::AppendCollectorStats(TextBlockBuilder& text) const {
               "Time from sending the collector's query to reading its result in the last cycle "
               "(pipelined: includes waiting for the statements sent before it).",
               MetricType::Gauge);
+  // A per-database query run in the member's own database says which.
+  const auto sample = [&](const std::string& name, double value) {
+    if (own_database_queries_.count(name) != 0) {
+      text.Sample(own_labels_, {{"datname", own_database_}, {"collector", name}}, value);
+    } else {
+      text.Sample(own_labels_, {{"collector", name}}, value);
+    }
+  };
   for (const auto& [name, stats] : collector_stats_) {
-    if (stats.ran) text.Sample(own_labels_, {{"collector", name}}, stats.last_duration);
+    if (stats.ran) sample(name, stats.last_duration);
   }
   text.Family("pgdr_collect_errors_total", "Errors of the collector since the exporter started.",
               MetricType::Counter);
-  for (const auto& [name, stats] : collector_stats_) {
-    text.Sample(own_labels_, {{"collector", name}}, stats.errors_total);
-  }
+  for (const auto& [name, stats] : collector_stats_) sample(name, stats.errors_total);
   text.Family(
       "pgdr_series_dropped_total",
       "Series from SQL collectors dropped: duplicate label sets or over the per-query limit.",

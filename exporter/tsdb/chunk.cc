@@ -12,6 +12,9 @@ namespace {
 // bits. A bucket of n bits holds -(2^(n-1) - 1) .. 2^(n-1).
 constexpr unsigned kBucketBits[] = {7, 14, 20};
 
+// A new XOR window's header: 5 bits of leading zeros, 6 of meaningful bits.
+constexpr unsigned kWindowHeaderBits = 11;
+
 bool Fits(int64_t x, unsigned n) {
   const int64_t half = int64_t{1} << (n - 1);
   return x >= -(half - 1) && x <= half;
@@ -82,13 +85,17 @@ void ChunkAppender::Append(Chunk& chunk, int64_t t, double v) {
       Write(chunk, 1, 1);
       const auto lz = static_cast<uint8_t>(std::min(std::countl_zero(x), 31));
       const auto tz = static_cast<uint8_t>(std::countr_zero(x));
-      if (leading_ != 0xff && lz >= leading_ && tz >= trailing_) {
+      const unsigned sig = 64 - lz - tz;
+      // Prometheus's rule (xor.go) reuses the window whenever the XOR fits in
+      // it; a window much wider than this XOR needs costs more than a new
+      // one, whose header is 11 bits. The reader cannot tell the difference.
+      if (leading_ != 0xff && lz >= leading_ && tz >= trailing_ &&
+          64u - leading_ - trailing_ <= sig + kWindowHeaderBits) {
         Write(chunk, 0, 1);
         Write(chunk, x >> trailing_, 64 - leading_ - trailing_);
       } else {
         leading_ = lz;
         trailing_ = tz;
-        const unsigned sig = 64 - lz - tz;
         Write(chunk, 1, 1);
         Write(chunk, lz, 5);
         Write(chunk, sig & 63, 6);  // 64 is written as 0

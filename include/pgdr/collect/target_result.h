@@ -62,7 +62,11 @@ struct TargetResult {
   // The top statements of the last pg_stat_statements read (/api/v1/statements).
   std::vector<StatementView> statements;
   std::string error;  // the last error of this cycle, secrets removed; empty when healthy
-  std::chrono::system_clock::time_point collected_at;
+  std::chrono::system_clock::time_point collected_at;  // when the cycle ended
+  // The samples' timestamp in the rule evaluator's TSDB: the cycle's
+  // scheduled tick when it started within 2 ms of it, else its actual start
+  // (collect/sample_clock.h).
+  std::chrono::system_clock::time_point sample_at;
   double duration_seconds = 0;
 };
 

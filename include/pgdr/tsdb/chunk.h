@@ -6,11 +6,14 @@
 // value), then for each further sample the change of the time delta in a
 // variable-width bucket and the XOR of the value with the previous one (one
 // bit when unchanged, otherwise its meaningful bits, reusing the previous
-// leading/trailing-zero window when it fits). Values are carried as bit
+// leading/trailing-zero window when it fits and is at most a new window's
+// 11-bit header wider than the XOR; Prometheus reuses any window that fits,
+// the reader is the same). Values are carried as bit
 // patterns, so NaNs (the staleness marker among them), -0 and infinities come
 // back bit for bit. The timestamp buckets are finer than Prometheus's (7 bits
-// first): collection timestamps jitter by a few milliseconds, which a 14-bit
-// bucket would spend 16 bits on.
+// first): a cycle that started too late for its tick
+// (collect/sample_clock.h) is off the grid by a few milliseconds, which a
+// 14-bit bucket would spend 16 bits on.
 //
 // ChunkAppender holds the encoder's running state apart from the chunk, so
 // only the open (head) chunk of a series pays for it.

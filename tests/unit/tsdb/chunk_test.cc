@@ -159,6 +159,28 @@ TEST(Chunk, RegularCollectionIsSmall) {
   EXPECT_LE(g.bits, 128 + (kChunkSamples - 1) * 10);  // a repeated delta: 1 bit
 }
 
+// Ground truth by hand: the first sample is 128 bits; the second's
+// delta-of-delta (1000) takes the 14-bit bucket (3 + 14 bits), later ones 1.
+// A value costs 1 bit unchanged, else 2 + the window's width when reused,
+// 2 + 11 + the XOR's meaningful bits with a new window.
+TEST(Chunk, NewXorWindowWhenTheOldOneIsMuchWider) {
+  const uint64_t v1 = 0x0000'FFFF'FFFF'0000;     // XOR 32 bits wide (16 leading, 16 trailing)
+  const uint64_t v2 = v1 ^ (uint64_t{1} << 32);  // 1 bit: reusing would cost 32
+  const uint64_t v3 = v2 ^ (uint64_t{1} << 32);  // the same bit: reuses the 1-bit window
+  const std::vector<Raw> in = {{1000, 0}, {2000, v1}, {3000, v2}, {4000, v3}};
+  ExpectRoundTrip(in);
+  // Prometheus's rule (always reuse when it fits) would take 128 + 62 + 35 + 35.
+  EXPECT_EQ(Encode(in).bits, 128u + (17 + 2 + 11 + 32) + (1 + 2 + 11 + 1) + (1 + 2 + 1));
+}
+
+TEST(Chunk, XorWindowReusedWhenNotMuchWider) {
+  const uint64_t v1 = 0x0000'00FF'FF00'0000;        // 16 bits wide (24 leading, 24 trailing)
+  const uint64_t v2 = v1 ^ (uint64_t{0x1f} << 24);  // 9 bits (leading zeros capped at 31)
+  const std::vector<Raw> in = {{1000, 0}, {2000, v1}, {3000, v2}};
+  ExpectRoundTrip(in);
+  EXPECT_EQ(Encode(in).bits, 128u + (17 + 2 + 11 + 16) + (1 + 2 + 16));
+}
+
 TEST(TsdbChunks, ReplaceLastAndDecodeAcrossChunks) {
   Options o;
   o.max_samples_per_series = 100'000;
