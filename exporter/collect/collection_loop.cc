@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <optional>
 #include <variant>
 
@@ -98,9 +99,15 @@ class CollectionLoop::Impl {
           owners.push_back(owner);
         }
       }
-      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
-      const int timeout = static_cast<int>(std::clamp<long long>(wait + 1, 0, 1000));
-      const int ready = poll(fds.data(), fds.size(), timeout);
+      // To the nanosecond: a wake-up rounded to whole milliseconds starts
+      // every cycle up to 1 ms after its tick, which is half the tolerance
+      // within which its samples keep the tick's timestamp (sample_clock.h).
+      const auto wait = std::clamp<SteadyClock::duration>(next - now, SteadyClock::duration::zero(),
+                                                          std::chrono::seconds(1));
+      const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
+      const timespec timeout{static_cast<time_t>(secs.count()),
+                             static_cast<long>(std::chrono::nanoseconds(wait - secs).count())};
+      const int ready = ppoll(fds.data(), fds.size(), &timeout, nullptr);
       if (ready <= 0) continue;
       if ((fds[0].revents & POLLIN) != 0) {
         uint64_t count = 0;

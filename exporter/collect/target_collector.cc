@@ -681,7 +681,10 @@ void TargetCollector::FailConnection(const std::string& why, SteadyClock::time_p
   Finish(now);
 }
 
-void TargetCollector::Finish(SteadyClock::time_point now) {
+void TargetCollector::Finish(SteadyClock::time_point wake) {
+  // The cycle ends once its last result is handled, not at the wake-up that
+  // read it: the wall time it reports includes pgdr's own work on them.
+  const SteadyClock::time_point now = std::max(wake, SteadyClock::now());
   const bool up = probe_ok_;
   if (!up) facts_ = MemberFacts();
   facts_.up = up;

@@ -8,9 +8,11 @@
 namespace pgdr::tsdb {
 namespace {
 
-// Delta-of-delta buckets after their prefixes 10, 110, 1110; 1111 carries 64
-// bits. A bucket of n bits holds -(2^(n-1) - 1) .. 2^(n-1).
-constexpr unsigned kBucketBits[] = {7, 14, 20};
+// Delta-of-delta buckets after their prefixes 10, 110, 1110, 11110; 11111
+// carries 64 bits. A bucket of n bits holds -(2^(n-1) - 1) .. 2^(n-1). The
+// 4-bit one is for a cycle a few ms off its tick (up to 8 ms: 6 bits, not 9).
+constexpr unsigned kBucketBits[] = {4, 7, 14, 20};
+constexpr unsigned kFullPrefixOnes = std::size(kBucketBits) + 1;
 
 // A new XOR window's header: 5 bits of leading zeros, 6 of meaningful bits.
 constexpr unsigned kWindowHeaderBits = 11;
@@ -67,13 +69,13 @@ void ChunkAppender::Append(Chunk& chunk, int64_t t, double v) {
     } else {
       unsigned i = 0;
       while (i < std::size(kBucketBits) && !Fits(dod, kBucketBits[i])) ++i;
-      // Prefix: i + 1 ones then a zero (10, 110, 1110), or 1111.
+      // Prefix: i + 1 ones then a zero (10, 110, 1110, 11110), or 11111.
       if (i < std::size(kBucketBits)) {
         Write(chunk, ((uint64_t{1} << (i + 1)) - 1) << 1, i + 2);
         const unsigned n = kBucketBits[i];
         Write(chunk, static_cast<uint64_t>(dod) & ((uint64_t{1} << n) - 1), n);
       } else {
-        Write(chunk, 0xf, 4);
+        Write(chunk, (uint64_t{1} << kFullPrefixOnes) - 1, kFullPrefixOnes);
         Write(chunk, static_cast<uint64_t>(dod), 64);
       }
     }
@@ -129,8 +131,8 @@ bool ChunkIterator::Next() {
   } else {
     int64_t dod = 0;
     unsigned ones = 0;
-    while (ones < 4 && ReadBit()) ++ones;
-    if (ones == 4) {
+    while (ones < kFullPrefixOnes && ReadBit()) ++ones;
+    if (ones == kFullPrefixOnes) {
       dod = static_cast<int64_t>(Read(64));
     } else if (ones > 0) {
       const unsigned n = kBucketBits[ones - 1];

@@ -10,10 +10,10 @@
 // 11-bit header wider than the XOR; Prometheus reuses any window that fits,
 // the reader is the same). Values are carried as bit
 // patterns, so NaNs (the staleness marker among them), -0 and infinities come
-// back bit for bit. The timestamp buckets are finer than Prometheus's (7 bits
-// first): a cycle that started too late for its tick
+// back bit for bit. The timestamp buckets are finer than Prometheus's (4, 7,
+// 14 and 20 bits): a cycle that started too late for its tick
 // (collect/sample_clock.h) is off the grid by a few milliseconds, which a
-// 14-bit bucket would spend 16 bits on.
+// 4-bit bucket holds in 6 bits and Prometheus's 14-bit one in 16.
 //
 // ChunkAppender holds the encoder's running state apart from the chunk, so
 // only the open (head) chunk of a series pays for it.

@@ -160,7 +160,7 @@ TEST(Chunk, RegularCollectionIsSmall) {
 }
 
 // Ground truth by hand: the first sample is 128 bits; the second's
-// delta-of-delta (1000) takes the 14-bit bucket (3 + 14 bits), later ones 1.
+// delta-of-delta (1000) takes the 14-bit bucket (4 + 14 bits), later ones 1.
 // A value costs 1 bit unchanged, else 2 + the window's width when reused,
 // 2 + 11 + the XOR's meaningful bits with a new window.
 TEST(Chunk, NewXorWindowWhenTheOldOneIsMuchWider) {
@@ -170,7 +170,7 @@ TEST(Chunk, NewXorWindowWhenTheOldOneIsMuchWider) {
   const std::vector<Raw> in = {{1000, 0}, {2000, v1}, {3000, v2}, {4000, v3}};
   ExpectRoundTrip(in);
   // Prometheus's rule (always reuse when it fits) would take 128 + 62 + 35 + 35.
-  EXPECT_EQ(Encode(in).bits, 128u + (17 + 2 + 11 + 32) + (1 + 2 + 11 + 1) + (1 + 2 + 1));
+  EXPECT_EQ(Encode(in).bits, 128u + (18 + 2 + 11 + 32) + (1 + 2 + 11 + 1) + (1 + 2 + 1));
 }
 
 TEST(Chunk, XorWindowReusedWhenNotMuchWider) {
@@ -178,7 +178,20 @@ TEST(Chunk, XorWindowReusedWhenNotMuchWider) {
   const uint64_t v2 = v1 ^ (uint64_t{0x1f} << 24);  // 9 bits (leading zeros capped at 31)
   const std::vector<Raw> in = {{1000, 0}, {2000, v1}, {3000, v2}};
   ExpectRoundTrip(in);
-  EXPECT_EQ(Encode(in).bits, 128u + (17 + 2 + 11 + 16) + (1 + 2 + 16));
+  EXPECT_EQ(Encode(in).bits, 128u + (18 + 2 + 11 + 16) + (1 + 2 + 16));
+}
+
+// A cycle a few ms off its tick: its delta-of-delta and the next one's (back
+// on the grid) take the 4-bit bucket, 2 + 4 bits each; on the grid, 1 bit.
+// Beyond 8 ms the 7-bit bucket (3 + 7), beyond 64 the 14-bit (4 + 14).
+TEST(Chunk, DeltaOfDeltaBuckets) {
+  const uint64_t v = Bits(1);
+  const std::vector<Raw> in = {{0, v},    {1000, v}, {2000, v}, {3003, v}, {4000, v},  {5000, v},
+                               {6008, v}, {7000, v}, {8009, v}, {9000, v}, {10065, v}, {11000, v}};
+  ExpectRoundTrip(in);
+  // dods: 1000 (first), 0, 3, -6, 3, 8, -16, 17, -18, 74, -130; values unchanged: 1 bit.
+  const uint32_t time_bits = 18 + 1 + 6 + 6 + 6 + 6 + 10 + 10 + 10 + 18 + 18;
+  EXPECT_EQ(Encode(in).bits, 128u + time_bits + 11);
 }
 
 TEST(TsdbChunks, ReplaceLastAndDecodeAcrossChunks) {
