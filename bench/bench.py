@@ -794,21 +794,22 @@ def build_alloc_counter(tmp):
 
 
 def read_alloc_counts(path, pid):
-    """{thread name: allocations so far} (threads of one name summed)."""
+    """{thread name: (pgdr's own allocations so far, libpq's)} (threads of one name summed)."""
     import struct
     with open(path, "rb") as f:
-        data = f.read(16 * ALLOC_SLOTS)
+        data = f.read(24 * ALLOC_SLOTS)
     out = {}
-    for i in range(len(data) // 16):
-        tid, count = struct.unpack_from("QQ", data, i * 16)
-        if count == 0:
+    for i in range(len(data) // 24):
+        tid, own, libpq = struct.unpack_from("QQQ", data, i * 24)
+        if own == 0 and libpq == 0:
             continue
         try:
             with open(f"/proc/{pid}/task/{tid}/comm") as f:
                 name = f.read().strip()
         except OSError:
             name = "exited" if tid else "other"
-        out[name] = out.get(name, 0) + count
+        o, l = out.get(name, (0, 0))
+        out[name] = (o + own, l + libpq)
     return out
 
 
@@ -833,11 +834,22 @@ def phase_allocations(tmp, cluster, args):
     t1, c1 = cycle_ts(), read_alloc_counts(counts, p.pid)
     p.stop()
     cycles = round(t1 - t0) if t0 and t1 else args.alloc_seconds
-    per_thread = {k: rnd((c1.get(k, 0) - c0.get(k, 0)) / max(cycles, 1), 1) for k in sorted(set(c0) | set(c1))}
+    names = sorted(set(c0) | set(c1))
+
+    def per_cycle(k, i):
+        return rnd((c1.get(k, (0, 0))[i] - c0.get(k, (0, 0))[i]) / max(cycles, 1), 1)
+    own = {k: per_cycle(k, 0) for k in names}
+    libpq = {k: per_cycle(k, 1) for k in names}
+    per_thread = {k: rnd(own[k] + libpq[k], 1) for k in names}
     res = {"member": cluster.primary.name, "cycles": cycles, "scrapes": args.alloc_seconds,
            "allocations_per_cycle_by_thread": per_thread,
-           "allocations_per_cycle_total": rnd(sum(per_thread.values()), 1)}
-    log(f"allocations per cycle: {per_thread}")
+           "allocations_per_cycle_total": rnd(sum(per_thread.values()), 1),
+           # By caller: inside libpq (its PGresults) or not ("own": pgdr, libstdc++, ...).
+           "own_allocations_per_cycle_by_thread": own,
+           "own_allocations_per_cycle_total": rnd(sum(own.values()), 1),
+           "libpq_allocations_per_cycle_by_thread": libpq,
+           "libpq_allocations_per_cycle_total": rnd(sum(libpq.values()), 1)}
+    log(f"allocations per cycle (own, libpq): {dict((k, (own[k], libpq[k])) for k in names)}")
     return res
 
 
@@ -1287,6 +1299,15 @@ def render(res):
             out += [f"Heap allocations per collection cycle in the steady state (LD_PRELOAD counter "
                     f"`bench/alloc_count.c`, {al['cycles']} cycles, one scrape each): "
                     f"{al['allocations_per_cycle_total']} in all; by thread: {threads}.", ""]
+            own, libpq = al.get("own_allocations_per_cycle_by_thread"), al.get("libpq_allocations_per_cycle_by_thread")
+            if own is not None and libpq is not None:
+                out += ["By caller (libpq: called from inside libpq, its PGresults; own: everything else, "
+                        "pgdr's code and libstdc++'s operator new):", "",
+                        "| thread | own | libpq | all |", "|---|---|---|---|"]
+                out += [f"| {k} | {own[k]} | {libpq.get(k, 0)} | {v} |"
+                        for k, v in al["allocations_per_cycle_by_thread"].items()]
+                out += [f"| all | {al['own_allocations_per_cycle_total']} | "
+                        f"{al['libpq_allocations_per_cycle_total']} | {al['allocations_per_cycle_total']} |", ""]
         bc = lat.get("backend_cpu_per_cycle_ms")
         if bc:
             out += [f"PostgreSQL backend CPU per cycle for these statements from the minimal client, unprepared "

@@ -276,11 +276,17 @@ void Exporter::Impl::ComposeLoop() {
   // A reload (or a refused one) changes the self metrics at once.
   std::pair<SystemClock::time_point, double> self_config{};
   std::pair<SystemClock::time_point, double> config_now{};
+  // Kept across compositions: assigning into them reuses their nodes and
+  // buffers (the self metrics are copied into `inputs.other` each time).
+  // They hold what the latest snapshot holds, no older result.
+  collect::SnapshotInputs inputs;
+  std::map<std::string, std::shared_ptr<const StorePoll>> polls;
+  std::map<std::string, std::shared_ptr<const PatroniPoll>> patroni;
+  std::map<std::string, std::shared_ptr<const CnpgPoll>> cnpg;
   while (true) {
-    collect::SnapshotInputs inputs;
-    std::map<std::string, std::shared_ptr<const StorePoll>> polls;
-    std::map<std::string, std::shared_ptr<const PatroniPoll>> patroni;
-    std::map<std::string, std::shared_ptr<const CnpgPoll>> cnpg;
+    inputs.archives.clear();
+    inputs.stable.clear();
+    inputs.managers.clear();
     {
       core::MutexLock lock(mu_);
       const auto idle_until = SteadyClock::now() + std::chrono::seconds(5);

@@ -45,6 +45,7 @@ class CollectionLoop::Impl {
     std::vector<std::pair<Member*, PolledCollector*>> owners;
     std::vector<std::pair<Member*, PolledCollector*>> all;
     std::vector<std::pair<Member*, PolledCollector*>> due;
+    std::vector<TargetCollector*> per_database;
     while (!stop_.load()) {
       if (auto next = TakePending()) members_ = Build(*next, std::move(members_));
       auto now = SteadyClock::now();
@@ -53,7 +54,7 @@ class CollectionLoop::Impl {
         all.emplace_back(&m, m.collector.get());
         if (!m.databases) continue;
         m.databases->ApplyPending(now);
-        std::vector<TargetCollector*> per_database;
+        per_database.clear();
         m.databases->AppendCollectors(per_database);
         for (TargetCollector* c : per_database) all.emplace_back(&m, c);
       }

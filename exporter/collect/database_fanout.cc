@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "collect/text_block.h"
 #include "pgdr/core/log.h"
 
 namespace pgdr::collect {
@@ -93,36 +94,56 @@ void DatabaseFanout::Store(const PolledCollector* from,
   }
 }
 
-std::shared_ptr<const TargetResult> DatabaseFanout::Attach(const TargetResult& member) const {
-  auto out = std::make_shared<TargetResult>(member);
-  core::MetricSet own;
-  own.Gauge("pgdr_database_connections",
-            "Databases of the member collected over a connection of their own (target_databases; "
-            "the database of the member's DSN runs over the member's connection).",
-            member.labels, static_cast<double>(databases_.size()));
-  own.Gauge("pgdr_databases_skipped",
-            "Databases some query targets that are not collected: over collection.max_databases.",
-            member.labels, static_cast<double>(skipped_));
-  auto own_families = std::make_shared<const Families>(own.Take());
-  std::vector<std::shared_ptr<const Families>> blocks{own_families};
-  std::vector<std::shared_ptr<const SerializedFamilies>> texts{
-      std::make_shared<const SerializedFamilies>(SerializeFamilies(*own_families))};
-  std::vector<std::shared_ptr<const SerializedFamilies>> text_only;
+std::shared_ptr<const TargetResult> DatabaseFanout::Attach(const TargetResult& member) {
+  // A copy of the member's result into one no one holds any more (its
+  // buffers reused); the fan-out's own series written as text.
+  std::shared_ptr<TargetResult> out = FreeInRing(results_);
+  *out = member;
+  std::shared_ptr<SerializedFamilies> own = FreeInRing(own_blocks_);
+  {
+    TextBlockBuilder text(*own);
+    text.Family(
+        "pgdr_database_connections",
+        "Databases of the member collected over a connection of their own (target_databases; "
+        "the database of the member's DSN runs over the member's connection).",
+        prometheus::MetricType::Gauge);
+    text.Sample(member.labels, {}, static_cast<double>(databases_.size()));
+    text.Family(
+        "pgdr_databases_skipped",
+        "Databases some query targets that are not collected: over collection.max_databases.",
+        prometheus::MetricType::Gauge);
+    text.Sample(member.labels, {}, static_cast<double>(skipped_));
+  }
+  blocks_.clear();
+  texts_.assign(1, own);
+  text_only_.assign(1, own);
   for (const auto& entry : databases_) {
-    if (entry.second.latest) AppendBlocks(entry.second.latest, blocks, texts, text_only);
+    if (entry.second.latest) AppendBlocks(entry.second.latest, blocks_, texts_, text_only_);
   }
   if (out->text.empty()) {
     // The member's samples are not serialised in blocks: merge into them.
     core::MetricSet all;
     all.Merge(std::move(out->families));
-    for (const auto& block : blocks) all.Merge(*block);
-    for (const auto& block : text_only) all.Merge(FamiliesFromText(*block));
+    for (const auto& block : blocks_) all.Merge(*block);
+    for (const auto& block : text_only_) all.Merge(FamiliesFromText(*block));
     out->families = all.Take();
-    return out;
+  } else {
+    out->reused.insert(out->reused.end(), blocks_.begin(), blocks_.end());
+    out->text.insert(out->text.end(), texts_.begin(), texts_.end());
+    out->text_only.insert(out->text_only.end(), text_only_.begin(), text_only_.end());
   }
-  out->reused.insert(out->reused.end(), blocks.begin(), blocks.end());
-  out->text.insert(out->text.end(), texts.begin(), texts.end());
-  out->text_only.insert(out->text_only.end(), text_only.begin(), text_only.end());
+  // The scratch lists and the results no one holds any more let go of what
+  // they share (so that the collectors' block rings find those free).
+  blocks_.clear();
+  texts_.clear();
+  text_only_.clear();
+  for (auto& r : results_) {
+    if (OnlyInRing(r)) {  // not `out`: the caller holds it
+      r->reused.clear();
+      r->text.clear();
+      r->text_only.clear();
+    }
+  }
   return out;
 }
 

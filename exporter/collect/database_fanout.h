@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "collect/reuse_ring.h"
 #include "collect/target_collector.h"
 
 namespace pgdr::collect {
@@ -48,7 +49,7 @@ class DatabaseFanout {
   void Store(const PolledCollector* from, std::shared_ptr<const TargetResult> result);
   // The member's result with every database's latest samples and the
   // fan-out's own series joined.
-  std::shared_ptr<const TargetResult> Attach(const TargetResult& member) const;
+  std::shared_ptr<const TargetResult> Attach(const TargetResult& member);
 
  private:
   struct Database {
@@ -62,6 +63,13 @@ class DatabaseFanout {
   std::map<std::string, Database> databases_;
   std::optional<std::vector<std::string>> pending_;
   size_t skipped_ = 0;
+  // Attach()'s results and own series, refilled once no one holds them, and
+  // its scratch lists.
+  ReuseRing<TargetResult> results_;
+  ReuseRing<SerializedFamilies> own_blocks_;
+  std::vector<std::shared_ptr<const std::vector<prometheus::MetricFamily>>> blocks_;
+  std::vector<std::shared_ptr<const SerializedFamilies>> texts_;
+  std::vector<std::shared_ptr<const SerializedFamilies>> text_only_;
 };
 
 }  // namespace pgdr::collect

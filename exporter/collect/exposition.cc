@@ -15,12 +15,13 @@ namespace pgdr::collect {
 namespace {
 
 // The header as TextSerializer writes it (HELP only when there is help,
-// written as is). SerializeFamilies checks it against the serializer's own
-// output and falls back to the serializer if they ever differ.
-SerializedFamily Describe(const prometheus::MetricFamily& family) {
-  SerializedFamily out;
-  out.name = family.name;
+// written as is), into `out` whose buffers are reused. SerializeFamilies
+// checks it against the serializer's own output and falls back to the
+// serializer if they ever differ.
+void Describe(const prometheus::MetricFamily& family, SerializedFamily& out) {
+  out.name.assign(family.name);
   out.type = family.type;
+  out.header.clear();
   if (!family.help.empty()) {
     out.header.reserve(family.name.size() * 2 + family.help.size() + 24);
     out.header += "# HELP ";
@@ -34,8 +35,16 @@ SerializedFamily Describe(const prometheus::MetricFamily& family) {
   out.header += ' ';
   out.header += MetricTypeName(family.type);
   out.header += '\n';
+  out.samples.clear();
   out.series = family.metric.size();
-  return out;
+  out.hidden = false;
+}
+
+template <typename Int>
+void AppendInteger(std::string& out, Int value) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, r.ptr);
 }
 
 void AppendSample(std::string& out, const prometheus::MetricFamily& family,
@@ -61,6 +70,54 @@ void AppendSample(std::string& out, const prometheus::MetricFamily& family,
     out += std::to_string(metric.timestamp_ms);
   }
   out += '\n';
+}
+
+// A histogram's lines as TextSerializer writes them: _count, _sum, one
+// _bucket per bound (le last among the labels) and a +Inf bucket when the
+// last bound is not +Inf.
+void AppendHistogram(std::string& out, const prometheus::MetricFamily& family,
+                     const prometheus::ClientMetric& metric) {
+  const auto head = [&](std::string_view suffix, const double* le) {
+    out += family.name;
+    out += suffix;
+    bool first = true;
+    for (const auto& l : metric.label) AppendLabelPair(out, first, l.name, l.value);
+    if (le != nullptr) {
+      out += first ? "{le=\"" : ",le=\"";
+      first = false;
+      AppendSampleValue(out, *le);
+      out += '"';
+    }
+    if (!first) out += '}';
+    out += ' ';
+  };
+  const auto tail = [&] {
+    if (metric.timestamp_ms != 0) {
+      out += ' ';
+      AppendInteger(out, metric.timestamp_ms);
+    }
+    out += '\n';
+  };
+  const auto& h = metric.histogram;
+  head("_count", nullptr);
+  AppendInteger(out, h.sample_count);
+  tail();
+  head("_sum", nullptr);
+  AppendSampleValue(out, h.sample_sum);
+  tail();
+  double last = -std::numeric_limits<double>::infinity();
+  for (const auto& b : h.bucket) {
+    head("_bucket", &b.upper_bound);
+    last = b.upper_bound;
+    AppendInteger(out, b.cumulative_count);
+    tail();
+  }
+  if (last != std::numeric_limits<double>::infinity()) {
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    head("_bucket", &kInf);
+    AppendInteger(out, h.sample_count);
+    tail();
+  }
 }
 
 // Parses one label set "{a=\"x\",b=\"y\"}" starting at `p`; returns past it.
@@ -201,21 +258,32 @@ std::vector<prometheus::MetricFamily> FamiliesFromText(const SerializedFamilies&
 }
 
 SerializedFamilies SerializeFamilies(const std::vector<prometheus::MetricFamily>& families) {
-  const prometheus::TextSerializer serializer;
   SerializedFamilies out;
-  out.reserve(families.size());
-  for (const auto& f : families) {
-    SerializedFamily& text = out.emplace_back(Describe(f));
+  SerializeFamiliesInto(families, out);
+  return out;
+}
+
+void SerializeFamiliesInto(const std::vector<prometheus::MetricFamily>& families,
+                           SerializedFamilies& out) {
+  out.resize(families.size());
+  for (size_t i = 0; i < families.size(); ++i) {
+    const prometheus::MetricFamily& f = families[i];
+    SerializedFamily& text = out[i];
+    Describe(f, text);
     switch (f.type) {
       case prometheus::MetricType::Counter:
       case prometheus::MetricType::Gauge:
       case prometheus::MetricType::Untyped:
         for (const auto& m : f.metric) AppendSample(text.samples, f, m, core::SampleValue(f, m));
         continue;
+      case prometheus::MetricType::Histogram:
+        for (const auto& m : f.metric) AppendHistogram(text.samples, f, m);
+        continue;
       default:
         break;
     }
-    // Histograms and summaries (a few per member): the serializer itself.
+    // Summaries (none of pgdr's own): the serializer itself.
+    const prometheus::TextSerializer serializer;
     const std::string full = serializer.Serialize({f});
     if (full.compare(0, text.header.size(), text.header) != 0) {
       prometheus::MetricFamily head;
@@ -224,41 +292,51 @@ SerializedFamilies SerializeFamilies(const std::vector<prometheus::MetricFamily>
       head.type = f.type;
       text.header = serializer.Serialize({head});
     }
-    text.samples = full.substr(std::min(text.header.size(), full.size()));
+    text.samples.assign(full, std::min(text.header.size(), full.size()));
   }
-  return out;
 }
 
 std::string AssembleExposition(const std::vector<const SerializedFamilies*>& sources,
                                size_t* series) {
-  struct Group {
-    const SerializedFamily* first = nullptr;
-    std::vector<const SerializedFamily*> parts;
-  };
-  std::map<std::string_view, Group> groups;
+  ExpositionAssembler assembler;
+  return assembler.Assemble(sources, series);
+}
+
+std::string ExpositionAssembler::Assemble(const std::vector<const SerializedFamilies*>& sources,
+                                          size_t* series) {
+  // Every family by name, in source order within a name: the first of a name
+  // fixes its header and type; those of another type are left out.
+  parts_.clear();
   for (const SerializedFamilies* source : sources) {
     for (const SerializedFamily& f : *source) {
-      if (f.hidden) continue;
-      Group& g = groups[f.name];
-      if (g.first == nullptr) g.first = &f;
-      if (f.type == g.first->type) g.parts.push_back(&f);
+      if (!f.hidden) parts_.push_back({&f, parts_.size()});
     }
   }
+  std::sort(parts_.begin(), parts_.end(), [](const Part& a, const Part& b) {
+    const int c = std::string_view(a.family->name).compare(b.family->name);
+    return c != 0 ? c < 0 : a.order < b.order;
+  });
+  const auto write = [this](auto&& header, auto&& part) {
+    const SerializedFamily* first = nullptr;
+    for (const Part& p : parts_) {
+      if (first == nullptr || p.family->name != first->name) {
+        first = p.family;
+        header(*first);
+      }
+      if (p.family->type == first->type) part(*p.family);
+    }
+  };
   size_t bytes = 0;
   size_t count = 0;
-  for (const auto& [name, g] : groups) {
-    bytes += g.first->header.size();
-    for (const SerializedFamily* f : g.parts) {
-      bytes += f->samples.size();
-      count += f->series;
-    }
-  }
+  write([&bytes](const SerializedFamily& f) { bytes += f.header.size(); },
+        [&bytes, &count](const SerializedFamily& f) {
+          bytes += f.samples.size();
+          count += f.series;
+        });
   std::string text;
   text.reserve(bytes);
-  for (const auto& [name, g] : groups) {
-    text += g.first->header;
-    for (const SerializedFamily* f : g.parts) text += f->samples;
-  }
+  write([&text](const SerializedFamily& f) { text += f.header; },
+        [&text](const SerializedFamily& f) { text += f.samples; });
   if (series != nullptr) *series = count;
   return text;
 }

@@ -5,8 +5,8 @@ namespace pgdr::collect {
 std::shared_ptr<const Snapshot> SnapshotComposer::Compose(const SnapshotInputs& in) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->composed_at = in.now;
-  std::vector<const SerializedFamilies*> sources;
-  sources.reserve(in.targets.size() + in.stable.size() + 2);
+  std::vector<const SerializedFamilies*>& sources = sources_;
+  sources.clear();
   snapshot->targets.reserve(in.targets.size());
   for (const auto& [key, target] : in.targets) {
     if (target->text.empty()) {
@@ -23,14 +23,14 @@ std::shared_ptr<const Snapshot> SnapshotComposer::Compose(const SnapshotInputs& 
   snapshot->computed = computed.Take();
   snapshot->primaries = primaries_;
   snapshot->managers = in.managers;
-  const SerializedFamilies computed_text = SerializeFamilies(snapshot->computed);
-  const SerializedFamilies other_text = SerializeFamilies(in.other);
-  sources.push_back(&computed_text);
-  sources.push_back(&other_text);
+  SerializeFamiliesInto(snapshot->computed, computed_text_);
+  SerializeFamiliesInto(in.other, other_text_);
+  sources.push_back(&computed_text_);
+  sources.push_back(&other_text_);
   for (const auto& s : in.stable) {
     if (s.families != nullptr) sources.push_back(&cache_.Get(s.owner, *s.families));
   }
-  snapshot->text = AssembleExposition(sources, &snapshot->series);
+  snapshot->text = assembler_.Assemble(sources, &snapshot->series);
   cache_.EndRound();
   return snapshot;
 }

@@ -67,10 +67,10 @@ void EmitMean(core::MetricSet& out, std::string_view name, std::string_view help
 
 }  // namespace
 
-std::vector<StatementRow> StatementRowsFromTable(const TextTable& table) {
-  auto column = [&table](std::string_view name) {
-    for (size_t i = 0; i < table.columns.size(); ++i) {
-      if (table.columns[i] == name) return static_cast<int>(i);
+void StatementRowsFromResult(const ResultView& result, std::vector<StatementRow>& out) {
+  auto column = [&result](std::string_view name) {
+    for (int i = 0; i < result.columns(); ++i) {
+      if (result.column_name(i) == name) return i;
     }
     return -1;
   };
@@ -83,22 +83,30 @@ std::vector<StatementRow> StatementRowsFromTable(const TextTable& table) {
   const int plan = column("total_plan_time");
   const int nrows = column("rows");
   const int stddev = column("stddev_exec_time");
-  std::vector<StatementRow> out;
-  out.reserve(table.rows.size());
-  for (const auto& row : table.rows) {
-    auto text = [&row](int c) {
-      return c < 0 ? std::string() : row[static_cast<size_t>(c)].value_or("");
+  out.resize(static_cast<size_t>(result.rows()));
+  for (int r = 0; r < result.rows(); ++r) {
+    // Assigned, not rebuilt: the strings keep their buffers across cycles.
+    auto text = [&result, r](int c, std::string& into) {
+      const auto cell = c < 0 ? std::nullopt : result.cell(r, c);
+      into.assign(cell ? *cell : std::string_view());
     };
-    auto number = [&row](int c) {
+    auto number = [&result, r](int c) {
       double v = 0;
-      if (c < 0 || !row[static_cast<size_t>(c)] || !ParsePgNumber(*row[static_cast<size_t>(c)], &v))
-        return 0.0;
+      const auto cell = c < 0 ? std::nullopt : result.cell(r, c);
+      if (!cell || !ParsePgNumber(*cell, &v)) return 0.0;
       return v;
     };
-    out.push_back({text(datname), text(usename), text(queryid), text(query), number(calls),
-                   number(exec), number(plan), number(nrows), number(stddev)});
+    StatementRow& row = out[static_cast<size_t>(r)];
+    text(datname, row.datname);
+    text(usename, row.usename);
+    text(queryid, row.queryid);
+    text(query, row.query);
+    row.calls = number(calls);
+    row.exec_ms = number(exec);
+    row.plan_ms = number(plan);
+    row.rows = number(nrows);
+    row.stddev_exec_ms = number(stddev);
   }
-  return out;
 }
 
 std::string TruncateStatement(const std::string& text, size_t limit) {
@@ -116,25 +124,43 @@ std::string TruncateStatement(const std::string& text, size_t limit) {
 
 void StatementTracker::Update(const std::vector<StatementRow>& rows, double interval_seconds,
                               const core::Labels& base_labels, core::MetricSet& out) {
-  std::unordered_map<std::string, Counters> current;
-  current.reserve(rows.size());
+  // previous_ is updated in place (its nodes and keys kept from one cycle to
+  // the next): each entry takes this cycle's counters at the first row of its
+  // key and keeps the last cycle's (`before`) for the rows after it; entries
+  // no row named this cycle are dropped.
+  ++generation_;
   std::vector<Delta> deltas;
-  deltas.reserve(rows.size());
   for (const auto& r : rows) {
-    std::string key = r.datname + '\xff' + r.usename + '\xff' + r.queryid;
+    key_.assign(r.datname);
+    key_ += '\xff';
+    key_ += r.usename;
+    key_ += '\xff';
+    key_ += r.queryid;
     const Counters now{r.calls, r.exec_ms, r.plan_ms, r.rows};
+    auto it = previous_.find(key_);
+    if (it == previous_.end()) {
+      it = previous_.emplace(key_, Entry{}).first;
+      it->second.generation = generation_;
+      it->second.now = now;
+    } else if (it->second.generation != generation_) {
+      it->second.had_before = true;  // entries not seen last cycle were dropped then
+      it->second.before = it->second.now;
+      it->second.generation = generation_;
+      it->second.now = now;
+    }
     if (have_baseline_) {
       Counters before;  // a new entry counts from zero
-      auto it = previous_.find(key);
-      if (it != previous_.end() && it->second.calls <= now.calls) before = it->second;
+      const Entry& e = it->second;
+      if (e.had_before && e.before.calls <= now.calls) before = e.before;
       Delta d{&r, now.calls - before.calls,
               (now.exec_ms - before.exec_ms + now.plan_ms - before.plan_ms) / 1000.0,
               now.rows - before.rows};
       if (d.calls > 0) deltas.push_back(d);
     }
-    current.emplace(std::move(key), now);
   }
-  previous_ = std::move(current);
+  for (auto it = previous_.begin(); it != previous_.end();) {
+    it = it->second.generation == generation_ ? std::next(it) : previous_.erase(it);
+  }
   const bool first = !have_baseline_;
   have_baseline_ = true;
   top_.clear();

@@ -17,12 +17,14 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "collect/query_text.h"
 #include "collect/sql_metrics.h"
 #include "pgdr/collect/statement_view.h"
 #include "pgdr/core/metric_set.h"
@@ -71,17 +73,28 @@ class StatementTracker {
     double sum_seconds = 0;
   };
 
+  struct Entry {
+    Counters now;             // the counters of the cycle `generation`
+    Counters before;          // those of the cycle before it
+    bool had_before = false;  // the key was there the cycle before too
+    uint64_t generation = 0;
+  };
+
   size_t top_n_;
   bool have_baseline_ = false;
-  std::unordered_map<std::string, Counters> previous_;  // key: datname, usename, queryid
-  std::map<std::string, Histogram> histograms_;         // per datname, since start
+  uint64_t generation_ = 0;                          // cycles fed so far
+  std::unordered_map<std::string, Entry> previous_;  // key: datname, usename, queryid
+  std::string key_;                                  // scratch: the key of one row
+  std::map<std::string, Histogram> histograms_;      // per datname, since start
   std::vector<StatementView> top_;
 };
 
 // Reads the columns of queries/statements.yml by name (datname, usename,
 // queryid, query, calls, total_exec_time, total_plan_time, rows,
 // stddev_exec_time); a missing or NULL number counts as 0.
-std::vector<StatementRow> StatementRowsFromTable(const TextTable& table);
+// The rows of a pg_stat_statements read into `out`, whose strings are
+// reused (REQUIRES: NUL-terminated cells, as ParsePgNumber).
+void StatementRowsFromResult(const ResultView& result, std::vector<StatementRow>& out);
 
 // Truncates statement text at a UTF-8 character boundary.
 std::string TruncateStatement(const std::string& text, size_t limit);

@@ -195,6 +195,7 @@ std::shared_ptr<const TargetResult> TargetCollector::Step(SteadyClock::time_poin
 }
 
 void TargetCollector::StartCycle(SteadyClock::time_point now) {
+  ReleaseIdleResults();
   cycle_start_ = now;
   deadline_ = now + options_.target_deadline;
   sample_at_ = sample_clock_.StartCycle(next_start_, options_.interval, now);
@@ -550,7 +551,7 @@ void TargetCollector::OnQuery(size_t index, const PGresult* r, double duration,
   if (QueryTextWriter::Handles(q)) {
     std::shared_ptr<SerializedFamilies> block = q.cache_ttl.count() > 0
                                                     ? std::make_shared<SerializedFamilies>()
-                                                    : FreeBlock(blocks_[index]);
+                                                    : FreeInRing(blocks_[index]);
     account(writer_.Write(q, PgResultView(r), query_labels_[index], options_.max_series_per_query,
                           *block));
     if (q.cache_ttl.count() > 0) {
@@ -579,12 +580,11 @@ void TargetCollector::OnQuery(size_t index, const PGresult* r, double duration,
 }
 
 void TargetCollector::OnStatements(const PGresult* r, SteadyClock::time_point now) {
-  const TextTable table = ToTable(r);
-  std::vector<StatementRow> rows = StatementRowsFromTable(table);
+  StatementRowsFromResult(PgResultView(r), statement_rows_);
   const double interval = statements_at_ ? Seconds(now - *statements_at_) : 0;
   statements_at_ = now;
   core::MetricSet metrics;
-  statements_.Update(rows, interval, base_labels_, metrics);
+  statements_.Update(statement_rows_, interval, base_labels_, metrics);
   AddToCycle(metrics);
 }
 
@@ -597,21 +597,14 @@ void TargetCollector::AddToCycle(core::MetricSet& m) {
 
 void TargetCollector::UseCached(size_t index) { cycle_cached_.push_back(index); }
 
-std::shared_ptr<SerializedFamilies> TargetCollector::FreeBlock(BlockRing& ring) {
-  for (auto& block : ring) {
-    if (block && block.use_count() == 1) {
-      // The last other owner released it (acq_rel) before we saw the count:
-      // its reads happen before our writes.
-      std::atomic_thread_fence(std::memory_order_acquire);
-      return block;
+void TargetCollector::ReleaseIdleResults() {
+  for (auto& result : results_) {
+    if (OnlyInRing(result)) {
+      result->reused.clear();
+      result->text.clear();
+      result->text_only.clear();
     }
   }
-  // All held elsewhere: an empty slot gets a fresh block (the ring fills over
-  // its first cycles), else the first slot's block is left to its holders.
-  auto slot = std::find(ring.begin(), ring.end(), nullptr);
-  if (slot == ring.end()) slot = ring.begin();
-  *slot = std::make_shared<SerializedFamilies>();
-  return *slot;
 }
 
 bool TargetCollector::SharedFamilies() {
@@ -696,7 +689,7 @@ void TargetCollector::Finish(SteadyClock::time_point wake) {
   if (!up) facts_ = MemberFacts();
   facts_.up = up;
   core::MetricSet m;  // the exporter's own series of this member built as families
-  std::shared_ptr<SerializedFamilies> own_text = FreeBlock(own_blocks_);
+  std::shared_ptr<SerializedFamilies> own_text = FreeInRing(own_blocks_);
   {
     TextBlockBuilder text(*own_text);  // and those written as text
     if (database_.empty()) {
@@ -711,7 +704,10 @@ void TargetCollector::Finish(SteadyClock::time_point wake) {
   AddToCycle(m);
   cycle_text_.push_back(std::move(own_text));
 
-  auto result = std::make_shared<TargetResult>();
+  // A result no one holds any more is refilled: its strings and vectors keep
+  // their buffers. Every field is assigned below; the lists are appended to
+  // (emptied by ReleaseIdleResults, or new).
+  std::shared_ptr<TargetResult> result = FreeInRing(results_);
   result->key = target_.Key();
   result->cluster = target_.cluster;
   result->member = target_.member;
@@ -726,8 +722,9 @@ void TargetCollector::Finish(SteadyClock::time_point wake) {
     // written as text and cached results are shared as they are.
     result->families = cycle_metrics_.Take();
     result->text.reserve(1 + cycle_text_.size() + cycle_cached_.size());
-    result->text.push_back(
-        std::make_shared<const SerializedFamilies>(SerializeFamilies(result->families)));
+    std::shared_ptr<SerializedFamilies> families_text = FreeInRing(family_blocks_);
+    SerializeFamiliesInto(result->families, *families_text);
+    result->text.push_back(std::move(families_text));
     for (auto& block : cycle_text_) {
       result->text.push_back(block);
       result->text_only.push_back(std::move(block));

@@ -68,6 +68,7 @@
 #include "collect/async_connection.h"
 #include "collect/polled_collector.h"
 #include "collect/query_text.h"
+#include "collect/reuse_ring.h"
 #include "collect/sample_clock.h"
 #include "collect/statement_stats.h"
 #include "collect/text_block.h"
@@ -120,8 +121,7 @@ class TargetCollector final : public PolledCollector {
   // the one the evaluator last decided on keep up to three earlier cycles
   // alive). Cached queries get a fresh block per fetch instead: theirs are
   // large and rare.
-  static constexpr size_t kBlocksPerQuery = 5;
-  using BlockRing = std::array<std::shared_ptr<SerializedFamilies>, kBlocksPerQuery>;
+  using BlockRing = ReuseRing<SerializedFamilies>;
   struct CollectorStats {
     double errors_total = 0;
     double last_duration = 0;
@@ -139,8 +139,9 @@ class TargetCollector final : public PolledCollector {
   void OnStatements(const PGresult* r, SteadyClock::time_point now);
   void UseCached(size_t index);         // the cached result of query `index` joins this cycle
   void AddToCycle(core::MetricSet& m);  // m's families join this cycle's samples
-  // A block of `ring` that no earlier result still holds, to refill.
-  static std::shared_ptr<SerializedFamilies> FreeBlock(BlockRing& ring);
+  // The results of results_ no one else holds drop their blocks (so that the
+  // block rings find those free this cycle); their buffers stay for reuse.
+  void ReleaseIdleResults();
   // Whether some family has samples from several producers this cycle.
   bool SharedFamilies();
   // Queues a statement: in the open segment, or in one of its own when
@@ -228,8 +229,10 @@ class TargetCollector final : public PolledCollector {
 
   // Across cycles.
   QueryTextWriter writer_;
-  std::vector<BlockRing> blocks_;  // per query
-  BlockRing own_blocks_;           // the own series written as text
+  std::vector<BlockRing> blocks_;    // per query
+  BlockRing own_blocks_;             // the own series written as text
+  BlockRing family_blocks_;          // the samples built as families, serialised
+  ReuseRing<TargetResult> results_;  // the results handed out, refilled once released
   std::map<size_t, CachedQuery> cache_;
   std::map<std::string, CollectorStats> collector_stats_;
   std::vector<double> probe_buckets_;  // cumulative counts per bucket bound
@@ -239,6 +242,7 @@ class TargetCollector final : public PolledCollector {
   double dropped_over_limit_ = 0;
   StatementTracker statements_{options_.statements_top_n};
   std::optional<SteadyClock::time_point> statements_at_;  // last pg_stat_statements read
+  std::vector<StatementRow> statement_rows_;              // its rows (buffers reused)
 };
 
 }  // namespace pgdr::collect

@@ -37,10 +37,15 @@ struct SerializedFamily {
 };
 using SerializedFamilies = std::vector<SerializedFamily>;
 
-// Counters, gauges and untyped samples are written directly (the serializer's
-// ostream per value was most of the cost); histograms and summaries go
-// through prometheus::TextSerializer. Unit tests hold the two to equal bytes.
+// Counters, gauges, untyped samples and histograms are written directly (the
+// serializer's ostream per value was most of the cost, and its stream and
+// copies allocated every cycle); summaries go through
+// prometheus::TextSerializer. Unit tests hold the two to equal bytes.
 SerializedFamilies SerializeFamilies(const std::vector<prometheus::MetricFamily>& families);
+// The same into `out`, reusing its strings' buffers: a caller serialising
+// families of the same shape every cycle allocates nothing once they are grown.
+void SerializeFamiliesInto(const std::vector<prometheus::MetricFamily>& families,
+                           SerializedFamilies& out);
 
 // The pieces of a sample line as TextSerializer writes them: a value
 // ("%.16g", "Nan", "+Inf", "-Inf") and a label value with \\, \" and \n escaped.
@@ -62,6 +67,20 @@ std::vector<prometheus::MetricFamily> FamiliesFromText(const SerializedFamilies&
 // the number of series written.
 std::string AssembleExposition(const std::vector<const SerializedFamilies*>& sources,
                                size_t* series);
+
+// AssembleExposition with its index of families kept from one call to the
+// next (a composer's: no allocation per composition but the text itself).
+class ExpositionAssembler {
+ public:
+  std::string Assemble(const std::vector<const SerializedFamilies*>& sources, size_t* series);
+
+ private:
+  struct Part {
+    const SerializedFamily* family;
+    size_t order;  // position in the sources, to keep their order within a name
+  };
+  std::vector<Part> parts_;
+};
 
 // Keeps each source's serialised text from one composition to the next, keyed
 // by the shared object that owns the families (a TargetResult, a StorePoll):

@@ -114,6 +114,11 @@ class SnapshotComposer {
  private:
   ExpositionCache cache_;
   PrimaryPositions primaries_;  // last seen primary of each cluster
+  // Kept from one composition to the next so that their buffers are reused.
+  ExpositionAssembler assembler_;
+  std::vector<const SerializedFamilies*> sources_;
+  SerializedFamilies computed_text_;  // the cross-member metrics
+  SerializedFamilies other_text_;     // SnapshotInputs::other
 };
 
 // One composition without a cache or primary memory (serialises everything).

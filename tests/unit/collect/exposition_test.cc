@@ -136,6 +136,32 @@ TEST(Exposition, WritesEveryValueAsTheSerializerDoes) {
   }
 }
 
+TEST(Exposition, WritesHistogramsAsTheSerializerDoes) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  MetricFamily f;
+  f.name = "h_seconds";
+  f.help = "A histogram.";
+  f.type = prometheus::MetricType::Histogram;
+  const std::vector<std::vector<prometheus::ClientMetric::Bucket>> bucket_sets = {
+      {{1, 0.0005}, {2, 0.1}, {5, 2.5}, {7, kInf}},  // +Inf last: no extra bucket
+      {{0, 1e-7}, {3, 1.0 / 3}, {9, 10}},            // the serializer adds +Inf
+      {}};
+  for (size_t i = 0; i < bucket_sets.size() * 3; ++i) {
+    prometheus::ClientMetric m;
+    if (i % 3 == 1) m.label = {{"cluster", "c"}, {"q", "a \"quoted\"\nline \\"}};
+    if (i % 3 == 2) m.timestamp_ms = 1700000000123;
+    m.histogram.bucket = bucket_sets[i / 3];
+    m.histogram.sample_count = 7 + i;
+    m.histogram.sample_sum =
+        i == 4 ? std::numeric_limits<double>::quiet_NaN() : 0.1 * i + 1e21 * (i == 5);
+    f.metric.push_back(m);
+  }
+  const auto text = SerializeFamilies({f});
+  ASSERT_EQ(text.size(), 1u);
+  EXPECT_EQ(text[0].header + text[0].samples, prometheus::TextSerializer().Serialize({f}));
+  EXPECT_EQ(text[0].series, f.metric.size());
+}
+
 TEST(ExpositionCache, SerialisesEachOwnerOnceAndForgetsUnusedOnes) {
   ExpositionCache cache;
   auto a = std::make_shared<const std::vector<MetricFamily>>(Member("a", 1));

@@ -52,6 +52,22 @@ TEST(StatementTracker, FirstCycleIsABaselineOnly) {
   EXPECT_EQ(Find(out, "pgdr_statement_response_seconds"), nullptr);
 }
 
+TEST(StatementTracker, AStatementGoneForACycleCountsFromZeroAndRepeatsUseTheCycleBefore) {
+  StatementTracker t(5);
+  core::MetricSet first;
+  t.Update({Row("db", "a", 10, 100), Row("db", "b", 10, 100)}, 10, {}, first);
+  core::MetricSet second;  // b evicted from pg_stat_statements
+  t.Update({Row("db", "a", 20, 200)}, 10, {}, second);
+  EXPECT_DOUBLE_EQ(Value(second, "pgdr_statement_calls_per_second", "db", "a"), 1);
+  EXPECT_EQ(Value(second, "pgdr_statement_calls_per_second", "db", "b"), -1);
+  core::MetricSet third;  // b back with 4 calls: all new; a twice (toplevel and not)
+  t.Update({Row("db", "a", 30, 300), Row("db", "a", 25, 250), Row("db", "b", 4, 40)}, 10, {},
+           third);
+  EXPECT_DOUBLE_EQ(Value(third, "pgdr_statement_calls_per_second", "db", "b"), 0.4);
+  // Both rows of a against the cycle before (20 calls): 10 + 5.
+  EXPECT_DOUBLE_EQ(Value(third, "pgdr_statement_calls_per_second", "db", "a"), 1.5);
+}
+
 TEST(StatementTracker, TopNPlusOtherKeepTotalsExact) {
   StatementTracker t(2);
   core::MetricSet first;
