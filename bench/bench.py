@@ -604,22 +604,20 @@ def start_floor_client(tmp, port, cycles):
     proc = subprocess.Popen([exe, str(port), path, str(cycles), "1000"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     proc.statements = 1 + len(queries)
-    proc.backend_pid = int(proc.stdout.readline())
+    proc.backend_pid = int(proc.stdout.readline())  # printed once warmed up
+    proc.backend_cpu0 = proc_cpu_ns(proc.backend_pid)
     return proc
 
 
 def finish_floor_client(proc, cycles):
-    """Its cycles' wall times and its backend's CPU per cycle (after the first)."""
+    """Its cycles' wall times and its backend's CPU per cycle."""
     walls = []
-    cpu0 = None
     for _ in range(cycles):  # bounded: one line per cycle
         line = proc.stdout.readline()
         if not line:
             break
         walls.append(int(line) / 1e9)
-        if cpu0 is None:
-            cpu0 = proc_cpu_ns(proc.backend_pid)
-    cpu1 = proc_cpu_ns(proc.backend_pid)
+    cpu0, cpu1 = proc.backend_cpu0, proc_cpu_ns(proc.backend_pid)
     proc.stdin.close()
     proc.wait(timeout=30)
     if len(walls) < 3:
@@ -628,7 +626,7 @@ def finish_floor_client(proc, cycles):
     walls.sort()
     return {"min": walls[0], "median": statistics.median(walls), "mean": mean, "count": len(walls),
             "statements": proc.statements,
-            "backend_cpu_s_per_cycle": (cpu1 - cpu0) / (len(walls) - 1)
+            "backend_cpu_s_per_cycle": (cpu1 - cpu0) / len(walls)
             if cpu0 is not None and cpu1 is not None else None}
 
 

@@ -7,7 +7,7 @@
  *   floor_client PORT STATEMENTS_FILE CYCLES PACE_MS
  *
  * STATEMENTS_FILE holds the statements separated by NUL bytes. Prints the
- * backend's pid, then one line per cycle: its wall time in nanoseconds; then
+ * backend's pid once warmed up, then one line per cycle: its wall time in nanoseconds; then
  * keeps the connection until its stdin closes.
  * Loopback only (127.0.0.1); bounded: at most 10,000 cycles. */
 #include <arpa/inet.h>
@@ -180,8 +180,6 @@ int main(int argc, char** argv) {
   send_all(fd, &b);
   long pid = 0;
   until_ready(fd, &pid);
-  printf("%ld\n", pid);
-  fflush(stdout);
 
   b.len = 0;
   for (int i = 0; i < n; ++i) {
@@ -223,6 +221,8 @@ int main(int argc, char** argv) {
     send_all(fd, &cycle);
     until_ready(fd, NULL);
   }
+  printf("%ld\n", pid);  // the measured cycles start now
+  fflush(stdout);
   int64_t start = now_ns();
   for (long i = 0; i < cycles; ++i) {
     int64_t due = start + i * pace_ms * 1000000;
