@@ -137,13 +137,7 @@ std::shared_ptr<const TargetResult> DatabaseFanout::Attach(const TargetResult& m
   blocks_.clear();
   texts_.clear();
   text_only_.clear();
-  for (auto& r : results_) {
-    if (OnlyInRing(r)) {  // not `out`: the caller holds it
-      r->reused.clear();
-      r->text.clear();
-      r->text_only.clear();
-    }
-  }
+  ReleaseIdleResults(results_);  // not `out`: the caller holds it
   return out;
 }
 

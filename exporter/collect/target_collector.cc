@@ -195,7 +195,7 @@ std::shared_ptr<const TargetResult> TargetCollector::Step(SteadyClock::time_poin
 }
 
 void TargetCollector::StartCycle(SteadyClock::time_point now) {
-  ReleaseIdleResults();
+  ReleaseIdleResults(results_);
   cycle_start_ = now;
   deadline_ = now + options_.target_deadline;
   sample_at_ = sample_clock_.StartCycle(next_start_, options_.interval, now);
@@ -597,16 +597,6 @@ void TargetCollector::AddToCycle(core::MetricSet& m) {
 
 void TargetCollector::UseCached(size_t index) { cycle_cached_.push_back(index); }
 
-void TargetCollector::ReleaseIdleResults() {
-  for (auto& result : results_) {
-    if (OnlyInRing(result)) {
-      result->reused.clear();
-      result->text.clear();
-      result->text_only.clear();
-    }
-  }
-}
-
 bool TargetCollector::SharedFamilies() {
   if (merged_into_family_) return true;
   produced_.clear();
@@ -830,6 +820,16 @@ void TargetCollector::AppendCollectorStats(TextBlockBuilder& text) const {
       MetricType::Counter);
   text.Sample(own_labels_, {{"reason", "duplicate"}}, dropped_duplicates_);
   text.Sample(own_labels_, {{"reason", "limit"}}, dropped_over_limit_);
+}
+
+void ReleaseIdleResults(ReuseRing<TargetResult>& ring) {
+  for (auto& result : ring) {
+    if (OnlyInRing(result)) {
+      result->reused.clear();
+      result->text.clear();
+      result->text_only.clear();
+    }
+  }
 }
 
 }  // namespace pgdr::collect

@@ -1,12 +1,14 @@
 // TargetCollector: collects one member over one persistent libpq connection,
 // without ever blocking, so that one thread drives every target.
 //
-// A cycle is one pipelined round trip (libpq pipeline mode): the probe (recovery state, LSNs,
-// backend pid; its round trip is pgdr_probe_latency_seconds), the predicate queries, and every SQL
-// collector that applies to this server's version and to the role and predicate outcomes of the
-// previous cycle, whose cache has expired. The probe and the predicates are answered first: a query
-// they no longer call for (after a failover, a predicate turned false) is discarded unread, and the
-// queries they now call for that were not sent go in a second round trip — on the first cycle of a
+// A cycle is one pipelined round trip (libpq pipeline mode): the probe
+// (recovery state, LSNs, backend pid; its round trip is
+// pgdr_probe_latency_seconds), the predicate queries, and every SQL collector
+// that applies to this server's version and to the role and predicate outcomes
+// of the previous cycle, whose cache has expired. The probe and the predicates
+// are answered first: a query they no longer call for (after a failover, a
+// predicate turned false) is discarded unread, and the queries they now call
+// for that were not sent go in a second round trip — on the first cycle of a
 // collector, and when the role or a predicate changed.
 //
 // The prepared statements of a round share one pipeline segment (one Sync):
@@ -139,9 +141,6 @@ class TargetCollector final : public PolledCollector {
   void OnStatements(const PGresult* r, SteadyClock::time_point now);
   void UseCached(size_t index);         // the cached result of query `index` joins this cycle
   void AddToCycle(core::MetricSet& m);  // m's families join this cycle's samples
-  // The results of results_ no one else holds drop their blocks (so that the
-  // block rings find those free this cycle); their buffers stay for reuse.
-  void ReleaseIdleResults();
   // Whether some family has samples from several producers this cycle.
   bool SharedFamilies();
   // Queues a statement: in the open segment, or in one of its own when
@@ -244,5 +243,9 @@ class TargetCollector final : public PolledCollector {
   std::optional<SteadyClock::time_point> statements_at_;  // last pg_stat_statements read
   std::vector<StatementRow> statement_rows_;              // its rows (buffers reused)
 };
+
+// The results of `ring` no one else holds drop the blocks they share (so that
+// the collectors' block rings find those free); their buffers stay for reuse.
+void ReleaseIdleResults(ReuseRing<TargetResult>& ring);
 
 }  // namespace pgdr::collect
