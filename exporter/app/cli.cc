@@ -3,11 +3,9 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <optional>
 #include <tuple>
@@ -21,6 +19,7 @@
 #include "pgdr/config/config.h"
 #include "pgdr/config/yaml_reader.h"
 #include "pgdr/core/log.h"
+#include "pgdr/core/timespec.h"
 #include "pgdr/promql/test_runner.h"
 #include "pgdr/restore/commands.h"
 #include "pgdr/rules/test_runner.h"
@@ -127,10 +126,7 @@ int Serve(const ExporterOptions& options) {
   while (true) {
     int sig = 0;
     if (release_at) {
-      const auto left = std::max(Clock::duration::zero(), *release_at - Clock::now());
-      const auto secs = std::chrono::duration_cast<std::chrono::seconds>(left);
-      const timespec wait{static_cast<time_t>(secs.count()),
-                          static_cast<long>(std::chrono::nanoseconds(left - secs).count())};
+      const timespec wait = core::ToTimespec(*release_at - Clock::now());
       sig = sigtimedwait(&signals, nullptr, &wait);
       if (sig < 0) {
         if (errno == EAGAIN) {

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <ctime>
 #include <optional>
 #include <variant>
 
@@ -13,6 +12,7 @@
 #include "collect/pooler_collector.h"
 #include "collect/target_collector.h"
 #include "pgdr/core/mutex.h"
+#include "pgdr/core/timespec.h"
 
 namespace pgdr::collect {
 namespace {
@@ -102,11 +102,8 @@ class CollectionLoop::Impl {
       // To the nanosecond: a wake-up rounded to whole milliseconds starts
       // every cycle up to 1 ms after its tick, which is half the tolerance
       // within which its samples keep the tick's timestamp (sample_clock.h).
-      const auto wait = std::clamp<SteadyClock::duration>(next - now, SteadyClock::duration::zero(),
-                                                          std::chrono::seconds(1));
-      const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
-      const timespec timeout{static_cast<time_t>(secs.count()),
-                             static_cast<long>(std::chrono::nanoseconds(wait - secs).count())};
+      const timespec timeout =
+          core::ToTimespec(std::min<SteadyClock::duration>(next - now, std::chrono::seconds(1)));
       const int ready = ppoll(fds.data(), fds.size(), &timeout, nullptr);
       if (ready <= 0) continue;
       if ((fds[0].revents & POLLIN) != 0) {
