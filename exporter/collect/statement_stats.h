@@ -89,11 +89,11 @@ class StatementTracker {
   std::vector<StatementView> top_;
 };
 
-// Reads the columns of queries/statements.yml by name (datname, usename,
-// queryid, query, calls, total_exec_time, total_plan_time, rows,
-// stddev_exec_time); a missing or NULL number counts as 0.
-// The rows of a pg_stat_statements read into `out`, whose strings are
-// reused (REQUIRES: NUL-terminated cells, as ParsePgNumber).
+// The rows of a pg_stat_statements read into `out`, whose strings are reused:
+// the columns of queries/statements.yml by name (datname, usename, queryid,
+// query, calls, total_exec_time, total_plan_time, rows, stddev_exec_time); a
+// missing or NULL number counts as 0. REQUIRES: NUL-terminated cells, as
+// ParsePgNumber.
 void StatementRowsFromResult(const ResultView& result, std::vector<StatementRow>& out);
 
 // Truncates statement text at a UTF-8 character boundary.
